@@ -1,0 +1,195 @@
+"""The connector contract: one small async interface every source system adapter implements.
+
+Modelled on httpx's transport base: a handful of methods, `aclose()`, and `async with`.
+aiohttp, SQLAlchemy and openpyxl objects never leave the connector that uses them; callers
+only ever see the value types defined here.
+
+Records carry *canonical* field names (see `docs/architecture.md`, "Canonical fields"): the
+mapping file translates each system's names, codes and date formats into them, so the hub never
+needs to know how a system spells 性别.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+__all__ = [
+    "Capability",
+    "Connector",
+    "DataIssue",
+    "EntitySchema",
+    "Location",
+    "ReadRequest",
+    "ReadResult",
+    "Record",
+    "SourceSchema",
+    "WriteRequest",
+    "WriteResult",
+]
+
+
+class Capability(enum.Enum):
+    """What a connector can do; the hub and the conformance kit select behaviour by these."""
+
+    READ = "read"                  # page through an entity
+    READ_BY_KEYS = "read_by_keys"  # fetch a batch of records by local id in one call
+    READ_CHANGES = "read_changes"  # page only records changed since a timestamp
+    WRITE = "write"                # create or update records in the system of record
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value came from inside a source, so a person can find and fix it.
+
+    `where` is a file name, an API page/cursor, or a table name; `row` is 1-based as a person
+    counts it in the file or page (the header row of a ledger is row N, its first data row N+1).
+    """
+
+    where: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        return self.where if self.row is None else f"{self.where} row {self.row}"
+
+
+@dataclass(frozen=True, slots=True)
+class DataIssue:
+    """One data-quality problem in a source: kept and shown, never silently dropped.
+
+    `code` is machine-readable (INVALID_ID_NUMBER, INVALID_DATE, UNKNOWN_CODE, MISSING_VALUE,
+    MISSING_COLUMN, INVALID_VALUE, MISSING_KEY); `message` says what to fix. Raw values are never
+    stored for sensitive fields (id_number, phone): `value` is masked by the connector.
+    """
+
+    source: str
+    entity: str
+    code: str
+    message: str
+    location: Location
+    column: str | None = None
+    local_id: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One entity instance from one source, in canonical field names, with its provenance."""
+
+    source: str
+    entity: str
+    local_id: str
+    values: Mapping[str, Any]
+    fetched_at: datetime
+    location: Location | None = None
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The canonical fields this record actually supplied (non-null)."""
+        return frozenset(k for k, v in self.values.items() if v is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySchema:
+    name: str
+    fields: frozenset[str]
+    key: str = "local_id"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSchema:
+    """What `describe()` returns: the source's name, kind and entities with their fields."""
+
+    name: str
+    kind: str
+    entities: Mapping[str, EntitySchema]
+    capabilities: frozenset[Capability]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """Either a page (`cursor`, `page_size`, optional `since`) or a batch by `keys`.
+
+    With `keys`, the result has exactly one slot per key, in order (None when the source has
+    no such record), like a DataLoader batch. `fields` limits what is asked for and returned:
+    the hub only asks a source for what the caller may see.
+    """
+
+    entity: str
+    keys: Sequence[str] | None = None
+    cursor: str | None = None
+    page_size: int = 500
+    since: datetime | None = None
+    fields: frozenset[str] | None = None
+
+
+@dataclass(slots=True)
+class ReadResult:
+    records: list[Record | None]
+    next_cursor: str | None = None
+    issues: list[DataIssue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRequest:
+    entity: str
+    local_id: str | None
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    record: Record
+
+
+class Connector(abc.ABC):
+    """An adapter to one source system. Open it with `async with`, or call `aclose()`."""
+
+    kind: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    #: The source's configured name (unique in a hub), used in provenance and errors.
+    name: str
+
+    @abc.abstractmethod
+    async def describe(self) -> SourceSchema:
+        """Entities and canonical fields this source supplies, from its mapping."""
+
+    @abc.abstractmethod
+    async def read(self, request: ReadRequest) -> ReadResult:
+        """Read one page or one batch of keys. Raise `SourceError` subclasses on failure;
+        report bad rows as `DataIssue`s in the result instead of raising."""
+
+    async def write(self, request: WriteRequest) -> WriteResult:
+        """Create or update a record. Only connectors declaring `Capability.WRITE` override it."""
+        from connectors.errors import NotSupported
+
+        raise NotSupported(self.name, f"{self.kind} connector cannot write")
+
+    async def ping(self) -> None:
+        """Cheap health check; raise a `SourceError` when the source is not healthy.
+
+        The default reads one record of the first entity, which every source can do.
+        """
+        schema = await self.describe()
+        entity = next(iter(schema.entities))
+        await self.read(ReadRequest(entity=entity, page_size=1))
+
+    async def aclose(self) -> None:
+        """Release sockets, engines and file handles. Safe to call twice."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

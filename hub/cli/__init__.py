@@ -1,0 +1,69 @@
+"""`yanxing` command line. Each subcommand lives in its own module with a `register(sub)`.
+
+Errors a user can fix (configuration, contracts, sources) print what was wrong and how to fix
+it, and exit 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from connectors.errors import ConnectorError
+from hub.errors import ConfigError, HubError
+
+__all__ = ["main"]
+
+#: modules under hub.cli providing `register(subparsers)`; each adds one command
+COMMANDS = (
+    "demo",
+    "serve",
+    "sync",
+    "schema",
+    "keys",
+    "registry",
+    "contract",
+    "token",
+    "audit",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="yanxing",
+        description="雁行 Yanxing — GraphQL federation hub for jointly managed mobile party members",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"hub.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"hub.cli.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print("yanxing: configuration is invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except (HubError, ConnectorError) as exc:
+        print(f"yanxing: {exc} [{exc.code}]", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("yanxing: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Tables of the hub's member index (SQLAlchemy 2, works on SQLite and PostgreSQL).
+
+The index holds what the hub needs to list, filter, page and route — never a raw ID number:
+- `members`: one row per person, keyed by HMAC-SHA256(hub secret, normalised ID number), with
+  routing attributes merged from all linked records by field authority (hub.federation.merge);
+- `source_links`: one row per (source, local id) record seen, linked to a member when its ID
+  number was valid, with the routing values that source supplied (so merges are recomputable);
+- `organizations`, `activities`, `attendance`: non-personal records kept whole for listing;
+- `data_issues`: every bad row or value found, kept visible until the source fixes it;
+- `sync_state`: per source and entity, the resume cursor and changed-since watermark.
+Member details (address, employer, phone...) are fetched live from the sources at query time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "MemberRow",
+    "SourceLinkRow",
+    "OrganizationRow",
+    "ActivityRow",
+    "AttendanceRow",
+    "DataIssueRow",
+    "SyncStateRow",
+]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(64), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32), index=True)
+    origin_org_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin_region_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    destination_region_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    destination_org_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    updated_at: Mapped[datetime | None]
+    indexed_at: Mapped[datetime]
+
+
+class SourceLinkRow(Base):
+    __tablename__ = "source_links"
+    __table_args__ = (
+        UniqueConstraint("source", "entity", "local_id", name="uq_source_link"),
+        Index("ix_source_links_match", "match_name", "match_birth_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32), default="member")
+    local_id: Mapped[str] = mapped_column(String(128))
+    #: None while the record has no valid ID number: an unlinked record awaiting confirmation
+    member_key: Mapped[str | None] = mapped_column(
+        ForeignKey("members.key", ondelete="SET NULL"), index=True
+    )
+    #: canonical fields this record supplied, e.g. ["name", "phone", "employer"]
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: routing values this source supplied (no ID number), to recompute the member row
+    routing: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]
+    source_updated_at: Mapped[datetime | None]
+    # candidate matching for unlinked records (name + birth date + phone), confirmed by a person
+    match_name: Mapped[str | None] = mapped_column(String(64))
+    match_birth_date: Mapped[date | None] = mapped_column(Date)
+    match_phone_hash: Mapped[str | None] = mapped_column(String(64))
+    #: set when a person confirmed that this unlinked record is that member
+    confirmed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class OrganizationRow(Base):
+    __tablename__ = "organizations"
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(32), index=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    secretary: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    #: provenance: [{"system", "localId", "fetchedAt", "fields"}]
+    sources: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime | None]
+
+
+class ActivityRow(Base):
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("source", "local_id", name="uq_activity_source"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "{source}:{local_id}"
+    source: Mapped[str] = mapped_column(String(64))
+    local_id: Mapped[str] = mapped_column(String(128))
+    org_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str | None] = mapped_column(String(40), index=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    start_time: Mapped[datetime | None] = mapped_column(index=True)
+    online: Mapped[bool | None] = mapped_column(Boolean)
+    expected: Mapped[int | None]
+    present: Mapped[int | None]
+    excused: Mapped[int | None]
+    online_count: Mapped[int | None]
+    guests: Mapped[int | None]
+    fetched_at: Mapped[datetime]
+
+
+class AttendanceRow(Base):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("source", "local_id", name="uq_attendance_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    local_id: Mapped[str] = mapped_column(String(128))
+    activity_key: Mapped[str] = mapped_column(String(200), index=True)
+    member_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    mode: Mapped[str | None] = mapped_column(String(16))  # present | online | excused | absent
+    fetched_at: Mapped[datetime]
+
+
+class DataIssueRow(Base):
+    __tablename__ = "data_issues"
+    __table_args__ = (
+        UniqueConstraint(
+            "source", "entity", "location", "row", "column", "code", name="uq_data_issue"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(300))
+    row: Mapped[int | None]
+    column: Mapped[str | None] = mapped_column(String(100))
+    local_id: Mapped[str | None] = mapped_column(String(128))
+    value: Mapped[str | None] = mapped_column(String(300))  # masked for sensitive fields
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    #: set when a full sync no longer sees the problem
+    resolved_at: Mapped[datetime | None]
+
+
+class SyncStateRow(Base):
+    __tablename__ = "sync_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: resume point of an interrupted full sync (None when the last run completed)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    #: newest source updated_at seen: the next changed-since sync starts here
+    watermark: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="never")  # running | ok | failed
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    records_seen: Mapped[int] = mapped_column(Integer, default=0)
+    issues_seen: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,7 @@ import abc
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -25,6 +25,7 @@ __all__ = [
     "DataIssue",
     "EntitySchema",
     "Location",
+    "PartialDate",
     "ReadRequest",
     "ReadResult",
     "Record",
@@ -41,6 +42,52 @@ class Capability(enum.Enum):
     READ_BY_KEYS = "read_by_keys"  # fetch a batch of records by local id in one call
     READ_CHANGES = "read_changes"  # page only records changed since a timestamp
     WRITE = "write"                # create or update records in the system of record
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PartialDate:
+    """A date known to year, month or day precision.
+
+    Ledgers write "2016年3月" for when someone left; turning that into 2016-03-01 would invent a
+    day. `str()` gives ISO 8601 at the known precision: "2016", "2016-03" or "2016-03-01".
+    """
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.day is not None and self.month is None:
+            raise ValueError("a day needs a month")
+        date(self.year, self.month or 1, self.day or 1)  # raises ValueError when impossible
+
+    @classmethod
+    def from_date(cls, value: date) -> "PartialDate":
+        return cls(value.year, value.month, value.day)
+
+    @classmethod
+    def parse_iso(cls, text: str) -> "PartialDate":
+        """Parse "2016", "2016-03" or "2016-03-01"."""
+        parts = [int(p) for p in text.strip().split("-")]
+        if not 1 <= len(parts) <= 3:
+            raise ValueError(f"not an ISO date: {text!r}")
+        return cls(*parts)  # type: ignore[arg-type]
+
+    @property
+    def precision(self) -> str:
+        return "day" if self.day else "month" if self.month else "year"
+
+    def to_date(self) -> date:
+        """The first day of the period, for sorting and storing in a DATE column."""
+        return date(self.year, self.month or 1, self.day or 1)
+
+    def __str__(self) -> str:
+        out = f"{self.year:04d}"
+        if self.month:
+            out += f"-{self.month:02d}"
+        if self.day:
+            out += f"-{self.day:02d}"
+        return out
 
 
 @dataclass(frozen=True, slots=True)

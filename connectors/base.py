@@ -44,7 +44,7 @@ class Capability(enum.Enum):
     WRITE = "write"                # create or update records in the system of record
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class PartialDate:
     """A date known to year, month or day precision.
 
@@ -72,6 +72,11 @@ class PartialDate:
         if not 1 <= len(parts) <= 3:
             raise ValueError(f"not an ISO date: {text!r}")
         return cls(*parts)  # type: ignore[arg-type]
+
+    def __lt__(self, other: "PartialDate") -> bool:
+        return (self.year, self.month or 0, self.day or 0) < (
+            other.year, other.month or 0, other.day or 0
+        )
 
     @property
     def precision(self) -> str:

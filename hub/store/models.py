@@ -89,6 +89,8 @@ class SourceLinkRow(Base):
     match_phone_hash: Mapped[str | None] = mapped_column(String(64))
     #: set when a person confirmed that this unlinked record is that member
     confirmed_by: Mapped[str | None] = mapped_column(String(128))
+    #: "origin" | "destination": the source's side, so routing merges need no configuration
+    side: Mapped[str | None] = mapped_column(String(16))
 
 
 class OrganizationRow(Base):
@@ -148,6 +150,9 @@ class DataIssueRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: sha256 of (source, entity, location, row, column, code): the upsert key. uq_data_issue
+    #: alone cannot be one because NULL row/column values never conflict in SQL.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(64), index=True)
     entity: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(40), index=True)
@@ -178,3 +183,9 @@ class SyncStateRow(Base):
     records_seen: Mapped[int] = mapped_column(Integer, default=0)
     issues_seen: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: of the run that owns `cursor`: "full" | "changed", its `since`, and the newest
+    #: updated_at seen so far (becomes `watermark` when that run completes)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    since: Mapped[datetime | None]
+    pending_watermark: Mapped[datetime | None]
+    last_error_code: Mapped[str | None] = mapped_column(String(40))

@@ -1,0 +1,233 @@
+"""Live, batched reads of member details from the sources, merged by field authority.
+
+The index knows *which* records make up a member; the details (address, employer, phone...) are
+read live at query time, so the hub never holds a second copy of them. For one batch of members
+each source gets exactly ONE `read(ReadRequest(keys=[...]))` call, all sources concurrently, each
+bounded by its own timeout. A source that fails only removes its own values: the others still
+answer, and the failure is returned as a value (`FetchResult.errors`) for the API to report.
+
+What a source returns is checked before it is used: one slot per key, records of the right
+shape, values of the canonical types. Anything else is SOURCE_INVALID, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from connectors.base import PartialDate, ReadRequest, ReadResult, Record
+from connectors.errors import (
+    ConnectorError,
+    SourceError,
+    SourceInvalid,
+    SourceTimeout,
+    SourceUnavailable,
+)
+from hub.federation.merge import SourcedValue, merge_values
+from hub.federation.registry import SourceRegistry
+
+__all__ = ["Link", "ProvenanceRecord", "MergedMember", "FetchResult", "LiveFetcher"]
+
+log = logging.getLogger(__name__)
+
+#: canonical member field -> accepted Python types (see docs/architecture.md, canonical fields)
+_MEMBER_TYPES: Mapping[str, tuple[type, ...]] = {
+    **{
+        f: (str,)
+        for f in (
+            "id_number", "name", "gender", "phone", "status", "origin_org_id", "origin_org_name",
+            "origin_region_code", "destination_region_code", "destination_address", "employer",
+            "occupation", "destination_org_id",
+        )
+    },
+    "birth_date": (PartialDate, date),
+    "destination_since": (PartialDate, date),
+    "intends_return_business": (bool,),
+    "willing_village_cadre": (bool,),
+    "updated_at": (datetime,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One source record of a member, as the index links it."""
+
+    source: str
+    local_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceRecord:
+    """What one source supplied for one member: its fields, and those that won the merge."""
+
+    system: str
+    local_id: str
+    fetched_at: datetime
+    fields: frozenset[str]
+    used: frozenset[str]
+
+
+@dataclass(slots=True)
+class MergedMember:
+    """A member's live values after field authority, with who supplied what."""
+
+    key: str
+    values: dict[str, SourcedValue] = field(default_factory=dict)
+    records: list[ProvenanceRecord] = field(default_factory=list)
+    #: sources that hold a record of this member but failed to answer
+    failed: dict[str, SourceError] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        winner = self.values.get(name)
+        return None if winner is None else winner.value
+
+    def source_of(self, name: str) -> str | None:
+        winner = self.values.get(name)
+        return None if winner is None else winner.source
+
+
+@dataclass(slots=True)
+class FetchResult:
+    members: dict[str, MergedMember]
+    errors: dict[str, SourceError]
+
+
+def _check_result(source: str, keys: Sequence[str], result: object) -> list[Record | None]:
+    """Return the records when the answer honours the contract; raise SourceInvalid if not."""
+    if not isinstance(result, ReadResult) or not isinstance(result.records, list):
+        raise SourceInvalid(source, "answered with something that is not a read result")
+    if len(result.records) != len(keys):
+        raise SourceInvalid(
+            source, f"answered {len(result.records)} records for {len(keys)} keys"
+        )
+    for record in result.records:
+        if record is None:
+            continue
+        if not isinstance(record, Record) or not isinstance(record.values, Mapping):
+            raise SourceInvalid(source, "answered a record of the wrong shape")
+        for name, value in record.values.items():
+            allowed = _MEMBER_TYPES.get(name)
+            if value is not None and allowed is not None and not isinstance(value, allowed):
+                raise SourceInvalid(
+                    source, f"field {name!r} has a {type(value).__name__}, not a valid value"
+                )
+    return result.records
+
+
+class LiveFetcher:
+    """Reads member records live. Create one per GraphQL request: it caches what it read, so a
+    record asked for twice in one request costs one read."""
+
+    def __init__(self, registry: SourceRegistry, *, entity: str = "member") -> None:
+        self.registry = registry
+        self.entity = entity
+        self._cache: dict[tuple[str, str], Record | None] = {}
+        self._errors: dict[str, SourceError] = {}
+
+    async def read_batch(
+        self, source: str, local_ids: Sequence[str], fields: frozenset[str] | None
+    ) -> dict[str, Record | None]:
+        """One `read` call for `local_ids`; failures become `SourceError`s with stable codes."""
+        entry = self.registry.get(source)
+        if entry is None:
+            raise SourceUnavailable(source, "is not connected to this hub")
+        wanted = None if fields is None else frozenset(fields | {"updated_at"})
+        request = ReadRequest(entity=self.entity, keys=list(local_ids), fields=wanted)
+        try:
+            result = await asyncio.wait_for(entry.connector.read(request), entry.timeout)
+            records = _check_result(source, local_ids, result)
+        except TimeoutError:
+            error: SourceError = SourceTimeout(source, f"no answer within {entry.timeout:g} s")
+            self.registry.record(source, error)
+            raise error from None
+        except SourceError as exc:
+            self.registry.record(source, exc)
+            raise
+        except ConnectorError as exc:
+            error = SourceUnavailable(source, f"cannot be used: {exc.code}")
+            self.registry.record(source, error)
+            raise error from None
+        except Exception:
+            # a connector bug: log it here, tell the client only that the answer was unusable
+            log.exception("source %s failed unexpectedly", source)
+            error = SourceInvalid(source, "failed while reading; see the hub log")
+            self.registry.record(source, error)
+            raise error from None
+        self.registry.record(source, None)
+        out: dict[str, Record | None] = {}
+        for local_id, record in zip(local_ids, records):
+            if record is not None and wanted is not None:
+                # strip whatever the source sent beyond what was asked for
+                values = {k: v for k, v in record.values.items() if k in wanted}
+                record = Record(
+                    record.source, record.entity, record.local_id, values, record.fetched_at,
+                    record.location,
+                )
+            out[local_id] = record
+        return out
+
+    async def _read_source(
+        self, source: str, local_ids: Sequence[str], fields: frozenset[str] | None
+    ) -> None:
+        missing = [i for i in dict.fromkeys(local_ids) if (source, i) not in self._cache]
+        if not missing or source in self._errors:
+            return
+        try:
+            got = await self.read_batch(source, missing, fields)
+        except SourceError as exc:
+            self._errors[source] = exc
+            return
+        for local_id, record in got.items():
+            self._cache[(source, local_id)] = record
+
+    async def fetch_members(
+        self,
+        links: Mapping[str, Iterable[Link]],
+        fields: frozenset[str] | None = None,
+    ) -> FetchResult:
+        """Read and merge members: `links` maps member key -> its source records.
+
+        `fields` are the canonical fields the caller needs (None: all); `updated_at` is always
+        read because newest-wins needs it.
+        """
+        by_source: dict[str, list[str]] = {}
+        materialised = {key: list(ls) for key, ls in links.items()}
+        for key_links in materialised.values():
+            for link in key_links:
+                by_source.setdefault(link.source, []).append(link.local_id)
+        await asyncio.gather(
+            *(self._read_source(src, ids, fields) for src, ids in by_source.items())
+        )
+        members = {
+            key: self._merge(key, key_links) for key, key_links in materialised.items()
+        }
+        errors = {s: e for s, e in self._errors.items() if s in by_source}
+        return FetchResult(members, errors)
+
+    def _merge(self, key: str, links: Sequence[Link]) -> MergedMember:
+        merged = MergedMember(key)
+        per_source: list[tuple[str, Any, Mapping[str, Any], datetime | None]] = []
+        found: list[tuple[str, Record]] = []
+        for link in links:
+            if link.source in self._errors:
+                merged.failed[link.source] = self._errors[link.source]
+                continue
+            record = self._cache.get((link.source, link.local_id))
+            entry = self.registry.get(link.source)
+            if record is None or entry is None:
+                continue
+            found.append((link.source, record))
+            updated = record.values.get("updated_at")
+            per_source.append((link.source, entry.side, record.values, updated))
+        merged.values = merge_values(per_source)
+        for source, record in found:
+            supplied = frozenset(f for f in record.fields if f != "updated_at")
+            used = frozenset(f for f in supplied if merged.source_of(f) == source)
+            merged.records.append(
+                ProvenanceRecord(source, record.local_id, record.fetched_at, supplied, used)
+            )
+        return merged

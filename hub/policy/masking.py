@@ -1,0 +1,50 @@
+"""Stage 1 policy: everyone sees everything, except ID numbers and phones, which leave masked.
+
+It is the baseline the contract policy (stage 2, hub.contracts) replaces: the same seam, the
+same calls, only a different answer. Keeping it a real `Policy` means the query path never has
+an "unpoliced" branch to forget about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+
+from hub.policy.base import Caller, Policy, Subject, Transform
+
+__all__ = ["MaskingPolicy", "MASKED_FIELDS"]
+
+#: (GraphQL type, field) pairs whose values always leave masked in stage 1
+MASKED_FIELDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("Member", "idNumber"),
+        ("Member", "phone"),
+        ("Organization", "contactPhone"),
+    }
+)
+
+
+class MaskingPolicy:
+    """Allow every field and every member; mask ID numbers and phone numbers."""
+
+    def __init__(self, masked: Set[tuple[str, str]] = MASKED_FIELDS) -> None:
+        self.masked = frozenset(masked)
+
+    def denied_fields(
+        self, caller: Caller, requested: Mapping[str, Set[str]]
+    ) -> dict[str, set[str]]:
+        return {}
+
+    def can_see(self, caller: Caller, subject: Subject) -> bool:
+        return True
+
+    def transform(
+        self, caller: Caller, subject: Subject | None, type_name: str, field: str, owner: str | None
+    ) -> Transform:
+        return Transform.MASKED if (type_name, field) in self.masked else Transform.FULL
+
+    def scope_filter(self, caller: Caller) -> None:
+        """No row scope in stage 1: every member is visible (see hub.api.scope)."""
+        return None
+
+
+_check: Policy = MaskingPolicy()  # the protocol is structural; fail at import if it drifts

@@ -1,0 +1,313 @@
+"""Index one source, or all of them: page through every entity and upsert it into the store.
+
+Each page is written in one transaction together with the page's cursor in `sync_state`, so a
+crash loses at most the page in flight and the next run resumes after the last committed page.
+Re-running changes nothing but timestamps (every write is an upsert keyed by source and local
+id). A source failing (`SourceError`) is recorded in `sync_state` and reported in its summary;
+`sync_all` then carries on with the next source.
+
+Changed-since: with `full=False`, a source declaring READ_CHANGES that has completed a sync
+before is asked only for records updated after its watermark (newest `updated_at` seen).
+Only a completed *full* sync resolves data issues it no longer sees and drops records that
+left the source, since a changed-since run cannot know what disappeared.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from connectors.base import Capability, Connector, ReadRequest, Record
+from connectors.errors import SourceError
+from hub.federation.merge import Side
+from hub.store.ingest import (
+    PageOutcome,
+    write_activities,
+    write_attendance,
+    write_issues,
+    write_members,
+    write_organizations,
+)
+from hub.store.members import as_utc, recompute_members
+from hub.store.models import (
+    ActivityRow,
+    AttendanceRow,
+    DataIssueRow,
+    SourceLinkRow,
+    SyncStateRow,
+)
+
+__all__ = ["SyncProgress", "SyncSummary", "SyncTarget", "sync_source", "sync_all", "ENTITY_ORDER"]
+
+log = logging.getLogger("yanxing.sync")
+
+#: organisations first (members and activities refer to them), attendance after activities
+ENTITY_ORDER = ("organization", "member", "activity", "attendance")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """Reported after each committed page."""
+
+    source: str
+    entity: str
+    pages: int
+    records: int
+
+
+@dataclass(slots=True)
+class SyncSummary:
+    """What one source's sync did. `status` is "ok" or "failed" (then `error`/`error_code`)."""
+
+    source: str
+    status: str = "ok"
+    records: int = 0
+    linked: int = 0
+    unlinked: int = 0
+    issues: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    mode: str = "full"
+    entities: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncTarget:
+    """A connector and its side of the co-management agreement."""
+
+    connector: Connector
+    side: Side
+
+
+Progress = Callable[[SyncProgress], None]
+Factory = async_sessionmaker[AsyncSession]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _begin_run(
+    factory: Factory, source: str, entity: str, *, want_changed: bool
+) -> SyncStateRow:
+    """Load or create the entity's state and decide: resume, changed-since, or full."""
+    async with factory() as session, session.begin():
+        state = await session.get(SyncStateRow, (source, entity))
+        if state is None:
+            state = SyncStateRow(source=source, entity=entity, status="never", records_seen=0,
+                                 issues_seen=0)
+            session.add(state)
+        mode = "changed" if want_changed and state.watermark is not None else "full"
+        resuming = state.cursor is not None and state.mode == mode
+        if not resuming:
+            state.cursor = None
+            state.mode = mode
+            state.since = state.watermark if mode == "changed" else None
+            state.started_at = _now()
+            state.pending_watermark = None
+            state.records_seen = 0
+            state.issues_seen = 0
+        state.status = "running"
+        state.finished_at = None
+        state.last_error = None
+        state.last_error_code = None
+    return state
+
+
+async def _write_page(
+    session: AsyncSession, entity: str, records: list[Record], *, side: Side, secret: bytes,
+    now: datetime,
+) -> PageOutcome:
+    if entity == "member":
+        return await write_members(session, records, side=side, secret=secret, now=now)
+    if entity == "organization":
+        return await write_organizations(session, records, now=now)
+    if entity == "activity":
+        return await write_activities(session, records, now=now)
+    return await write_attendance(session, records, secret=secret, now=now)
+
+
+async def _finish_full(session: AsyncSession, source: str, entity: str, started: datetime) -> None:
+    """After a completed full sync: resolve issues not seen again, drop records that left."""
+    now = _now()
+    await session.execute(
+        update(DataIssueRow)
+        .where(DataIssueRow.source == source, DataIssueRow.entity == entity)
+        .where(DataIssueRow.resolved_at.is_(None), DataIssueRow.last_seen < started)
+        .values(resolved_at=now)
+    )
+    if entity == "member":
+        gone = select(SourceLinkRow.member_key).where(
+            SourceLinkRow.source == source, SourceLinkRow.entity == "member",
+            SourceLinkRow.fetched_at < started, SourceLinkRow.member_key.is_not(None),
+        )
+        keys = [k for (k,) in (await session.execute(gone)).all()]
+        await session.execute(
+            delete(SourceLinkRow).where(
+                SourceLinkRow.source == source, SourceLinkRow.entity == "member",
+                SourceLinkRow.fetched_at < started,
+            )
+        )
+        await recompute_members(session, keys, now=now)
+    elif entity == "activity":
+        await session.execute(
+            delete(ActivityRow).where(ActivityRow.source == source, ActivityRow.fetched_at < started)
+        )
+    elif entity == "attendance":
+        await session.execute(
+            delete(AttendanceRow).where(
+                AttendanceRow.source == source, AttendanceRow.fetched_at < started
+            )
+        )
+
+
+async def _sync_entity(
+    factory: Factory, connector: Connector, entity: str, summary: SyncSummary, *, side: Side,
+    secret: bytes, want_changed: bool, page_size: int, progress: Progress | None,
+) -> None:
+    source = connector.name
+    state = await _begin_run(factory, source, entity, want_changed=want_changed)
+    summary.mode = state.mode or "full"
+    cursor, since = state.cursor, as_utc(state.since)
+    started = as_utc(state.started_at) or _now()
+    pages = 0
+    while True:
+        try:
+            result = await connector.read(
+                ReadRequest(entity=entity, cursor=cursor, page_size=page_size, since=since)
+            )
+        except SourceError as exc:
+            async with factory() as session, session.begin():
+                await session.execute(
+                    update(SyncStateRow)
+                    .where(SyncStateRow.source == source, SyncStateRow.entity == entity)
+                    .values(status="failed", last_error=str(exc)[:2000],
+                            last_error_code=exc.code, finished_at=_now())
+                )
+            raise
+        records = [r for r in result.records if r is not None]
+        now = _now()
+        async with factory() as session, session.begin():
+            outcome = await _write_page(session, entity, records, side=side, secret=secret, now=now)
+            issues = [*result.issues, *outcome.issues]
+            await write_issues(session, issues, now=now)
+            current = await session.get(SyncStateRow, (source, entity))
+            assert current is not None
+            pending = as_utc(current.pending_watermark)
+            if outcome.newest is not None and (pending is None or outcome.newest > pending):
+                current.pending_watermark = outcome.newest
+            current.cursor = result.next_cursor
+            current.records_seen += outcome.records
+            current.issues_seen += len(issues)
+            if result.next_cursor is None:
+                if current.mode == "full":
+                    await _finish_full(session, source, entity, started)
+                watermark = as_utc(current.watermark)
+                newest = as_utc(current.pending_watermark)
+                if newest is not None and (watermark is None or newest > watermark):
+                    current.watermark = newest
+                current.pending_watermark = None
+                current.status = "ok"
+                current.finished_at = _now()
+        pages += 1
+        summary.pages += 1
+        summary.records += outcome.records
+        summary.linked += outcome.linked if entity == "member" else 0
+        summary.unlinked += outcome.unlinked if entity == "member" else 0
+        summary.issues += len(issues)
+        summary.entities[entity] = summary.entities.get(entity, 0) + outcome.records
+        if progress is not None:
+            progress(SyncProgress(source, entity, pages, summary.entities[entity]))
+        if result.next_cursor is None:
+            return
+        cursor = result.next_cursor
+
+
+async def sync_source(
+    session_factory: Factory,
+    connector: Connector,
+    *,
+    side: Side,
+    secret: bytes,
+    full: bool = True,
+    page_size: int = 500,
+    progress: Progress | None = None,
+) -> SyncSummary:
+    """Sync every entity `connector` describes. A `SourceError` does not propagate: it ends
+    this source's sync, is recorded in `sync_state`, and is reported as a failed summary.
+    Any other exception (a bug, the index database down) propagates after being recorded."""
+    summary = SyncSummary(source=connector.name)
+    clock = time.perf_counter()
+    entity = "-"
+    try:
+        schema = await connector.describe()
+        want_changed = not full and Capability.READ_CHANGES in schema.capabilities
+        for entity in [e for e in ENTITY_ORDER if e in schema.entities]:
+            await _sync_entity(
+                session_factory, connector, entity, summary, side=side, secret=secret,
+                want_changed=want_changed, page_size=page_size, progress=progress,
+            )
+    except SourceError as exc:
+        summary.status, summary.error, summary.error_code = "failed", str(exc), exc.code
+        log.warning("sync of %s failed at %s: %s [%s]", connector.name, entity, exc, exc.code)
+    except Exception as exc:
+        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        summary.error_code = getattr(exc, "code", "INTERNAL_ERROR")
+        await _record_crash(session_factory, connector.name, entity, summary)
+        raise
+    finally:
+        summary.seconds = time.perf_counter() - clock
+    return summary
+
+
+async def _record_crash(factory: Factory, source: str, entity: str, summary: SyncSummary) -> None:
+    try:
+        async with factory() as session, session.begin():
+            await session.execute(
+                update(SyncStateRow)
+                .where(SyncStateRow.source == source, SyncStateRow.entity == entity)
+                .values(status="failed", last_error=(summary.error or "")[:2000],
+                        last_error_code=summary.error_code, finished_at=_now())
+            )
+    except Exception:  # the store itself may be what failed; the original error matters more
+        log.exception("could not record the failed sync of %s", source)
+
+
+async def sync_all(
+    session_factory: Factory,
+    targets: Sequence[SyncTarget],
+    *,
+    secret: bytes,
+    full: bool = True,
+    page_size: int = 500,
+    progress: Progress | None = None,
+) -> list[SyncSummary]:
+    """Sync sources one after another (SQLite has one writer); a failing source never stops
+    the others. Returns one summary per target, in order."""
+    summaries: list[SyncSummary] = []
+    for target in targets:
+        try:
+            summary = await sync_source(
+                session_factory, target.connector, side=target.side, secret=secret, full=full,
+                page_size=page_size, progress=progress,
+            )
+        except Exception as exc:
+            log.exception("sync of %s crashed", target.connector.name)
+            summary = SyncSummary(
+                source=target.connector.name, status="failed", error=f"{type(exc).__name__}: {exc}",
+                error_code=getattr(exc, "code", "INTERNAL_ERROR"),
+            )
+        summaries.append(summary)
+    return summaries

@@ -1,0 +1,377 @@
+"""Write one page of source records into the index: one batched statement per table.
+
+Sync (hub.federation.sync) pages through a source and hands each page here, inside the
+transaction that also advances the page cursor, so a page is either fully indexed or not at
+all. A record that cannot be indexed becomes a DataIssue instead of stopping the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.base import DataIssue, Location, PartialDate, Record
+from hub.federation.identity import member_key, phone_hash
+from hub.federation.merge import Side
+from hub.store.members import ROUTING_FIELDS, as_utc, recompute_members
+from hub.store.models import (
+    ActivityRow,
+    AttendanceRow,
+    DataIssueRow,
+    MemberRow,
+    OrganizationRow,
+    SourceLinkRow,
+)
+from hub.store.upsert import chunked, upsert
+
+__all__ = [
+    "PageOutcome",
+    "write_members",
+    "write_organizations",
+    "write_activities",
+    "write_attendance",
+    "write_issues",
+    "issue_fingerprint",
+    "source_updated_at",
+]
+
+_ORG_FIELDS = ("name", "kind", "region_code", "parent_id", "secretary", "contact_phone")
+_ACTIVITY_FIELDS = (
+    "org_id", "kind", "title", "start_time", "online",
+    "expected", "present", "excused", "online_count", "guests",
+)
+
+
+@dataclass(slots=True)
+class PageOutcome:
+    """What one page did to the index."""
+
+    records: int = 0
+    linked: int = 0
+    unlinked: int = 0
+    newest: datetime | None = None
+    issues: list[DataIssue] = field(default_factory=list)
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def source_updated_at(record: Record) -> datetime | None:
+    return _utc(record.values.get("updated_at"))
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, (datetime, date, PartialDate)):
+        return value.isoformat() if not isinstance(value, PartialDate) else str(value)
+    return str(value)
+
+
+def _content_hash(secret: bytes, record: Record) -> str:
+    # keyed, because the values include the ID number: a plain hash could be brute-forced
+    text = json.dumps(dict(record.values), sort_keys=True, default=_json_default)
+    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _bad_row(record: Record, exc: Exception) -> DataIssue:
+    return DataIssue(
+        source=record.source,
+        entity=record.entity,
+        code="INVALID_VALUE",
+        message=f"record could not be indexed: {type(exc).__name__}",  # no values: may be personal
+        location=record.location or Location(f"{record.entity}/{record.local_id}"),
+        local_id=record.local_id,
+    )
+
+
+def _partial_date(value: Any) -> PartialDate | None:
+    if value is None or isinstance(value, PartialDate):
+        return value
+    if isinstance(value, datetime):
+        return PartialDate.from_date(value.date())
+    if isinstance(value, date):
+        return PartialDate.from_date(value)
+    if isinstance(value, str):
+        return PartialDate.parse_iso(value)
+    raise TypeError(f"expected a date, got {type(value).__name__}")
+
+
+def _member_link(
+    record: Record, side: Side, secret: bytes, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """The source_links row for a member record, and whether the ID number gave a key."""
+    values = record.values
+    key: str | None = None
+    raw_id = values.get("id_number")
+    if isinstance(raw_id, str) and raw_id.strip():
+        try:
+            key = member_key(secret, raw_id)
+        except ValueError:
+            key = None  # the connector reports INVALID_ID_NUMBER; the record stays unlinked
+    birth = _partial_date(values.get("birth_date"))
+    phone = values.get("phone")
+    routing: dict[str, Any] = {
+        "name": values.get("name"),
+        "birth_date": str(birth) if birth else None,
+        "phone_hash": phone_hash(secret, str(phone)) if phone else None,
+        **{f: values.get(f) for f in ROUTING_FIELDS[3:]},
+    }
+    for name, value in routing.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be text")
+    row = {
+        "source": record.source,
+        "entity": "member",
+        "local_id": record.local_id,
+        "member_key": key,
+        "fields": sorted(record.fields),
+        "routing": {k: v for k, v in routing.items() if v is not None},
+        "content_hash": _content_hash(secret, record),
+        "fetched_at": now,
+        "source_updated_at": source_updated_at(record),
+        "match_name": (values.get("name") or None),
+        "match_birth_date": birth.to_date() if birth else None,
+        "match_phone_hash": routing["phone_hash"],
+        "side": side.value,
+    }
+    return row, key is not None
+
+
+def _keep_confirmed(table: Any, excluded: Any) -> Any:
+    """A person's confirmation outlives re-syncs that still bring no valid ID number."""
+    return case(
+        (and_(table.c.confirmed_by.is_not(None), excluded.member_key.is_(None)), table.c.member_key),
+        else_=excluded.member_key,
+    )
+
+
+def _last_per_key(rows: Iterable[dict[str, Any]], *key: str) -> list[dict[str, Any]]:
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        unique[tuple(row[k] for k in key)] = row
+    return list(unique.values())
+
+
+async def write_members(
+    session: AsyncSession,
+    records: Sequence[Record],
+    *,
+    side: Side,
+    secret: bytes,
+    now: datetime,
+) -> PageOutcome:
+    """Upsert the links of a page of member records and recompute the members they touch."""
+    out = PageOutcome()
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            row, _ = _member_link(record, side, secret, now)
+        except (TypeError, ValueError) as exc:
+            out.issues.append(_bad_row(record, exc))
+            continue
+        rows.append(row)
+        stamp = row["source_updated_at"]
+        if stamp is not None and (out.newest is None or stamp > out.newest):
+            out.newest = stamp
+    rows = _last_per_key(rows, "local_id")
+    if not rows:
+        return out
+    source = rows[0]["source"]
+    before: dict[str, tuple[str | None, str | None]] = {}
+    for part in chunked([r["local_id"] for r in rows], 1000):
+        result = await session.execute(
+            select(SourceLinkRow.local_id, SourceLinkRow.member_key, SourceLinkRow.confirmed_by)
+            .where(SourceLinkRow.source == source, SourceLinkRow.entity == "member")
+            .where(SourceLinkRow.local_id.in_(part))
+        )
+        before.update({lid: (k, by) for lid, k, by in result.all()})
+    new_keys = sorted({r["member_key"] for r in rows if r["member_key"]})
+    await upsert(
+        session, MemberRow, [{"key": k, "indexed_at": now} for k in new_keys], key=["key"], update=[]
+    )
+    await upsert(
+        session,
+        SourceLinkRow,
+        rows,
+        key=["source", "entity", "local_id"],
+        update=[c for c in rows[0] if c not in ("source", "entity", "local_id", "member_key")],
+        expressions={"member_key": _keep_confirmed},
+    )
+    affected = set(new_keys) | {k for k, _ in before.values() if k}
+    await recompute_members(session, affected, now=now)
+    for row in rows:
+        old_key, confirmed_by = before.get(row["local_id"], (None, None))
+        linked = row["member_key"] is not None or (confirmed_by is not None and old_key is not None)
+        out.linked += linked
+        out.unlinked += not linked
+    out.records = len(rows)
+    return out
+
+
+def _provenance(record: Record) -> dict[str, Any]:
+    return {
+        "system": record.source,
+        "localId": record.local_id,
+        "fetchedAt": record.fetched_at.isoformat(),
+        "fields": sorted(record.fields),
+    }
+
+
+async def write_organizations(
+    session: AsyncSession, records: Sequence[Record], *, now: datetime
+) -> PageOutcome:
+    """Organisations share one code across systems: merge each into the row others built,
+    newest value per field, and keep one provenance entry per system."""
+    out = PageOutcome()
+    fresh: dict[str, tuple[Record, datetime | None]] = {}
+    for record in records:
+        try:
+            stamp = source_updated_at(record)
+        except (TypeError, ValueError) as exc:
+            out.issues.append(_bad_row(record, exc))
+            continue
+        fresh[record.local_id] = (record, stamp)
+        if stamp is not None and (out.newest is None or stamp > out.newest):
+            out.newest = stamp
+    if not fresh:
+        return out
+    existing: dict[str, OrganizationRow] = {}
+    for part in chunked(sorted(fresh), 1000):
+        result = await session.execute(select(OrganizationRow).where(OrganizationRow.org_id.in_(part)))
+        existing.update({row.org_id: row for row in result.scalars()})
+    rows = []
+    for org_id, (record, stamp) in fresh.items():
+        old = existing.get(org_id)
+        old_stamp = as_utc(old.updated_at) if old else None
+        newer = old is None or old_stamp is None or (stamp is not None and stamp >= old_stamp)
+        row: dict[str, Any] = {"org_id": org_id}
+        for name in _ORG_FIELDS:
+            new_value = record.values.get(name)
+            old_value = getattr(old, name) if old else None
+            row[name] = new_value if (newer and new_value is not None) or old_value is None else old_value
+        others = [p for p in (old.sources if old else []) if p.get("system") != record.source]
+        row["sources"] = sorted([*others, _provenance(record)], key=lambda p: p["system"])
+        row["updated_at"] = max((s for s in (stamp, old_stamp) if s is not None), default=None)
+        rows.append(row)
+    for loaded in existing.values():
+        session.expunge(loaded)  # the upsert below replaces these rows behind the ORM's back
+    await upsert(session, OrganizationRow, rows, key=["org_id"])
+    out.records = len(rows)
+    return out
+
+
+async def write_activities(
+    session: AsyncSession, records: Sequence[Record], *, now: datetime
+) -> PageOutcome:
+    out = PageOutcome()
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            row = {f: record.values.get(f) for f in _ACTIVITY_FIELDS}
+            row["start_time"] = _utc(row["start_time"])
+            stamp = source_updated_at(record)
+        except (TypeError, ValueError) as exc:
+            out.issues.append(_bad_row(record, exc))
+            continue
+        row.update(
+            key=f"{record.source}:{record.local_id}",
+            source=record.source,
+            local_id=record.local_id,
+            fetched_at=now,
+        )
+        rows.append(row)
+        if stamp is not None and (out.newest is None or stamp > out.newest):
+            out.newest = stamp
+    rows = _last_per_key(rows, "key")
+    await upsert(session, ActivityRow, rows, key=["key"])
+    out.records = len(rows)
+    return out
+
+
+async def write_attendance(
+    session: AsyncSession, records: Sequence[Record], *, secret: bytes, now: datetime
+) -> PageOutcome:
+    out = PageOutcome()
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        values = record.values
+        activity_id = values.get("activity_id")
+        if activity_id is None:
+            out.issues.append(_bad_row(record, KeyError("activity_id")))
+            continue
+        raw_id = values.get("member_id_number")
+        key: str | None = None
+        if isinstance(raw_id, str) and raw_id.strip():
+            try:
+                key = member_key(secret, raw_id)
+            except ValueError:
+                key = None
+        rows.append(
+            {
+                "source": record.source,
+                "local_id": record.local_id,
+                "activity_key": f"{record.source}:{activity_id}",
+                "member_key": key,
+                "mode": values.get("mode"),
+                "fetched_at": now,
+            }
+        )
+        out.linked += key is not None
+        out.unlinked += key is None
+    rows = _last_per_key(rows, "source", "local_id")
+    await upsert(session, AttendanceRow, rows, key=["source", "local_id"])
+    out.records = len(rows)
+    return out
+
+
+def issue_fingerprint(issue: DataIssue) -> str:
+    parts = [issue.source, issue.entity, issue.location.where, str(issue.location.row),
+             str(issue.column), issue.code]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+async def write_issues(session: AsyncSession, issues: Sequence[DataIssue], *, now: datetime) -> int:
+    """Upsert data issues by fingerprint: first_seen kept, last_seen bumped, reopened if resolved."""
+    rows = _last_per_key(
+        (
+            {
+                "fingerprint": issue_fingerprint(i),
+                "source": i.source,
+                "entity": i.entity,
+                "code": i.code,
+                "message": i.message[:2000],
+                "location": i.location.where[:300],
+                "row": i.location.row,
+                "column": i.column,
+                "local_id": i.local_id,
+                "value": i.value[:300] if i.value is not None else None,
+                "first_seen": now,
+                "last_seen": now,
+                "resolved_at": None,
+            }
+            for i in issues
+        ),
+        "fingerprint",
+    )
+    await upsert(
+        session,
+        DataIssueRow,
+        rows,
+        key=["fingerprint"],
+        update=["message", "local_id", "value", "last_seen", "resolved_at"],
+    )
+    return len(rows)

@@ -1,0 +1,102 @@
+"""Derive each member's routing attributes from all of its linked source records.
+
+A member row is never edited directly: it is recomputed from the routing values every linked
+source supplied, with the field-authority rule of `hub.federation.merge` (origin wins for
+membership facts, destination for residence, otherwise newest). So the same links always give
+the same row, whatever order sources were synced or matches confirmed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.base import PartialDate
+from hub.federation.merge import Side, merge_values
+from hub.store.models import MemberRow, SourceLinkRow
+from hub.store.upsert import chunked, upsert
+
+__all__ = ["ROUTING_FIELDS", "recompute_members", "as_utc"]
+
+#: values a member link keeps (never the ID number); `birth_date` is an ISO partial date
+ROUTING_FIELDS = (
+    "name",
+    "birth_date",
+    "phone_hash",
+    "status",
+    "origin_org_id",
+    "origin_region_code",
+    "destination_region_code",
+    "destination_org_id",
+)
+
+_BATCH = 500
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every timestamp the hub stores is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _column_value(field: str, value: Any) -> Any:
+    if field == "birth_date" and isinstance(value, str):
+        return PartialDate.parse_iso(value).to_date()
+    return value
+
+
+def _member_row(key: str, links: list[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
+    merged = merge_values(
+        (
+            link["source"],
+            Side(link["side"] or Side.DESTINATION.value),
+            link["routing"] or {},
+            as_utc(link["source_updated_at"]),
+        )
+        for link in links
+    )
+    row: dict[str, Any] = {"key": key, "indexed_at": now}
+    for field in ROUTING_FIELDS:
+        winner = merged.get(field)
+        row[field] = _column_value(field, winner.value) if winner else None
+    stamps = [as_utc(link["source_updated_at"]) for link in links]
+    row["updated_at"] = max((s for s in stamps if s is not None), default=None)
+    return row
+
+
+async def recompute_members(
+    session: AsyncSession, keys: Iterable[str], *, now: datetime | None = None
+) -> int:
+    """Rewrite the member rows of `keys` from their links; delete those with no link left.
+
+    Returns how many member rows were written. Runs in the caller's transaction.
+    """
+    now = now or datetime.now(timezone.utc)
+    written = 0
+    for part in chunked(sorted(set(keys)), _BATCH):
+        result = await session.execute(
+            select(
+                SourceLinkRow.member_key,
+                SourceLinkRow.source,
+                SourceLinkRow.side,
+                SourceLinkRow.routing,
+                SourceLinkRow.source_updated_at,
+            )
+            .where(SourceLinkRow.member_key.in_(part))
+            .order_by(SourceLinkRow.id)
+        )
+        by_key: dict[str, list[Mapping[str, Any]]] = {}
+        for link in result.mappings():
+            by_key.setdefault(link["member_key"], []).append(link)
+        rows = [_member_row(key, by_key[key], now) for key in part if key in by_key]
+        orphans = [key for key in part if key not in by_key]
+        await upsert(session, MemberRow, rows, key=["key"])
+        if orphans:
+            await session.execute(delete(MemberRow).where(MemberRow.key.in_(orphans)))
+        written += len(rows)
+    return written

@@ -1,0 +1,103 @@
+"""Turn one raw source row into a canonical `Record` plus the `DataIssue`s found in it.
+
+Shared by the rest, ledger and sql connectors so that a bad ID number, date or code is
+reported the same way whichever system it came from: the field becomes None, the issue
+says where (system, file/page, row, column) and what to fix, and the row is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone, tzinfo
+from typing import Any, Final
+
+from connectors._values import ValueProblem, convert, is_blank, mask_raw, raw_text
+from connectors.base import DataIssue, Location, Record
+from connectors.mapping import EntityMapping, FieldMapping
+
+__all__ = ["MISSING", "RecordBuilder"]
+
+#: what a row getter returns for a column the source does not have at all
+MISSING: Final = object()
+
+
+class RecordBuilder:
+    """Converts rows of one entity of one source; `fields` narrows what is converted."""
+
+    def __init__(self, source: str, entity: EntityMapping, tz: tzinfo = timezone.utc) -> None:
+        self.source = source
+        self.entity = entity
+        self.tz = tz
+
+    def selected(self, fields: frozenset[str] | None) -> list[FieldMapping]:
+        """The mapped fields a request asked for (all when `fields` is None)."""
+        return [f for name, f in self.entity.fields.items() if fields is None or name in fields]
+
+    def local_id(self, raw: Any) -> str | None:
+        """The local id as text (Excel's 12.0 -> "12"), or None when blank."""
+        return None if raw is MISSING or is_blank(raw) else raw_text(raw)
+
+    def issue(
+        self,
+        code: str,
+        message: str,
+        location: Location,
+        *,
+        column: str | None = None,
+        local_id: str | None = None,
+        value: str | None = None,
+    ) -> DataIssue:
+        return DataIssue(self.source, self.entity.name, code, message, location, column, local_id, value)
+
+    def build(
+        self,
+        get: Callable[[str], Any],
+        location: Location,
+        fields: frozenset[str] | None = None,
+        *,
+        fetched_at: datetime | None = None,
+    ) -> tuple[Record | None, list[DataIssue]]:
+        """Convert one row; None (with a MISSING_KEY issue) when the row has no local id."""
+        issues: list[DataIssue] = []
+        local_id = self.local_id(get(self.entity.local_id))
+        if local_id is None:
+            issues.append(self.issue(
+                "MISSING_KEY",
+                f"row has no {self.entity.local_id}: fill in the record's id so it can be linked",
+                location,
+                column=self.entity.local_id,
+            ))
+            return None, issues
+        values: dict[str, Any] = {}
+        for spec in self.selected(fields):
+            raw = get(spec.column)
+            if raw is MISSING:
+                values[spec.field] = None
+                continue
+            try:
+                values[spec.field] = convert(
+                    raw,
+                    value_type=spec.type,
+                    entity=self.entity.name,
+                    field=spec.field,
+                    codes=spec.codes,
+                    formats=spec.formats,
+                    tz=self.tz,
+                )
+            except ValueProblem as problem:
+                values[spec.field] = None
+                issues.append(self.issue(
+                    problem.code, f"{spec.column}: {problem.message}", location,
+                    column=spec.column, local_id=local_id, value=mask_raw(spec.type, raw),
+                ))
+                continue
+            if values[spec.field] is None and spec.field in self.entity.required:
+                issues.append(self.issue(
+                    "MISSING_VALUE", f"{spec.column} is required but empty", location,
+                    column=spec.column, local_id=local_id,
+                ))
+        record = Record(
+            self.source, self.entity.name, local_id, values,
+            fetched_at or datetime.now(timezone.utc), location,
+        )
+        return record, issues

@@ -1,0 +1,378 @@
+"""Village ledgers (台账): CSV (UTF-8, GBK, GB18030) and XLSX files with Chinese headers.
+
+Ledgers are kept by hand: a title row (e.g. "涌水村流动党员信息台账") sits above the header,
+the 党支部 column is one merged cell over many rows, rows are left blank, the file is saved
+as GBK by Excel on Windows. This connector reads all of that. The header row is found as the
+first row containing the id column and every required column (or `header_row` from the
+mapping); row numbers in issues are the ones a person sees in Excel (1-based).
+
+A parsed file is cached by (path, mtime, size), so batch reads by key are O(1) lookups after
+the first load, and an edited file is re-read on the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import io
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+from xml.etree import ElementTree
+
+from connectors._records import MISSING, RecordBuilder
+from connectors._values import ValueProblem, convert, is_blank
+from connectors.base import (
+    Capability,
+    Connector,
+    DataIssue,
+    EntitySchema,
+    Location,
+    ReadRequest,
+    ReadResult,
+    Record,
+    SourceSchema,
+)
+from connectors.errors import ConnectorConfigError, NotSupported, SourceInvalid
+from connectors.mapping import EntityMapping, SourceMapping
+
+__all__ = ["LedgerConnector", "LedgerFileError"]
+
+_ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
+_HEADER_SEARCH_ROWS = 30
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+
+
+class LedgerFileError(ConnectorConfigError, SourceInvalid):
+    """The ledger file cannot be used as configured (wrong encoding, missing column, not found).
+
+    Both a configuration problem (fix the mapping or re-save the file) and a source failure
+    the hub shows as partial data, so it is catchable as either.
+    """
+
+    code = "CONFIG_INVALID"
+
+    def __init__(self, source: str, file: Path | str, message: str) -> None:
+        self.source = source
+        self.path = str(file)
+        self.problems = [f"{file}: {message}"]
+        Exception.__init__(self, f"{source}: {file}: {message}")
+
+
+def _norm(header: object) -> str:
+    """Header cells compare without whitespace: "联系\\n电话 " is 联系电话."""
+    return re.sub(r"\s+", "", str(header)) if header is not None else ""
+
+
+@dataclass(slots=True)
+class _Table:
+    """One parsed sheet or CSV: data rows with their Excel row numbers, indexed by local id."""
+
+    where: str
+    header_row: int
+    columns: dict[str, int]
+    rows: list[tuple[int, Sequence[Any]]]
+    by_key: dict[str, int] = field(default_factory=dict)
+    issues: list[DataIssue] = field(default_factory=list)
+    updated: list[datetime | None] | None = None
+
+
+def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of merged cells, read from the sheet XML.
+
+    openpyxl's read-only mode streams cells and does not expose merged ranges, so they are read
+    directly from the workbook package: workbook.xml -> relationship -> sheet part -> mergeCell.
+    """
+    from openpyxl.utils.cell import range_boundaries
+
+    with zipfile.ZipFile(path) as package:
+        workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}
+        sheets = workbook.findall("m:sheets/m:sheet", _NS)
+        chosen = next((s for s in sheets if sheet is None or s.get("name") == sheet), None)
+        if chosen is None:
+            return []
+        target = targets.get(chosen.get(f"{{{_NS['r']}}}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        out: list[tuple[int, int, int, int]] = []
+        with package.open(part) as stream:
+            for _, element in ElementTree.iterparse(stream):
+                if element.tag == f"{{{_NS['m']}}}mergeCell" and element.get("ref"):
+                    out.append(range_boundaries(element.get("ref")))  # type: ignore[arg-type]
+                element.clear()
+        return out
+
+
+class LedgerConnector(Connector):
+    """Reads members (or other entities) from CSV/XLSX ledgers; read-only."""
+
+    kind: ClassVar[str] = "ledger"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
+    )
+
+    def __init__(self, mapping: SourceMapping) -> None:
+        self.mapping = mapping
+        self.name = mapping.source.name
+        conn = mapping.connection
+        changes = any("updated_at" in e.fields for e in mapping.entities.values())
+        self.capabilities = frozenset(  # type: ignore[misc]
+            {Capability.READ, Capability.READ_BY_KEYS} | ({Capability.READ_CHANGES} if changes else set())
+        )
+        self._format: str = conn["format"]
+        self._encoding: str = conn.get("encoding", "utf-8")
+        self._delimiter: str = conn.get("delimiter", ",")
+        self._builders = {n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()}
+        self._cache: dict[str, tuple[tuple[Any, ...], _Table]] = {}
+        self._lock = asyncio.Lock()
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def _file_of(self, entity: EntityMapping) -> Path:
+        path = Path(entity.file or self.mapping.connection["file"])
+        return path if path.is_absolute() else self.mapping.base_dir / path
+
+    def _sheet_of(self, entity: EntityMapping) -> str | None:
+        return entity.sheet or entity.path or self.mapping.connection.get("sheet")
+
+    def _read_grid(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
+        if self._format == "csv":
+            return path.name, self._read_csv(path)
+        return self._read_xlsx(path, sheet)
+
+    def _read_csv(self, path: Path) -> list[list[Any]]:
+        data = path.read_bytes()
+        declared = "utf-8-sig" if self._encoding.lower() in ("utf-8", "utf8") else self._encoding
+        if data.startswith(codecs.BOM_UTF8) and declared != "utf-8-sig":
+            raise LedgerFileError(
+                self.name, path, f'starts with a UTF-8 BOM but encoding = "{self._encoding}"; '
+                'set encoding = "utf-8"',
+            )
+        try:
+            text = data.decode(declared)
+        except UnicodeDecodeError as exc:
+            fits = [e for e in _ENCODINGS if e != declared and _decodes(data, e)]
+            hint = (
+                f'; it decodes as {fits[0]}: set encoding = "{fits[0].replace("-sig", "")}"'
+                if fits else "; re-save it as UTF-8 CSV"
+            )
+            raise LedgerFileError(
+                self.name, path,
+                f"is not {self._encoding} (byte {exc.start} cannot be decoded){hint}",
+            ) from None
+        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)]
+
+    def _read_xlsx(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
+        import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise LedgerFileError(self.name, path, f"is not a readable .xlsx workbook ({exc})") from None
+        try:
+            if sheet is not None and sheet not in workbook.sheetnames:
+                raise LedgerFileError(
+                    self.name, path,
+                    f"has no sheet {sheet!r} (sheets: {', '.join(workbook.sheetnames)})",
+                )
+            worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+            title = worksheet.title
+            grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
+        finally:
+            workbook.close()
+        for min_col, min_row, max_col, max_row in _merged_ranges(path, title):
+            if min_row > len(grid):
+                continue
+            top = grid[min_row - 1]
+            value = top[min_col - 1] if min_col - 1 < len(top) else None
+            for r in range(min_row, min(max_row, len(grid)) + 1):
+                row = grid[r - 1]
+                if len(row) < max_col:
+                    row.extend([None] * (max_col - len(row)))
+                for c in range(min_col, max_col + 1):
+                    row[c - 1] = value
+        return f"{path.name}:{title}", grid
+
+    def _find_header(self, entity: EntityMapping, grid: list[list[Any]], path: Path) -> int:
+        needed = [entity.local_id] + [entity.fields[f].column for f in entity.required]
+        wanted = {_norm(c) for c in needed}
+        header_row = entity.header_row or self.mapping.connection.get("header_row")
+        if header_row is not None:
+            if header_row > len(grid):
+                raise LedgerFileError(self.name, path, f"has no row {header_row} (header_row)")
+            cells = {_norm(c) for c in grid[header_row - 1]}
+            missing = [c for c in needed if _norm(c) not in cells]
+            if missing:
+                raise LedgerFileError(
+                    self.name, path,
+                    f"header row {header_row} has no column {', '.join(missing)}",
+                )
+            return header_row
+        best: tuple[int, int] = (-1, 0)
+        for index, row in enumerate(grid[:_HEADER_SEARCH_ROWS]):
+            cells = {_norm(c) for c in row}
+            found = len(wanted & cells)
+            if found == len(wanted):
+                return index + 1
+            best = max(best, (found, index + 1))
+        found_row = grid[best[1] - 1] if best[1] and grid else []
+        missing = [c for c in needed if _norm(c) not in {_norm(x) for x in found_row}]
+        raise LedgerFileError(
+            self.name, path,
+            f"no header row with column(s) {', '.join(missing)} in the first "
+            f"{_HEADER_SEARCH_ROWS} rows; add the column or fix the mapping"
+            + (f" (or the encoding: read as {self._encoding})" if self._format == "csv" else ""),
+        )
+
+    def _parse(self, entity: EntityMapping, path: Path) -> _Table:
+        where, grid = self._read_grid(path, self._sheet_of(entity))
+        header_row = self._find_header(entity, grid, path)
+        columns: dict[str, int] = {}
+        for index, cell in enumerate(grid[header_row - 1]):
+            columns.setdefault(_norm(cell), index)
+        builder = self._builders[entity.name]
+        table = _Table(where, header_row, columns, [])
+        for spec in entity.fields.values():
+            if _norm(spec.column) not in columns:
+                table.issues.append(builder.issue(
+                    "MISSING_COLUMN",
+                    f"column {spec.column} ({spec.field}) is not in the header; its values are empty",
+                    Location(where, header_row), column=spec.column,
+                ))
+        key_index = columns[_norm(entity.local_id)]
+        for number, row in enumerate(grid[header_row:], start=header_row + 1):
+            if all(is_blank(c) for c in row):
+                continue
+            position = len(table.rows)
+            table.rows.append((number, row))
+            key = builder.local_id(row[key_index] if key_index < len(row) else None)
+            if key is None:
+                continue
+            if key in table.by_key:
+                first = table.rows[table.by_key[key]][0]
+                table.issues.append(builder.issue(
+                    "INVALID_VALUE", f"{entity.local_id} {key} repeats row {first}; the first is used",
+                    Location(where, number), column=entity.local_id, local_id=key,
+                ))
+            else:
+                table.by_key[key] = position
+        return table
+
+    async def _table(self, entity: EntityMapping) -> _Table:
+        path = self._file_of(entity)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise LedgerFileError(self.name, path, "file not found") from None
+        stamp = (str(path), stat.st_mtime_ns, stat.st_size)
+        cached = self._cache.get(entity.name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        async with self._lock:
+            cached = self._cache.get(entity.name)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            table = await asyncio.to_thread(self._parse, entity, path)
+            self._cache[entity.name] = (stamp, table)
+            return table
+
+    # ---- the contract --------------------------------------------------------------------
+
+    async def describe(self) -> SourceSchema:
+        entities = {n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()}
+        return SourceSchema(self.name, self.kind, entities, self.capabilities)
+
+    def _entity(self, name: str) -> EntityMapping:
+        try:
+            return self.mapping.entities[name]
+        except KeyError:
+            raise NotSupported(self.name, f"this ledger has no {name!r} entity") from None
+
+    def _row_record(
+        self, entity: EntityMapping, table: _Table, position: int, fields: frozenset[str] | None,
+        issues: list[DataIssue], now: datetime,
+    ) -> Record | None:
+        number, row = table.rows[position]
+
+        def get(column: str) -> Any:
+            index = table.columns.get(_norm(column))
+            if index is None:
+                return MISSING
+            return row[index] if index < len(row) else None
+
+        record, found = self._builders[entity.name].build(get, Location(table.where, number), fields, fetched_at=now)
+        issues.extend(found)
+        return record
+
+    def _updated(self, entity: EntityMapping, table: _Table) -> list[datetime | None]:
+        """updated_at per row, converted once per loaded file (changed-since filters on it)."""
+        if table.updated is None:
+            spec = entity.fields["updated_at"]
+            index = table.columns.get(_norm(spec.column))
+            values: list[datetime | None] = []
+            for _, row in table.rows:
+                raw = row[index] if index is not None and index < len(row) else None
+                try:
+                    values.append(convert(raw, value_type=spec.type, entity=entity.name,
+                                          field="updated_at", formats=spec.formats, tz=self.mapping.timezone))
+                except ValueProblem:
+                    values.append(None)
+            table.updated = values
+        return table.updated
+
+    async def read(self, request: ReadRequest) -> ReadResult:
+        entity = self._entity(request.entity)
+        table = await self._table(entity)
+        now = datetime.now(timezone.utc)
+        issues: list[DataIssue] = []
+        if request.keys is not None:
+            records = [
+                self._row_record(entity, table, table.by_key[k], request.fields, issues, now)
+                if k in table.by_key else None
+                for k in request.keys
+            ]
+            return ReadResult(records, None, issues)
+        positions: list[int] = list(range(len(table.rows)))
+        if request.since is not None:
+            if "updated_at" not in entity.fields:
+                raise NotSupported(self.name, f"{entity.name} has no updated_at column for changed-since")
+            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=timezone.utc)
+            updated = self._updated(entity, table)
+            positions = [p for p in positions if updated[p] is None or updated[p] > since]  # type: ignore[operator]
+        try:
+            start = int(request.cursor or 0)
+        except ValueError:
+            raise SourceInvalid(self.name, f"bad cursor {request.cursor!r}") from None
+        if start == 0:
+            issues.extend(table.issues)
+        page = positions[start : start + max(request.page_size, 1)]
+        records = [self._row_record(entity, table, p, request.fields, issues, now) for p in page]
+        end = start + len(page)
+        return ReadResult(
+            [r for r in records if r is not None],
+            str(end) if end < len(positions) else None,
+            issues,
+        )
+
+    async def aclose(self) -> None:
+        self._cache.clear()
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

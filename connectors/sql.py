@@ -1,0 +1,243 @@
+"""County databases (流动党员信息库): any SQLAlchemy async URL, one table or view per entity.
+
+Columns are reflected from the database, never spliced into SQL text: every statement is
+built with SQLAlchemy Core on the reflected `Table` and every value is a bound parameter.
+Pages are keyset-ordered by the local id column (`WHERE id > :last ORDER BY id LIMIT n`), so a
+page costs the same at row 10 and row 1,000,000 and inserts during a sync do not shift pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from connectors._records import MISSING, RecordBuilder
+from connectors._secret import reveal
+from connectors._values import raw_text
+from connectors.base import (
+    Capability,
+    Connector,
+    DataIssue,
+    EntitySchema,
+    Location,
+    ReadRequest,
+    ReadResult,
+    Record,
+    SourceSchema,
+)
+from connectors.errors import NotSupported, SourceInvalid, SourceTimeout, SourceUnavailable
+from connectors.mapping import EntityMapping, SourceMapping
+
+__all__ = ["SqlConnector"]
+
+_KEY_CHUNK = 500
+
+
+class SqlConnector(Connector):
+    """Reads entities from tables or views; read-only (WRITE is not declared)."""
+
+    kind: ClassVar[str] = "sql"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
+    )
+
+    def __init__(self, mapping: SourceMapping) -> None:
+        self.mapping = mapping
+        self.name = mapping.source.name
+        changes = any(self._changed_column(e) for e in mapping.entities.values())
+        self.capabilities = frozenset(  # type: ignore[misc]
+            {Capability.READ, Capability.READ_BY_KEYS} | ({Capability.READ_CHANGES} if changes else set())
+        )
+        self._timeout = float(mapping.connection.get("timeout_seconds", 10.0))
+        self._engine: AsyncEngine | None = None
+        self._tables: dict[str, sa.Table] = {}
+        self._missing: dict[str, list[DataIssue]] = {}
+        self._builders = {n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()}
+
+    @staticmethod
+    def _changed_column(entity: EntityMapping) -> str | None:
+        if entity.changed_since and entity.changed_since.column:
+            return entity.changed_since.column
+        updated = entity.fields.get("updated_at")
+        return updated.column if updated else None
+
+    def _url(self) -> sa.URL:
+        """The engine URL; a relative SQLite path is relative to the mapping file's folder."""
+        url = make_url(reveal(self.mapping.connection["url"]))
+        database = url.database
+        if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+            path = self.mapping.base_dir / database
+            if not database.startswith("/") and not database.startswith("file:"):
+                url = url.set(database=str(path))
+        return url
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            self._engine = create_async_engine(self._url())
+        return self._engine
+
+    async def _run(self, fn: Any) -> Any:
+        """Run `fn(connection)` with the source's timeout, mapping driver errors at the boundary."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self.engine.connect() as connection:
+                    return await fn(connection)
+        except TimeoutError:
+            raise SourceTimeout(self.name, f"no answer within {self._timeout:g}s") from None
+        except sa_exc.NoSuchTableError as exc:
+            raise SourceInvalid(self.name, f"no table or view {exc.args[0]!r}") from None
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise SourceUnavailable(self.name, f"database unavailable: {type(exc.orig).__name__}") from None
+        except sa_exc.DBAPIError as exc:
+            raise SourceInvalid(self.name, f"database error: {type(exc.orig).__name__}") from None
+        except OSError as exc:
+            raise SourceUnavailable(self.name, f"cannot connect: {exc.strerror or exc}") from None
+
+    async def _table(self, entity: EntityMapping) -> sa.Table:
+        if entity.name in self._tables:
+            return self._tables[entity.name]
+        schema = self.mapping.connection.get("schema")
+
+        async def reflect(connection: Any) -> sa.Table:
+            return await connection.run_sync(
+                lambda sync: sa.Table(entity.path, sa.MetaData(), autoload_with=sync, schema=schema)
+            )
+
+        table: sa.Table = await self._run(reflect)
+        if entity.local_id not in table.c:
+            raise SourceInvalid(self.name, f"table {entity.path} has no id column {entity.local_id!r}")
+        builder = self._builders[entity.name]
+        self._missing[entity.name] = [
+            builder.issue(
+                "MISSING_COLUMN", f"column {spec.column} ({spec.field}) is not in {entity.path}",
+                Location(f"table {entity.path}"), column=spec.column,
+            )
+            for spec in entity.fields.values() if spec.column not in table.c
+        ]
+        self._tables[entity.name] = table
+        return table
+
+    def _entity(self, name: str) -> EntityMapping:
+        try:
+            return self.mapping.entities[name]
+        except KeyError:
+            raise NotSupported(self.name, f"this database has no {name!r} entity") from None
+
+    async def describe(self) -> SourceSchema:
+        entities = {n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()}
+        return SourceSchema(self.name, self.kind, entities, self.capabilities)
+
+    def _columns(self, entity: EntityMapping, table: sa.Table, fields: frozenset[str] | None) -> list[sa.Column[Any]]:
+        names = {entity.local_id} | {
+            s.column for s in self._builders[entity.name].selected(fields) if s.column in table.c
+        }
+        return [table.c[n] for n in sorted(names)]
+
+    def _records(
+        self, entity: EntityMapping, rows: Sequence[sa.Row[Any]], fields: frozenset[str] | None,
+        issues: list[DataIssue],
+    ) -> list[Record | None]:
+        builder = self._builders[entity.name]
+        now = datetime.now(timezone.utc)
+        out: list[Record | None] = []
+        for row in rows:
+            data = row._mapping
+            where = Location(f"table {entity.path} {entity.local_id}={data[entity.local_id]}")
+            record, found = builder.build(
+                lambda c: data[c] if c in data else MISSING, where, fields, fetched_at=now
+            )
+            issues.extend(found)
+            out.append(record)
+        return out
+
+    @staticmethod
+    def _key_value(column: sa.Column[Any], key: str) -> Any:
+        """A key as the id column's Python type; None when it cannot be one (no such record)."""
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            return key
+        if python_type is int:
+            try:
+                return int(key)
+            except ValueError:
+                return None
+        return key
+
+    async def _read_keys(self, entity: EntityMapping, table: sa.Table, request: ReadRequest) -> ReadResult:
+        assert request.keys is not None
+        id_col = table.c[entity.local_id]
+        columns = self._columns(entity, table, request.fields)
+        wanted = {k: self._key_value(id_col, k) for k in dict.fromkeys(request.keys)}
+        values = [v for v in wanted.values() if v is not None]
+        rows: list[sa.Row[Any]] = []
+
+        async def fetch(connection: Any) -> None:
+            for i in range(0, len(values), _KEY_CHUNK):
+                chunk = values[i : i + _KEY_CHUNK]
+                result = await connection.execute(sa.select(*columns).where(id_col.in_(chunk)))
+                rows.extend(result.all())
+
+        if values:
+            await self._run(fetch)
+        issues: list[DataIssue] = []
+        found = {r.local_id: r for r in self._records(entity, rows, request.fields, issues) if r}
+        return ReadResult([found.get(k) for k in request.keys], None, issues)
+
+    def _since_value(self, column: sa.Column[Any], entity: EntityMapping, since: datetime) -> Any:
+        since = (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).astimezone(self.mapping.timezone)
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            python_type = str
+        if python_type is datetime:
+            timezone_aware = getattr(column.type, "timezone", False)
+            return since if timezone_aware else since.replace(tzinfo=None)
+        fmt = entity.changed_since.format if entity.changed_since else None
+        return since.strftime(fmt) if fmt else since.replace(tzinfo=None).isoformat(sep=" ")
+
+    async def read(self, request: ReadRequest) -> ReadResult:
+        entity = self._entity(request.entity)
+        table = await self._table(entity)
+        if request.keys is not None:
+            return await self._read_keys(entity, table, request)
+        id_col = table.c[entity.local_id]
+        statement = sa.select(*self._columns(entity, table, request.fields)).order_by(id_col)
+        if request.cursor:
+            try:
+                last = json.loads(request.cursor)
+            except ValueError:
+                raise SourceInvalid(self.name, f"bad cursor {request.cursor!r}") from None
+            statement = statement.where(id_col > last)
+        if request.since is not None:
+            changed = self._changed_column(entity)
+            if changed is None or changed not in table.c:
+                raise NotSupported(self.name, f"{entity.name} has no changed-since column")
+            statement = statement.where(table.c[changed] > self._since_value(table.c[changed], entity, request.since))
+        size = max(request.page_size, 1)
+        statement = statement.limit(size + 1)
+
+        async def fetch(connection: Any) -> list[sa.Row[Any]]:
+            return list((await connection.execute(statement)).all())
+
+        rows = await self._run(fetch)
+        more = len(rows) > size
+        rows = rows[:size]
+        issues: list[DataIssue] = list(self._missing[entity.name]) if not request.cursor else []
+        records = self._records(entity, rows, request.fields, issues)
+        next_cursor = json.dumps(rows[-1]._mapping[entity.local_id], default=str) if more else None
+        return ReadResult([r for r in records if r is not None], next_cursor, issues)
+
+    async def aclose(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from connectors._records import MISSING, RecordBuilder
 from connectors._secret import reveal
-from connectors._values import raw_text
 from connectors.base import (
     Capability,
     Connector,

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from hub.errors import RequestError
 
@@ -26,14 +27,15 @@ __all__ = [
     "from_global_id",
 ]
 
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
 
 def normalise_id_number(id_number: str) -> str:
-    """Strip spaces and upper-case the check character: " 51052119900101123x" -> "...123X"."""
-    return "".join(id_number.split()).upper()
+    """Strip spaces, fold full-width characters (common in Excel ledgers) and upper-case the
+    check character: " 51052119900101123ｘ" -> "...123X"."""
+    return "".join(unicodedata.normalize("NFKC", id_number).split()).upper()
 
 
 def is_valid_id_number(id_number: str) -> bool:

@@ -1,0 +1,71 @@
+"""Member keys, phone hashes and Relay global ids."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from hub.errors import RequestError
+from hub.federation.identity import (
+    from_global_id,
+    is_valid_id_number,
+    member_key,
+    normalise_id_number,
+    phone_hash,
+    to_global_id,
+)
+
+SECRET = b"s" * 32
+VALID = "11010519491231002X"
+
+
+def test_key_is_stable_across_spellings_and_keyed_by_the_secret() -> None:
+    key = member_key(SECRET, VALID)
+    assert key == member_key(SECRET, " 110105 19491231002x\n")
+    assert key == member_key(SECRET, "１１０１０５１９４９１２３１００２ｘ")  # full-width, from Excel
+    assert len(key) == 64 and VALID not in key
+    assert key != member_key(b"t" * 32, VALID)
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "11010519491231002", "110105194912310021", "11010519491231002Y", "11010519491231002٣", "1101051949123100٢X"]
+)
+def test_invalid_id_numbers_have_no_key_and_are_not_echoed(bad: str) -> None:
+    with pytest.raises(ValueError) as info:
+        member_key(SECRET, bad)
+    assert bad.strip() == "" or bad not in str(info.value)
+
+
+def test_normalise_and_validate() -> None:
+    assert normalise_id_number(" 11010519491231002x ") == VALID
+    assert is_valid_id_number(VALID) and not is_valid_id_number(VALID.lower())
+
+
+def test_phone_hash_ignores_formatting_and_country_code() -> None:
+    assert phone_hash(SECRET, "+86 138-0000-0001") == phone_hash(SECRET, "13800000001")
+    assert phone_hash(SECRET, "13800000001") != phone_hash(SECRET, "13800000002")
+    assert phone_hash(SECRET, "无") is None
+
+
+def test_global_ids_round_trip() -> None:
+    gid = to_global_id("Member", "ab" * 32)
+    assert base64.b64decode(gid).decode() == "Member:" + "ab" * 32
+    assert from_global_id(gid) == ("Member", "ab" * 32)
+    assert from_global_id(to_global_id("Activity", "chengdu:a:1")) == ("Activity", "chengdu:a:1")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "not base64!", base64.b64encode(b"Member").decode(), base64.b64encode(b":x").decode(),
+     base64.b64encode(b"Member:").decode(), base64.b64encode(b"\xff\xfe").decode()],
+)
+def test_bad_global_ids_are_request_errors(bad: str) -> None:
+    with pytest.raises(RequestError) as info:
+        from_global_id(bad)
+    assert info.value.code == "BAD_REQUEST"
+
+
+def test_type_name_cannot_contain_a_colon() -> None:
+    with pytest.raises(ValueError):
+        to_global_id("A:B", "1")

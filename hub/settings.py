@@ -1,0 +1,376 @@
+"""yanxing.toml -> frozen, typed `Settings`, with every problem reported at once.
+
+Read once at startup (starlette `config.py`; value objects like httpx `Limits`). Nothing is
+half-valid: `load_settings` checks the file, every key and type, the secret, and each source's
+mapping file (through `connectors.mapping.load_mapping`), then raises one `ConfigError`
+listing all problems, so an operator fixes the file in one pass. Example:
+
+```toml
+[hub]
+database_url = "sqlite+aiosqlite:///var/yanxing.db"   # relative SQLite paths: from this file
+secret = "${YANXING_SECRET}"                           # >= 32 bytes; keys member hashes
+public_url = "http://127.0.0.1:8000"
+
+[limits]                                               # all optional, safe defaults
+max_depth = 10
+
+[[sources]]
+mapping = "mappings/chengdu.toml"                      # relative to this file
+owner = "chengdu-operator"                             # the owning party's id
+[sources.connection]                                   # merged into the mapping's [connection]
+base_url = "http://127.0.0.1:8101"
+```
+`${VAR}` and `${VAR:-default}` are substituted from the environment in [hub] values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from connectors._secret import Secret
+from connectors.errors import ConnectorConfigError
+from hub.errors import ConfigError
+from hub.federation.merge import Side
+
+__all__ = [
+    "Settings",
+    "HubSettings",
+    "Limits",
+    "SourceConfig",
+    "Secret",
+    "load_settings",
+    "MIN_SECRET_BYTES",
+]
+
+MIN_SECRET_BYTES = 32
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+MappingLoader = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Safety limits, each with a safe default. Names match `hub.api.limits.Limits`."""
+
+    max_depth: int = 10
+    max_page_size: int = 100
+    default_page_size: int = 20
+    max_cost: int = 20_000
+    max_body_bytes: int = 100_000
+    max_members_per_request: int = 500
+    source_timeout_seconds: float = 5.0
+    sync_page_size: int = 500
+
+
+#: accepted range per limit: a typo like max_page_size = 1000000 is an error, not a DoS
+_LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
+    "max_depth": (1, 50),
+    "max_page_size": (1, 1000),
+    "default_page_size": (1, 1000),
+    "max_cost": (1, 10_000_000),
+    "max_body_bytes": (1_000, 100_000_000),
+    "max_members_per_request": (1, 100_000),
+    "source_timeout_seconds": (0.01, 600),
+    "sync_page_size": (1, 10_000),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HubSettings:
+    #: SQLAlchemy async URL; not in repr because it may carry a password
+    database_url: str = field(repr=False)
+    secret: Secret
+    public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def secret_bytes(self) -> bytes:
+        """The key for member and phone hashes (hub.federation.identity)."""
+        return self.secret.reveal().encode("utf-8")
+
+    @property
+    def database_url_display(self) -> str:
+        """The URL with any password masked, for logs and error messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One connected system: its validated mapping, side and owning party."""
+
+    name: str
+    side: Side
+    owner: str
+    mapping_path: Path
+    #: the [sources.connection] overrides as written (already merged into `mapping`)
+    connection: Mapping[str, Any]
+    #: connectors.mapping.SourceMapping; open it with connectors.factory.open_connector
+    mapping: Any = field(repr=False)
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    hub: HubSettings
+    limits: Limits = Limits()
+    sources: tuple[SourceConfig, ...] = ()
+    path: Path | None = None
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sources)
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called `name`; ConfigError listing the configured names otherwise."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(self.source_names) or "(none)"
+        raise ConfigError(f"no source named {name!r}; configured sources: {known}")
+
+    @classmethod
+    def for_demo(
+        cls,
+        *,
+        database_url: str = "sqlite+aiosqlite:///:memory:",
+        secret: str = "demo-secret-not-for-production-0123456789",
+        sources: Sequence[SourceConfig] = (),
+        limits: Limits | None = None,
+        public_url: str = "http://127.0.0.1:8000",
+    ) -> "Settings":
+        """Settings built in code (demo, tests), validated like a file would be."""
+        problems = _secret_problems(secret) + _url_problems(database_url)
+        names = [s.name for s in sources]
+        problems += [f"duplicate source name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
+        if problems:
+            raise ConfigError(problems)
+        return cls(HubSettings(database_url, Secret(secret), public_url), limits or Limits(), tuple(sources))
+
+
+def _secret_problems(secret: str) -> list[str]:
+    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        return [f"hub.secret is too short: at least {MIN_SECRET_BYTES} bytes are needed "
+                f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"]
+    return []
+
+
+def _url_problems(url: str) -> list[str]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return ["hub.database_url is not a database URL (e.g. sqlite+aiosqlite:///yanxing.db)"]
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend not in _DRIVERS:
+        return [f"hub.database_url: unsupported database {backend!r} (use sqlite or postgresql)"]
+    if driver != _DRIVERS[backend]:
+        return [f"hub.database_url: use the async driver: {backend}+{_DRIVERS[backend]}://..."]
+    return []
+
+
+class _Reader:
+    """Collects problems while reading typed values out of the parsed TOML."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def unknown(self, where: str, table: Mapping[str, Any], known: Sequence[str]) -> None:
+        for key in table:
+            if key not in known:
+                self.problems.append(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+
+    def table(self, where: str, value: Any) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problems.append(f"{where} must be a table, got {type(value).__name__}")
+            return {}
+        return value
+
+    def text(self, where: str, value: Any, *, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.problems.append(f"{where} is required")
+            return None
+        if not isinstance(value, str):
+            self.problems.append(f"{where} must be a string, got {type(value).__name__}")
+            return None
+        return self.substitute(where, value)
+
+    def substitute(self, where: str, value: str) -> str | None:
+        missing: list[str] = []
+
+        def one(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            missing.append(name)
+            return ""
+
+        out = _ENV_REF.sub(one, value)
+        for name in missing:
+            self.problems.append(f"{where}: environment variable {name} is not set")
+        return None if missing else out
+
+
+def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
+    names = [f.name for f in fields(Limits)]
+    reader.unknown("[limits]", raw, names)
+    values: dict[str, Any] = {}
+    for name in names:
+        if name not in raw:
+            continue
+        value = raw[name]
+        is_float = name == "source_timeout_seconds"
+        ok_type = isinstance(value, (int, float)) if is_float else isinstance(value, int)
+        if isinstance(value, bool) or not ok_type:
+            kind = "a number" if is_float else "an integer"
+            reader.problems.append(f"limits.{name} must be {kind}, got {value!r}")
+            continue
+        low, high = _LIMIT_RANGES[name]
+        if not low <= value <= high:
+            reader.problems.append(f"limits.{name} = {value} is outside {low:g}..{high:g}")
+            continue
+        values[name] = float(value) if is_float else value
+    return Limits(**values)
+
+
+def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSettings | None:
+    reader.unknown("[hub]", raw, ("database_url", "secret", "public_url"))
+    url = reader.text("hub.database_url", raw.get("database_url", "sqlite+aiosqlite:///yanxing.db"))
+    secret = reader.text("hub.secret", raw.get("secret"), required=True)
+    public_url = reader.text("hub.public_url", raw.get("public_url", "http://127.0.0.1:8000"))
+    if url is not None:
+        url_problems = _url_problems(url)
+        reader.problems.extend(url_problems)
+        if not url_problems:
+            url = _anchor_sqlite(url, base)
+    if secret is not None:
+        reader.problems.extend(_secret_problems(secret))
+    if public_url is not None and not re.match(r"^https?://[^/\s]+", public_url):
+        reader.problems.append(f"hub.public_url must be an http(s) URL, got {public_url!r}")
+    if reader.problems or url is None or secret is None or public_url is None:
+        return None
+    return HubSettings(url, Secret(secret), public_url.rstrip("/"))
+
+
+def _anchor_sqlite(url: str, base: Path) -> str:
+    """Relative SQLite paths are relative to the config file, not to wherever yanxing runs."""
+    parsed = make_url(url)
+    db = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:" or Path(db).is_absolute():
+        return url
+    return parsed.set(database=str((base / db).resolve())).render_as_string(hide_password=False)
+
+
+def _read_source(
+    reader: _Reader, where: str, raw: Any, base: Path, env: Mapping[str, str],
+    load_mapping: MappingLoader,
+) -> tuple[str | None, SourceConfig | None]:
+    """The source's name (when its mapping loaded) and its config (when everything is valid)."""
+    table = reader.table(where, raw)
+    if not table:
+        if isinstance(raw, dict):
+            reader.problems.append(f"{where}: mapping and owner are required")
+        return None, None
+    reader.unknown(where, table, ("mapping", "owner", "connection"))
+    mapping_text = reader.text(f"{where}.mapping", table.get("mapping"), required=True)
+    owner = reader.text(f"{where}.owner", table.get("owner"), required=True)
+    if owner is not None and not owner.strip():
+        reader.problems.append(f"{where}.owner must name the owning party")
+        owner = None
+    connection = reader.table(f"{where}.connection", table.get("connection"))
+    if mapping_text is None:
+        return None, None
+    path = (base / mapping_text).resolve()
+    if not path.is_file():
+        reader.problems.append(f"{where}.mapping: file not found: {path}")
+        return None, None
+    try:
+        mapping = load_mapping(path, overrides=dict(connection), env=env)
+    except ConnectorConfigError as exc:
+        reader.problems.extend(f"{where}: {p}" for p in exc.problems)
+        return None, None
+    info = mapping.source
+    try:
+        side = Side(info.side)
+    except ValueError:
+        reader.problems.append(f"{where}: side must be origin or destination, got {info.side!r}")
+        return info.name, None
+    if owner is None:
+        return info.name, None
+    return info.name, SourceConfig(
+        name=info.name, side=side, owner=owner.strip(), mapping_path=path,
+        connection=MappingProxyType(dict(connection)), mapping=mapping,
+        title=getattr(info, "title", None),
+    )
+
+
+def _default_loader() -> MappingLoader:
+    from connectors.mapping import load_mapping
+
+    return load_mapping
+
+
+def load_settings(
+    path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    load_mapping: MappingLoader | None = None,
+) -> Settings:
+    """Read and validate `path`; raise ConfigError with every problem found.
+
+    `env` defaults to os.environ; `load_mapping` to connectors.mapping.load_mapping (tests may
+    pass another loader with the same signature).
+    """
+    env = os.environ if env is None else env
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None  # message has line/column
+    base = path.resolve().parent
+    reader = _Reader(env)
+    reader.unknown("top level", raw, ("hub", "limits", "sources"))
+    if "hub" not in raw:
+        reader.problems.append("[hub] table is required (with at least secret)")
+    hub = _read_hub(reader, reader.table("[hub]", raw.get("hub", {})), base)
+    limits = _read_limits(reader, reader.table("[limits]", raw.get("limits")))
+    raw_sources = raw.get("sources", [])
+    if not isinstance(raw_sources, list):
+        reader.problems.append("sources must be an array of tables: [[sources]]")
+        raw_sources = []
+    loader = load_mapping or _default_loader()
+    read = [
+        _read_source(reader, f"sources[{i}]", item, base, env, loader)
+        for i, item in enumerate(raw_sources)
+    ]
+    seen: dict[str, int] = {}
+    for i, (name, _) in enumerate(read):
+        if name is None:
+            continue
+        if name in seen:
+            reader.problems.append(
+                f"sources[{i}]: duplicate source name {name!r} (also sources[{seen[name]}])"
+            )
+        seen.setdefault(name, i)
+    sources = [source for _, source in read]
+    if reader.problems or hub is None:
+        raise ConfigError([f"{path}: {p}" for p in reader.problems])
+    return Settings(hub, limits, tuple(s for s in sources if s is not None), path.resolve())

@@ -1,0 +1,206 @@
+"""yanxing.toml: a valid file loads into frozen settings; every bad one lists all its problems."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from hub.errors import ConfigError
+from hub.federation.merge import Side
+from hub.settings import Limits, Settings, load_settings
+
+SECRET = "s" * 40
+ENV = {"YANXING_SECRET": SECRET}
+
+
+def mapping(name: str, side: str = "origin") -> str:
+    return f"""
+[source]
+name = "{name}"
+kind = "sql"
+title = "县流动党员信息库"
+side = "{side}"
+
+[connection]
+url = "sqlite+aiosqlite:///county.db"
+
+[entities.member]
+path = "members"
+local_id = "id"
+
+[entities.member.fields]
+name = "xm"
+id_number = "sfzh"
+"""
+
+
+def write(tmp_path: Path, config: str, **mappings: str) -> Path:
+    (tmp_path / "mappings").mkdir(exist_ok=True)
+    for file, text in mappings.items():
+        (tmp_path / "mappings" / f"{file}.toml").write_text(text, encoding="utf-8")
+    path = tmp_path / "yanxing.toml"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
+GOOD = """
+[hub]
+database_url = "sqlite+aiosqlite:///var/yanxing.db"
+secret = "${YANXING_SECRET}"
+public_url = "http://127.0.0.1:8000/"
+
+[limits]
+max_depth = 8
+source_timeout_seconds = 2
+
+[[sources]]
+mapping = "mappings/county.toml"
+owner = "luxian-zzb"
+[sources.connection]
+url = "sqlite+aiosqlite:///other.db"
+
+[[sources]]
+mapping = "mappings/chengdu.toml"
+owner = "chengdu-operator"
+"""
+
+
+def test_good_file_loads_with_defaults_and_resolved_paths(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination"))
+    settings = load_settings(path, env=ENV)
+    assert settings.hub.secret_bytes == SECRET.encode()
+    assert settings.hub.public_url == "http://127.0.0.1:8000"
+    assert settings.hub.database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'yanxing.db'}"
+    assert settings.limits == Limits(max_depth=8, source_timeout_seconds=2.0)
+    assert settings.limits.max_page_size == 100  # default kept
+    assert settings.source_names == ("county", "chengdu")
+    county = settings.source("county")
+    assert (county.side, county.owner) == (Side.ORIGIN, "luxian-zzb")
+    assert county.mapping.connection["url"].reveal() == "sqlite+aiosqlite:///other.db"
+    assert settings.source("chengdu").side is Side.DESTINATION
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.limits.max_depth = 99  # type: ignore[misc]
+
+
+def test_secret_never_shows_in_repr(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://yx:hunter2-password@db/yanxing"
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\ndatabase_url = "{url}"\n')
+    settings = load_settings(path, env={})
+    assert SECRET not in repr(settings) and SECRET not in str(settings.hub.secret)
+    assert "hunter2" not in repr(settings) and "hunter2" not in settings.hub.database_url_display
+    assert settings.hub.database_url == url
+
+
+def test_unknown_source_name_lists_the_configured_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination"))
+    with pytest.raises(ConfigError, match="configured sources: county, chengdu"):
+        load_settings(path, env=ENV).source("zheli")
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    bad = """
+colour = "blue"
+
+[hub]
+database_url = "mysql://root@localhost/x"
+secret = "short"
+public_url = "ftp://example"
+debug = true
+
+[limits]
+max_depth = "deep"
+max_page_size = 1000000
+max_cost = true
+timeout = 3
+
+[[sources]]
+mapping = "mappings/missing.toml"
+owner = "x"
+
+[[sources]]
+mapping = "mappings/a.toml"
+
+[[sources]]
+mapping = "mappings/broken.toml"
+owner = "y"
+[sources.connection]
+bogus = 1
+
+[[sources]]
+mapping = "mappings/a.toml"
+owner = "z"
+
+[[sources]]
+mapping = 7
+owner = ""
+"""
+    path = write(tmp_path, bad, a=mapping("dup"), broken=mapping("broken"))
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    text = "\n".join(info.value.problems)
+    expected = [
+        "unknown key 'colour'",
+        "unknown key 'debug'",
+        "unsupported database 'mysql'",
+        "hub.secret is too short",
+        "hub.public_url must be an http(s) URL",
+        "limits.max_depth must be an integer",
+        "limits.max_page_size = 1000000 is outside",
+        "limits.max_cost must be an integer",
+        "unknown key 'timeout'",
+        "sources[0].mapping: file not found",
+        "sources[1].owner is required",
+        "sources[2]:",  # the mapping loader's own problem, kept
+        "'bogus' was unexpected",
+        "sources[3]: duplicate source name 'dup' (also sources[1])",
+        "sources[4].mapping must be a string",
+        "sources[4].owner must name the owning party",
+    ]
+    missing = [e for e in expected if e not in text]
+    assert not missing, f"not reported: {missing}\n--- got:\n{text}"
+    assert info.value.code == "CONFIG_INVALID"
+    assert all(p.startswith(str(path)) for p in info.value.problems)
+
+
+def test_missing_environment_variable_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, '[hub]\nsecret = "${YANXING_SECRET}"\n')
+    with pytest.raises(ConfigError, match="environment variable YANXING_SECRET is not set"):
+        load_settings(path, env={})
+    assert load_settings(path, env=ENV).hub.secret.reveal() == SECRET
+
+
+def test_env_default_is_used(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[hub]\nsecret = "${{NOPE:-{SECRET}}}"\n')
+    assert load_settings(path, env={}).hub.secret.reveal() == SECRET
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_settings(tmp_path / "nope.toml", env=ENV)
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[hub]\nsecret = "x"\nbroken = = 3\n')
+    with pytest.raises(ConfigError, match="line 3"):
+        load_settings(path, env=ENV)
+
+
+def test_hub_table_and_secret_are_required(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "[limits]\n"), env={})
+    assert any("[hub] table is required" in p for p in info.value.problems)
+    assert any("hub.secret is required" in p for p in info.value.problems)
+
+
+def test_sync_driver_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\ndatabase_url = "sqlite:///x.db"\n')
+    with pytest.raises(ConfigError, match=r"sqlite\+aiosqlite"):
+        load_settings(path, env={})
+
+
+def test_for_demo_validates_too() -> None:
+    assert Settings.for_demo().hub.secret_bytes
+    with pytest.raises(ConfigError, match="too short"):
+        Settings.for_demo(secret="x")

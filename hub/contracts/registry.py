@@ -19,7 +19,7 @@ import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
 REGISTRY_TYPE = "yanxing.registry"
 #: signatures dated further than this in the future are refused (clocks drift, a little)
 CLOCK_SKEW = timedelta(seconds=60)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ID = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _REGION = re.compile(r"^\d{6}$")
 
@@ -157,7 +158,8 @@ class Registry:
                 if key.kid == kid:
                     return key
         if kid == self.hub_kid:
-            return PartyKey(kid, self.hub_id, self.hub_key, self.issued_at, self.expires_at)
+            # the hub key is the trust anchor, held out of band: its only limit is the expiry
+            return PartyKey(kid, self.hub_id, self.hub_key, _EPOCH, self.expires_at)
         raise UnknownKey(
             f"key {kid!r} is not in the trust registry (version {self.version}): "
             "register it with `yanxing registry add-key`"

@@ -1,0 +1,283 @@
+"""Where contracts and their state live: SQLite or PostgreSQL through SQLAlchemy async.
+
+The table keeps the signed envelope as submitted (the evidence) and the state derived from it.
+`active_contracts(now)` reads the state from the database on every call — there is no state
+cache, so a revocation committed by one request is seen by the very next one. Only parsed
+contract *texts* are memoised, by digest, which is safe because a digest names immutable bytes.
+
+Tables use their own `ContractBase`; create them with `create_contract_tables(engine)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.contracts._json import strict_loads
+from hub.contracts._time import format_time, parse_time, utcnow
+from hub.contracts.jws import parse_general
+from hub.contracts.lifecycle import (
+    TERMINAL_STATES,
+    ContractState,
+    SignatureInfo,
+    VerifiedContract,
+    merge_signatures,
+    verify_contract,
+    verify_revocation,
+)
+from hub.contracts.model import Contract, parse_contract
+from hub.contracts.registry import Registry
+from hub.errors import ContractError, NotFound
+
+__all__ = [
+    "ContractBase",
+    "ContractRow",
+    "ContractRecord",
+    "ContractStore",
+    "create_contract_tables",
+]
+
+
+class ContractBase(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class ContractRow(ContractBase):
+    __tablename__ = "contracts"
+
+    digest: Mapped[str] = mapped_column(String(71), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    #: party ids, space separated and padded (" a b "), so "party to" is a LIKE on any backend
+    parties: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    envelope: Mapped[str] = mapped_column(Text)
+    #: {"parties": {party: {kid, signed_at}}, "registrar": {...} | null} as verified at submit
+    signers: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    superseded_by: Mapped[str | None] = mapped_column(String(71))
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revocation: Mapped[str | None] = mapped_column(Text)
+
+
+async def create_contract_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(ContractBase.metadata.create_all)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRecord:
+    """A stored contract as a party sees it: text, state at `now`, who signed and when."""
+
+    contract: Contract
+    state: ContractState
+    signatures: Mapping[str, SignatureInfo]
+    registrar: SignatureInfo | None
+    envelope: Mapping[str, Any]
+    superseded_by: str | None
+    revoked_by: str | None
+    revoked_at: datetime | None
+
+    @property
+    def digest(self) -> str:
+        return self.contract.digest
+
+
+class ContractStore:
+    """Submit, revoke and query contracts. One instance per app; sessions per call."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._texts: dict[str, Contract] = {}
+
+    # -------------------------------------------------------------- writes
+
+    async def submit(
+        self, envelope: Mapping[str, Any], registry: Registry, *, now: datetime | None = None
+    ) -> ContractRecord:
+        """Store a (partially) signed envelope, merging signatures with what is already
+        stored; activate it when every party and the registrar have signed."""
+        now = now or utcnow()
+        verify_contract(envelope, registry, now=now)  # refuse bad input before touching rows
+        async with self._sessions.begin() as session:
+            digest = parse_contract(parse_general(envelope).payload).digest
+            row = await session.get(ContractRow, digest, with_for_update=True)
+            if row is not None:
+                state = ContractState(row.state)
+                if state in TERMINAL_STATES:
+                    raise ContractError(
+                        f"contract {row.contract_id!r} is {state.value}: terminal states are "
+                        "final; propose a new version instead"
+                    )
+                envelope = merge_signatures(json.loads(row.envelope), envelope)
+            verified = verify_contract(envelope, registry, now=now)
+            contract = verified.contract
+            if now >= contract.not_after:
+                raise ContractError(
+                    f"contract {contract.id!r} expired at its not_after: nothing to submit"
+                )
+            state = verified.signing_state
+            if state is ContractState.ACTIVE:
+                await self._activate(session, contract, now)
+            if row is None:
+                row = ContractRow(
+                    digest=digest, contract_id=contract.id, version=contract.version,
+                    title=contract.title, parties=" " + " ".join(sorted(contract.parties)) + " ",
+                    submitted_at=now,
+                )
+                session.add(row)
+            row.envelope = json.dumps(envelope, ensure_ascii=False)
+            row.signers = _signers_json(verified)
+            row.state = state.value
+            row.updated_at = now
+        return self._record(row, now)
+
+    async def _activate(self, session: AsyncSession, contract: Contract, now: datetime) -> None:
+        """Enforce one active version per contract id; supersede the predecessor."""
+        others = (
+            await session.scalars(
+                select(ContractRow).where(
+                    ContractRow.contract_id == contract.id,
+                    ContractRow.state == ContractState.ACTIVE.value,
+                    ContractRow.digest != contract.digest,
+                )
+            )
+        ).all()
+        for other in others:
+            if other.digest != contract.supersedes:
+                raise ContractError(
+                    f"contract {contract.id!r} version {other.version} is active; version "
+                    f"{contract.version} must name it in 'supersedes' ({other.digest})"
+                )
+            if other.version >= contract.version:
+                raise ContractError(
+                    f"version {contract.version} cannot supersede version {other.version}"
+                )
+            other.state = ContractState.SUPERSEDED.value
+            other.superseded_by = contract.digest
+            other.updated_at = now
+
+    async def revoke(
+        self, revocation: Mapping[str, Any], registry: Registry, *, now: datetime | None = None
+    ) -> ContractRecord:
+        """Apply a revocation signed by one party. Effective at once: the next
+        `active_contracts` call no longer returns the contract."""
+        now = now or utcnow()
+        digest = parse_general(revocation).payload.get("contract")
+        async with self._sessions.begin() as session:
+            row = await session.get(ContractRow, str(digest), with_for_update=True)
+            if row is None:
+                raise NotFound(f"no contract with digest {digest!r}")
+            contract = self._parse(row)
+            state = self._state(row, contract, now)
+            if state in TERMINAL_STATES:
+                raise ContractError(
+                    f"contract {contract.id!r} is already {state.value}: terminal states are final"
+                )
+            verified = verify_revocation(revocation, registry, contract, now=now)
+            row.state = ContractState.REVOKED.value
+            row.revoked_at = verified.effective_at
+            row.revoked_by = verified.party
+            row.revocation = json.dumps(revocation)
+            row.updated_at = now
+        return self._record(row, now)
+
+    # -------------------------------------------------------------- reads
+
+    async def active_contracts(self, now: datetime | None = None) -> list[Contract]:
+        """Contracts in force at `now`, read from the database on every call (no stale state)."""
+        now = now or utcnow()
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(ContractRow).where(ContractRow.state == ContractState.ACTIVE.value)
+                    .order_by(ContractRow.contract_id)
+                )
+            ).all()
+        contracts = [self._parse(row) for row in rows]
+        return [c for c in contracts if c.in_force(now)]
+
+    async def get(self, digest: str, *, now: datetime | None = None) -> ContractRecord:
+        async with self._sessions() as session:
+            row = await session.get(ContractRow, digest)
+        if row is None:
+            raise NotFound(f"no contract with digest {digest!r}")
+        return self._record(row, now or utcnow())
+
+    async def for_party(self, party: str, *, now: datetime | None = None) -> list[ContractRecord]:
+        """Every contract `party` is party to, any state (what GraphQL `contracts` lists)."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(ContractRow).where(ContractRow.parties.contains(f" {party} "))
+                    .order_by(ContractRow.contract_id, ContractRow.version)
+                )
+            ).all()
+        return [self._record(row, now or utcnow()) for row in rows]
+
+    # -------------------------------------------------------------- internals
+
+    def _parse(self, row: ContractRow) -> Contract:
+        contract = self._texts.get(row.digest)
+        if contract is None:
+            contract = parse_contract(parse_general(strict_loads(row.envelope)).payload)
+            if contract.digest != row.digest:
+                raise ContractError(f"stored contract {row.digest} does not match its digest")
+            self._texts[row.digest] = contract
+        return contract
+
+    @staticmethod
+    def _state(row: ContractRow, contract: Contract, now: datetime) -> ContractState:
+        state = ContractState(row.state)
+        if state not in TERMINAL_STATES and now >= contract.not_after:
+            return ContractState.EXPIRED
+        return state
+
+    def _record(self, row: ContractRow, now: datetime) -> ContractRecord:
+        contract = self._parse(row)
+        envelope = json.loads(row.envelope)
+        sigs = _signers(row.signers)
+        return ContractRecord(
+            contract=contract,
+            state=self._state(row, contract, now),
+            signatures=sigs[0],
+            registrar=sigs[1],
+            envelope=envelope,
+            superseded_by=row.superseded_by,
+            revoked_by=row.revoked_by,
+            revoked_at=row.revoked_at,
+        )
+
+
+
+def _signers_json(verified: VerifiedContract) -> str:
+    """Who signed, recorded at submit time (when the registry vouched for each kid), so the
+    record stays readable after keys rotate out of the registry."""
+    doc: dict[str, Any] = {
+        "parties": {p: {"kid": i.kid, "signed_at": format_time(i.signed_at)}
+                    for p, i in verified.signatures.items()},
+        "registrar": None if verified.registrar is None else {
+            "party": verified.registrar.party, "kid": verified.registrar.kid,
+            "signed_at": format_time(verified.registrar.signed_at)},
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def _signers(text: str) -> tuple[dict[str, SignatureInfo], SignatureInfo | None]:
+    doc = json.loads(text)
+    parties = {p: SignatureInfo(p, i["kid"], parse_time(i["signed_at"]))
+               for p, i in doc["parties"].items()}
+    r = doc["registrar"]
+    registrar = None if r is None else SignatureInfo(r["party"], r["kid"],
+                                                     parse_time(r["signed_at"]))
+    return parties, registrar

@@ -1,0 +1,170 @@
+"""Request tokens: a party vouches, per request, for which official asks and why.
+
+A token is a compact JWS (EdDSA only) whose claims are
+`iss` (party id), `sub` (the official's user id), `aud` (this hub's id), `iat`, `exp`
+(at most 10 minutes later), `jti` (unique; refused on replay) and `purpose`.
+It is verified against the trust registry by `kid`: the key must belong to `iss`, be valid
+and unrevoked at `iat`, and the registry must be current. Every refusal is a `TokenRejected`
+(UNAUTHENTICATED, HTTP 401) whose `reason` a developer can act on.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.contracts._time import from_epoch, to_epoch, utcnow
+from hub.contracts.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
+from hub.contracts.registry import (
+    CLOCK_SKEW,
+    KeyNotValid,
+    KeyRevoked,
+    Registry,
+    RegistryExpired,
+    UnknownKey,
+)
+from hub.errors import AuthenticationError, ContractError
+from hub.policy.base import Caller
+
+__all__ = [
+    "TOKEN_TYPE",
+    "MAX_LIFETIME",
+    "TokenRejected",
+    "ReplayCache",
+    "MemoryReplayCache",
+    "mint_token",
+    "verify_token",
+]
+
+TOKEN_TYPE = "yanxing-request+jwt"
+MAX_LIFETIME = timedelta(seconds=600)
+_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "purpose")
+
+
+class TokenRejected(AuthenticationError):
+    """The request token was refused; `reason` is a stable slug (expired, replayed, ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(f"request token refused ({reason}): {message}")
+
+
+@runtime_checkable
+class ReplayCache(Protocol):
+    """Remembers token ids until they expire. One per hub; shared by every worker that
+    verifies tokens, or replays across workers go unnoticed (a database- or Redis-backed
+    implementation satisfies the same protocol)."""
+
+    def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record `jti`; False if it was already recorded and has not expired."""
+        ...
+
+
+class MemoryReplayCache:
+    """In-process replay cache: correct for one process only."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self._next_purge: datetime | None = None
+
+    def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
+        with self._lock:
+            if self._next_purge is None or now >= self._next_purge:
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+                self._next_purge = now + timedelta(seconds=60)
+            seen = self._seen.get(jti)
+            if seen is not None and seen > now:
+                return False
+            self._seen[jti] = expires_at
+            return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def mint_token(
+    party: str,
+    user: str,
+    purpose: str,
+    private_key: Ed25519PrivateKey,
+    kid: str,
+    audience: str,
+    ttl: int = 300,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """Sign a request token as `party` (used by party-side clients and `yanxing token`)."""
+    if not 0 < ttl <= MAX_LIFETIME.total_seconds():
+        raise ContractError(f"ttl must be 1..{int(MAX_LIFETIME.total_seconds())} seconds")
+    now = now or utcnow()
+    claims = {
+        "iss": party, "sub": user, "aud": audience, "iat": to_epoch(now),
+        "exp": to_epoch(now) + ttl, "jti": secrets.token_urlsafe(16), "purpose": purpose,
+    }
+    return sign_compact(claims, private_key, kid, iat=now, extra_header={"typ": TOKEN_TYPE})
+
+
+def verify_token(
+    token: str,
+    registry: Registry,
+    audience: str,
+    replay_cache: ReplayCache,
+    now: datetime | None = None,
+) -> Caller:
+    """Verify a request token and return who calls; raise `TokenRejected` otherwise."""
+    now = now or utcnow()
+    try:
+        jws = parse_compact(token)
+    except AlgorithmNotAllowed as exc:
+        raise TokenRejected("algorithm_not_allowed", str(exc)) from exc
+    except ContractError as exc:
+        raise TokenRejected("malformed", f"{exc}; send 'Authorization: Bearer <JWS>'") from exc
+    if jws.header.get("typ") != TOKEN_TYPE:
+        raise TokenRejected("wrong_type", f"header typ must be {TOKEN_TYPE!r}")
+    claims = jws.payload
+    if not isinstance(claims, dict) or any(c not in claims for c in _CLAIMS):
+        raise TokenRejected("missing_claims", f"claims {list(_CLAIMS)} are all required")
+    if not all(isinstance(claims[c], str) and claims[c] for c in ("iss", "sub", "aud", "jti",
+                                                                    "purpose")) or not all(
+        isinstance(claims[c], int) and not isinstance(claims[c], bool) for c in ("iat", "exp")
+    ):
+        raise TokenRejected("malformed", "iss/sub/aud/jti/purpose must be strings, iat/exp ints")
+    if claims["iat"] != jws.header["iat"]:
+        raise TokenRejected("malformed", "header iat and claim iat differ")
+    if claims["aud"] != audience:
+        raise TokenRejected(
+            "wrong_audience", f"token is for {claims['aud']!r}, this hub is {audience!r}"
+        )
+    issued, expires = from_epoch(claims["iat"]), from_epoch(claims["exp"])
+    if expires - issued > MAX_LIFETIME or expires <= issued:
+        raise TokenRejected("lifetime", "exp - iat must be between 1 and 600 seconds")
+    if now >= expires:
+        raise TokenRejected("expired", f"token expired at {expires.isoformat()}; mint a new one")
+    if issued > now + CLOCK_SKEW:
+        raise TokenRejected("not_yet_valid", "token is issued in the future: check the clock")
+    try:
+        key = registry.resolve(jws.kid, issued, now)
+    except RegistryExpired as exc:
+        raise TokenRejected("registry_expired", str(exc)) from exc
+    except UnknownKey as exc:
+        raise TokenRejected("unknown_kid", str(exc)) from exc
+    except KeyRevoked as exc:
+        raise TokenRejected("key_revoked", str(exc)) from exc
+    except KeyNotValid as exc:
+        raise TokenRejected("key_not_valid", str(exc)) from exc
+    if key.party != claims["iss"]:
+        raise TokenRejected(
+            "wrong_issuer", f"key {jws.kid!r} belongs to {key.party!r}, not {claims['iss']!r}"
+        )
+    if not verify_compact(jws, key.public_key):
+        raise TokenRejected("bad_signature", "signature does not verify with the registry key")
+    if not replay_cache.remember(claims["jti"], expires, now):
+        raise TokenRejected("replayed", f"token id {claims['jti']!r} was already used")
+    return Caller(party=claims["iss"], user=claims["sub"], purpose=claims["purpose"],
+                  token_id=claims["jti"])
+

@@ -101,3 +101,32 @@ def test_failing_source_exits_1_with_its_error(config: Path, capsys: pytest.Capt
     out = capsys.readouterr().out
     assert out.splitlines()[2].split()[:2] == ["county", "failed"]
     assert "county:" in out.splitlines()[-1] and "[SOURCE_" in out.splitlines()[-1]
+
+
+class _Tty:
+    """A text sink that says it is a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_line_only_on_a_terminal(tty: bool) -> None:
+    from hub.cli.sync import _ProgressLine
+    from hub.federation.sync import SyncProgress
+
+    sink = _Tty(tty)
+    line = _ProgressLine(sink)  # type: ignore[arg-type]
+    line(SyncProgress("county", "member", 2, 1000))
+    assert ("county · member: 1000 records, page 2" in sink.text) is tty
+    assert sink.text.startswith("\r") is tty

@@ -1,0 +1,53 @@
+"""The per-request context: who is asking, under which policy, with per-request loaders.
+
+Everything request-scoped lives here and nowhere else: DataLoaders (so batches and caches never
+leak between callers), the query plan computed before execution, and source failures collected
+during execution (reported once per source, however many members they touched).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from connectors.errors import SourceError
+from hub.api.runtime import Runtime
+from hub.policy.base import ANONYMOUS, Caller, Policy
+
+if TYPE_CHECKING:
+    from hub.api.extensions.analysis import QueryPlan
+    from hub.api.loaders import Loaders
+
+__all__ = ["Context"]
+
+
+@dataclass(eq=False)
+class Context:
+    runtime: Runtime
+    caller: Caller = ANONYMOUS
+    policy: Policy | None = None
+    request: Any = None
+    plan: "QueryPlan | None" = None
+    #: source name -> (first error, path of the first field it affected)
+    source_errors: dict[str, tuple[SourceError, list[str | int] | None]] = field(
+        default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = self.runtime.policy
+
+    @property
+    def active_policy(self) -> Policy:
+        assert self.policy is not None
+        return self.policy
+
+    @cached_property
+    def loaders(self) -> "Loaders":
+        from hub.api.loaders import Loaders
+
+        return Loaders(self)
+
+    def report_source_error(self, error: SourceError, path: list[str | int] | None) -> None:
+        self.source_errors.setdefault(error.source, (error, path))

@@ -1,0 +1,87 @@
+"""Every error leaves with `extensions.code`; nothing internal leaves at all.
+
+- `HubError` and `ConnectorError` keep their message and get their `code` (plus `source` for
+  source errors and `fields` for CONTRACT_DENIED);
+- GraphQL syntax and validation errors get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED,
+  bad variables BAD_REQUEST;
+- anything else is logged with its traceback and replaced by "Internal server error"
+  (INTERNAL_ERROR), like strawberry's MaskErrors.
+Source failures collected during execution (one per source, however many members it touched)
+are appended here too, so the answer says which system is missing from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from connectors.errors import ConnectorError, SourceError
+from hub.api.context import Context
+from hub.errors import AccessDenied, HubError
+
+__all__ = ["ErrorsExtension", "error_code", "format_error"]
+
+log = logging.getLogger("hub.api")
+
+
+def error_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, (HubError, ConnectorError)):
+        return original.code
+    existing = (error.extensions or {}).get("code")
+    if isinstance(existing, str):
+        return existing
+    if original is None:
+        if error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED"
+        return "GRAPHQL_VALIDATION_FAILED" if error.nodes else "BAD_REQUEST"
+    return "INTERNAL_ERROR"
+
+
+def format_error(error: GraphQLError) -> GraphQLError:
+    """The client-facing copy of `error`."""
+    original = error.original_error
+    code = error_code(error)
+    extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
+    message = error.message
+    if isinstance(original, SourceError):
+        extensions["source"] = original.source
+    if isinstance(original, AccessDenied):
+        extensions["fields"] = original.fields
+    if code == "INTERNAL_ERROR":
+        if error.path is None and isinstance(original, (ValueError, TypeError)):
+            extensions["code"] = "BAD_REQUEST"  # a variable that failed to coerce
+        else:
+            log.error("internal error at %s", error.path, exc_info=original)
+            message = "Internal server error"
+            extensions = {"code": code}
+    return GraphQLError(
+        message, nodes=error.nodes, source=error.source, positions=error.positions,
+        path=error.path, original_error=None, extensions=extensions,
+    )
+
+
+class ErrorsExtension(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context.context
+        result = self.execution_context.result
+        if not isinstance(ctx, Context) or result is None or not ctx.source_errors:
+            return
+        errors = list(getattr(result, "errors", None) or [])
+        for error, path in ctx.source_errors.values():
+            errors.append(GraphQLError(
+                f"{error}; its fields are missing from this answer",
+                path=path, original_error=error,
+            ))
+        result.errors = errors
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [format_error(e) for e in result.errors]

@@ -1,0 +1,49 @@
+"""Depth, cost and page-size limits, checked on the whole operation before it runs.
+
+Refusing before execution means an expensive query never touches a source. The plan computed
+here (hub.api.extensions.analysis) is kept on the context for the policy step and the loaders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from hub.api.context import Context
+from hub.api.extensions.analysis import analyse
+from hub.errors import HubError, LimitExceeded
+
+__all__ = ["LimitsExtension", "refuse"]
+
+
+def refuse(extension: SchemaExtension, error: HubError) -> None:
+    """Skip execution: the operation is answered with `error` alone (and no data)."""
+    extension.execution_context.result = ExecutionResult(
+        data=None, errors=[GraphQLError(str(error), original_error=error)]
+    )
+
+
+class LimitsExtension(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        ctx = ec.context
+        if isinstance(ctx, Context) and ec.graphql_document is not None and not ec.result:
+            limits = ctx.runtime.limits
+            plan = analyse(
+                ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables,
+                default_page=limits.default_page_size,
+            )
+            ctx.plan = plan
+            if plan.depth > limits.max_depth:
+                refuse(self, LimitExceeded(
+                    f"query depth {plan.depth} exceeds the limit of {limits.max_depth}"))
+            elif plan.max_first > limits.max_page_size:
+                refuse(self, LimitExceeded(
+                    f"`first` is {plan.max_first}; at most {limits.max_page_size} per page"))
+            elif plan.cost > limits.max_cost:
+                refuse(self, LimitExceeded(
+                    f"query cost {plan.cost} exceeds the limit of {limits.max_cost}; ask for "
+                    "fewer fields or smaller pages"))
+        yield

@@ -1,0 +1,165 @@
+"""POST/GET /graphql following GraphQL-over-HTTP, plus the GraphiQL page.
+
+- POST with `application/json`; GET for queries only (a mutation over GET is 405).
+- Responds `application/graphql-response+json` when the client accepts it (then a request
+  that cannot execute at all is HTTP 400), otherwise `application/json` (always 200 once the
+  request is well-formed), as the spec's compatibility rules say.
+- Unparseable JSON, a body that is not an object, a missing query: 400 with a GraphQL error
+  body. Too large a body: 413 (LIMIT_EXCEEDED). Failed authentication: 401 (UNAUTHENTICATED).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+from graphql import OperationType
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import InvalidOperationTypeError
+
+from hub.api.context import Context
+from hub.api.graphiql import graphiql_html
+from hub.api.runtime import Runtime
+from hub.errors import AuthenticationError, HubError
+from hub.policy.base import ANONYMOUS, Caller
+
+__all__ = ["Authenticate", "GraphQLEndpoint", "anonymous", "error_response"]
+
+Authenticate = Callable[[Request], Awaitable[Caller]]
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def anonymous(request: Request) -> Caller:
+    """Stage 1: everyone is the anonymous caller; stage 2 passes the token verifier."""
+    return ANONYMOUS
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400, code: str = "BAD_REQUEST") -> None:
+        self.status, self.code = status, code
+        super().__init__(message)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "query" not in request.query_params
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BadRequest(f"request body over {limit} bytes", 413, "LIMIT_EXCEEDED")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BadRequest(f"request body over {limit} bytes", 413, "LIMIT_EXCEEDED")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _params_from_get(request: Request) -> dict[str, Any]:
+    qp = request.query_params
+    params: dict[str, Any] = {"query": qp.get("query"), "operationName": qp.get("operationName")}
+    if qp.get("variables"):
+        try:
+            params["variables"] = json.loads(qp["variables"])
+        except ValueError:
+            raise _BadRequest("`variables` is not valid JSON") from None
+    return params
+
+
+async def _params_from_post(request: Request, limit: int) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", "application/graphql-request+json"):
+        raise _BadRequest("send the request as application/json", 415, "BAD_REQUEST")
+    body = await _read_body(request, limit)
+    try:
+        params = json.loads(body)
+    except ValueError:
+        raise _BadRequest("the request body is not valid JSON") from None
+    if not isinstance(params, dict):
+        raise _BadRequest("the request body must be a JSON object (batches are not supported)")
+    return params
+
+
+def _validate(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+    query, variables, name = params.get("query"), params.get("variables"), params.get(
+        "operationName"
+    )
+    if not isinstance(query, str) or not query.strip():
+        raise _BadRequest("the request has no `query` string")
+    if variables is not None and not isinstance(variables, dict):
+        raise _BadRequest("`variables` must be a JSON object")
+    if name is not None and not isinstance(name, str):
+        raise _BadRequest("`operationName` must be a string")
+    return query, variables, name
+
+
+class GraphQLEndpoint:
+    """The /graphql route. `runtime` is looked up per request (the lifespan sets it)."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        runtime: Callable[[Request], Runtime],
+        authenticate: Authenticate = anonymous,
+    ) -> None:
+        self.schema = schema
+        self.runtime = runtime
+        self.authenticate = authenticate
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET" and _wants_html(request):
+            return HTMLResponse(graphiql_html())
+        if request.method not in ("GET", "POST"):
+            return error_response(405, "BAD_REQUEST", "use GET or POST", Allow="GET, POST")
+        runtime = self.runtime(request)
+        try:
+            if request.method == "GET":
+                params = _params_from_get(request)
+            else:
+                params = await _params_from_post(request, runtime.limits.max_body_bytes)
+            query, variables, operation_name = _validate(params)
+        except _BadRequest as exc:
+            return error_response(exc.status, exc.code, str(exc))
+        try:
+            caller = await self.authenticate(request)
+        except AuthenticationError as exc:
+            return error_response(401, exc.code, str(exc), **{"WWW-Authenticate": "Bearer"})
+        context = Context(runtime=runtime, caller=caller, request=request)
+        allowed = {OperationType.QUERY}
+        if request.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            result = await self.schema.execute(
+                query, variable_values=variables, context_value=context,
+                operation_name=operation_name, allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError:
+            if request.method == "GET":
+                return error_response(405, "BAD_REQUEST", "mutations need POST", Allow="POST")
+            return error_response(400, "BAD_REQUEST", "this operation type is not supported")
+        except MissingQueryError:
+            return error_response(400, "BAD_REQUEST", "the request has no `query` string")
+        except HubError as exc:
+            return error_response(400, exc.code, str(exc))
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [e.formatted for e in result.errors]
+        accept = request.headers.get("accept", "")
+        if GRAPHQL_RESPONSE in accept:
+            status = 400 if result.data is None and result.errors else 200
+            return JSONResponse(body, status_code=status, media_type=GRAPHQL_RESPONSE)
+        return JSONResponse(body)

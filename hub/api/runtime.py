@@ -1,0 +1,29 @@
+"""What the API needs for the life of the process: index, sources, policy, limits.
+
+The app lifespan builds one `Runtime` (from settings, or tests build it directly with their own
+engine and MockConnectors) and every request's `Context` points at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.api.limits import Limits
+from hub.federation.registry import SourceRegistry
+from hub.policy.base import Policy
+from hub.policy.masking import MaskingPolicy
+
+__all__ = ["Runtime"]
+
+
+@dataclass(slots=True)
+class Runtime:
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    registry: SourceRegistry
+    policy: Policy = field(default_factory=MaskingPolicy)
+    limits: Limits = field(default_factory=Limits)
+    #: key for the HASHED transform (the hub secret); never leaves the process
+    hash_key: bytes = b""

@@ -1,0 +1,72 @@
+"""Build the published schema: the core Query plus whatever other packages contribute.
+
+Stage 2 adds query types (e.g. `contracts`, `accessLog`) with
+`build_schema(extra_query_types=[ContractsQuery])`; modules listed in `PLUGINS` that exist and
+export `QUERY_TYPES` are merged in by `published_schema()`, which the app and
+`yanxing schema export` both use, so the exported SDL is always the served one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from functools import cache
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from hub.api.extensions import ErrorsExtension, LimitsExtension, PolicyExtension
+from hub.api.query import Query
+from hub.api.types.activity import Activity
+from hub.api.types.member import Member
+from hub.api.types.organization import Organization
+from hub.api.types.scalars import SCALAR_MAP
+
+__all__ = ["build_schema", "published_schema", "PLUGINS", "print_sdl"]
+
+#: optional modules contributing `QUERY_TYPES: Sequence[type]` (stage 2 packages)
+PLUGINS: tuple[str, ...] = ("hub.contracts.graphql", "hub.audit.graphql")
+
+
+def build_schema(
+    extra_query_types: Sequence[type] = (),
+    *,
+    extra_types: Sequence[type] = (),
+    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+) -> strawberry.Schema:
+    """The schema with the core Query merged with `extra_query_types`.
+
+    Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
+    then any `extensions` given, then error formatting (last, so it sees every error).
+    """
+    query = merge_types("Query", (Query, *extra_query_types)) if extra_query_types else Query
+    return strawberry.Schema(
+        query=query,
+        types=[Member, Organization, Activity, *extra_types],
+        extensions=[LimitsExtension, PolicyExtension, *extensions, ErrorsExtension],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def _plugin_query_types() -> list[type]:
+    found: list[type] = []
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that stage is not installed
+            raise
+        found.extend(getattr(module, "QUERY_TYPES", ()))
+    return found
+
+
+@cache
+def published_schema() -> strawberry.Schema:
+    return build_schema(_plugin_query_types())
+
+
+def print_sdl(schema: strawberry.Schema | None = None) -> str:
+    return (schema or published_schema()).as_str().rstrip() + "\n"

@@ -1,0 +1,101 @@
+"""`Activity`: organisation-life records (三会一课, 主题党日 ...) from the index."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from hub.api.types.enums import ActivityKind, to_enum
+from hub.api.types.node import Node, to_global_id
+from hub.store.models import ActivityRow
+
+if TYPE_CHECKING:
+    from hub.api.context import Context
+    from hub.api.types.member import Attendance
+    from hub.api.types.organization import Organization
+
+__all__ = ["Activity", "AttendanceSummary", "activity_by_key"]
+
+_Organization = Annotated["Organization", strawberry.lazy("hub.api.types.organization")]
+_Attendance = Annotated["Attendance", strawberry.lazy("hub.api.types.member")]
+
+
+@strawberry.type(description="出勤汇总（应到/实到/请假/线上/列席）。 Attendance summary: expected, "
+                 "present, excused, online and guests.")
+class AttendanceSummary:
+    expected: int | None = strawberry.field(description="应到人数。 Expected.")
+    present: int | None = strawberry.field(description="实到人数（现场）。 Present on site.")
+    excused: int | None = strawberry.field(description="请假人数。 Excused.")
+    online: int | None = strawberry.field(description="线上参加人数。 Attended online.")
+    guests: int | None = strawberry.field(description="列席人数（如流动党员党支部来人）。 Guests.")
+
+    @strawberry.field(description="参与率 =（实到 + 线上）/ 应到，0–1。 Participation rate = "
+                      "(present + online) / expected, 0..1; online attendance counts.")
+    def participation_rate(self) -> float | None:
+        if not self.expected or self.present is None:
+            return None
+        return min(1.0, (self.present + (self.online or 0)) / self.expected)
+
+
+@strawberry.type(description="组织生活活动。 An organisation-life activity (三会一课, 主题党日, "
+                 "组织生活会, 民主评议, 志愿服务, 培训).")
+class Activity(Node):
+    _row: strawberry.Private[ActivityRow]
+
+    @strawberry.field(description="全局 ID。 Relay global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Activity", self._row.key))
+
+    @strawberry.field(description="活动类型。 Kind of activity.")
+    def kind(self) -> ActivityKind | None:
+        return to_enum(ActivityKind, self._row.kind)
+
+    @strawberry.field(description="标题。 Title.")
+    def title(self) -> str | None:
+        return self._row.title
+
+    @strawberry.field(description="开始时间。 Start time (UTC).")
+    def start_time(self) -> datetime | None:
+        return self._row.start_time
+
+    @strawberry.field(description="是否线上举行。 Held online (true) or on site (false).")
+    def online(self) -> bool | None:
+        return self._row.online
+
+    @strawberry.field(description="记录该活动的系统。 The system that recorded it.")
+    def system(self) -> str:
+        return self._row.source
+
+    @strawberry.field(description="组织者（党组织）。 Organiser.")
+    async def organiser(self, info: Info) -> _Organization | None:
+        from hub.api.types.organization import organization_by_code
+
+        return await organization_by_code(info, self._row.org_id)
+
+    @strawberry.field(description="出勤汇总。 Attendance summary with participation rate.")
+    def attendance(self) -> AttendanceSummary:
+        r = self._row
+        return AttendanceSummary(
+            expected=r.expected, present=r.present, excused=r.excused, online=r.online_count,
+            guests=r.guests,
+        )
+
+    @strawberry.field(description="参加人员。 Attendees, with how each took part.")
+    async def attendees(self, info: Info) -> list[_Attendance]:
+        from hub.api.types.member import Attendance
+
+        ctx: Context = info.context
+        return [Attendance(_row=r) for r in await ctx.loaders.attendance_by_activity.load(
+            self._row.key
+        )]
+
+
+async def activity_by_key(info: Info, key: str | None) -> Activity | None:
+    if not key:
+        return None
+    ctx: Context = info.context
+    row = await ctx.loaders.activities.load(key)
+    return Activity(_row=row) if row is not None else None

@@ -1,0 +1,285 @@
+"""`Member` and its parts: values read live from the sources and merged by field authority.
+
+Every field resolver here returns the *source* value; the policy extension decides how it
+leaves (full, masked, hashed, coarsened, denied), so no resolver can forget to mask.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from connectors.base import PartialDate
+from hub.api.extensions.fields import MEMBER_FIELDS
+from hub.api.types.enums import AttendanceMode, Gender, MemberStatus, to_enum
+from hub.api.types.node import Node, to_global_id
+from hub.api.types.policed import PolicedObject
+from hub.api.types.region import Region, region
+from hub.federation.fetch import MergedMember, ProvenanceRecord
+from hub.policy.base import Subject
+
+if TYPE_CHECKING:
+    from hub.api.context import Context
+    from hub.api.types.activity import Activity
+    from hub.api.types.organization import Organization
+
+__all__ = ["Member", "Destination", "Work", "FourClarities", "SourceRecord", "Attendance"]
+
+_Organization = Annotated["Organization", strawberry.lazy("hub.api.types.organization")]
+_Activity = Annotated["Activity", strawberry.lazy("hub.api.types.activity")]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _partial(value: Any) -> PartialDate | None:
+    if isinstance(value, PartialDate) or value is None:
+        return value
+    if isinstance(value, date):
+        return PartialDate.from_date(value)
+    return None
+
+
+class _MemberPart(PolicedObject):
+    """Shared by Member and its nested parts: live values, subject, owner lookup."""
+
+    _member: "Member"
+
+    async def _get(self, info: Info, canonical: str) -> Any:
+        merged = await self._member.details(info)
+        return None if merged is None else merged.get(canonical)
+
+    def policy_subject(self) -> Subject | None:
+        return self._member._subject
+
+    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+        merged = self._member._merged
+        canonical = MEMBER_FIELDS.get((type(self).__name__, field))
+        if merged is None or not canonical:
+            return None
+        return ctx.runtime.registry.owner_of(merged.source_of(canonical[0]) or "")
+
+
+@strawberry.type(description="流入地（现居住地与工作）。 Where the member lives and works now "
+                 "(流入地); the destination side is the authority for these.")
+class Destination(_MemberPart):
+    _member: strawberry.Private["Member"]
+
+    @strawberry.field(description="流入地区划。 Destination region (流入地).")
+    async def region(self, info: Info) -> Region | None:
+        return region(await self._get(info, "destination_region_code"))
+
+    @strawberry.field(description="现居住地址。 Current address (现居住地址).")
+    async def address(self, info: Info) -> str | None:
+        return await self._get(info, "destination_address")
+
+    @strawberry.field(description="工作单位。 Employer (工作单位).")
+    async def employer(self, info: Info) -> str | None:
+        return await self._get(info, "employer")
+
+    @strawberry.field(description="从事职业。 Occupation (从事职业).")
+    async def occupation(self, info: Info) -> str | None:
+        return await self._get(info, "occupation")
+
+    @strawberry.field(description="流入（外出）时间。 Since when (流入时间/外出时间).")
+    async def since(self, info: Info) -> PartialDate | None:
+        return _partial(await self._get(info, "destination_since"))
+
+    @strawberry.field(description="参加组织生活的流入地党组织。 Destination branch the member "
+                      "attends (流入地党组织).")
+    async def organization(self, info: Info) -> _Organization | None:
+        from hub.api.types.organization import organization_by_code
+
+        return await organization_by_code(info, await self._get(info, "destination_org_id"))
+
+
+@strawberry.type(description="从业情况。 Work (从业情况): employer and occupation.")
+class Work(_MemberPart):
+    _member: strawberry.Private["Member"]
+
+    @strawberry.field(description="工作单位。 Employer (工作单位).")
+    async def employer(self, info: Info) -> str | None:
+        return await self._get(info, "employer")
+
+    @strawberry.field(description="从事职业。 Occupation (从事职业).")
+    async def occupation(self, info: Info) -> str | None:
+        return await self._get(info, "occupation")
+
+
+@strawberry.type(description="四个清楚：流向、从业情况、返乡创业意愿、担任村干部意愿。 The "
+                 "\"four clarities\" every member record must answer.")
+class FourClarities(_MemberPart):
+    _member: strawberry.Private["Member"]
+
+    @strawberry.field(description="流向。 Where they went (流向).")
+    def destination(self) -> Destination:
+        return Destination(_member=self._member)
+
+    @strawberry.field(description="从业情况。 Their work (从业情况).")
+    def work(self) -> Work:
+        return Work(_member=self._member)
+
+    @strawberry.field(description="返乡创业意愿。 Intends to return home and start a business.")
+    async def intends_return_business(self, info: Info) -> bool | None:
+        return await self._get(info, "intends_return_business")
+
+    @strawberry.field(description="担任村干部意愿。 Willing to serve as a village cadre.")
+    async def willing_village_cadre(self, info: Info) -> bool | None:
+        return await self._get(info, "willing_village_cadre")
+
+
+@strawberry.type(description="数据来源：某系统提供了本对象的哪些字段。 Provenance: which system "
+                 "supplied which fields of this object.")
+class SourceRecord(PolicedObject):
+    system: str = strawberry.field(description="系统名称。 The source system's name.")
+    local_id: str = strawberry.field(description="该系统内的记录编号。 The record's id in that "
+                                     "system.")
+    fetched_at: datetime = strawberry.field(description="读取时间（UTC）。 When it was read.")
+    fields: list[str] = strawberry.field(description="该系统提供的字段。 Fields it supplied.")
+    used_fields: list[str] = strawberry.field(
+        description="按字段权威合并后采用了该系统值的字段。 Fields where its value won the merge "
+        "(origin for membership facts, destination for residence and work, else newest)."
+    )
+    _subject: strawberry.Private[Subject | None] = None
+
+    def policy_subject(self) -> Subject | None:
+        return self._subject
+
+    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+        return ctx.runtime.registry.owner_of(self.system)
+
+    @classmethod
+    def from_provenance(cls, record: ProvenanceRecord, subject: Subject | None) -> "SourceRecord":
+        return cls(
+            system=record.system,
+            local_id=record.local_id,
+            fetched_at=record.fetched_at,
+            fields=sorted(_camel(f) for f in record.fields),
+            used_fields=sorted(_camel(f) for f in record.used),
+            _subject=subject,
+        )
+
+
+@strawberry.type(description="流动党员：由各系统记录按字段权威合并而成。 A mobile party member "
+                 "(流动党员), merged from every system's records by field authority.")
+class Member(Node, _MemberPart):
+    key: strawberry.ID = strawberry.field(description="稳定、不透明的成员键（身份证号的带密钥哈希）。"
+                                          " Stable opaque member key (keyed hash of the ID number).")
+    _subject: strawberry.Private[Subject]
+    _merged: strawberry.Private[MergedMember | None] = None
+
+    @property
+    def _member(self) -> "Member":  # type: ignore[override]
+        return self
+
+    async def details(self, info: Info) -> MergedMember | None:
+        """Live values, loaded once per member in a request-wide batch."""
+        if self._merged is None:
+            ctx: Context = info.context
+            merged = await ctx.loaders.member_details.load(self.key)
+            self._merged = merged
+            for error in merged.failed.values():
+                ctx.report_source_error(error, info.path.as_list())
+        return self._merged
+
+    @strawberry.field(description="全局 ID。 Relay global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Member", self.key))
+
+    @strawberry.field(description="姓名。 Name (姓名).")
+    async def name(self, info: Info) -> str | None:
+        return await self._get(info, "name")
+
+    @strawberry.field(description="性别。 Gender (性别).")
+    async def gender(self, info: Info) -> Gender | None:
+        return to_enum(Gender, await self._get(info, "gender"))
+
+    @strawberry.field(description="出生日期。 Birth date (出生日期).")
+    async def birth_date(self, info: Info) -> PartialDate | None:
+        return _partial(await self._get(info, "birth_date"))
+
+    @strawberry.field(description="公民身份号码，仅以脱敏形式提供，如 510521********1234。 Resident "
+                      "ID number, only ever shown masked, e.g. 510521********1234.")
+    async def id_number(self, info: Info) -> str | None:
+        return await self._get(info, "id_number")
+
+    @strawberry.field(description="联系电话（脱敏，如 138****5678）。 Phone, masked "
+                      "(e.g. 138****5678).")
+    async def phone(self, info: Info) -> str | None:
+        return await self._get(info, "phone")
+
+    @strawberry.field(description="联系状态。 Contact status (联系状态).")
+    async def status(self, info: Info) -> MemberStatus | None:
+        return to_enum(MemberStatus, await self._get(info, "status"))
+
+    @strawberry.field(description="组织关系所在党组织（流出地）。 The organisation holding the "
+                      "membership (组织关系所在党组织, origin side).")
+    async def origin_organization(self, info: Info) -> _Organization | None:
+        from hub.api.types.organization import organization_by_code
+
+        merged = await self.details(info)
+        if merged is None:
+            return None
+        return await organization_by_code(
+            info, merged.get("origin_org_id"), fallback_name=merged.get("origin_org_name")
+        )
+
+    @strawberry.field(description="流入地：区划、地址、工作单位、职业、流入时间。 Destination: "
+                      "region, address, employer, occupation, since when.")
+    def destination(self) -> Destination:
+        return Destination(_member=self)
+
+    @strawberry.field(description="四个清楚。 The four clarities (四个清楚).")
+    def four_clarities(self) -> FourClarities:
+        return FourClarities(_member=self)
+
+    @strawberry.field(description="各系统最近一次更新时间中最新者。 Newest update time among the "
+                      "systems' records.")
+    async def updated_at(self, info: Info) -> datetime | None:
+        return await self._get(info, "updated_at")
+
+    @strawberry.field(description="参加的组织生活（三会一课、主题党日等）。 Organisation-life "
+                      "activities the member was recorded at.")
+    async def activities(self, info: Info) -> list["Attendance"]:
+        ctx: Context = info.context
+        rows = await ctx.loaders.attendance_by_member.load(self.key)
+        return [Attendance(_row=r, _member=self) for r in rows]
+
+    @strawberry.field(description="数据来源：各系统提供了哪些字段。 Provenance: per system, the "
+                      "record and which fields it supplied.")
+    async def sources(self, info: Info) -> list[SourceRecord]:
+        merged = await self.details(info)
+        if merged is None:
+            return []
+        return [SourceRecord.from_provenance(r, self._subject) for r in merged.records]
+
+
+@strawberry.type(description="参加记录：某成员参加某次活动的方式。 Attendance: how one member "
+                 "took part in one activity.")
+class Attendance:
+    _row: strawberry.Private[Any]
+    _member: strawberry.Private[Member | None] = None
+
+    @strawberry.field(description="参加方式。 How they took part.")
+    def mode(self) -> AttendanceMode | None:
+        return to_enum(AttendanceMode, self._row.mode)
+
+    @strawberry.field(description="成员（调用方无权查看时为空）。 The member; null when outside "
+                      "the caller's scope.")
+    async def member(self, info: Info) -> Member | None:
+        if self._member is not None:
+            return self._member
+        from hub.api.types.resolve import member_by_key
+
+        return await member_by_key(info, self._row.member_key)
+
+    @strawberry.field(description="活动。 The activity.")
+    async def activity(self, info: Info) -> _Activity | None:
+        from hub.api.types.activity import activity_by_key
+
+        return await activity_by_key(info, self._row.activity_key)

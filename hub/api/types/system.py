@@ -1,0 +1,86 @@
+"""Connected systems, their sync state and the data-quality issues found in them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from hub.api.types.enums import HealthState, SourceSide
+from hub.federation.registry import SourceEntry
+from hub.store.models import DataIssueRow, SyncStateRow
+
+__all__ = ["Source", "SourceHealthInfo", "SyncInfo", "DataQualityIssue"]
+
+
+@strawberry.type(description="数据源健康状况。 Health of a connected system at its last call.")
+class SourceHealthInfo:
+    state: HealthState = strawberry.field(description="状态。 State.")
+    checked_at: datetime | None = strawberry.field(description="检测时间。 When it was known.")
+    code: str | None = strawberry.field(description="错误代码，如 SOURCE_TIMEOUT。 Error code.")
+
+
+@strawberry.type(description="同步状态（每个实体）。 Sync state of one entity of a system.")
+class SyncInfo:
+    entity: str = strawberry.field(description="实体：member、organization 等。 Entity.")
+    status: str = strawberry.field(description="状态：never、running、ok、failed。 Status.")
+    finished_at: datetime | None = strawberry.field(description="上次完成时间。 Last finished.")
+    records_seen: int = strawberry.field(description="上次读取记录数。 Records seen last run.")
+    issues_seen: int = strawberry.field(description="上次发现问题数。 Issues seen last run.")
+    last_error_code: str | None = strawberry.field(description="上次错误代码。 Last error code.")
+
+    @classmethod
+    def from_row(cls, row: SyncStateRow) -> "SyncInfo":
+        return cls(
+            entity=row.entity, status=row.status, finished_at=row.finished_at,
+            records_seen=row.records_seen or 0, issues_seen=row.issues_seen or 0,
+            last_error_code=getattr(row, "last_error_code", None),
+        )
+
+
+@strawberry.type(description="接入的系统（省市平台、县数据库、村台账）。 A connected source system "
+                 "(platform, county database or village ledger).")
+class Source:
+    name: str = strawberry.field(description="名称（唯一）。 Unique name.")
+    title: str | None = strawberry.field(description="显示名称，如 蓉城先锋。 Display title.")
+    kind: str = strawberry.field(description="连接方式：rest、ledger、sql。 Connector kind.")
+    side: SourceSide = strawberry.field(description="流出地或流入地。 Origin or destination side.")
+    owner: str | None = strawberry.field(description="所属一方（党组织部门或平台运营方）。 The "
+                                         "owning party.")
+    health: SourceHealthInfo = strawberry.field(description="健康状况。 Health.")
+    sync: list[SyncInfo] = strawberry.field(description="各实体同步状态。 Last sync per entity.")
+
+    @classmethod
+    def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow]) -> "Source":
+        h = entry.health
+        return cls(
+            name=entry.name, title=entry.title, kind=entry.kind,
+            side=SourceSide(entry.side.value), owner=entry.owner,
+            health=SourceHealthInfo(
+                state=HealthState(h.status.value), checked_at=h.checked_at, code=h.code
+            ),
+            sync=[SyncInfo.from_row(r) for r in sync],
+        )
+
+
+@strawberry.type(description="数据质量问题：哪个系统、哪个文件/页、哪一行哪一列、什么问题。 A "
+                 "data-quality problem: system, file or page, row, column, what to fix.")
+class DataQualityIssue:
+    system: str = strawberry.field(description="系统。 Source system.")
+    entity: str = strawberry.field(description="实体。 Entity.")
+    location: str = strawberry.field(description="文件、页或表。 File, API page or table.")
+    row: int | None = strawberry.field(description="行号（按人数法，从 1 开始）。 Row, 1-based.")
+    column: str | None = strawberry.field(description="列名（源系统中的名称）。 Column.")
+    code: str = strawberry.field(description="问题代码，如 INVALID_ID_NUMBER。 Issue code.")
+    message: str = strawberry.field(description="说明与修正办法。 What is wrong, how to fix it.")
+    local_id: str | None = strawberry.field(description="源系统记录编号。 Record id in the system.")
+    first_seen: datetime = strawberry.field(description="首次发现。 First seen.")
+    last_seen: datetime = strawberry.field(description="最近发现。 Last seen.")
+
+    @classmethod
+    def from_row(cls, r: DataIssueRow) -> "DataQualityIssue":
+        return cls(
+            system=r.source, entity=r.entity, location=r.location, row=r.row, column=r.column,
+            code=r.code, message=r.message, local_id=r.local_id, first_seen=r.first_seen,
+            last_seen=r.last_seen,
+        )

@@ -44,6 +44,7 @@ __all__ = [
     "parse_contract",
     "semantic_problems",
     "region_covers",
+    "region_prefix",
 ]
 
 CONTRACT_TYPE = "yanxing.contract"
@@ -85,15 +86,18 @@ def contract_digest(doc: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(dict(doc))).hexdigest()
 
 
-def region_covers(scope_code: str, code: str | None) -> bool:
-    """GB/T 2260 hierarchy: 510000 (四川省) covers 5101xx; 510100 (成都市) covers 510115 (温江区)."""
-    if code is None:
-        return False
+def region_prefix(scope_code: str) -> str:
+    """The code prefix a region covers: 510000 -> "51", 510100 -> "5101", 510115 -> "510115"."""
     prefix = scope_code
     for _ in range(2):
         if prefix.endswith("00"):
             prefix = prefix[:-2]
-    return code.startswith(prefix)
+    return prefix
+
+
+def region_covers(scope_code: str, code: str | None) -> bool:
+    """GB/T 2260 hierarchy: 510000 (四川省) covers 5101xx; 510100 (成都市) covers 510115 (温江区)."""
+    return code is not None and code.startswith(region_prefix(scope_code))
 
 
 @dataclass(frozen=True, slots=True)

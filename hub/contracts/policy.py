@@ -1,0 +1,280 @@
+"""`ContractPolicy`: the stage-2 answer at the policy point, decided by signed contracts.
+
+Rules, in order:
+1. A party sees the data of the sources it owns — except `Member.idNumber`, which it sees
+   masked unless a contract grants it in full (the hub never spreads raw ID numbers lightly).
+2. Another party's data is visible only under a contract that is active, in force, lists the
+   caller's purpose, covers the member (scope), has the value's owner among its parties, and
+   grants the field to the caller (by role or party id). The most permissive granted transform
+   wins: full > year > hashed > masked.
+3. A prohibition in any contract that applies to the member wins over every permission.
+
+Build one policy per request from `ContractStore.active_contracts(now)` (`from_store`), so a
+revocation is seen by the next request. For row scope `can_see` needs the parties owning the
+member's linked sources: pass a `SubjectWithOwners` (a plain `Subject` is judged by contract
+scope alone, so members known only from the caller's own sources would be hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.sql import ColumnElement
+
+from hub.contracts._time import utcnow
+from hub.contracts.model import RECORD_ACTIONS, Contract, Scope, region_prefix
+from hub.policy.base import Caller, Policy, Subject, Transform
+from hub.store.models import MemberRow, SourceLinkRow
+
+__all__ = [
+    "ContractPolicy",
+    "SubjectWithOwners",
+    "DEFAULT_PUBLIC_FIELDS",
+    "OWN_DATA_MASKED",
+    "rank",
+]
+
+#: fields any authenticated party may see of governed types (opaque keys, no personal data)
+DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {"Member": frozenset({"id", "key"})}
+#: (type, field) a party sees masked even from its own sources, unless a contract says full
+OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
+#: types whose values belong to one member: contracts apply only when their scope covers it
+MEMBER_TYPES: frozenset[str] = frozenset({"Member"})
+
+_RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.YEAR: 3,
+         Transform.FULL: 4}
+
+
+def rank(transform: Transform) -> int:
+    """How much a transform reveals; the policy picks the highest rank granted."""
+    return _RANK[transform]
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectWithOwners(Subject):
+    """A `Subject` plus the parties owning the sources the member is linked to."""
+
+    owners: frozenset[str] = frozenset()
+
+
+class ContractPolicy:
+    """Implements `hub.policy.base.Policy` (and `scope_filter` for SQL row scope)."""
+
+    def __init__(
+        self,
+        contracts: Iterable[Contract],
+        *,
+        now: datetime | None = None,
+        supplied_fields: Mapping[str, Mapping[str, Set[str]]] | None = None,
+        sources_of: Mapping[str, Set[str]] | None = None,
+        public_fields: Mapping[str, Set[str]] = DEFAULT_PUBLIC_FIELDS,
+        own_masked: Set[tuple[str, str]] = OWN_DATA_MASKED,
+    ) -> None:
+        """`supplied_fields`: party -> type -> fields its sources supply (for the
+        pre-execution check). `sources_of`: party -> names of the sources it owns (for
+        `scope_filter`)."""
+        now = now or utcnow()
+        self.contracts = tuple(c for c in contracts if c.in_force(now))
+        self.supplied = {p: {t: frozenset(fs) for t, fs in types.items()}
+                         for p, types in (supplied_fields or {}).items()}
+        self.sources_of = {p: frozenset(s) for p, s in (sources_of or {}).items()}
+        self.public = {t: frozenset(fs) for t, fs in public_fields.items()}
+        self.own_masked = frozenset(own_masked)
+        self.governed = frozenset(
+            {t for types in self.supplied.values() for t in types}
+            | {t for c in self.contracts for g in c.read_grants for t in g.fields}
+            | {t for c in self.contracts for p in c.read_prohibitions for t in p.fields}
+            | set(self.public)
+        )
+
+    @classmethod
+    async def from_store(cls, store: object, *, now: datetime | None = None,
+                         **kwargs: object) -> ContractPolicy:
+        """A policy over the contracts active right now (one per request: never stale)."""
+        now = now or utcnow()
+        contracts = await store.active_contracts(now)  # type: ignore[attr-defined]
+        return cls(contracts, now=now, **kwargs)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ which contracts apply
+
+    def applicable(self, caller: Caller, subject: Subject | None = None) -> list[Contract]:
+        """Contracts the caller is party to, for its stated purpose (and covering `subject`)."""
+        if caller.party is None or caller.purpose is None:
+            return []
+        return [
+            c for c in self.contracts
+            if caller.party in c.parties and caller.purpose in c.purposes
+            and (subject is None or c.scope.covers(subject))
+        ]
+
+    def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
+        """Digests of the contracts a decision relied on (for the audit log)."""
+        return sorted(c.digest for c in self.applicable(caller, subject))
+
+    def max_members_per_request(self, caller: Caller) -> int | None:
+        limits = [c.max_members_per_request for c in self.applicable(caller)
+                  if c.max_members_per_request is not None]
+        return min(limits) if limits else None
+
+    # ------------------------------------------------------------ Policy protocol
+
+    def denied_fields(
+        self, caller: Caller, requested: Mapping[str, Set[str]]
+    ) -> dict[str, set[str]]:
+        denied: dict[str, set[str]] = {}
+        contracts = self.applicable(caller)
+        for type_name, fields in requested.items():
+            if type_name not in self.governed:
+                continue  # connections, page info, regions: no party's data
+            for name in fields:
+                if self._grantable(caller, contracts, type_name, name):
+                    continue
+                denied.setdefault(type_name, set()).add(name)
+        return denied
+
+    def _grantable(self, caller: Caller, contracts: list[Contract], type_name: str,
+                   name: str) -> bool:
+        if name in self.public.get(type_name, ()) or name.startswith("__"):
+            return True
+        party = caller.party
+        if party is None:
+            return False
+        if name in self.supplied.get(party, {}).get(type_name, ()):
+            return True
+        # optimistic over members: scope is unknown before execution, so only a prohibition
+        # in the same contract as the grant can make a grant impossible
+        for c in contracts:
+            for owner in c.parties:
+                if owner != party and _granted(c, party, owner, type_name, name) \
+                        is not Transform.DENY and not _prohibited(c, party, owner, type_name, name):
+                    return True
+        return False
+
+    def can_see(self, caller: Caller, subject: Subject) -> bool:
+        if caller.party is None:
+            return False
+        owners = getattr(subject, "owners", None)
+        if owners is not None and caller.party in owners:
+            return True
+        for c in self.applicable(caller, subject):
+            if owners is None or (set(owners) & set(c.parties)) - {caller.party}:
+                return True
+        return False
+
+    def transform(
+        self, caller: Caller, subject: Subject | None, type_name: str, field: str,
+        owner: str | None,
+    ) -> Transform:
+        party = caller.party
+        if field in self.public.get(type_name, ()):
+            return Transform.FULL
+        if party is None:
+            return Transform.DENY
+        if type_name not in self.governed:
+            return Transform.FULL
+        if type_name in MEMBER_TYPES and subject is None:
+            contracts: list[Contract] = []  # cannot check scope: contracts grant nothing
+        else:
+            contracts = self.applicable(caller, subject if type_name in MEMBER_TYPES else None)
+        own = owner == party
+        base = Transform.DENY
+        if own:
+            base = Transform.MASKED if (type_name, field) in self.own_masked else Transform.FULL
+        relevant = [c for c in contracts if owner is None or owner in c.parties]
+        best = Transform.DENY
+        for c in relevant:
+            t = _granted(c, party, owner, type_name, field)
+            if rank(t) > rank(best):
+                best = t
+        if any(_prohibited(c, party, owner, type_name, field) for c in relevant):
+            return base  # prohibitions win over grants; they never take a party's own data
+        return best if rank(best) > rank(base) else base
+
+    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
+        """May the caller record `action` (checkin, attendance, ...) for this member?"""
+        if action not in RECORD_ACTIONS:
+            raise ValueError(f"unknown record action {action!r}; one of {RECORD_ACTIONS}")
+        party = caller.party
+        if party is None:
+            return False
+        contracts = self.applicable(caller, subject)
+        if any(c.matches(ref, party) for c in contracts
+               for ref in c.record_prohibitions.get(action, ())):
+            return False
+        return any(c.matches(ref, party) for c in contracts for ref in c.record.get(action, ()))
+
+    # ------------------------------------------------------------ SQL row scope
+
+    def scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
+        """`can_see` over `MemberRow` columns, so lists and counts never include members the
+        caller may not see. Owned members are found through `source_links`."""
+        if caller.party is None:
+            return false()
+        clauses = [_scope_sql(c.scope) for c in self.applicable(caller)]
+        owned = self.sources_of.get(caller.party)
+        if owned:
+            clauses.append(
+                exists(
+                    select(SourceLinkRow.id).where(
+                        SourceLinkRow.member_key == MemberRow.key,
+                        SourceLinkRow.source.in_(sorted(owned)),
+                    )
+                )
+            )
+        return or_(*clauses) if clauses else false()
+
+
+def _granted(c: Contract, party: str, owner: str | None, type_name: str,
+             field: str) -> Transform:
+    """The best transform contract `c` grants `party` for `owner`'s value (DENY if none)."""
+    best = Transform.DENY
+    for g in c.read_grants:
+        if not c.matches(g.grantee, party):
+            continue
+        if owner is None:
+            if g.data_of is not None:
+                continue
+        elif g.data_of is None:
+            if owner == party:
+                continue  # "any other party": a grant about others never covers own data
+        elif not c.matches(g.data_of, owner):
+            continue
+        t = g.fields.get(type_name, {}).get(field)
+        if t is not None and rank(t) > rank(best):
+            best = t
+    return best
+
+
+def _prohibited(c: Contract, party: str, owner: str | None, type_name: str, field: str) -> bool:
+    for p in c.read_prohibitions:
+        if not c.matches(p.grantee, party):
+            continue
+        if p.data_of is not None and (owner is None or not c.matches(p.data_of, owner)):
+            continue
+        if field in p.fields.get(type_name, ()):
+            return True
+    return False
+
+
+def _region_sql(column: Any, code: str) -> ColumnElement[bool]:
+    return column.startswith(region_prefix(code))  # type: ignore[no-any-return]
+
+
+def _scope_sql(scope: Scope) -> ColumnElement[bool]:
+    origin = [MemberRow.origin_org_id.in_(sorted(scope.origin_org_ids))] if \
+        scope.origin_org_ids else []
+    origin += [_region_sql(MemberRow.origin_region_code, c) for c in scope.origin_region_codes]
+    parts = [or_(*origin) if origin else false()]
+    if scope.destination_region_codes:
+        parts.append(or_(*(_region_sql(MemberRow.destination_region_code, c)
+                           for c in scope.destination_region_codes)))
+    if scope.statuses is not None:
+        parts.append(MemberRow.status.in_(sorted(scope.statuses)))
+    return and_(*parts)
+
+
+_check: Policy = ContractPolicy([])  # the protocol is structural; fail at import if it drifts

@@ -21,7 +21,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLInterfaceType,
-    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -30,7 +29,6 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
-    get_nullable_type,
     value_from_ast_untyped,
 )
 
@@ -79,8 +77,8 @@ class _Walker:
         self.default_page = default_page
         self.plan = QueryPlan()
 
-    def _first(self, node: FieldNode, is_list: bool) -> int:
-        for arg in node.arguments:
+    def _first(self, node: FieldNode) -> int:
+        for arg in node.arguments or ():
             if arg.name.value != PAGED_ARGUMENT:
                 continue
             if isinstance(arg.value, VariableNode):
@@ -91,7 +89,7 @@ class _Walker:
                 self.plan.max_first = max(self.plan.max_first, value)
                 return max(value, 1)
             return self.default_page
-        return self.default_page if is_list else 1
+        return self.default_page
 
     def walk(
         self,
@@ -136,10 +134,10 @@ class _Walker:
         definition = parent.fields.get(name)
         if definition is None:
             return 1
-        is_list = isinstance(get_nullable_type(definition.type), GraphQLList)
-        multiplier = self._first(node, is_list) if (
-            is_list or any(a.name.value == PAGED_ARGUMENT for a in node.arguments)
-        ) else 1
+        # a paged field multiplies everything under it by its page size; plain lists inside a
+        # page (edges, nodes, sources) are already counted by that multiplier
+        paged = PAGED_ARGUMENT in definition.args
+        multiplier = self._first(node) if paged else 1
         child = get_named_type(definition.type)
         return 1 + multiplier * self.walk(node.selection_set, child, depth + 1, seen)
 

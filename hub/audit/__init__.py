@@ -1,0 +1,22 @@
+"""Append-only, hash-chained audit log of access decisions with hub-signed checkpoints."""
+
+from hub.audit.log import (
+    AuditEntry,
+    AuditEvent,
+    AuditLog,
+    Decision,
+    create_audit_tables,
+    operation_hash,
+)
+from hub.audit.verify import VerifyReport, verify_log
+
+__all__ = [
+    "AuditEntry",
+    "AuditEvent",
+    "AuditLog",
+    "Decision",
+    "VerifyReport",
+    "create_audit_tables",
+    "operation_hash",
+    "verify_log",
+]

@@ -1,0 +1,255 @@
+"""Append-only, hash-chained audit log of every access decision, with hub-signed checkpoints.
+
+Each entry records who asked (party, user, purpose), under which contracts (digests), what
+(operation hash, member keys, fields allowed and denied) and the decision — never raw personal
+data: member keys are the hub's keyed hashes (exactly 64 hex digits, so an ID number cannot slip
+in), and the operation is hashed without its variables.
+
+Tamper evidence: `entry_hash = sha256(prev_hash || RFC 8785(entry))`, so editing, deleting,
+reordering or inserting an entry breaks the chain; someone who rewrites the chain from that
+point on is caught by the checkpoints, which the hub signs over (size, head hash). Entries
+appended after the last checkpoint are protected only by the chain: checkpoint often
+(`checkpoint_every`) and on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.contracts._json import canonical
+from hub.contracts._time import format_time, parse_time, utcnow
+from hub.contracts.jws import sign_compact
+from hub.errors import AccessDenied, ContractError
+
+__all__ = [
+    "AuditBase",
+    "AuditEntryRow",
+    "AuditMemberRow",
+    "AuditCheckpointRow",
+    "Decision",
+    "AuditEvent",
+    "AuditEntry",
+    "AuditLog",
+    "GENESIS",
+    "CHECKPOINT_TYPE",
+    "create_audit_tables",
+    "operation_hash",
+    "entry_hash",
+]
+
+GENESIS = "0" * 64
+CHECKPOINT_TYPE = "yanxing-audit-checkpoint+jws"
+_MEMBER_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class AuditBase(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class AuditEntryRow(AuditBase):
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: the entry as hashed: RFC 8785 JSON text (time, party, ... decision)
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    party: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class AuditMemberRow(AuditBase):
+    """Lookup index member key -> entries (for `access_log`); the chained body is the truth."""
+
+    __tablename__ = "audit_members"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("audit_entries.seq"), primary_key=True)
+    member_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class AuditCheckpointRow(AuditBase):
+    __tablename__ = "audit_checkpoints"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed: Mapped[str] = mapped_column(Text)  # compact JWS by the hub key
+
+
+async def create_audit_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(AuditBase.metadata.create_all)
+
+
+class Decision(enum.StrEnum):
+    ALLOWED = "allowed"
+    PARTIAL = "partial"   # some fields nulled or some members hidden
+    DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    at: datetime
+    party: str | None
+    user: str | None
+    purpose: str | None
+    decision: Decision
+    operation_hash: str
+    contract_digests: Sequence[str] = ()
+    member_keys: Sequence[str] = ()
+    fields_allowed: Sequence[str] = ()   # "Member.employer"
+    fields_denied: Sequence[str] = ()
+
+    def body(self) -> dict[str, Any]:
+        bad = [k for k in self.member_keys if not _MEMBER_KEY.match(k)]
+        if bad:
+            raise ContractError(
+                "audit member keys must be the hub's 64-hex member keys, never raw identifiers"
+            )
+        return {
+            "at": format_time(self.at),
+            "party": self.party,
+            "user": self.user,
+            "purpose": self.purpose,
+            "decision": Decision(self.decision).value,
+            "operation": self.operation_hash,
+            "contracts": sorted(set(self.contract_digests)),
+            "members": sorted(set(self.member_keys)),
+            "allowed": sorted(set(self.fields_allowed)),
+            "denied": sorted(set(self.fields_denied)),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    party: str | None
+    user: str | None
+    purpose: str | None
+    decision: Decision
+    contract_digests: tuple[str, ...]
+    member_keys: tuple[str, ...]
+    fields_allowed: tuple[str, ...]
+    fields_denied: tuple[str, ...]
+    entry_hash: str = field(repr=False)
+
+    @classmethod
+    def from_row(cls, row: AuditEntryRow) -> AuditEntry:
+        b = json.loads(row.body)
+        return cls(row.seq, parse_time(b["at"]), b["party"], b["user"], b["purpose"],
+                   Decision(b["decision"]), tuple(b["contracts"]), tuple(b["members"]),
+                   tuple(b["allowed"]), tuple(b["denied"]), row.entry_hash)
+
+
+def operation_hash(document: str, operation_name: str | None = None) -> str:
+    """sha256 of the operation text and name; variables are left out on purpose (they may
+    carry personal data such as a name being searched)."""
+    normalised = " ".join(document.split())
+    return hashlib.sha256(f"{operation_name or ''}\n{normalised}".encode()).hexdigest()
+
+
+def entry_hash(prev_hash: str, seq: int, body: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{body}".encode()).hexdigest()
+
+
+class AuditLog:
+    """Append decisions; sign checkpoints; answer an owning party's `access_log`.
+    Appends are serialised in this process (one writer per database is assumed; a second
+    writer's conflicting `seq` fails on the primary key rather than forking the chain)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        signing_key: Ed25519PrivateKey | None = None,
+        kid: str | None = None,
+        checkpoint_every: int = 100,
+    ) -> None:
+        self._sessions = sessions
+        self._key = signing_key
+        self._kid = kid
+        self._every = checkpoint_every
+        self._lock = asyncio.Lock()
+
+    async def append(self, event: AuditEvent) -> int:
+        body = canonical(event.body()).decode()
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                last = (await session.execute(
+                    select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
+                    .order_by(AuditEntryRow.seq.desc()).limit(1)
+                )).first()
+                seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+                session.add(AuditEntryRow(seq=seq, body=body, prev_hash=prev,
+                                          entry_hash=entry_hash(prev, seq, body),
+                                          party=event.party))
+                await session.flush()
+                for key in sorted(set(event.member_keys)):
+                    session.add(AuditMemberRow(seq=seq, member_key=key))
+            if self._key is not None and self._every and seq % self._every == 0:
+                await self._checkpoint_locked(utcnow())
+        return seq
+
+    async def checkpoint(self, now: datetime | None = None) -> int:
+        """Sign (size, head) of the log now; returns the size covered."""
+        async with self._lock:
+            return await self._checkpoint_locked(now or utcnow())
+
+    async def _checkpoint_locked(self, now: datetime) -> int:
+        if self._key is None or self._kid is None:
+            raise ContractError("the audit log has no hub signing key: cannot checkpoint")
+        async with self._sessions.begin() as session:
+            last = (await session.execute(
+                select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
+                .order_by(AuditEntryRow.seq.desc()).limit(1)
+            )).first()
+            size, head = (last[0], last[1]) if last else (0, GENESIS)
+            if await session.get(AuditCheckpointRow, size) is None:
+                signed = sign_compact({"size": size, "head": head, "at": format_time(now)},
+                                      self._key, self._kid, iat=now,
+                                      extra_header={"typ": CHECKPOINT_TYPE})
+                session.add(AuditCheckpointRow(size=size, head_hash=head, signed=signed))
+        return size
+
+    async def count(self) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(AuditEntryRow))
+                       or 0)
+
+    async def access_log(
+        self,
+        party: str,
+        member_keys: Sequence[str],
+        *,
+        owners: Mapping[str, Set[str]],
+    ) -> list[AuditEntry]:
+        """Who accessed these members. Only a party owning a source of every member asked
+        about may see this (`owners`: member key -> owning parties, from the index)."""
+        foreign = sorted(k for k in member_keys if party not in owners.get(k, ()))
+        if foreign:
+            raise AccessDenied(
+                f"{len(foreign)} of the members are not in a source owned by {party!r}: only "
+                "the owning party may read their access log"
+            )
+        async with self._sessions() as session:
+            rows = (await session.scalars(
+                select(AuditEntryRow)
+                .where(AuditEntryRow.seq.in_(
+                    select(AuditMemberRow.seq).where(AuditMemberRow.member_key.in_(
+                        sorted(set(member_keys))))
+                ))
+                .order_by(AuditEntryRow.seq)
+            )).all()
+        return [AuditEntry.from_row(r) for r in rows]

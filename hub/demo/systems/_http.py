@@ -43,8 +43,9 @@ def encode_cursor(last_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    """Raise ValueError for anything this server did not hand out."""
     padded = cursor + "=" * (-len(cursor) % 4)
-    return base64.urlsafe_b64decode(padded.encode()).decode()
+    return base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
 
 
 def parse_since(text: str, *, naive_tz: timezone = timezone.utc) -> datetime:

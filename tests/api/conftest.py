@@ -24,7 +24,7 @@ from hub.app import create_app
 from hub.federation.identity import member_key
 from hub.federation.merge import Side
 from hub.federation.registry import SourceEntry, SourceRegistry
-from hub.store.models import MemberRow, OrganizationRow, SourceLinkRow
+from hub.store.models import ActivityRow, AttendanceRow, MemberRow, OrganizationRow, SourceLinkRow
 
 OLD = datetime(2024, 1, 1, tzinfo=timezone.utc)
 NEW = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -111,6 +111,17 @@ async def build_world(
                 session.add(SourceLinkRow(source="city", local_id=f"d{i}", member_key=key,
                                           fields=[], routing={}, content_hash="x",
                                           fetched_at=now, side="destination"))
+        session.add(ActivityRow(
+            key="city:a1", source="city", local_id="a1", org_id="WJ-YQ", kind="themed_party_day",
+            title="主题党日：走访流动党员", start_time=NEW, online=False, expected=46, present=37,
+            excused=7, online_count=2, guests=10, fetched_at=now,
+        ))
+        session.add_all([
+            AttendanceRow(source="city", local_id=f"at{i}", activity_key="city:a1",
+                          member_key=rows[i][1], mode="online" if i == 0 else "present",
+                          fetched_at=now)
+            for i in range(3)
+        ])
         await session.commit()
     county = MockConnector("county", {"member": origins})
     city = MockConnector("city", {"member": destinations})

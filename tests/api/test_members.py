@@ -124,3 +124,33 @@ async def test_only_needed_fields_are_read(world: World) -> None:
     assert world.city.calls[0].fields == frozenset({"employer", "updated_at"})
     await world.gql("{ members(first: 3) { nodes { key } } }")
     assert len(world.city.calls) == 1  # keys alone need no live read
+
+
+async def test_activities_and_attendance(world: World) -> None:
+    q = """{ activities(filter: {organization: "WJ-YQ", kind: THEMED_PARTY_DAY}) { totalCount
+      nodes { kind title online organiser { name } system
+        attendance { expected present excused online guests participationRate }
+        attendees { mode member { name activities { mode activity { title } } } } } } }"""
+    body = await world.gql(q)
+    assert "errors" not in body, body
+    [activity] = body["data"]["activities"]["nodes"]
+    assert activity["attendance"] == {"expected": 46, "present": 37, "excused": 7, "online": 2,
+                                      "guests": 10, "participationRate": 39 / 46}
+    assert activity["organiser"] == {"name": "涌泉街道流入党员党支部"}
+    assert {a["mode"] for a in activity["attendees"]} == {"ONLINE", "PRESENT"}
+    first = activity["attendees"][0]["member"]
+    assert first["activities"] == [{"mode": "ONLINE", "activity": {"title": "主题党日：走访流动党员"}}]
+    none = await world.gql('{ activities(filter: {kind: TRAINING}) { totalCount } }')
+    assert none["data"]["activities"]["totalCount"] == 0
+
+
+async def test_organizations_and_their_members(world: World) -> None:
+    q = """{ organizations(filter: {kind: ORIGIN_BRANCH}) { totalCount nodes { code name
+      region { name parent { name } } secretary members(first: 2, status: RETURNED) {
+      totalCount nodes { key } } } } }"""
+    body = await world.gql(q)
+    [org] = body["data"]["organizations"]["nodes"]
+    assert org["region"] == {"name": "泸县", "parent": {"name": "泸州市"}}
+    assert org["members"]["totalCount"] == 13 and len(org["members"]["nodes"]) == 2
+    assert (await world.gql('{ organizations(filter: {region: "510100"}) { totalCount } }')
+            )["data"]["organizations"]["totalCount"] == 1

@@ -46,26 +46,42 @@ from connectors.mapping import EntityMapping, SourceMapping
 
 __all__ = ["RestConnector", "sign_params", "map_client_error", "CLIENT_ERROR_MAP"]
 
+def _aiohttp(name: str) -> type[BaseException] | None:
+    """An aiohttp exception class by name; some were added in 3.10 (pyproject allows 3.9)."""
+    found = getattr(aiohttp, name, None)
+    return found if isinstance(found, type) else None
+
+
+_ERROR_NAMES: tuple[tuple[str, type[ConnectorError]], ...] = (
+    ("ConnectionTimeoutError", SourceTimeout),
+    ("SocketTimeoutError", SourceTimeout),
+    ("ServerTimeoutError", SourceTimeout),
+    ("ContentTypeError", SourceInvalid),
+    ("ClientHttpProxyError", SourceUnavailable),           # the proxy failed, not the source
+    ("ClientResponseError", SourceInvalid),                # WS handshake, TooManyRedirects, …
+    ("InvalidUrlRedirectClientError", SourceInvalid),      # the *source* redirected us badly
+    ("NonHttpUrlRedirectClientError", SourceInvalid),
+    ("RedirectClientError", SourceInvalid),
+    ("InvalidURL", ConnectorConfigError),                  # our base_url/path is wrong
+    ("NonHttpUrlClientError", ConnectorConfigError),
+    ("ClientPayloadError", SourceInvalid),
+    ("ServerFingerprintMismatch", SourceRejected),
+    ("ClientSSLError", SourceRejected),                    # certificate / SSL handshake
+    ("ClientConnectorDNSError", SourceUnavailable),
+    ("ClientProxyConnectionError", SourceUnavailable),
+    ("ClientConnectorError", SourceUnavailable),           # connection refused
+    ("ServerDisconnectedError", SourceUnavailable),
+    ("ClientConnectionResetError", SourceUnavailable),
+    ("ServerConnectionError", SourceUnavailable),
+    ("UploadAbortedError", SourceUnavailable),
+    ("ClientOSError", SourceUnavailable),
+    ("ClientConnectionError", SourceUnavailable),
+)
+
 #: aiohttp exception -> ours, most specific first (the first isinstance match wins)
 CLIENT_ERROR_MAP: tuple[tuple[type[BaseException], type[ConnectorError]], ...] = (
-    (aiohttp.ConnectionTimeoutError, SourceTimeout),
-    (aiohttp.SocketTimeoutError, SourceTimeout),
-    (aiohttp.ServerTimeoutError, SourceTimeout),
+    *((cls, ours) for name, ours in _ERROR_NAMES if (cls := _aiohttp(name)) is not None),
     (asyncio.TimeoutError, SourceTimeout),
-    (aiohttp.ContentTypeError, SourceInvalid),
-    (aiohttp.ClientResponseError, SourceInvalid),       # WS handshake, TooManyRedirects, …
-    (aiohttp.InvalidURL, ConnectorConfigError),           # InvalidUrl*/NonHttpUrl* errors
-    (aiohttp.ClientPayloadError, SourceInvalid),
-    (aiohttp.ServerFingerprintMismatch, SourceRejected),
-    (aiohttp.ClientSSLError, SourceRejected),             # certificate / SSL handshake
-    (aiohttp.ClientConnectorDNSError, SourceUnavailable),
-    (aiohttp.ClientProxyConnectionError, SourceUnavailable),
-    (aiohttp.ClientConnectorError, SourceUnavailable),    # connection refused
-    (aiohttp.ServerDisconnectedError, SourceUnavailable),
-    (aiohttp.ClientConnectionResetError, SourceUnavailable),
-    (aiohttp.ServerConnectionError, SourceUnavailable),
-    (aiohttp.ClientOSError, SourceUnavailable),
-    (aiohttp.ClientConnectionError, SourceUnavailable),
     (aiohttp.ClientError, SourceUnavailable),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -120,7 +121,10 @@ async def test_missing_mapped_column_is_reported(tmp_path: Path) -> None:
 
 
 async def test_unreachable_database(tmp_path: Path) -> None:
-    mapping = parse_mapping(sql_mapping(f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db"))
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mapping = parse_mapping(sql_mapping(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test"))
     async with SqlConnector(mapping) as db:
         with pytest.raises(SourceUnavailable):
             await db.read(ReadRequest("member"))

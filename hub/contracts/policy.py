@@ -17,7 +17,7 @@ scope alone, so members known only from the caller's own sources would be hidden
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,14 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from hub.contracts._time import utcnow
-from hub.contracts.model import RECORD_ACTIONS, Contract, Scope, region_prefix
+from hub.contracts.model import (
+    RECORD_ACTIONS,
+    Contract,
+    Role,
+    Scope,
+    region_covers,
+    region_prefix,
+)
 from hub.policy.base import Caller, Policy, Subject, Transform
 from hub.store.models import MemberRow, SourceLinkRow
 
@@ -35,6 +42,7 @@ __all__ = [
     "SubjectWithOwners",
     "DEFAULT_PUBLIC_FIELDS",
     "OWN_DATA_MASKED",
+    "MEMBER_TYPES",
     "rank",
 ]
 
@@ -43,7 +51,7 @@ DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {"Member": frozenset({"id"
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
 OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
 #: types whose values belong to one member: contracts apply only when their scope covers it
-MEMBER_TYPES: frozenset[str] = frozenset({"Member"})
+MEMBER_TYPES: frozenset[str] = frozenset({"Member", "Destination", "Work", "FourClarities"})
 
 _RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.YEAR: 3,
          Transform.FULL: 4}
@@ -73,10 +81,14 @@ class ContractPolicy:
         sources_of: Mapping[str, Set[str]] | None = None,
         public_fields: Mapping[str, Set[str]] = DEFAULT_PUBLIC_FIELDS,
         own_masked: Set[tuple[str, str]] = OWN_DATA_MASKED,
+        member_types: Set[str] = MEMBER_TYPES,
+        party_regions: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """`supplied_fields`: party -> type -> fields its sources supply (for the
         pre-execution check). `sources_of`: party -> names of the sources it owns (for
-        `scope_filter`)."""
+        `scope_filter`). `party_regions`: party -> its region codes (from the registry); an
+        origin party of a multi-origin contract then covers only members from its own
+        regions (in 成德眉资, 德阳 does not see 眉山's members)."""
         now = now or utcnow()
         self.contracts = tuple(c for c in contracts if c.in_force(now))
         self.supplied = {p: {t: frozenset(fs) for t, fs in types.items()}
@@ -84,6 +96,8 @@ class ContractPolicy:
         self.sources_of = {p: frozenset(s) for p, s in (sources_of or {}).items()}
         self.public = {t: frozenset(fs) for t, fs in public_fields.items()}
         self.own_masked = frozenset(own_masked)
+        self.member_types = frozenset(member_types)
+        self.party_regions = {p: tuple(r) for p, r in (party_regions or {}).items()}
         self.governed = frozenset(
             {t for types in self.supplied.values() for t in types}
             | {t for c in self.contracts for g in c.read_grants for t in g.fields}
@@ -108,8 +122,15 @@ class ContractPolicy:
         return [
             c for c in self.contracts
             if caller.party in c.parties and caller.purpose in c.purposes
-            and (subject is None or c.scope.covers(subject))
+            and (subject is None or (c.scope.covers(subject)
+                                     and self._own_origin(c, caller.party, subject)))
         ]
+
+    def _own_origin(self, c: Contract, party: str, subject: Subject) -> bool:
+        regions = self.party_regions.get(party)
+        if c.parties[party] is not Role.ORIGIN or not regions:
+            return True
+        return any(region_covers(r, subject.origin_region_code) for r in regions)
 
     def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
         """Digests of the contracts a decision relied on (for the audit log)."""
@@ -176,10 +197,11 @@ class ContractPolicy:
             return Transform.DENY
         if type_name not in self.governed:
             return Transform.FULL
-        if type_name in MEMBER_TYPES and subject is None:
+        if type_name in self.member_types and subject is None:
             contracts: list[Contract] = []  # cannot check scope: contracts grant nothing
         else:
-            contracts = self.applicable(caller, subject if type_name in MEMBER_TYPES else None)
+            member_bound = type_name in self.member_types
+            contracts = self.applicable(caller, subject if member_bound else None)
         own = owner == party
         base = Transform.DENY
         if own:
@@ -214,7 +236,14 @@ class ContractPolicy:
         caller may not see. Owned members are found through `source_links`."""
         if caller.party is None:
             return false()
-        clauses = [_scope_sql(c.scope) for c in self.applicable(caller)]
+        clauses = []
+        for c in self.applicable(caller):
+            clause = _scope_sql(c.scope)
+            regions = self.party_regions.get(caller.party)
+            if c.parties[caller.party] is Role.ORIGIN and regions:
+                clause = and_(clause, or_(*(_region_sql(MemberRow.origin_region_code, r)
+                                            for r in regions)))
+            clauses.append(clause)
         owned = self.sources_of.get(caller.party)
         if owned:
             clauses.append(

@@ -1,0 +1,200 @@
+"""Demo trust world: a hub key, one key per party, a signed registry and two signed contracts.
+
+`build_demo_trust` writes everything under `directory` and returns the paths and keys the demo
+needs to serve and to mint one token per party. Party ids come from the caller (the demo's
+systems choose them). Convention: `parties[0]` is the destination operator (流入地, e.g. the
+Chengdu platform's owner), `parties[1]` the origin (流出地, e.g. a county or village), so:
+- the two-party contract (温江区涌泉街道—叙州区高场镇 style) is between parties[0] and [1];
+- the four-party contract (成德眉资 style) is between parties[0] and up to three more origins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.contracts._time import format_time, utcnow
+from hub.contracts.keys import load_private_key, new_key_files
+from hub.contracts.lifecycle import sign_contract
+from hub.contracts.registry import (
+    Registry,
+    add_key,
+    add_party,
+    new_registry,
+    sign_registry,
+    verify_registry,
+)
+from hub.contracts.tokens import mint_token
+from hub.errors import ContractError
+
+__all__ = ["DemoTrust", "build_demo_trust", "two_party_contract", "four_party_contract",
+           "DEMO_PURPOSE"]
+
+DEMO_PURPOSE = "co-management"
+PartySpec = tuple[str, str, Sequence[str]]
+
+
+@dataclass
+class DemoTrust:
+    directory: Path
+    hub_id: str
+    hub_kid: str
+    hub_key: Ed25519PrivateKey = field(repr=False)
+    registry_path: Path
+    registry: Registry
+    #: party id -> (kid, private key file)
+    party_keys: dict[str, tuple[str, Path]]
+    #: contract id -> signed envelope file
+    contracts: dict[str, Path]
+
+    def envelopes(self) -> list[dict[str, Any]]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in self.contracts.values()]
+
+    def token_for(self, party: str, user: str = "demo-official", *,
+                  purpose: str = DEMO_PURPOSE, ttl: int = 600,
+                  now: datetime | None = None) -> str:
+        kid, path = self.party_keys[party]
+        return mint_token(party, user, purpose, load_private_key(path), kid, self.hub_id, ttl,
+                          now=now)
+
+
+def _obligations() -> list[dict[str, Any]]:
+    return [
+        {"who": "origin", "to": "destination", "what": "reconciliation", "schedule": "quarterly",
+         "grace_days": 15, "description": "每季度通联流动党员台账"},
+        {"who": "destination", "to": "origin", "what": "evaluation_letter", "schedule": "yearly",
+         "grace_days": 31, "description": "年终发函通报日常表现、奖惩建议"},
+    ]
+
+
+def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before: datetime,
+                       not_after: datetime) -> dict[str, Any]:
+    """A 双向共管协议 like 温江区涌泉街道—叙州区高场镇 (2020): origin sees where and how its
+    members work; destination sees membership facts; each records its own side's actions."""
+    return {
+        "type": "yanxing.contract",
+        "id": f"{destination[0]}--{origin[0]}",
+        "version": 1,
+        "supersedes": None,
+        "title": f"{destination[1]}—{origin[1]}流动党员双向共管协议",
+        "parties": [{"party": destination[0], "role": "destination"},
+                    {"party": origin[0], "role": "origin"}],
+        "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
+        "scope": {"origin_region_codes": sorted(origin[2]),
+                  "destination_region_codes": sorted(destination[2])},
+        "permissions": {
+            "read": [
+                {"grantee": "origin", "data_of": "destination", "fields": {
+                    "Member": {"status": "full", "phone": "masked"},
+                    "Destination": {"region": "full", "address": "masked", "employer": "full",
+                                    "occupation": "full", "since": "full"},
+                    "FourClarities": {"intendsReturnBusiness": "full",
+                                      "willingVillageCadre": "full"},
+                }},
+                {"grantee": "destination", "data_of": "origin", "fields": {
+                    "Member": {"name": "full", "gender": "full", "birthDate": "year",
+                               "idNumber": "masked", "phone": "masked", "status": "full",
+                               "originOrganization": "full"},
+                }},
+            ],
+            "record": {
+                "checkin": ["destination"], "attendance": ["destination"],
+                "status_report": ["destination"], "evaluation_letter": ["destination"],
+                "task_publish": ["origin"], "task_claim": ["destination"],
+                "transfer": ["origin"], "reconciliation": ["origin", "destination"],
+            },
+        },
+        "prohibitions": {"read": [{"grantee": "destination", "data_of": "origin",
+                                   "fields": {"FourClarities": ["willingVillageCadre"]}}]},
+        "obligations": _obligations(),
+        "purposes": [DEMO_PURPOSE],
+        "limits": {"max_members_per_request": 200},
+    }
+
+
+def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
+                        not_before: datetime, not_after: datetime) -> dict[str, Any]:
+    """A multi-city agreement like 成都—德阳—眉山—资阳: fewer fields, more parties."""
+    parties = [{"party": destination[0], "role": "destination"}]
+    parties += [{"party": o[0], "role": "origin"} for o in origins]
+    return {
+        "type": "yanxing.contract",
+        "id": "-".join(p["party"] for p in parties) + "--regional",
+        "version": 1,
+        "supersedes": None,
+        "title": "、".join([destination[1], *(o[1] for o in origins)]) + "流动党员共管协议",
+        "parties": parties,
+        "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
+        "scope": {"origin_region_codes": sorted({c for o in origins for c in o[2]}),
+                  "destination_region_codes": sorted(destination[2])},
+        "permissions": {
+            "read": [
+                {"grantee": "origin", "data_of": "destination", "fields": {
+                    "Member": {"status": "full"},
+                    "Destination": {"region": "full", "employer": "full"},
+                }},
+                {"grantee": "destination", "data_of": "origin", "fields": {
+                    "Member": {"name": "full", "birthDate": "year"},
+                }},
+            ],
+            "record": {"checkin": ["destination"], "reconciliation": ["origin", "destination"]},
+        },
+        "obligations": _obligations()[:1],
+        "purposes": [DEMO_PURPOSE],
+        "limits": {"max_members_per_request": 100},
+    }
+
+
+def build_demo_trust(
+    directory: Path | str,
+    parties: Sequence[PartySpec],
+    *,
+    hub_id: str = "yanxing-hub",
+    now: datetime | None = None,
+) -> DemoTrust:
+    """Create keys, registry and contracts under `directory` (fresh each run: fails if keys
+    already exist there, rather than silently replacing them)."""
+    if len(parties) < 2:
+        raise ContractError("the demo needs at least a destination and an origin party")
+    now = now or utcnow()
+    directory = Path(directory)
+    keys_dir = directory / "keys"
+    hub_files = new_key_files(keys_dir, "hub-1")
+    hub_key = load_private_key(hub_files.private)
+    draft = new_registry(hub_id, "hub-1", expires_at=now + timedelta(days=30))
+    party_keys: dict[str, tuple[str, Path]] = {}
+    for party_id, name, regions in parties:
+        kid = f"{party_id}-1"
+        files = new_key_files(keys_dir, kid)
+        draft = add_party(draft, party_id, name, regions)
+        draft = add_key(draft, party_id, load_private_key(files.private).public_key(), kid,
+                        not_before=now - timedelta(days=1), not_after=now + timedelta(days=365))
+        party_keys[party_id] = (kid, files.private)
+    envelope = sign_registry(draft, hub_key, now=now)
+    registry_path = directory / "registry.json"
+    registry_path.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
+    registry = verify_registry(envelope, hub_key.public_key(), now=now)
+
+    window = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=365)}
+    docs = [two_party_contract(parties[0], parties[1], **window)]
+    if len(parties) > 2:
+        docs.append(four_party_contract(parties[0], list(parties[1:4]), **window))
+    contracts: dict[str, Path] = {}
+    (directory / "contracts").mkdir(exist_ok=True)
+    for doc in docs:
+        signed: dict[str, Any] = doc
+        for party in doc["parties"]:
+            kid, path = party_keys[party["party"]]
+            signed = sign_contract(signed, load_private_key(path), kid, now=now)
+        signed = sign_contract(signed, hub_key, "hub-1", now=now)
+        path = directory / "contracts" / f"{doc['id']}.jws.json"
+        path.write_text(json.dumps(signed, indent=2) + "\n", encoding="utf-8")
+        contracts[doc["id"]] = path
+    return DemoTrust(directory, hub_id, "hub-1", hub_key, registry_path, registry, party_keys,
+                     contracts)

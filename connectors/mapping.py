@@ -385,10 +385,12 @@ def parse_mapping(
     """Validate an already-parsed mapping document (tests and generated mappings use this)."""
     where = str(path) if path is not None else "<mapping>"
     problems = _literal_secrets(raw)
-    doc = _substitute(dict(raw), os.environ if env is None else env, (), problems)
+    doc = dict(raw)
     if overrides:
+        # merged before substitution: a value the hub config replaces needs no ${ENV} of its own
         connection = doc.get("connection") if isinstance(doc.get("connection"), dict) else {}
         doc["connection"] = _merge(connection, overrides)
+    doc = _substitute(doc, os.environ if env is None else env, (), problems)
     schema_errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     problems.extend(_format_problem(e) for e in schema_errors)
     if not schema_errors:

@@ -1,0 +1,36 @@
+"""`yanxing serve --config yanxing.toml [--host 127.0.0.1] [--port 8000]`: run the hub.
+
+The configuration is loaded and validated before the server starts, so a bad file lists all
+its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="serve the GraphQL API (and GraphiQL) with uvicorn",
+        description="Open the index and every configured source, then serve /graphql, "
+        "GraphiQL at /, /healthz and /readyz.",
+    )
+    parser.add_argument("--config", default="yanxing.toml", type=Path, help="hub configuration")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local)")
+    parser.add_argument("--port", default=8000, type=int, help="port (0: any free port)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.settings import load_settings
+
+    settings = load_settings(args.config)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0

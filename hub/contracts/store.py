@@ -214,6 +214,14 @@ class ContractStore:
             raise NotFound(f"no contract with digest {digest!r}")
         return self._record(row, now or utcnow())
 
+    async def all(self, *, now: datetime | None = None) -> list[ContractRecord]:
+        """Every stored contract (the operator's view)."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(
+                select(ContractRow).order_by(ContractRow.contract_id, ContractRow.version)
+            )).all()
+        return [self._record(row, now or utcnow()) for row in rows]
+
     async def for_party(self, party: str, *, now: datetime | None = None) -> list[ContractRecord]:
         """Every contract `party` is party to, any state (what GraphQL `contracts` lists)."""
         async with self._sessions() as session:

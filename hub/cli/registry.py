@@ -1,0 +1,144 @@
+"""`yanxing registry init|add-party|add-key|revoke-key|sign|show`: the trust registry.
+
+Edits go to an unsigned draft file; `sign` (hub operator only) writes the signed registry the
+hub loads, and bumps the draft's version so the next signing cannot be downgraded to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hub.contracts._json import strict_loads
+from hub.contracts._time import format_time, parse_time, utcnow
+from hub.contracts.keys import load_private_key, load_public_key
+from hub.contracts.registry import (
+    add_key,
+    add_party,
+    load_registry,
+    new_registry,
+    revoke_key,
+    sign_registry,
+)
+from hub.errors import ContractError
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("registry", help="the trust registry of parties and their keys")
+    cmds = parser.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
+
+    p = cmds.add_parser("init", help="start a registry draft")
+    p.add_argument("draft", type=Path)
+    p.add_argument("--hub-id", required=True)
+    p.add_argument("--hub-kid", required=True, help="kid of the hub operator's key")
+    p.add_argument("--expires-days", type=int, default=90)
+    p.set_defaults(handler=_init)
+
+    p = cmds.add_parser("add-party", help="add a party (organisation department or operator)")
+    p.add_argument("draft", type=Path)
+    p.add_argument("--id", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--region", action="append", default=[], help="6-digit code (repeatable)")
+    p.add_argument("--role", action="append", default=[], help="role hint (repeatable)")
+    p.set_defaults(handler=_add_party)
+
+    p = cmds.add_parser("add-key", help="add a party's public key (also how keys rotate)")
+    p.add_argument("draft", type=Path)
+    p.add_argument("--party", required=True)
+    p.add_argument("--public", type=Path, required=True, help="JWK or PEM public key file")
+    p.add_argument("--kid", required=True)
+    p.add_argument("--not-before", help="2025-01-01T00:00:00Z (default: now)")
+    p.add_argument("--days", type=int, default=365, help="validity length")
+    p.set_defaults(handler=_add_key)
+
+    p = cmds.add_parser("revoke-key", help="revoke a key from a time on")
+    p.add_argument("draft", type=Path)
+    p.add_argument("--kid", required=True)
+    p.add_argument("--at", help="effective time, 2025-01-01T00:00:00Z (default: now)")
+    p.set_defaults(handler=_revoke_key)
+
+    p = cmds.add_parser("sign", help="sign the draft with the hub key")
+    p.add_argument("draft", type=Path)
+    p.add_argument("--key", type=Path, required=True, help="hub private key (PEM)")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(handler=_sign)
+
+    p = cmds.add_parser("show", help="verify and print a signed registry")
+    p.add_argument("registry", type=Path)
+    p.add_argument("--hub-key", type=Path, required=True, help="hub public key (JWK or PEM)")
+    p.add_argument("--current-version", type=int)
+    p.set_defaults(handler=_show)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        doc = strict_loads(path.read_bytes())
+    except OSError as exc:
+        raise ContractError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ContractError(f"{path} is not a registry draft")
+    return doc
+
+
+def _write(path: Path, doc: dict[str, Any]) -> None:
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _init(args: argparse.Namespace) -> int:
+    if args.draft.exists():
+        raise ContractError(f"{args.draft} exists; edit it with add-party / add-key")
+    _write(args.draft, new_registry(args.hub_id, args.hub_kid,
+                                    expires_at=utcnow() + timedelta(days=args.expires_days)))
+    print(f"registry draft written to {args.draft}")
+    return 0
+
+
+def _add_party(args: argparse.Namespace) -> int:
+    _write(args.draft, add_party(_read(args.draft), args.id, args.name, args.region, args.role))
+    print(f"party {args.id} added")
+    return 0
+
+
+def _add_key(args: argparse.Namespace) -> int:
+    start = parse_time(args.not_before) if args.not_before else utcnow()
+    doc = add_key(_read(args.draft), args.party, load_public_key(args.public), args.kid,
+                  not_before=start, not_after=start + timedelta(days=args.days))
+    _write(args.draft, doc)
+    print(f"key {args.kid} of {args.party} valid {format_time(start)} for {args.days} days")
+    return 0
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    at = parse_time(args.at) if args.at else utcnow()
+    _write(args.draft, revoke_key(_read(args.draft), args.kid, at))
+    print(f"key {args.kid} revoked from {format_time(at)}; sign and publish the registry")
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    draft = _read(args.draft)
+    signed = sign_registry(draft, load_private_key(args.key))
+    _write(args.out, signed)
+    draft["version"] += 1  # the next signing must be newer than what was just published
+    _write(args.draft, draft)
+    print(f"registry version {draft['version'] - 1} signed to {args.out}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    reg = load_registry(args.registry, load_public_key(args.hub_key),
+                        current_version=args.current_version)
+    print(f"registry version {reg.version} of hub {reg.hub_id}, expires "
+          f"{format_time(reg.expires_at)}")
+    for party in reg.parties.values():
+        print(f"- {party.id}  {party.name}  regions={','.join(party.region_codes)}")
+        for key in party.keys:
+            state = f"revoked at {format_time(key.revoked_at)}" if key.revoked_at else "active"
+            print(f"    {key.kid}: {format_time(key.not_before)} .. "
+                  f"{format_time(key.not_after)} ({state})")
+    return 0

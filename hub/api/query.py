@@ -16,6 +16,7 @@ from hub.api.context import Context
 from hub.api.queries import fetch_member_page, fetch_page, region_condition
 from hub.api.types.activity import Activity, activity_by_key
 from hub.api.types.enums import ActivityKind, MemberStatus, OrganizationKind
+from hub.api.types.matching import MatchCandidate, match_candidates
 from hub.api.types.member import Member
 from hub.api.types.node import Node, from_global_id
 from hub.api.types.organization import Organization, organization_by_code
@@ -209,4 +210,12 @@ class Query:
         items = [DataQualityIssue.from_row(r) for r in page.rows]
         return Connection.build(items, offset, limit, page.count)
 
-
+    @strawberry.field(description="疑似匹配（撞库摸排）：无有效身份证号的记录及其可能对应的党员，"
+                      "待人工确认。 Records without a valid ID number with the members they may "
+                      "be, for a person to confirm.")
+    async def member_match_candidates(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> list[MatchCandidate]:
+        ctx: Context = info.context
+        _, limit = _window(ctx, first, None)
+        return await match_candidates(info, max(limit, 1), after)

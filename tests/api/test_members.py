@@ -154,3 +154,32 @@ async def test_organizations_and_their_members(world: World) -> None:
     assert org["members"]["totalCount"] == 13 and len(org["members"]["nodes"]) == 2
     assert (await world.gql('{ organizations(filter: {region: "510100"}) { totalCount } }')
             )["data"]["organizations"]["totalCount"] == 1
+
+
+async def test_data_quality_issues_and_match_candidates(world: World) -> None:
+    from datetime import date, datetime, timezone
+
+    from hub.store.models import DataIssueRow, SourceLinkRow
+
+    now = datetime.now(timezone.utc)
+    async with world.runtime.session_factory() as session:
+        session.add(DataIssueRow(source="village", entity="member", code="INVALID_ID_NUMBER",
+                                 message="身份证号校验位错误", location="台账.xlsx", row=7,
+                                 column="身份证号", first_seen=now, last_seen=now))
+        session.add(SourceLinkRow(source="village", local_id="v1", member_key=None, fields=[],
+                                  routing={}, content_hash="x", fetched_at=now,
+                                  match_name="张001", match_birth_date=date(1990, 2, 1)))
+        linked = await session.get(SourceLinkRow, 3)  # county record of member 1
+        assert linked is not None and linked.local_id == "c1"
+        linked.match_name, linked.match_birth_date = "张001", date(1990, 2, 1)
+        await session.commit()
+    body = await world.gql("""{ dataQualityIssues(filter: {system: "village"}) { totalCount
+      nodes { system location row column code message } }
+      memberMatchCandidates { system localId name birthDate score reasons member { name } } }""")
+    assert "errors" not in body, body
+    assert body["data"]["dataQualityIssues"]["nodes"] == [{
+        "system": "village", "location": "台账.xlsx", "row": 7, "column": "身份证号",
+        "code": "INVALID_ID_NUMBER", "message": "身份证号校验位错误"}]
+    [candidate] = body["data"]["memberMatchCandidates"]
+    assert candidate["member"] == {"name": "张001"} and candidate["reasons"] == ["name", "birth_date"]
+    assert candidate["birthDate"] == "1990-02-01" and candidate["localId"] == "v1"

@@ -75,3 +75,19 @@ async def test_demo_trust_end_to_end(tmp_path: Path) -> None:
     deyang = verify_token(trust.token_for("deyang"), registry, trust.hub_id, cache)
     assert policy.can_see(deyang, deyang_member)
     assert not policy.can_see(origin, deyang_member)
+
+
+def test_demo_contracts_lint_clean_against_the_published_schema() -> None:
+    from datetime import UTC, datetime
+
+    from hub.contracts.demo import four_party_contract, two_party_contract
+    from hub.contracts.lint import known_fields_from_sdl, lint_contract
+
+    sdl = Path(__file__).resolve().parents[2] / "schema" / "yanxing.graphql"
+    known = known_fields_from_sdl(sdl.read_text(encoding="utf-8"))
+    window = {"not_before": datetime(2025, 1, 1, tzinfo=UTC),
+              "not_after": datetime(2026, 1, 1, tzinfo=UTC)}
+    for doc in (two_party_contract(PARTIES[0], PARTIES[1], **window),
+                four_party_contract(PARTIES[0], PARTIES[1:], **window)):
+        report = lint_contract(doc, known)
+        assert report.ok and report.conflicts == (), report.lines()

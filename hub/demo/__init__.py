@@ -17,6 +17,7 @@ from hub.demo.model import (
     Person,
     SystemMember,
 )
+from hub.demo.world import DemoSource, DemoWorld
 
 __all__ = [
     "SYSTEMS",
@@ -24,6 +25,8 @@ __all__ = [
     "Attendance",
     "BadRow",
     "Defect",
+    "DemoSource",
+    "DemoWorld",
     "Organization",
     "Person",
     "SystemMember",

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from connectors.errors import SourceUnavailable
@@ -159,3 +160,28 @@ def test_vendored_assets_are_in_the_package() -> None:
     }
 
 
+
+
+async def test_settings_lifespan_on_a_real_server(tmp_path: Path) -> None:
+    """create_app(settings): the lifespan opens the index, uvicorn serves on 127.0.0.1:0."""
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.settings import Settings
+
+    settings = Settings.for_demo(database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
+                                           log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            assert (await client.get("/readyz")).json()["status"] == "ready"
+            r = await client.post("/graphql", json={"query": "{ members { totalCount } }"})
+            assert r.json() == {"data": {"members": {"totalCount": 0}}}
+    finally:
+        server.should_exit = True
+        await task
+    assert (tmp_path / "hub.db").exists()

@@ -24,7 +24,7 @@ EXAMPLE_QUERIES = (
     ),
     (
         "Connected systems, their health and last sync",
-        "{ sources { name kind side owner healthy lastSyncAt records } }",
+        "{ sources(ping: true) { name title kind side owner health { state code } sync { entity status finishedAt recordsSeen } } }",
     ),
     (
         "Data-quality issues found in the sources (nothing is dropped silently)",

@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors._fields import ENUM_SYNONYMS, ENUMS
 from connectors.base import PartialDate
-from connectors.idcard import id_problem, mask_id_number, normalise_id_number
+from connectors.idcard import id_problem, mask_id_number, mask_middle, normalise_id_number
 from connectors.regions import resolve_region
 
 __all__ = [
@@ -65,10 +65,7 @@ def mask_raw(value_type: str, raw: object) -> str | None:
     if value_type == "id_number":
         return mask_id_number(text)
     if value_type == "phone":
-        digits = re.sub(r"\D", "", text)
-        if len(digits) >= 11:
-            return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-        return "*" * max(len(digits) - 2, 0) + digits[-2:]
+        return mask_middle(re.sub(r"\D", "", text), 3, 4, min_length=11, short_tail=2)
     return text[:200]
 
 

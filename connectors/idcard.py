@@ -3,6 +3,12 @@
 The ID number is the only key every system shares, so the hub links members by it; a single
 wrong digit would link the wrong person. Every number is therefore checked in full: 18
 characters, a plausible region prefix, a real birth date and the ISO 7064 MOD 11-2 check digit.
+Only ASCII digits count: full-width digits typed with a Chinese input method are folded by
+`normalise_id_number`, but other scripts' digits ('٣') are rejected, never read as numbers.
+
+This is the one implementation in the project: the hub's member keys
+(`hub.federation.identity`), the demo's synthetic numbers (`hub.demo`) and the masking policy
+(`hub.policy.transforms`) all use it.
 """
 
 from __future__ import annotations
@@ -11,18 +17,25 @@ import re
 from datetime import date
 
 __all__ = [
+    "CHECK_CHARACTERS",
     "check_digit",
+    "has_valid_check_digit",
     "normalise_id_number",
     "is_valid_id_number",
     "id_problem",
     "birth_date_of",
     "gender_of",
     "mask_id_number",
+    "mask_middle",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+#: the check character for each value of (weighted sum mod 11)
+CHECK_CHARACTERS = "10X98765432"
+#: ASCII only: `\d` would also match other scripts' digits such as '٣'
+_FIRST17 = re.compile(r"[0-9]{17}")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_FULL_WIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: 0x58, 0xFF58: 0x58}
 #: first two digits: the province-level divisions of GB/T 2260 (11 北京 … 65 新疆, 71/81/82)
 _PROVINCES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
@@ -32,10 +45,19 @@ _PROVINCES = frozenset(
 
 def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError("check_digit needs exactly 17 digits")
+    if not _FIRST17.fullmatch(first17):
+        raise ValueError("check_digit needs exactly 17 ASCII digits")
     total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS))
-    return _CHECK[total % 11]
+    return CHECK_CHARACTERS[total % 11]
+
+
+def has_valid_check_digit(number: str) -> bool:
+    """True when `number`, already normalised, is 17 ASCII digits and the right check character.
+
+    Shape and checksum only, without the region and birth-date plausibility of `id_problem`:
+    enough to derive a stable key, and what a generator of synthetic numbers guarantees.
+    """
+    return bool(_SHAPE.fullmatch(number)) and check_digit(number[:17]) == number[17]
 
 
 def normalise_id_number(raw: object) -> str:
@@ -44,9 +66,8 @@ def normalise_id_number(raw: object) -> str:
     Ledgers hold the number as text with stray spaces, a lower-case x or full-width digits
     typed with a Chinese input method; all of those are the same person.
     """
-    text = str(raw).strip()
     # full-width digits and Ｘ/ｘ (U+FF10.. / U+FF38 / U+FF58) to ASCII
-    text = text.translate({0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: 0x58, 0xFF58: 0x58})
+    text = str(raw).strip().translate(_FULL_WIDTH)
     return re.sub(r"[\s\-]", "", text).upper()
 
 
@@ -55,7 +76,7 @@ def id_problem(raw: object) -> str | None:
     text = normalise_id_number(raw)
     if len(text) != 18:
         return f"has {len(text)} characters, a resident ID number has 18"
-    if not _SHAPE.match(text):
+    if not _SHAPE.fullmatch(text):
         return "must be 17 digits followed by a digit or X"
     if int(text[:2]) not in _PROVINCES:
         return f"region prefix {text[:2]} is not a province code"
@@ -87,9 +108,20 @@ def gender_of(id_number: str) -> str:
     return "male" if int(normalise_id_number(id_number)[16]) % 2 else "female"
 
 
-def mask_id_number(raw: object) -> str:
-    """510521********1234 for a full number; shorter garbage keeps only its last 2 characters."""
-    text = normalise_id_number(raw)
-    if len(text) >= 14:
-        return text[:6] + "*" * (len(text) - 10) + text[-4:]
-    return "*" * max(len(text) - 2, 0) + text[-2:]
+def mask_id_number(raw: object, *, short_tail: int = 2) -> str:
+    """510521********1234 for a full number; shorter garbage keeps only its last `short_tail`
+    characters (2 lets an official find the row in a DataIssue; the API passes 0)."""
+    return mask_middle(normalise_id_number(raw), 6, 4, min_length=14, short_tail=short_tail)
+
+
+def mask_middle(text: str, head: int, tail: int, *, min_length: int, short_tail: int = 0) -> str:
+    """Star all of `text` but its first `head` and last `tail` characters.
+
+    The rule behind every masked identifier (ID numbers, phones). A text shorter than
+    `min_length` is malformed, and keeping head and tail would reveal most of it, so it keeps
+    only its last `short_tail` characters.
+    """
+    if len(text) >= min_length:
+        return text[:head] + "*" * (len(text) - head - tail) + text[len(text) - tail :]
+    kept = min(short_tail, len(text))
+    return "*" * (len(text) - kept) + text[len(text) - kept :]

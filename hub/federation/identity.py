@@ -13,37 +13,17 @@ import binascii
 import hashlib
 import hmac
 import re
-import unicodedata
 
+from connectors.idcard import has_valid_check_digit, normalise_id_number
 from hub.errors import RequestError
 
 __all__ = [
-    "normalise_id_number",
-    "is_valid_id_number",
     "member_key",
     "phone_hash",
     "keyed_hash",
     "to_global_id",
     "from_global_id",
 ]
-
-_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-
-
-def normalise_id_number(id_number: str) -> str:
-    """Strip spaces, fold full-width characters (common in Excel ledgers) and upper-case the
-    check character: " 51052119900101123ｘ" -> "...123X"."""
-    return "".join(unicodedata.normalize("NFKC", id_number).split()).upper()
-
-
-def is_valid_id_number(id_number: str) -> bool:
-    """GB 11643 shape and ISO 7064 MOD 11-2 check digit of a *normalised* ID number."""
-    if not _ID_SHAPE.match(id_number):
-        return False
-    total = sum(int(d) * w for d, w in zip(id_number[:17], _WEIGHTS))
-    return _CHECK[total % 11] == id_number[17]
 
 
 def keyed_hash(secret: bytes, value: str) -> str:
@@ -53,9 +33,14 @@ def keyed_hash(secret: bytes, value: str) -> str:
 
 def member_key(secret: bytes, id_number: str) -> str:
     """The member's stable key. Raises ValueError for an invalid ID number, because a key made
-    from a typo would silently create a second person."""
-    normalised = normalise_id_number(id_number)
-    if not is_valid_id_number(normalised):
+    from a typo would silently create a second person.
+
+    Spellings of one number (spaces, full-width digits from Excel, a lower-case x) give one
+    key; only ASCII digits count (`connectors.idcard`). Shape and check digit are enough here:
+    the connectors have already judged region and birth date plausibility.
+    """
+    normalised = normalise_id_number(id_number)  # " 51052119900101123ｘ" -> "...123X"
+    if not has_valid_check_digit(normalised):
         raise ValueError("not a valid GB 11643 ID number")  # never echo the value
     return keyed_hash(secret, normalised)
 

@@ -7,6 +7,7 @@ import hmac
 from datetime import date, datetime
 from typing import Any
 
+from connectors import idcard
 from hub.policy.base import Transform
 
 __all__ = ["mask_id_number", "mask_phone", "mask_text", "apply"]
@@ -14,19 +15,13 @@ __all__ = ["mask_id_number", "mask_phone", "mask_text", "apply"]
 
 def mask_id_number(value: str) -> str:
     """510521199003071234 -> 510521********1234: region stays readable, birth date and
-    sequence do not."""
-    v = str(value)
-    if len(v) <= 10:
-        return "*" * len(v)
-    return v[:6] + "*" * (len(v) - 10) + v[-4:]
+    sequence do not. A malformed value (under 14 characters) leaves fully starred."""
+    return idcard.mask_id_number(value, short_tail=0)
 
 
 def mask_phone(value: str) -> str:
-    """13812345678 -> 138****5678."""
-    v = str(value)
-    if len(v) <= 7:
-        return "*" * len(v)
-    return v[:3] + "*" * (len(v) - 7) + v[-4:]
+    """13812345678 -> 138****5678; 7 characters or fewer leave fully starred."""
+    return idcard.mask_middle(str(value), 3, 4, min_length=8)
 
 
 def mask_text(value: str) -> str:

@@ -10,7 +10,8 @@ import pytest
 from connectors._values import ValueProblem, convert, mask_raw, parse_datetime, parse_partial_date
 from connectors.base import PartialDate
 from connectors.idcard import (
-    birth_date_of, check_digit, gender_of, id_problem, is_valid_id_number, mask_id_number, normalise_id_number,
+    birth_date_of, check_digit, gender_of, has_valid_check_digit, id_problem, is_valid_id_number, mask_id_number,
+    mask_middle, normalise_id_number,
 )
 from connectors.regions import region_by_name, resolve_region
 from connectors.testing import make_id_number
@@ -108,6 +109,25 @@ def test_id_numbers() -> None:
     assert "not a real date" in (id_problem(bad_date + check_digit(bad_date)) or "")
     with pytest.raises(ValueError):
         check_digit("123")
+
+
+@pytest.mark.parametrize("digit", ["٣", "३", "𝟑"])  # Arabic-Indic, Devanagari, mathematical bold
+def test_id_numbers_take_ascii_digits_only(digit: str) -> None:
+    valid = make_id_number("510521", "19850307", 3)
+    other_script = valid[:16] + digit + valid[17]  # int(digit) == 3, so only the shape can reject it
+    assert id_problem(other_script) == "must be 17 digits followed by a digit or X"
+    assert not is_valid_id_number(other_script) and not has_valid_check_digit(other_script)
+    with pytest.raises(ValueError):
+        check_digit(other_script[:17])
+    assert has_valid_check_digit(valid)
+
+
+def test_mask_middle_never_reveals_more_of_a_short_value() -> None:
+    assert mask_middle("13812345678", 3, 4, min_length=11) == "138****5678"
+    assert mask_middle("1381234567", 3, 4, min_length=11) == "**********"
+    assert mask_middle("1381234567", 3, 4, min_length=11, short_tail=2) == "********67"
+    assert mask_middle("7", 3, 4, min_length=11, short_tail=2) == "7" and mask_middle("", 3, 4, min_length=11) == ""
+    assert mask_id_number("5105211990030", short_tail=0) == "*************"
 
 
 @pytest.mark.parametrize(("name", "code"), [

@@ -10,7 +10,7 @@ import types
 from collections import Counter
 
 from hub.demo import Defect, World, generate_world
-from hub.demo._idcard import is_valid_id_number
+from connectors.idcard import has_valid_check_digit
 from hub.demo.model import ORIGIN_SYSTEMS, SYSTEMS
 from hub.demo.places import COUNTIES, ORG_BY_ID, YONGSHUI_VILLAGE
 
@@ -20,7 +20,7 @@ def test_id_numbers_are_valid_unique_and_describe_the_person() -> None:
     assert len({p.id_number for p in people}) == 5000
     counties = {c.code for c in COUNTIES}
     for p in people:
-        assert is_valid_id_number(p.id_number), p.id_number
+        assert has_valid_check_digit(p.id_number), p.id_number
         assert p.id_number[:6] == p.origin_region_code in counties
         assert p.id_number[6:14] == f"{p.birth_date:%Y%m%d}"
         assert (int(p.id_number[16]) % 2 == 1) == (p.gender == "male")

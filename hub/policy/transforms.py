@@ -34,7 +34,11 @@ _MASKERS = {"idNumber": mask_id_number, "phone": mask_phone, "contactPhone": mas
 
 
 def apply(transform: Transform, field: str, value: Any, *, hash_key: bytes = b"") -> Any:
-    """Return `value` as `transform` allows it to leave. DENY returns None."""
+    """Return `value` as `transform` allows it to leave. DENY returns None.
+
+    HASHED needs `hash_key` (the hub secret): with an empty key the hash is unkeyed, and anyone
+    could reverse it by enumerating ID numbers or phones, so it raises ValueError instead.
+    """
     if value is None or transform is Transform.FULL:
         return value
     if transform is Transform.DENY:
@@ -42,6 +46,8 @@ def apply(transform: Transform, field: str, value: Any, *, hash_key: bytes = b""
     if transform is Transform.MASKED:
         return _MASKERS.get(field, mask_text)(value) if isinstance(value, str) else None
     if transform is Transform.HASHED:
+        if not hash_key:
+            raise ValueError("the HASHED transform needs a hash_key (the hub secret)")
         return hmac.new(hash_key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
     if transform is Transform.YEAR:
         if isinstance(value, (date, datetime)):

@@ -3,16 +3,18 @@
 `create_app(settings)` opens the index engine and every source connector in the lifespan and
 closes them there (starlette `lifespan`); `create_app(runtime)` serves an already-open
 `Runtime` (tests, the demo, benchmarks) and closes it at shutdown.
-`authenticate` is the hook stage 2 fills with the party-token verifier; it returns the `Caller`
-or raises `AuthenticationError` (HTTP 401).
+`trust` (hub.contracts.runtime.TrustConfig) turns on stage 2: party tokens (HTTP 401 without a
+good one), a contract policy built per request, and the audit log. `authenticate` overrides how
+the `Caller` is found (it returns one or raises `AuthenticationError`, HTTP 401).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import strawberry
 from sqlalchemy import text
@@ -23,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hub.api.graphiql import graphiql_html
-from hub.api.http import Authenticate, GraphQLEndpoint, anonymous
+from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.limits import Limits
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
@@ -32,14 +34,21 @@ from hub.policy.base import Policy
 from hub.settings import Settings
 from hub.store.session import create_engine, create_session_factory, init_db
 
+if TYPE_CHECKING:
+    from hub.contracts.runtime import Trust, TrustConfig
+
 __all__ = ["create_app", "open_runtime", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).parent / "api" / "static"
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings, policy: Policy | None = None) -> AsyncIterator[Runtime]:
-    """Open the engine and every configured source; close them all on exit."""
+async def open_runtime(
+    settings: Settings, policy: Policy | None = None, trust: TrustConfig | None = None
+) -> AsyncIterator[Runtime]:
+    """Open the engine and every configured source (and, with `trust`, the registry, contract
+    store and audit log: party tokens, contract policy and audit on every request); close them
+    all on exit."""
     from connectors.factory import open_connector
 
     engine = create_engine(settings.hub.database_url)
@@ -58,10 +67,27 @@ async def open_runtime(settings: Settings, policy: Policy | None = None) -> Asyn
         )
         if policy is not None:
             runtime.policy = policy
-        yield runtime
+        if trust is not None:
+            runtime.enforcement = await _open_trust(trust, runtime)
+        try:
+            yield runtime
+        finally:
+            await _close_trust(runtime)
     finally:
         await registry.aclose()
         await engine.dispose()
+
+
+async def _open_trust(trust: TrustConfig, runtime: Runtime) -> Trust:
+    from hub.contracts.runtime import Trust
+
+    return await Trust.open(trust, runtime.engine, runtime.session_factory, runtime.registry)
+
+
+async def _close_trust(runtime: Runtime) -> None:
+    close = getattr(runtime.enforcement, "close", None)
+    if close is not None:
+        await close()
 
 
 def _runtime(request: Request) -> Runtime:
@@ -94,8 +120,7 @@ async def readyz(request: Request) -> Response:
                         status_code=200 if ready else 503)
 
 
-async def graphiql(request: Request) -> Response:
-    return HTMLResponse(graphiql_html())
+DemoTokens = Callable[[str], str]
 
 
 def create_app(
@@ -104,35 +129,71 @@ def create_app(
     authenticate: Authenticate | None = None,
     policy: Policy | None = None,
     schema: strawberry.Schema | None = None,
+    trust: TrustConfig | None = None,
+    demo_tokens: tuple[Sequence[tuple[str, str]], DemoTokens] | None = None,
 ) -> Starlette:
-    """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given)."""
-    endpoint = GraphQLEndpoint(schema or published_schema(), _runtime, authenticate or anonymous)
+    """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
+
+    `trust`: serve under signed contracts (hub.contracts.runtime); without it every caller is
+    anonymous under `policy` (stage 1). A Runtime may carry its enforcement already.
+    `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
+    token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
+    """
+    endpoint = GraphQLEndpoint(schema or published_schema(), _runtime, authenticate)
+    parties = list(demo_tokens[0]) if demo_tokens is not None else None
+
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if isinstance(config, Runtime):
             try:
+                if trust is not None:
+                    config.enforcement = await _open_trust(trust, config)
                 yield
             finally:
+                await _close_trust(config)
                 await config.registry.aclose()
                 await config.engine.dispose()
             return
-        async with open_runtime(config, policy) as runtime:
+        async with open_runtime(config, policy, trust) as runtime:
             app.state.runtime = runtime
             yield
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-            Route("/", graphiql, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        Route("/", graphiql, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    if demo_tokens is not None:
+        routes.append(Route("/demo/token", _demo_token_route(demo_tokens), methods=["GET"]))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.demo_parties = parties
     if isinstance(config, Runtime):
         if policy is not None:
             config.policy = policy
         app.state.runtime = config
     return app
+
+
+async def graphiql(request: Request) -> Response:
+    return HTMLResponse(graphiql_html(parties=getattr(request.app.state, "demo_parties", None)))
+
+
+def _demo_token_route(
+    demo_tokens: tuple[Sequence[tuple[str, str]], DemoTokens]
+) -> Callable[[Request], Awaitable[Response]]:
+    known = {party for party, _ in demo_tokens[0]}
+
+    async def demo_token(request: Request) -> Response:
+        """A fresh party token for GraphiQL's party picker (demo mode only: the demo holds
+        every party's private key, which a real hub never does)."""
+        party = request.query_params.get("party", "")
+        if party not in known:
+            return JSONResponse({"error": f"unknown party {party!r}", "parties": sorted(known)},
+                                status_code=404)
+        return JSONResponse({"party": party, "token": demo_tokens[1](party)},
+                            headers={"Cache-Control": "no-store"})
+
+    return demo_token

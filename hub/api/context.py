@@ -33,6 +33,16 @@ class Context:
     source_errors: dict[str, tuple[SourceError, list[str | int] | None]] = field(
         default_factory=dict
     )
+    # What the audit log records of this request (hub.api.extensions.audit): keys only,
+    # never values.
+    #: keys of the members whose objects this request produced
+    members_touched: set[str] = field(default_factory=set)
+    #: members asked for by key that the caller may not see (answered "not found")
+    members_hidden: int = 0
+    #: "Type.field" refused before execution, or nulled for some member
+    fields_denied: set[str] = field(default_factory=set)
+    #: the whole operation was refused before execution
+    refused: bool = False
 
     def __post_init__(self) -> None:
         if self.policy is None:

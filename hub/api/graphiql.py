@@ -2,11 +2,13 @@
 
 The hub runs where nothing may reach the internet, so GraphiQL 3.8.3 and React 18.3.1 UMD builds
 are vendored under hub/api/static/graphiql/ (see LICENSE.* there) and served at /static/.
-The header editor is enabled so a party token (`Authorization: Bearer ...`) can be set.
+The header editor is enabled so a party token (`Authorization: Bearer ...`) can be set; in the
+demo a party picker fetches a fresh token per query instead.
 """
 
 from __future__ import annotations
 
+import html
 import json
 
 __all__ = ["graphiql_html", "ASSETS"]
@@ -33,15 +35,33 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>雁行 Yanxing · GraphiQL</title>
 <link rel="stylesheet" href="{static}/graphiql/graphiql.min.css">
-<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+<style>
+  html, body {{ height: 100%; margin: 0; }}
+  body {{ display: flex; flex-direction: column; }}
+  #graphiql {{ flex: 1; min-height: 0; }}
+  #party-bar {{ font: 14px system-ui, sans-serif; padding: 6px 12px; background: #f3f4f6;
+               border-bottom: 1px solid #ddd; }}
+  #party-bar select {{ font-size: 14px; margin: 0 8px; }}
+</style>
 </head>
 <body>
-<div id="graphiql">Loading GraphiQL…</div>
+{party_bar}<div id="graphiql">Loading GraphiQL…</div>
 <script src="{static}/graphiql/react.production.min.js"></script>
 <script src="{static}/graphiql/react-dom.production.min.js"></script>
 <script src="{static}/graphiql/graphiql.min.js"></script>
 <script>
-  const fetcher = GraphiQL.createFetcher({{ url: {endpoint} }});
+  const baseFetcher = GraphiQL.createFetcher({{ url: {endpoint} }});
+  const picker = document.getElementById("party");
+  // Demo only: every request gets a fresh token of the picked party from /demo/token
+  // (tokens are single use and live at most 10 minutes); "" leaves the header editor alone.
+  async function fetcher(params, opts) {{
+    const party = picker ? picker.value : "";
+    if (!party) return baseFetcher(params, opts);
+    const answer = await fetch("/demo/token?party=" + encodeURIComponent(party));
+    const {{ token }} = await answer.json();
+    const headers = {{ ...((opts && opts.headers) || {{}}), Authorization: "Bearer " + token }};
+    return baseFetcher(params, {{ ...(opts || {{}}), headers }});
+  }}
   const root = ReactDOM.createRoot(document.getElementById("graphiql"));
   root.render(React.createElement(GraphiQL, {{
     fetcher,
@@ -55,14 +75,28 @@ _PAGE = """<!doctype html>
 </html>
 """
 
+_PARTY_BAR = """<div id="party-bar">以哪一方身份查询 Ask as party:
+<select id="party">{options}<option value="">(use the Authorization header below)</option>
+</select><span>each query carries a fresh signed token of that party (demo only)</span></div>
+"""
+
 
 def graphiql_html(
-    endpoint: str = "/graphql", static: str = "/static", headers: dict[str, str] | None = None
+    endpoint: str = "/graphql", static: str = "/static", headers: dict[str, str] | None = None,
+    parties: list[tuple[str, str]] | None = None,
 ) -> str:
-    """The page; `headers` prefill the header editor (stage 2: a party token per party)."""
+    """The page; `headers` prefill the header editor. `parties` ((id, name), demo only) adds a
+    picker: each query then carries a fresh token of the picked party (GET /demo/token)."""
+    bar = ""
+    if parties:
+        options = "".join(
+            f'<option value="{html.escape(pid)}">{html.escape(name)} ({html.escape(pid)})'
+            "</option>" for pid, name in parties)
+        bar = _PARTY_BAR.format(options=options)
     return _PAGE.format(
         static=static,
         endpoint=json.dumps(endpoint),
         query=json.dumps(_DEFAULT_QUERY),
         headers=json.dumps(json.dumps(headers or {}, indent=2)),
+        party_bar=bar,
     )

@@ -39,8 +39,10 @@ async def anonymous(request: Request) -> Caller:
     return ANONYMOUS
 
 
-def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+def error_response(status: int, code: str, message: str, *, reason: str | None = None,
+                   **headers: str) -> JSONResponse:
+    extensions = {"code": code} if reason is None else {"code": code, "reason": reason}
+    body = {"errors": [{"message": message, "extensions": extensions}]}
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
@@ -114,15 +116,18 @@ class GraphQLEndpoint:
         self,
         schema: strawberry.Schema,
         runtime: Callable[[Request], Runtime],
-        authenticate: Authenticate = anonymous,
+        authenticate: Authenticate | None = None,
     ) -> None:
+        """`authenticate` None: the runtime's enforcement verifies party tokens when it has
+        one, else every caller is anonymous (stage 1)."""
         self.schema = schema
         self.runtime = runtime
         self.authenticate = authenticate
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and _wants_html(request):
-            return HTMLResponse(graphiql_html())
+            return HTMLResponse(graphiql_html(
+                parties=getattr(request.app.state, "demo_parties", None)))
         if request.method not in ("GET", "POST"):
             return error_response(405, "BAD_REQUEST", "use GET or POST", Allow="GET, POST")
         runtime = self.runtime(request)
@@ -134,11 +139,16 @@ class GraphQLEndpoint:
             query, variables, operation_name = _validate(params)
         except _BadRequest as exc:
             return error_response(exc.status, exc.code, str(exc))
+        enforcement = runtime.enforcement
+        authenticate = self.authenticate or (
+            enforcement.authenticate if enforcement is not None else anonymous)
         try:
-            caller = await self.authenticate(request)
+            caller = await authenticate(request)
         except AuthenticationError as exc:
-            return error_response(401, exc.code, str(exc), **{"WWW-Authenticate": "Bearer"})
-        context = Context(runtime=runtime, caller=caller, request=request)
+            return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
+                                  **{"WWW-Authenticate": "Bearer"})
+        policy = await enforcement.policy_for(caller) if enforcement is not None else None
+        context = Context(runtime=runtime, caller=caller, request=request, policy=policy)
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)

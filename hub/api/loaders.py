@@ -15,7 +15,8 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from hub.api.context import Context
-from hub.api.extensions.fields import canonical_member_fields
+from connectors.base import Record
+from hub.api.extensions.fields import MEMBER_FIELDS, canonical_member_fields
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.store.models import (
@@ -31,10 +32,42 @@ __all__ = ["Loaders"]
 K = TypeVar("K")
 
 
+class _PolicedFetcher(LiveFetcher):
+    """Asks each source only for the fields the caller may read from that source's owner
+    (`may_read`, when the policy offers it); a source with nothing readable is not asked at
+    all. `LiveFetcher.read_batch` strips whatever a source sends beyond the request."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx.runtime.registry)
+        self.ctx = ctx
+        self._allowed: dict[str | None, frozenset[str]] = {}
+
+    def _readable(self, owner: str | None) -> frozenset[str]:
+        found = self._allowed.get(owner)
+        if found is None:
+            may_read = self.ctx.active_policy.may_read  # type: ignore[attr-defined]
+            found = frozenset(
+                canonical for (type_name, name), fields in MEMBER_FIELDS.items()
+                if may_read(self.ctx.caller, type_name, name, owner) for canonical in fields
+            )
+            self._allowed[owner] = found
+        return found
+
+    async def read_batch(
+        self, source: str, local_ids: Sequence[str], fields: frozenset[str] | None
+    ) -> dict[str, Record | None]:
+        if hasattr(self.ctx.active_policy, "may_read"):
+            readable = self._readable(self.registry.owner_of(source))
+            fields = readable if fields is None else fields & readable
+            if not fields:
+                return {local_id: None for local_id in local_ids}
+        return await super().read_batch(source, local_ids, fields)
+
+
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.fetcher = LiveFetcher(ctx.runtime.registry)
+        self.fetcher = _PolicedFetcher(ctx)
         self._members_fetched: set[str] = set()
         self.member_rows = DataLoader[str, MemberRow | None](self._member_rows)
         self.member_links = DataLoader[str, list[Link]](self._member_links)
@@ -91,6 +124,10 @@ class Loaders:
 
     async def _member_details(self, keys: Sequence[str]) -> list[MergedMember | BaseException]:
         limit = self.ctx.runtime.limits.max_members_per_request
+        per_contract = getattr(self.ctx.active_policy, "max_members_per_request", None)
+        if per_contract is not None:
+            # the tightest `limits.max_members_per_request` of the contracts in play
+            limit = min(limit, per_contract(self.ctx.caller) or limit)
         self._members_fetched.update(keys)
         if len(self._members_fetched) > limit:
             error = LimitExceeded(f"at most {limit} members' details per request")

@@ -21,7 +21,7 @@ from hub.api.types.member import Member
 from hub.api.types.node import Node, from_global_id
 from hub.api.types.organization import Organization, organization_by_code
 from hub.api.types.pagination import Connection, page_window
-from hub.api.types.resolve import member_by_key, member_from_row
+from hub.api.types.resolve import member_by_key, members_from_rows
 from hub.api.types.system import DataQualityIssue, Source
 from hub.store.models import ActivityRow, DataIssueRow, MemberRow, OrganizationRow, SyncStateRow
 
@@ -106,7 +106,7 @@ class Query:
         if f.name:
             conditions.append(MemberRow.name.contains(f.name, autoescape=True))
         page = await fetch_member_page(ctx, conditions, offset, limit)
-        items = [m for m in (member_from_row(ctx, r) for r in page.rows) if m is not None]
+        items = await members_from_rows(ctx, page.rows)
         return Connection.build(items, offset, limit, page.count)
 
     @strawberry.field(description="按组织代码查询党组织。 An organisation by its code.")

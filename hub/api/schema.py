@@ -1,8 +1,8 @@
 """Build the published schema: the core Query plus whatever other packages contribute.
 
-Stage 2 adds query types (e.g. `contracts`, `accessLog`) with
+Stage 2 adds query types (e.g. `contracts`, `accessLog`) and mutations (`recordCheckIn`) with
 `build_schema(extra_query_types=[ContractsQuery])`; modules listed in `PLUGINS` that exist and
-export `QUERY_TYPES` are merged in by `published_schema()`, which the app and
+export `QUERY_TYPES` / `MUTATION_TYPES` are merged in by `published_schema()`, which the app and
 `yanxing schema export` both use, so the exported SDL is always the served one.
 """
 
@@ -17,7 +17,12 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from hub.api.extensions import ErrorsExtension, LimitsExtension, PolicyExtension
+from hub.api.extensions import (
+    AuditExtension,
+    ErrorsExtension,
+    LimitsExtension,
+    PolicyExtension,
+)
 from hub.api.query import Query
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
@@ -33,24 +38,31 @@ PLUGINS: tuple[str, ...] = ("hub.contracts.graphql", "hub.audit.graphql")
 def build_schema(
     extra_query_types: Sequence[type] = (),
     *,
+    extra_mutation_types: Sequence[type] = (),
     extra_types: Sequence[type] = (),
     extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
 ) -> strawberry.Schema:
-    """The schema with the core Query merged with `extra_query_types`.
+    """The schema with the core Query merged with `extra_query_types` (and a Mutation type
+    merged from `extra_mutation_types`, when there are any).
 
     Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
-    then any `extensions` given, then error formatting (last, so it sees every error).
+    then any `extensions` given, audit (records the decision), then error formatting (last,
+    so it sees every error).
     """
     query = merge_types("Query", (Query, *extra_query_types)) if extra_query_types else Query
+    mutation = (merge_types("Mutation", tuple(extra_mutation_types))
+                if extra_mutation_types else None)
     return strawberry.Schema(
         query=query,
+        mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],
-        extensions=[LimitsExtension, PolicyExtension, *extensions, ErrorsExtension],
+        extensions=[LimitsExtension, PolicyExtension, *extensions, AuditExtension,
+                    ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 
 
-def _plugin_query_types() -> list[type]:
+def _plugin_types(attribute: str) -> list[type]:
     found: list[type] = []
     for name in PLUGINS:
         try:
@@ -59,13 +71,14 @@ def _plugin_query_types() -> list[type]:
             if exc.name is not None and name.startswith(exc.name):
                 continue  # that stage is not installed
             raise
-        found.extend(getattr(module, "QUERY_TYPES", ()))
+        found.extend(getattr(module, attribute, ()))
     return found
 
 
 @cache
 def published_schema() -> strawberry.Schema:
-    return build_schema(_plugin_query_types())
+    return build_schema(_plugin_types("QUERY_TYPES"),
+                        extra_mutation_types=_plugin_types("MUTATION_TYPES"))
 
 
 def print_sdl(schema: strawberry.Schema | None = None) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.sql import ColumnElement
 
-from hub.policy.base import Caller, Policy, Subject
+from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners
 from hub.store.models import MemberRow
 
 __all__ = ["ScopedPolicy", "subject_of", "sql_scope", "visible"]
@@ -27,8 +27,17 @@ class ScopedPolicy(Protocol):
         ...
 
 
-def subject_of(row: MemberRow) -> Subject:
-    """The routing facts a policy decides on; never personal data."""
+def subject_of(row: MemberRow, owners: frozenset[str] | None = None) -> Subject:
+    """The routing facts a policy decides on; never personal data. With `owners` (the parties
+    owning the member's linked sources) a `SubjectWithOwners`, so a party always sees the
+    members of its own sources."""
+    if owners is not None:
+        return SubjectWithOwners(
+            member_key=row.key, origin_org_id=row.origin_org_id,
+            origin_region_code=row.origin_region_code,
+            destination_region_code=row.destination_region_code, status=row.status,
+            owners=owners,
+        )
     return Subject(
         member_key=row.key,
         origin_org_id=row.origin_org_id,

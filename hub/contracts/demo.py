@@ -119,20 +119,24 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
 
 
 def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
-                        not_before: datetime, not_after: datetime) -> dict[str, Any]:
-    """A multi-city agreement like 成都—德阳—眉山—资阳: fewer fields, more parties."""
-    parties = [{"party": destination[0], "role": "destination"}]
+                        not_before: datetime, not_after: datetime,
+                        more_destinations: Sequence[PartySpec] = ()) -> dict[str, Any]:
+    """A multi-city agreement like 成都—德阳—眉山—资阳: fewer fields, more parties. Each
+    origin covers its own regions' members, each destination those living in its regions."""
+    destinations = [destination, *more_destinations]
+    parties = [{"party": d[0], "role": "destination"} for d in destinations]
     parties += [{"party": o[0], "role": "origin"} for o in origins]
     return {
         "type": "yanxing.contract",
         "id": "-".join(p["party"] for p in parties) + "--regional",
         "version": 1,
         "supersedes": None,
-        "title": "、".join([destination[1], *(o[1] for o in origins)]) + "流动党员共管协议",
+        "title": "、".join([*(d[1] for d in destinations), *(o[1] for o in origins)])
+        + "流动党员共管协议",
         "parties": parties,
         "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
         "scope": {"origin_region_codes": sorted({c for o in origins for c in o[2]}),
-                  "destination_region_codes": sorted(destination[2])},
+                  "destination_region_codes": sorted({c for d in destinations for c in d[2]})},
         "permissions": {
             "read": [
                 {"grantee": "origin", "data_of": "destination", "fields": {
@@ -157,10 +161,14 @@ def build_demo_trust(
     *,
     hub_id: str = "yanxing-hub",
     now: datetime | None = None,
+    destinations: int = 1,
 ) -> DemoTrust:
     """Create keys, registry and contracts under `directory` (fresh each run: fails if keys
-    already exist there, rather than silently replacing them)."""
-    if len(parties) < 2:
+    already exist there, rather than silently replacing them). The first `destinations`
+    parties are destinations, the rest origins: the two-party contract is between the first
+    destination and the first origin, the multi-party one between all destinations and up to
+    three origins."""
+    if len(parties) < destinations + 1 or destinations < 1:
         raise ContractError("the demo needs at least a destination and an origin party")
     now = now or utcnow()
     directory = Path(directory)
@@ -182,9 +190,11 @@ def build_demo_trust(
     registry = verify_registry(envelope, hub_key.public_key(), now=now)
 
     window = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=365)}
-    docs = [two_party_contract(parties[0], parties[1], **window)]
+    origins = list(parties[destinations:])
+    docs = [two_party_contract(parties[0], origins[0], **window)]
     if len(parties) > 2:
-        docs.append(four_party_contract(parties[0], list(parties[1:4]), **window))
+        docs.append(four_party_contract(parties[0], origins[:3], **window,
+                                        more_destinations=list(parties[1:destinations])))
     contracts: dict[str, Path] = {}
     (directory / "contracts").mkdir(exist_ok=True)
     for doc in docs:

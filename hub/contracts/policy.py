@@ -18,7 +18,6 @@ scope alone, so members known only from the caller's own sources would be hidden
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +33,7 @@ from hub.contracts.model import (
     region_covers,
     region_prefix,
 )
-from hub.policy.base import Caller, Policy, Subject, Transform
+from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners, Transform
 from hub.store.models import MemberRow, SourceLinkRow
 
 __all__ = [
@@ -46,8 +45,14 @@ __all__ = [
     "rank",
 ]
 
-#: fields any authenticated party may see of governed types (opaque keys, no personal data)
-DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {"Member": frozenset({"id", "key"})}
+#: fields any authenticated party may see of governed types: opaque keys, and containers
+#: whose own fields are policed one by one (asking for `destination` grants nothing below it).
+#: `sources` is provenance (system, local id, which fields it supplied); `activities` the
+#: organisation-life record of a member the caller may see.
+DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
+    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources", "activities"}),
+    "FourClarities": frozenset({"destination", "work"}),
+}
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
 OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
 #: types whose values belong to one member: contracts apply only when their scope covers it
@@ -60,13 +65,6 @@ _RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.
 def rank(transform: Transform) -> int:
     """How much a transform reveals; the policy picks the highest rank granted."""
     return _RANK[transform]
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectWithOwners(Subject):
-    """A `Subject` plus the parties owning the sources the member is linked to."""
-
-    owners: frozenset[str] = frozenset()
 
 
 class ContractPolicy:
@@ -127,10 +125,16 @@ class ContractPolicy:
         ]
 
     def _own_origin(self, c: Contract, party: str, subject: Subject) -> bool:
+        """An origin party covers only members from its own regions, a destination party only
+        members living in its own regions (in a multi-city contract, 成都 does not see who
+        went to 杭州); observers are not narrowed."""
         regions = self.party_regions.get(party)
-        if c.parties[party] is not Role.ORIGIN or not regions:
+        role = c.parties[party]
+        if not regions or role not in (Role.ORIGIN, Role.DESTINATION):
             return True
-        return any(region_covers(r, subject.origin_region_code) for r in regions)
+        code = subject.origin_region_code if role is Role.ORIGIN else \
+            subject.destination_region_code
+        return any(region_covers(r, code) for r in regions)
 
     def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
         """Digests of the contracts a decision relied on (for the audit log)."""
@@ -173,6 +177,24 @@ class ContractPolicy:
                 if owner != party and _granted(c, party, owner, type_name, name) \
                         is not Transform.DENY and not _prohibited(c, party, owner, type_name, name):
                     return True
+        return False
+
+    def may_read(self, caller: Caller, type_name: str, field: str, owner: str | None) -> bool:
+        """Could any member's `type_name.field` from `owner`'s sources reach the caller? (The
+        API asks each source only for such fields; optimistic over scope, exact over owner.)"""
+        party = caller.party
+        if field in self.public.get(type_name, ()):
+            return True
+        if party is None:
+            return False
+        if owner is not None and owner == party:
+            return True
+        for c in self.applicable(caller):
+            if owner is not None and owner not in c.parties:
+                continue
+            if _granted(c, party, owner, type_name, field) is not Transform.DENY and \
+                    not _prohibited(c, party, owner, type_name, field):
+                return True
         return False
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
@@ -240,9 +262,11 @@ class ContractPolicy:
         for c in self.applicable(caller):
             clause = _scope_sql(c.scope)
             regions = self.party_regions.get(caller.party)
-            if c.parties[caller.party] is Role.ORIGIN and regions:
-                clause = and_(clause, or_(*(_region_sql(MemberRow.origin_region_code, r)
-                                            for r in regions)))
+            role = c.parties[caller.party]
+            if role in (Role.ORIGIN, Role.DESTINATION) and regions:
+                column = MemberRow.origin_region_code if role is Role.ORIGIN else \
+                    MemberRow.destination_region_code
+                clause = and_(clause, or_(*(_region_sql(column, r) for r in regions)))
             clauses.append(clause)
         owned = self.sources_of.get(caller.party)
         if owned:

@@ -1,6 +1,6 @@
 """The policy point: what a caller may see of each value (see base.py for the contract)."""
 
-from hub.policy.base import ANONYMOUS, Caller, Policy, Subject, Transform
+from hub.policy.base import ANONYMOUS, Caller, Policy, Subject, SubjectWithOwners, Transform
 from hub.policy.masking import MASKED_FIELDS, MaskingPolicy
 from hub.policy.transforms import apply, mask_id_number, mask_phone, mask_text
 
@@ -9,6 +9,7 @@ __all__ = [
     "Caller",
     "Policy",
     "Subject",
+    "SubjectWithOwners",
     "Transform",
     "MaskingPolicy",
     "MASKED_FIELDS",

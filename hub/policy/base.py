@@ -16,7 +16,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Caller", "Subject", "Transform", "Policy", "ANONYMOUS"]
+__all__ = ["Caller", "Subject", "SubjectWithOwners", "Transform", "Policy", "ANONYMOUS"]
 
 
 class Transform(enum.Enum):
@@ -51,6 +51,14 @@ class Subject:
     origin_region_code: str | None
     destination_region_code: str | None
     status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectWithOwners(Subject):
+    """A `Subject` plus the parties owning the sources the member is linked to, so a policy
+    can let a party always see its own sources' members (the API builds these)."""
+
+    owners: frozenset[str] = frozenset()
 
 
 @runtime_checkable

@@ -37,6 +37,7 @@ def _leave(ctx: Context, root: PolicedObject, info: GraphQLResolveInfo, value: A
     if transform is Transform.FULL:
         return value
     if transform is Transform.DENY:
+        ctx.fields_denied.add(f"{type_name}.{field}")
         raise AccessDenied(f"{type_name}.{field} is not granted to this caller",
                            fields=[f"{type_name}.{field}"])
     if value is None or isinstance(value, (PolicedObject, list)):
@@ -52,6 +53,8 @@ class PolicyExtension(SchemaExtension):
             denied = ctx.active_policy.denied_fields(ctx.caller, ctx.plan.requested)
             names = sorted(f"{t}.{f}" for t, fs in denied.items() for f in fs)
             if names:
+                ctx.refused = True
+                ctx.fields_denied.update(names)
                 refuse(self, AccessDenied(
                     "not granted to this caller: " + ", ".join(names), fields=names))
         yield

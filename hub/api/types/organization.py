@@ -95,7 +95,7 @@ class Organization(Node, PolicedObject):
         after: str | None = None,
         status: MemberStatus | None = None,
     ) -> Connection[_Member]:
-        from hub.api.types.resolve import member_from_row
+        from hub.api.types.resolve import members_from_rows
 
         ctx: Context = info.context
         limits = ctx.runtime.limits
@@ -107,7 +107,7 @@ class Organization(Node, PolicedObject):
         if status is not None:
             conditions.append(MemberRow.status == status.value)
         page = await fetch_member_page(ctx, conditions, offset, limit)
-        items = [m for m in (member_from_row(ctx, r) for r in page.rows) if m is not None]
+        items = await members_from_rows(ctx, page.rows)
         return Connection.build(items, offset, limit, page.count)
 
 

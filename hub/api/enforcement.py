@@ -1,0 +1,40 @@
+"""The stage-2 seam of the API: who is calling, under which policy, and what gets recorded.
+
+`Runtime.enforcement` holds one of these when the hub runs under signed contracts
+(hub.contracts.runtime.Trust implements it); None means stage 1 (anonymous callers,
+`Runtime.policy` for everyone). The API calls it three times per request:
+1. `authenticate(request)` before anything runs: a `Caller`, or `AuthenticationError` (401);
+2. `policy_for(caller)`: the request's policy, built fresh so a revocation is honoured by the
+   very next request;
+3. `record(ctx, document, operation_name)` after execution (hub.api.extensions.audit): one
+   audit entry per operation, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from starlette.requests import Request
+
+from hub.policy.base import Caller, Policy
+
+if TYPE_CHECKING:
+    from hub.api.context import Context
+
+__all__ = ["Enforcement"]
+
+
+@runtime_checkable
+class Enforcement(Protocol):
+    async def authenticate(self, request: Request) -> Caller:
+        """The verified caller; raise `hub.errors.AuthenticationError` to answer 401."""
+        ...
+
+    async def policy_for(self, caller: Caller) -> Policy:
+        """The policy for one request by `caller` (never cached across requests)."""
+        ...
+
+    async def record(self, ctx: "Context", document: str | None,
+                     operation_name: str | None) -> None:
+        """Append the request's decision to the audit log."""
+        ...

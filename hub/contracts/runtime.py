@@ -1,0 +1,267 @@
+"""Running the hub under signed contracts: trust configuration and the API's `Enforcement`.
+
+`TrustConfig` says where the trust material is; `Trust.open` loads and checks it at startup
+(a bad registry or key fails before serving) and is what `Runtime.enforcement` holds:
+
+- `authenticate`: `Authorization: Bearer <party token>`, verified against the registry
+  (audience = this hub, one replay cache per app); anything else is `TokenRejected` (401).
+- `policy_for`: a `ContractPolicy` over `ContractStore.active_contracts(now)`, built per
+  request (a revocation is honoured by the very next request), knowing which sources each
+  party owns (it always sees their data) and each party's regions (from the registry).
+- `record`: one audit entry per operation (hub.audit), with the contracts it relied on.
+
+A `[trust]` table in a file of its own (`yanxing serve --trust trust.toml`; hub/settings.py
+refuses unknown top-level tables in yanxing.toml)::
+
+    [trust]
+    registry = "trust/registry.json"          # signed by the hub key; relative to this file
+    hub_public_key = "trust/keys/hub-1.pub.jwk"
+    hub_private_key = "trust/keys/hub-1.key.pem"   # optional: signs audit checkpoints
+    hub_kid = "hub-1"                          # the registry's hub key id by default
+    audience = "yanxing-hub"                   # the registry's hub id by default
+    enforce = true                             # false: verify and audit, but stage-1 policy
+    checkpoint_every = 100
+    contracts = ["trust/contracts/a.jws.json"] # optional: submitted at startup
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from hub.api.extensions.fields import MEMBER_FIELDS
+from hub.audit.log import AuditEvent, AuditLog, Decision, create_audit_tables, operation_hash
+from hub.contracts._time import utcnow
+from hub.contracts.exchange import create_exchange_tables
+from hub.contracts.keys import load_private_key, load_public_key
+from hub.contracts.policy import ContractPolicy
+from hub.contracts.registry import Registry, load_registry
+from hub.contracts.store import ContractStore, create_contract_tables
+from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
+from hub.errors import ConfigError, ContractError
+from hub.federation.registry import SourceRegistry
+from hub.policy.base import ANONYMOUS, Caller, Policy
+from hub.policy.masking import MaskingPolicy
+
+if TYPE_CHECKING:
+    from hub.api.context import Context
+
+__all__ = ["TrustConfig", "Trust", "load_trust_config", "supplied_fields"]
+
+#: GraphQL types whose (type, field) pairs never carry member data: left out of the audit
+_PLUMBING = ("Query", "Mutation", "PageInfo")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustConfig:
+    """Where the trust material is. Paths are used as given (load_trust_config resolves
+    relative ones against the file)."""
+
+    registry_path: Path
+    hub_public_key_path: Path
+    hub_private_key_path: Path | None = None
+    hub_kid: str | None = None
+    audience: str | None = None
+    enforce: bool = True
+    checkpoint_every: int = 100
+    contracts: tuple[Path, ...] = ()
+
+
+_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audience", "enforce",
+         "checkpoint_every", "contracts")
+
+
+def load_trust_config(path: Path | str) -> TrustConfig:
+    """Read the `[trust]` table of `path`; every problem reported at once (ConfigError)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read trust configuration: {exc}") from exc
+    table = raw.get("trust")
+    problems: list[str] = []
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: needs a [trust] table")
+    problems += [f"{path}: [trust]: unknown key {k!r} (known: {', '.join(_KEYS)})"
+                 for k in table if k not in _KEYS]
+    base = path.parent
+
+    def file(key: str, required: bool) -> Path | None:
+        value = table.get(key)
+        if value is None:
+            if required:
+                problems.append(f"{path}: [trust]: {key!r} is required")
+            return None
+        if not isinstance(value, str):
+            problems.append(f"{path}: [trust]: {key!r} must be a path string")
+            return None
+        p = Path(value) if Path(value).is_absolute() else base / value
+        if not p.exists():
+            problems.append(f"{path}: [trust]: {key} {p} does not exist")
+        return p
+
+    registry = file("registry", True)
+    public = file("hub_public_key", True)
+    private = file("hub_private_key", False)
+    enforce = table.get("enforce", True)
+    if not isinstance(enforce, bool):
+        problems.append(f"{path}: [trust]: 'enforce' must be true or false")
+    every = table.get("checkpoint_every", 100)
+    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100000:
+        problems.append(f"{path}: [trust]: 'checkpoint_every' must be an integer 1..100000")
+    for key in ("hub_kid", "audience"):
+        if key in table and not isinstance(table[key], str):
+            problems.append(f"{path}: [trust]: {key!r} must be a string")
+    contracts = table.get("contracts", [])
+    if not isinstance(contracts, list) or not all(isinstance(c, str) for c in contracts):
+        problems.append(f"{path}: [trust]: 'contracts' must be a list of paths")
+        contracts = []
+    if problems:
+        raise ConfigError("invalid trust configuration:\n  " + "\n  ".join(problems))
+    assert registry is not None and public is not None
+    return TrustConfig(
+        registry_path=registry, hub_public_key_path=public, hub_private_key_path=private,
+        hub_kid=table.get("hub_kid"), audience=table.get("audience"), enforce=enforce,
+        checkpoint_every=every,
+        contracts=tuple(Path(c) if Path(c).is_absolute() else base / c for c in contracts),
+    )
+
+
+def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
+    """party -> GraphQL type -> fields its own sources can supply (a party may always ask
+    for those: for its own members it sees them)."""
+    member_pairs: dict[str, set[str]] = {}
+    for type_name, name in MEMBER_FIELDS:
+        member_pairs.setdefault(type_name, set()).add(name)
+    out: dict[str, dict[str, set[str]]] = {}
+    for entry in sources:
+        if entry.owner:
+            out[entry.owner] = {t: set(fs) for t, fs in member_pairs.items()}
+    return out
+
+
+@dataclass(eq=False)
+class Trust:
+    """The hub's trust state for the life of the app; implements `hub.api.Enforcement`."""
+
+    config: TrustConfig
+    registry: Registry
+    store: ContractStore
+    audit_log: AuditLog
+    sources: SourceRegistry
+    audience: str
+    replay_cache: ReplayCache = field(default_factory=MemoryReplayCache)
+    fallback: Policy = field(default_factory=MaskingPolicy)
+
+    @classmethod
+    async def open(
+        cls,
+        config: TrustConfig,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        sources: SourceRegistry,
+        *,
+        now: datetime | None = None,
+    ) -> Trust:
+        """Load and check the registry and keys, create the contract, audit and exchange
+        tables, submit `config.contracts`. Fails (ContractError) before anything serves."""
+        hub_public = load_public_key(config.hub_public_key_path)
+        registry = load_registry(config.registry_path, hub_public, now=now)
+        private = (load_private_key(config.hub_private_key_path)
+                   if config.hub_private_key_path is not None else None)
+        if private is not None and private.public_key().public_bytes_raw() != \
+                hub_public.public_bytes_raw():
+            raise ContractError("hub_private_key does not match hub_public_key")
+        missing = sorted(e.name for e in sources if e.owner and e.owner not in registry.parties)
+        if missing:
+            raise ContractError(
+                f"sources {', '.join(missing)} are owned by parties missing from the trust "
+                "registry: add them with `yanxing registry add-party`")
+        await create_contract_tables(engine)
+        await create_audit_tables(engine)
+        await create_exchange_tables(engine)
+        store = ContractStore(sessions)
+        for path in config.contracts:
+            envelope = json.loads(Path(path).read_text(encoding="utf-8"))
+            await store.submit(envelope, registry, now=now)
+        audit_log = AuditLog(sessions, signing_key=private,
+                             kid=config.hub_kid or registry.hub_kid,
+                             checkpoint_every=config.checkpoint_every)
+        return cls(config, registry, store, audit_log, sources,
+                   config.audience or registry.hub_id)
+
+    # ------------------------------------------------------------ Enforcement
+
+    async def authenticate(self, request: Request) -> Caller:
+        header = request.headers.get("authorization")
+        if header is None:
+            if not self.config.enforce:
+                return ANONYMOUS
+            raise TokenRejected(
+                "missing", "send 'Authorization: Bearer <token>' with a token signed by your "
+                "party (yanxing token --party ... --user ... --purpose ...)")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenRejected("malformed", "the Authorization header must be 'Bearer <JWS>'")
+        return verify_token(token.strip(), self.registry, self.audience, self.replay_cache)
+
+    async def policy_for(self, caller: Caller) -> Policy:
+        if not self.config.enforce:
+            return self.fallback
+        return await ContractPolicy.from_store(
+            self.store,
+            supplied_fields=supplied_fields(self.sources),
+            sources_of=self.sources_of(),
+            party_regions={p.id: p.region_codes for p in self.registry.parties.values()},
+        )
+
+    def sources_of(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for entry in self.sources:
+            if entry.owner:
+                out.setdefault(entry.owner, set()).add(entry.name)
+        return out
+
+    async def record(self, ctx: Context, document: str | None,
+                     operation_name: str | None) -> None:
+        await self.audit_log.append(audit_event(ctx, document, operation_name))
+
+    async def close(self) -> None:
+        """Sign a last checkpoint so the tail of the log is covered too."""
+        if self.config.hub_private_key_path is not None:
+            await self.audit_log.checkpoint()
+
+
+def audit_event(ctx: Context, document: str | None, operation_name: str | None,
+                *, now: datetime | None = None) -> AuditEvent:
+    """What the log keeps of one request: keys, field names and contract digests only."""
+    caller = ctx.caller
+    requested = ctx.plan.requested if ctx.plan is not None else {}
+    asked = {f"{t}.{f}" for t, fs in requested.items() for f in fs
+             if t not in _PLUMBING and not t.endswith(("Connection", "Edge"))}
+    denied = set(ctx.fields_denied)
+    if ctx.refused:
+        decision = Decision.DENIED
+    elif denied or ctx.members_hidden:
+        decision = Decision.PARTIAL
+    else:
+        decision = Decision.ALLOWED
+    digests: Sequence[str] = ()
+    policy = ctx.active_policy
+    if isinstance(policy, ContractPolicy):
+        digests = policy.contract_digests(caller)
+    return AuditEvent(
+        at=now or utcnow(), party=caller.party, user=caller.user, purpose=caller.purpose,
+        decision=decision, operation_hash=operation_hash(document or "", operation_name),
+        contract_digests=digests, member_keys=sorted(ctx.members_touched),
+        fields_allowed=sorted(asked - denied), fields_denied=sorted(denied),
+    )
+

@@ -7,7 +7,7 @@ says where (system, file/page, row, column) and what to fix, and the row is kept
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone, tzinfo
 from typing import Any, Final
 
@@ -101,3 +101,19 @@ class RecordBuilder:
             fetched_at or datetime.now(timezone.utc), location,
         )
         return record, issues
+
+    def build_rows(
+        self,
+        rows: Iterable[tuple[Callable[[str], Any], Location]],
+        fields: frozenset[str] | None,
+        issues: list[DataIssue],
+    ) -> list[Record | None]:
+        """`build` each (getter, location) of one page, in order, with one fetched_at for all;
+        the issues found are appended to `issues`."""
+        now = datetime.now(timezone.utc)
+        out: list[Record | None] = []
+        for get, location in rows:
+            record, found = self.build(get, location, fields, fetched_at=now)
+            issues.extend(found)
+            out.append(record)
+        return out

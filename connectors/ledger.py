@@ -16,7 +16,6 @@ import asyncio
 import codecs
 import csv
 import io
-import os
 import re
 import zipfile
 from collections.abc import Sequence
@@ -26,18 +25,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 from xml.etree import ElementTree
 
-from connectors._records import MISSING, RecordBuilder
+from connectors._mapped import MappedConnector
+from connectors._records import MISSING
 from connectors._values import ValueProblem, convert, is_blank
 from connectors.base import (
     Capability,
-    Connector,
     DataIssue,
-    EntitySchema,
     Location,
     ReadRequest,
     ReadResult,
     Record,
-    SourceSchema,
 )
 from connectors.errors import ConnectorConfigError, NotSupported, SourceInvalid
 from connectors.mapping import EntityMapping, SourceMapping
@@ -114,26 +111,22 @@ def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, i
         return out
 
 
-class LedgerConnector(Connector):
+class LedgerConnector(MappedConnector):
     """Reads members (or other entities) from CSV/XLSX ledgers; read-only."""
 
     kind: ClassVar[str] = "ledger"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
     )
+    source_noun: ClassVar[str] = "ledger"
 
     def __init__(self, mapping: SourceMapping) -> None:
-        self.mapping = mapping
-        self.name = mapping.source.name
-        conn = mapping.connection
         changes = any("updated_at" in e.fields for e in mapping.entities.values())
-        self.capabilities = frozenset(  # type: ignore[misc]
-            {Capability.READ, Capability.READ_BY_KEYS} | ({Capability.READ_CHANGES} if changes else set())
-        )
+        super().__init__(mapping, by_keys=True, changes=changes)
+        conn = mapping.connection
         self._format: str = conn["format"]
         self._encoding: str = conn.get("encoding", "utf-8")
         self._delimiter: str = conn.get("delimiter", ",")
-        self._builders = {n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()}
         self._cache: dict[str, tuple[tuple[Any, ...], _Table]] = {}
         self._lock = asyncio.Lock()
 
@@ -289,16 +282,6 @@ class LedgerConnector(Connector):
             return table
 
     # ---- the contract --------------------------------------------------------------------
-
-    async def describe(self) -> SourceSchema:
-        entities = {n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()}
-        return SourceSchema(self.name, self.kind, entities, self.capabilities)
-
-    def _entity(self, name: str) -> EntityMapping:
-        try:
-            return self.mapping.entities[name]
-        except KeyError:
-            raise NotSupported(self.name, f"this ledger has no {name!r} entity") from None
 
     def _row_record(
         self, entity: EntityMapping, table: _Table, position: int, fields: frozenset[str] | None,

@@ -15,23 +15,22 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import timezone
+from functools import partial
 from typing import Any, ClassVar
 
 import aiohttp
 
-from connectors._records import MISSING, RecordBuilder
+from connectors._mapped import MappedConnector
+from connectors._records import MISSING
 from connectors._secret import reveal
 from connectors.base import (
     Capability,
-    Connector,
     DataIssue,
-    EntitySchema,
     Location,
     ReadRequest,
     ReadResult,
     Record,
-    SourceSchema,
 )
 from connectors.errors import (
     ConnectorConfigError,
@@ -117,31 +116,26 @@ def _dig(body: Any, dotted: str | None) -> Any:
     return body
 
 
-class RestConnector(Connector):
+class RestConnector(MappedConnector):
     """Reads entities from a JSON API; one aiohttp session per connector, opened lazily."""
 
     kind: ClassVar[str] = "rest"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
     )
+    source_noun: ClassVar[str] = "system"
 
     def __init__(self, mapping: SourceMapping) -> None:
-        self.mapping = mapping
-        self.name = mapping.source.name
         entities = mapping.entities.values()
-        caps = {Capability.READ}
-        if any(e.by_keys for e in entities):
-            caps.add(Capability.READ_BY_KEYS)
-        if any(e.changed_since for e in entities):
-            caps.add(Capability.READ_CHANGES)
-        self.capabilities = frozenset(caps)  # type: ignore[misc]
+        super().__init__(
+            mapping, by_keys=any(e.by_keys for e in entities), changes=any(e.changed_since for e in entities)
+        )
         conn = mapping.connection
         self._base_url = str(conn["base_url"]).rstrip("/")
         self._timeout = float(conn.get("timeout_seconds", 5.0))
         self._auth: Mapping[str, Any] = conn.get("auth") or {"type": "none"}
         self._headers = dict(conn.get("headers") or {})
         self._session: aiohttp.ClientSession | None = None
-        self._builders = {n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()}
 
     # ---- hooks a system-specific subclass may override -----------------------------------
 
@@ -206,26 +200,10 @@ class RestConnector(Connector):
         self, entity: EntityMapping, items: list[Any], where: str, fields: frozenset[str] | None,
         issues: list[DataIssue],
     ) -> list[Record | None]:
-        builder = self._builders[entity.name]
-        now = datetime.now(timezone.utc)
-        out: list[Record | None] = []
-        for index, item in enumerate(items, start=1):
-            record, found = builder.build(lambda c: _dig(item, c), Location(where, index), fields, fetched_at=now)
-            issues.extend(found)
-            out.append(record)
-        return out
+        rows = ((partial(_dig, item), Location(where, index)) for index, item in enumerate(items, start=1))
+        return self._builders[entity.name].build_rows(rows, fields, issues)
 
     # ---- the contract --------------------------------------------------------------------
-
-    def _entity(self, name: str) -> EntityMapping:
-        try:
-            return self.mapping.entities[name]
-        except KeyError:
-            raise NotSupported(self.name, f"this system has no {name!r} entity") from None
-
-    async def describe(self) -> SourceSchema:
-        entities = {n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()}
-        return SourceSchema(self.name, self.kind, entities, self.capabilities)
 
     async def _read_keys(self, entity: EntityMapping, request: ReadRequest) -> ReadResult:
         if entity.by_keys is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -19,18 +19,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from connectors._records import MISSING, RecordBuilder
+from connectors._mapped import MappedConnector
+from connectors._records import MISSING
 from connectors._secret import reveal
 from connectors.base import (
     Capability,
-    Connector,
     DataIssue,
-    EntitySchema,
     Location,
     ReadRequest,
     ReadResult,
     Record,
-    SourceSchema,
 )
 from connectors.errors import NotSupported, SourceInvalid, SourceTimeout, SourceUnavailable
 from connectors.mapping import EntityMapping, SourceMapping
@@ -40,26 +38,22 @@ __all__ = ["SqlConnector"]
 _KEY_CHUNK = 500
 
 
-class SqlConnector(Connector):
+class SqlConnector(MappedConnector):
     """Reads entities from tables or views; read-only (WRITE is not declared)."""
 
     kind: ClassVar[str] = "sql"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
     )
+    source_noun: ClassVar[str] = "database"
 
     def __init__(self, mapping: SourceMapping) -> None:
-        self.mapping = mapping
-        self.name = mapping.source.name
         changes = any(self._changed_column(e) for e in mapping.entities.values())
-        self.capabilities = frozenset(  # type: ignore[misc]
-            {Capability.READ, Capability.READ_BY_KEYS} | ({Capability.READ_CHANGES} if changes else set())
-        )
+        super().__init__(mapping, by_keys=True, changes=changes)
         self._timeout = float(mapping.connection.get("timeout_seconds", 10.0))
         self._engine: AsyncEngine | None = None
         self._tables: dict[str, sa.Table] = {}
         self._missing: dict[str, list[DataIssue]] = {}
-        self._builders = {n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()}
 
     @staticmethod
     def _changed_column(entity: EntityMapping) -> str | None:
@@ -125,16 +119,6 @@ class SqlConnector(Connector):
         self._tables[entity.name] = table
         return table
 
-    def _entity(self, name: str) -> EntityMapping:
-        try:
-            return self.mapping.entities[name]
-        except KeyError:
-            raise NotSupported(self.name, f"this database has no {name!r} entity") from None
-
-    async def describe(self) -> SourceSchema:
-        entities = {n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()}
-        return SourceSchema(self.name, self.kind, entities, self.capabilities)
-
     def _columns(self, entity: EntityMapping, table: sa.Table, fields: frozenset[str] | None) -> list[sa.Column[Any]]:
         names = {entity.local_id} | {
             s.column for s in self._builders[entity.name].selected(fields) if s.column in table.c
@@ -145,18 +129,12 @@ class SqlConnector(Connector):
         self, entity: EntityMapping, rows: Sequence[sa.Row[Any]], fields: frozenset[str] | None,
         issues: list[DataIssue],
     ) -> list[Record | None]:
-        builder = self._builders[entity.name]
-        now = datetime.now(timezone.utc)
-        out: list[Record | None] = []
-        for row in rows:
+        def located(row: sa.Row[Any]) -> tuple[Callable[[str], Any], Location]:
             data = row._mapping
             where = Location(f"table {entity.path} {entity.local_id}={data[entity.local_id]}")
-            record, found = builder.build(
-                lambda c: data[c] if c in data else MISSING, where, fields, fetched_at=now
-            )
-            issues.extend(found)
-            out.append(record)
-        return out
+            return (lambda c: data[c] if c in data else MISSING), where
+
+        return self._builders[entity.name].build_rows(map(located, rows), fields, issues)
 
     @staticmethod
     def _key_value(column: sa.Column[Any], key: str) -> Any:

@@ -14,13 +14,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from hub.demo.generator import World
+    from hub.demo.model import Activity, Attendance, Organization, SystemMember
 
 __all__ = [
     "RestServer",
     "Collection",
+    "world_collections",
     "parse_since",
     "encode_cursor",
     "decode_cursor",
@@ -99,6 +104,43 @@ class Collection:
             else:
                 hi = mid
         return lo
+
+
+#: an endpoint of a simulated platform: (URL name, id key of its rows, row builder)
+Endpoint = tuple[str, str, Callable[[Any], dict[str, Any]]]
+
+
+def world_collections(
+    world: World,
+    system: str,
+    *,
+    members: Endpoint,
+    orgs: Endpoint,
+    activities: Endpoint,
+    attendance: Endpoint,
+) -> dict[str, Collection]:
+    """`system`'s share of `world` as one `Collection` per endpoint, in that order.
+
+    Each platform names its endpoints, ids and JSON its own way; what changes when is the
+    same for all: a member row with the person's destination record, an attendance row with
+    its activity.
+    """
+    member_rows: list[SystemMember] = list(world.members_in(system))
+    activity_rows: list[Activity] = world.activities(system)
+    attendance_rows: list[Attendance] = list(world.attendance(system))
+    org_rows: list[Organization] = world.organizations(system)
+    activity_updated = {a.local_id: a.updated_at for a in activity_rows}
+
+    def collection(endpoint: Endpoint, rows: Sequence[Any], updated: list[datetime]) -> tuple[str, Collection]:
+        name, id_key, to_json = endpoint
+        return name, Collection(id_key, [to_json(r) for r in rows], updated)
+
+    return dict([
+        collection(members, member_rows, [m.person.destination_updated_at for m in member_rows]),
+        collection(orgs, org_rows, [o.updated_at for o in org_rows]),
+        collection(activities, activity_rows, [a.updated_at for a in activity_rows]),
+        collection(attendance, attendance_rows, [activity_updated[a.activity_id] for a in attendance_rows]),
+    ])
 
 
 class RestServer:

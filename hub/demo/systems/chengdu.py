@@ -27,6 +27,7 @@ from hub.demo.systems._http import (
     encode_cursor,
     json_response,
     parse_since,
+    world_collections,
 )
 
 __all__ = ["ChengduPlatform", "SYSTEM", "member_json"]
@@ -129,24 +130,13 @@ class ChengduPlatform(RestServer):
         if not token:
             raise ValueError("a bearer token is required")
         self._token = token
-        members = list(world.members_in(SYSTEM))
-        activities = world.activities(SYSTEM)
-        attendance = list(world.attendance(SYSTEM))
-        orgs = world.organizations(SYSTEM)
-        activity_updated = {a.local_id: a.updated_at for a in activities}
-        self.collections: dict[str, Collection] = {
-            "members": Collection("memberId", [member_json(m) for m in members],
-                                  [m.person.destination_updated_at for m in members]),
-            "orgs": Collection("orgCode", [_org_json(o) for o in orgs],
-                               [o.updated_at for o in orgs]),
-            "activities": Collection("activityId", [_activity_json(a) for a in activities],
-                                     [a.updated_at for a in activities]),
-            # attendance rows change with their activity
-            "attendances": Collection(
-                "recordId", [_attendance_json(a) for a in attendance],
-                [activity_updated[a.activity_id] for a in attendance],
-            ),
-        }
+        self.collections: dict[str, Collection] = world_collections(
+            world, SYSTEM,
+            members=("members", "memberId", member_json),
+            orgs=("orgs", "orgCode", _org_json),
+            activities=("activities", "activityId", _activity_json),
+            attendance=("attendances", "recordId", _attendance_json),
+        )
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(f"/api/v1/{name}", self._list) for name in self.collections]

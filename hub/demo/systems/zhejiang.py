@@ -28,7 +28,7 @@ from hub.demo._idcard import corrupt_check_char
 from hub.demo.generator import World
 from hub.demo.model import Activity, Attendance, Defect, Organization, SystemMember
 from hub.demo.places import ORG_BY_ID
-from hub.demo.systems._http import Collection, RestServer, json_response, parse_since
+from hub.demo.systems._http import Collection, RestServer, json_response, parse_since, world_collections
 
 __all__ = ["ZhejiangPlatform", "SYSTEM", "sign", "signed_params", "member_json"]
 
@@ -151,21 +151,13 @@ class ZhejiangPlatform(RestServer):
         self.app_key = app_key
         self._secret = secret
         self.max_skew = max_skew
-        members = list(world.members_in(SYSTEM))
-        activities = world.activities(SYSTEM)
-        attendance = list(world.attendance(SYSTEM))
-        orgs = world.organizations(SYSTEM)
-        activity_updated = {a.local_id: a.updated_at for a in activities}
-        self.collections: dict[str, Collection] = {
-            "party_members": Collection("member_id", [member_json(m) for m in members],
-                                        [m.person.destination_updated_at for m in members]),
-            "party_orgs": Collection("org_code", [_org_json(o) for o in orgs],
-                                     [o.updated_at for o in orgs]),
-            "org_activities": Collection("activity_id", [_activity_json(a) for a in activities],
-                                         [a.updated_at for a in activities]),
-            "activity_signs": Collection("sign_id", [_attendance_json(a) for a in attendance],
-                                         [activity_updated[a.activity_id] for a in attendance]),
-        }
+        self.collections: dict[str, Collection] = world_collections(
+            world, SYSTEM,
+            members=("party_members", "member_id", member_json),
+            orgs=("party_orgs", "org_code", _org_json),
+            activities=("org_activities", "activity_id", _activity_json),
+            attendance=("activity_signs", "sign_id", _attendance_json),
+        )
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(f"/openapi/v2/{name}", self._list) for name in self.collections]

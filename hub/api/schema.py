@@ -33,6 +33,8 @@ __all__ = ["build_schema", "published_schema", "PLUGINS", "print_sdl"]
 
 #: optional modules contributing `QUERY_TYPES: Sequence[type]` (stage 2 packages)
 PLUGINS: tuple[str, ...] = ("hub.contracts.graphql", "hub.audit.graphql")
+MUTATION_DESCRIPTION = "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a " \
+    "contract's record permission for that action and member."
 
 
 def build_schema(
@@ -49,9 +51,14 @@ def build_schema(
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
     """
-    query = merge_types("Query", (Query, *extra_query_types)) if extra_query_types else Query
-    mutation = (merge_types("Mutation", tuple(extra_mutation_types))
-                if extra_mutation_types else None)
+    query = Query
+    if extra_query_types:
+        query = merge_types("Query", (Query, *extra_query_types))
+        _describe(query, Query.__strawberry_definition__.description)  # type: ignore[attr-defined]
+    mutation = None
+    if extra_mutation_types:
+        mutation = merge_types("Mutation", tuple(extra_mutation_types))
+        _describe(mutation, MUTATION_DESCRIPTION)
     return strawberry.Schema(
         query=query,
         mutation=mutation,
@@ -60,6 +67,11 @@ def build_schema(
                     ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
+
+
+def _describe(merged: type, description: str | None) -> None:
+    """`merge_types` drops the description; every published type carries one."""
+    merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
 
 
 def _plugin_types(attribute: str) -> list[type]:

@@ -1,0 +1,79 @@
+"""GraphQL for the audit log: `accessLog`, who accessed these members (owning party only).
+
+A party may ask about members held in a source it owns; asking about any other member is
+CONTRACT_DENIED, worded the same whether the member exists or not (no existence leak).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from hub.api.context import Context
+from hub.audit.log import AuditEntry
+from hub.contracts.runtime import Trust
+from hub.errors import AccessDenied, RequestError
+
+__all__ = ["QUERY_TYPES", "AuditQuery", "AccessLogEntry", "MAX_KEYS"]
+
+#: member keys per `accessLog` call
+MAX_KEYS = 100
+
+
+@strawberry.type(description="一次访问决定（审计日志条目）。 One access decision from the "
+                 "tamper-evident audit log.")
+class AccessLogEntry:
+    seq: int = strawberry.field(description="日志序号。 Sequence number in the log.")
+    at: datetime = strawberry.field(description="时间。 When.")
+    party: str | None = strawberry.field(description="访问方。 Party that asked.")
+    user: str | None = strawberry.field(description="经办人。 The official's user id.")
+    purpose: str | None = strawberry.field(description="用途。 Stated purpose.")
+    decision: str = strawberry.field(description="决定。 allowed | partial | denied.")
+    contract_digests: list[str] = strawberry.field(description="依据的协议。 Contracts relied on.")
+    member_keys: list[strawberry.ID] = strawberry.field(
+        description="涉及的（所问）成员。 Members asked about that it touched.")
+    fields_allowed: list[str] = strawberry.field(description="允许的字段。 Fields allowed.")
+    fields_denied: list[str] = strawberry.field(description="拒绝的字段。 Fields denied.")
+
+    @classmethod
+    def of(cls, entry: AuditEntry, asked: set[str]) -> AccessLogEntry:
+        return cls(
+            seq=entry.seq, at=entry.at, party=entry.party, user=entry.user,
+            purpose=entry.purpose, decision=entry.decision.value,
+            contract_digests=list(entry.contract_digests),
+            member_keys=[strawberry.ID(k) for k in entry.member_keys if k in asked],
+            fields_allowed=list(entry.fields_allowed), fields_denied=list(entry.fields_denied),
+        )
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="谁访问了这些成员（仅限其数据源的所属方查询）。 Who accessed "
+                      "these members; only the party owning a source holding each of them may "
+                      "ask.")
+    async def access_log(self, info: Info, member_keys: list[strawberry.ID]) -> list[
+            AccessLogEntry]:
+        ctx: Context = info.context
+        trust = ctx.runtime.enforcement
+        if not isinstance(trust, Trust) or ctx.caller.party is None:
+            raise AccessDenied("the access log needs the hub to run under signed contracts",
+                               fields=["Query.accessLog"])
+        keys = sorted({str(k) for k in member_keys})
+        if len(keys) > MAX_KEYS:
+            raise RequestError(f"at most {MAX_KEYS} member keys per call")
+        links = await ctx.loaders.member_links.load_many(keys)
+        owner_of = ctx.runtime.registry.owner_of
+        owners = {k: {o for o in (owner_of(link.source) for link in ls) if o}
+                  for k, ls in zip(keys, links)}
+        try:
+            entries = await trust.audit_log.access_log(ctx.caller.party, keys, owners=owners)
+        except AccessDenied as exc:
+            ctx.refused = True
+            ctx.fields_denied.add("Query.accessLog")
+            raise AccessDenied(str(exc), fields=["Query.accessLog"]) from None
+        return [AccessLogEntry.of(e, set(keys)) for e in entries]
+
+
+QUERY_TYPES = (AuditQuery,)

@@ -13,7 +13,7 @@ from connectors.idcard import (
     birth_date_of, check_digit, gender_of, has_valid_check_digit, id_problem, is_valid_id_number, mask_id_number,
     mask_middle, normalise_id_number,
 )
-from connectors.regions import region_by_name, resolve_region
+from connectors.regions import Region, region_by_code, region_by_name, region_name, resolve_region
 from connectors.testing import make_id_number
 
 
@@ -137,9 +137,17 @@ def test_mask_middle_never_reveals_more_of_a_short_value() -> None:
     ("上城区", "330102"), ("宁波", "330200"), ("鹿城区", "330302"), ("东莞", "441900"), ("深圳市", "440300"),
     ("蓝山县", "431127"), ("永兴", "431023"), ("郴州市", "431000"), ("四川", "510000"), ("浙江省", "330000"),
     ("广东", "440000"), ("湖南省", "430000"),
+    ("龙泉驿区", "510112"), ("龙泉驿", "510112"), ("成都市龙泉驿区", "510112"), ("四川省成都市龙泉驿区", "510112"),
+    ("鄞州区", "330212"), ("鄞州", "330212"), ("宁波市鄞州区", "330212"), ("浙江省宁波市鄞州区", "330212"),
 ])
 def test_regions(name: str, code: str) -> None:
     assert resolve_region(name) == code
+
+
+def test_article_districts_are_listed_under_their_cities() -> None:
+    assert region_by_code("510112") == Region("510112", "龙泉驿区", "510100")
+    assert region_by_code("330212") == Region("330212", "鄞州区", "330200")
+    assert region_name("510112") == "龙泉驿区" and region_name("330212") == "鄞州区"
 
 
 def test_unknown_region() -> None:

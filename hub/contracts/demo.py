@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -32,6 +32,9 @@ from hub.contracts.registry import (
 )
 from hub.contracts.tokens import mint_token
 from hub.errors import ContractError
+
+if TYPE_CHECKING:
+    from hub.contracts.runtime import TrustConfig
 
 __all__ = ["DemoTrust", "build_demo_trust", "two_party_contract", "four_party_contract",
            "DEMO_PURPOSE"]
@@ -55,6 +58,25 @@ class DemoTrust:
 
     def envelopes(self) -> list[dict[str, Any]]:
         return [json.loads(p.read_text(encoding="utf-8")) for p in self.contracts.values()]
+
+    @property
+    def hub_public_key_path(self) -> Path:
+        return self.directory / "keys" / f"{self.hub_kid}.pub.pem"
+
+    @property
+    def hub_private_key_path(self) -> Path:
+        return self.directory / "keys" / f"{self.hub_kid}.key.pem"
+
+    def trust_config(self, *, checkpoint_every: int = 100, submit: bool = True) -> TrustConfig:
+        """Serve under this trust world (`submit`: submit the contracts at startup)."""
+        from hub.contracts.runtime import TrustConfig  # runtime imports hub.audit: keep lazy
+
+        return TrustConfig(
+            registry_path=self.registry_path, hub_public_key_path=self.hub_public_key_path,
+            hub_private_key_path=self.hub_private_key_path, hub_kid=self.hub_kid,
+            audience=self.hub_id, checkpoint_every=checkpoint_every,
+            contracts=tuple(self.contracts.values()) if submit else (),
+        )
 
     def token_for(self, party: str, user: str = "demo-official", *,
                   purpose: str = DEMO_PURPOSE, ttl: int = 600,

@@ -158,3 +158,13 @@ async def world(make_world: Callable[..., Any]) -> AsyncIterator[World]:
     w = await make_world()
     yield w
     await w.client.aclose()
+
+
+@pytest.fixture
+async def trusted(make_world: Callable[..., Any], tmp_path: Any) -> AsyncIterator[Any]:
+    """The world served under signed contracts (tests/api/trusted.py)."""
+    from tests.api.trusted import make_trusted
+
+    t = await make_trusted(make_world, tmp_path)
+    yield t
+    await t.world.client.aclose()

@@ -37,6 +37,8 @@ def _leave(ctx: Context, root: PolicedObject, info: GraphQLResolveInfo, value: A
     if transform is Transform.FULL:
         return value
     if transform is Transform.DENY:
+        if value is None and root.policy_owner(ctx, field) is None:
+            return None  # nothing was read (the source was not asked): nothing to deny
         ctx.fields_denied.add(f"{type_name}.{field}")
         raise AccessDenied(f"{type_name}.{field} is not granted to this caller",
                            fields=[f"{type_name}.{field}"])

@@ -115,7 +115,7 @@ def _build_index() -> dict[str, str]:
 
 
 _BY_NAME = _build_index()
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")  # ASCII only: "\d" also matches "５" or "٣"
 
 
 def region_by_code(code: str) -> Region | None:
@@ -137,7 +137,7 @@ def resolve_region(value: str) -> str | None:
     covers the articles' places, not the whole standard.
     """
     text = value.strip()
-    if _CODE.match(text):
+    if _CODE.fullmatch(text):
         return text
     region = region_by_name(text)
     return region.code if region else None

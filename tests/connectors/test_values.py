@@ -152,3 +152,8 @@ def test_article_districts_are_listed_under_their_cities() -> None:
 
 def test_unknown_region() -> None:
     assert resolve_region("火星") is None and region_by_name("") is None
+
+
+@pytest.mark.parametrize("code", ["５１０１１５", "51011٥", "5101150"])
+def test_codes_are_six_ascii_digits(code: str) -> None:
+    assert resolve_region(code) is None

@@ -44,7 +44,7 @@ _CALENDAR: tuple[tuple[int, int, int, str, str], ...] = (
     (6, 28, 20, "party_group_meeting", "党小组会：七一主题学习"),
 )
 
-_CHENGDU_PREFIX = ("510115", "510104", "510116", "510117")
+_CHENGDU_PREFIX = ("510115", "510104", "510112", "510117")
 
 
 def org_system_lists(system: str, spec: OrgSpec) -> bool:

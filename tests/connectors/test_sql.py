@@ -1,16 +1,21 @@
-"""SQL connector against a real SQLite file (a county 流动党员信息库), built here with sqlite3."""
+"""SQL connector against a real SQLite file (a county 流动党员信息库), built here with sqlite3,
+and the same conformance suite against every database of the `db_url` fixture (SQLite, and
+PostgreSQL when YANXING_TEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
 import socket
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from connectors.base import PartialDate, ReadRequest
+from connectors.base import Connector, PartialDate, ReadRequest
 from connectors.errors import SourceInvalid, SourceUnavailable
 from connectors.mapping import parse_mapping
 from connectors.sql import SqlConnector
@@ -64,6 +69,38 @@ TestSqliteConformance = connector_test_class(
     open_sqlite, expected_count=8, expect_issues=True, page_size=3, bad_factory=open_missing_table,
     name="TestSqliteConformance",
 )
+
+
+_COUNTY = sa.MetaData()
+_DANGYUAN = sa.Table(
+    "dangyuan", _COUNTY, sa.Column("id", sa.Integer, primary_key=True),
+    *(sa.Column(name, sa.Text) for name in ("xm", "xb", "sfzh", "csrq", "hjd", "gxsj")),
+)
+
+
+async def open_on(db_url: str) -> SqlConnector:
+    """The county table of ROWS created through SQLAlchemy on `db_url`, and a connector on it."""
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_COUNTY.create_all)
+            await conn.execute(_DANGYUAN.insert(), [dict(zip(_DANGYUAN.c.keys(), row)) for row in ROWS])
+    finally:
+        await engine.dispose()
+    return SqlConnector(parse_mapping(sql_mapping(db_url)))
+
+
+@pytest.mark.store
+class TestDatabaseConformance(connector_test_class(
+    open_sqlite, expected_count=8, expect_issues=True, page_size=3, bad_factory=open_missing_table,
+    name="DatabaseConformance",
+)):
+    """The standard suite on each `db_url` backend; only the `connector` fixture differs."""
+
+    @pytest.fixture
+    async def connector(self, db_url: str) -> AsyncIterator[Connector]:
+        async with await open_on(db_url) as opened:
+            yield opened
 
 
 async def test_values_and_issues(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""`yanxing demo [--port 8000] [--members 2000]`: start the demo federation and serve it."""
+"""`yanxing demo [--port 8000] [--members 2000]`: start the demo federation and serve it under
+signed contracts: one party per system owner, a two-party and a four-party contract, a token
+per party, and GraphiQL with a party picker (backed by the demo-only /demo/token)."""
 
 from __future__ import annotations
 
@@ -12,26 +14,33 @@ __all__ = ["register", "run"]
 
 EXAMPLE_QUERIES = (
     (
-        "Members who left 泸县 (510521), merged from origin and destination systems",
+        "The same query, answered per party: 叙州 (origin) sees all its members with full facts "
+        "and where they work; 成都 / 浙江 (destinations) see only those living with them, birth "
+        "dates coarsened to the year; 泸县涌水村 sees none of 叙州's",
         """{
-  members(filter: {originRegion: "510521"}, first: 3) {
+  members(filter: {originRegion: "511502"}, first: 3) {
     totalCount
-    edges { node { key name idNumber phone status
-      destination { region { name } employer }
-      sources { system localId fields } } }
+    nodes { key name birthDate status
+      destination { region { name } employer address }
+      sources { system fields } }
   }
 }""",
     ),
     (
-        "Connected systems, their health and last sync",
-        "{ sources(ping: true) { name title kind side owner health { state code } sync { entity status finishedAt recordsSeen } } }",
+        "四个清楚 across everything a party may see (a prohibition hides 村干部意愿 from 成都)",
+        """{
+  members(first: 5) {
+    totalCount
+    nodes { name fourClarities { destination { region { name } } work { employer }
+      intendsReturnBusiness willingVillageCadre } }
+  }
+}""",
     ),
     (
-        "Data-quality issues found in the sources (nothing is dropped silently)",
-        "{ dataQualityIssues(first: 5) { edges { node { system location row column code message } } } }",
+        "The signed contracts the calling party is party to, with state and signatures",
+        """{ contracts { title state parties { party role } signatures { party kid signedAt } } }""",
     ),
 )
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -51,9 +60,10 @@ def _banner(hub: Any, port: int) -> str:
     url = f"http://127.0.0.1:{port}"
     lines = [
         "",
-        "雁行 Yanxing demo federation is running.",
+        "雁行 Yanxing demo federation is running under signed contracts.",
         f"  GraphQL + GraphiQL: {url}/graphql   (health: {url}/healthz, {url}/readyz)",
-        f"  configuration:      {hub.config_path}",
+        f"  configuration:      {hub.config_path}  (trust: {hub.trust_path})",
+        "  GraphiQL: pick a party at the top; each query then carries a fresh token of it.",
         "",
         "Sources synced:",
     ]
@@ -62,9 +72,19 @@ def _banner(hub: Any, port: int) -> str:
             f"  {s.source:<16} {s.status:<7} {s.records:>6} records  {s.linked:>5} linked  "
             f"{s.unlinked:>4} unlinked  {s.issues:>4} data issues"
         )
+    if hub.trust is not None:
+        lines += ["", "Parties (every request needs 'Authorization: Bearer <token>'; tokens are "
+                  "single use and live 10 minutes;", f"  fresh ones: {url}/demo/token?party=ID, "
+                  "demo only):"]
+        for party, name in hub.parties:
+            lines += [f"  {party}  {name}", f"    {hub.trust.token_for(party)}"]
     for title, query in EXAMPLE_QUERIES:
         lines += ["", f"# {title}", query]
-    lines += ["", "Press Ctrl+C to stop."]
+    lines += ["", "e.g. curl -s -H \"Authorization: Bearer $(curl -s "
+              f"'{url}/demo/token?party=xuzhou-county-org' | python3 -c 'import json,sys; "
+              "print(json.load(sys.stdin)[\"token\"])')\" -H 'Content-Type: application/json' "
+              f"-d '{{\"query\": \"{{ members {{ totalCount }} }}\"}}' {url}/graphql",
+              "", "Press Ctrl+C to stop."]
     return "\n".join(lines)
 
 
@@ -76,7 +96,11 @@ async def _serve(args: argparse.Namespace) -> int:
 
     print("Starting the four simulated systems and syncing (about 10 seconds)...", flush=True)
     async with start_demo(args.dir, port=args.port, members=args.members, seed=args.seed) as hub:
-        app = create_app(hub.settings)
+        trust = hub.trust
+        app = create_app(
+            hub.settings, trust=trust.trust_config(checkpoint_every=20) if trust else None,
+            demo_tokens=(hub.parties, trust.token_for) if trust else None,
+        )
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
                            lifespan="on")

@@ -116,6 +116,7 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
                     "Member": {"status": "full", "phone": "masked"},
                     "Destination": {"region": "full", "address": "masked", "employer": "full",
                                     "occupation": "full", "since": "full"},
+                    "Work": {"employer": "full", "occupation": "full"},
                     "FourClarities": {"intendsReturnBusiness": "full",
                                       "willingVillageCadre": "full"},
                 }},
@@ -164,6 +165,7 @@ def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
                 {"grantee": "origin", "data_of": "destination", "fields": {
                     "Member": {"status": "full"},
                     "Destination": {"region": "full", "employer": "full"},
+                    "Work": {"employer": "full"},
                 }},
                 {"grantee": "destination", "data_of": "origin", "fields": {
                     "Member": {"name": "full", "birthDate": "year"},

@@ -20,6 +20,10 @@ __all__ = ["MappedConnector"]
 class MappedConnector(Connector):
     """A `Connector` configured by a `SourceMapping`; subclasses implement `read`."""
 
+    #: what the kind can do at most; each instance narrows it to what its mapping enables
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
+    )
     #: how an unknown entity's NotSupported message names the source ("this ledger has no …")
     source_noun: ClassVar[str] = "source"
 

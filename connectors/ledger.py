@@ -29,7 +29,6 @@ from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._values import ValueProblem, convert, is_blank
 from connectors.base import (
-    Capability,
     DataIssue,
     Location,
     ReadRequest,
@@ -115,9 +114,6 @@ class LedgerConnector(MappedConnector):
     """Reads members (or other entities) from CSV/XLSX ledgers; read-only."""
 
     kind: ClassVar[str] = "ledger"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
-    )
     source_noun: ClassVar[str] = "ledger"
 
     def __init__(self, mapping: SourceMapping) -> None:

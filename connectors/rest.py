@@ -25,7 +25,6 @@ from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._secret import reveal
 from connectors.base import (
-    Capability,
     DataIssue,
     Location,
     ReadRequest,
@@ -120,9 +119,6 @@ class RestConnector(MappedConnector):
     """Reads entities from a JSON API; one aiohttp session per connector, opened lazily."""
 
     kind: ClassVar[str] = "rest"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
-    )
     source_noun: ClassVar[str] = "system"
 
     def __init__(self, mapping: SourceMapping) -> None:

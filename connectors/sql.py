@@ -23,7 +23,6 @@ from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._secret import reveal
 from connectors.base import (
-    Capability,
     DataIssue,
     Location,
     ReadRequest,
@@ -42,9 +41,6 @@ class SqlConnector(MappedConnector):
     """Reads entities from tables or views; read-only (WRITE is not declared)."""
 
     kind: ClassVar[str] = "sql"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.READ, Capability.READ_BY_KEYS, Capability.READ_CHANGES}
-    )
     source_noun: ClassVar[str] = "database"
 
     def __init__(self, mapping: SourceMapping) -> None:

@@ -231,5 +231,5 @@ async def test_audit_records_decisions_without_personal_data(trusted: Trusted) -
     assert bodies[0]["members"] == [keys[3]] and "Member.birthDate" in bodies[0]["allowed"]
     assert "Member.name" in bodies[1]["denied"] and bodies[1]["members"] == []
     assert bodies[2]["denied"] == ["Mutation.recordCheckIn"]
-    text = " ".join(r.body for r in rows)
+    text = re.sub(r"[0-9a-f]{64}", "<hash>", " ".join(r.body for r in rows))  # keys, digests
     assert not re.search(r"\d{17}[\dX]|1[3-9]\d{9}|张|温江区", text), text

@@ -1,4 +1,8 @@
-"""`yanxing serve --config yanxing.toml [--host 127.0.0.1] [--port 8000]`: run the hub.
+"""`yanxing serve --config yanxing.toml [--trust trust.toml] [--host 127.0.0.1] [--port 8000]`.
+
+With `--trust` (a file with a `[trust]` table, hub.contracts.runtime) the hub serves under
+signed contracts: party tokens, contract policy per request, audit log. yanxing.toml itself
+cannot hold `[trust]`: hub.settings refuses unknown top-level tables.
 
 The configuration is loaded and validated before the server starts, so a bad file lists all
 its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
@@ -20,6 +24,8 @@ def register(subparsers: Any) -> None:
         "GraphiQL at /, /healthz and /readyz.",
     )
     parser.add_argument("--config", default="yanxing.toml", type=Path, help="hub configuration")
+    parser.add_argument("--trust", type=Path, default=None,
+                        help="trust configuration ([trust] table): serve under signed contracts")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local)")
     parser.add_argument("--port", default=8000, type=int, help="port (0: any free port)")
     parser.set_defaults(handler=run)
@@ -32,5 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from hub.settings import load_settings
 
     settings = load_settings(args.config)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    trust = None
+    if args.trust is not None:
+        from hub.contracts.runtime import load_trust_config
+
+        trust = load_trust_config(args.trust)
+    uvicorn.run(create_app(settings, trust=trust), host=args.host, port=args.port,
+                log_level="info")
     return 0

@@ -19,9 +19,11 @@ from strawberry.tools import merge_types
 
 from hub.api.extensions import (
     AuditExtension,
+    DocumentCache,
     ErrorsExtension,
     LimitsExtension,
     PolicyExtension,
+    ValidationResultCache,
 )
 from hub.api.query import Query
 from hub.api.types.activity import Activity
@@ -47,7 +49,8 @@ def build_schema(
     """The schema with the core Query merged with `extra_query_types` (and a Mutation type
     merged from `extra_mutation_types`, when there are any).
 
-    Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
+    Parsing and validation are cached per operation text (hub.api.extensions.documents);
+    every later step runs per request. Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
     """
@@ -63,8 +66,8 @@ def build_schema(
         query=query,
         mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],
-        extensions=[LimitsExtension, PolicyExtension, *extensions, AuditExtension,
-                    ErrorsExtension],
+        extensions=[DocumentCache, ValidationResultCache, LimitsExtension, PolicyExtension,
+                    *extensions, AuditExtension, ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 

@@ -233,3 +233,21 @@ async def test_audit_records_decisions_without_personal_data(trusted: Trusted) -
     assert bodies[2]["denied"] == ["Mutation.recordCheckIn"]
     text = re.sub(r"[0-9a-f]{64}", "<hash>", " ".join(r.body for r in rows))  # keys, digests
     assert not re.search(r"\d{17}[\dX]|1[3-9]\d{9}|张|温江区", text), text
+
+
+async def test_cached_documents_are_still_checked_per_request_and_caller(
+        trusted: Trusted) -> None:
+    """Parsing and validation are cached per text; the preflight, limits and audit are not."""
+    key = trusted.world.keys[1]
+    for _ in range(2):
+        for party, refused in (("wenjiang", False), ("deyang", True), ("wenjiang", False)):
+            body = await trusted.gql(PROFILE, {"k": key}, party=party)
+            assert (body["data"] is None) is refused, (party, body)
+            assert ("CONTRACT_DENIED" in _codes(body)) is refused
+    deep = "{ " + "members { nodes { destination { organization { " * 3 + "name" + " } } } }" * 3 \
+        + " }"  # depth 13 > 10
+    for _ in range(2):
+        assert _codes(await trusted.gql(deep, party="wenjiang")) == {"LIMIT_EXCEEDED"}
+    async with trusted.world.runtime.session_factory() as s:
+        rows = (await s.scalars(select(AuditEntryRow))).all()
+    assert len(rows) == 8

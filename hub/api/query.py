@@ -106,7 +106,7 @@ class Query:
         if f.name:
             conditions.append(MemberRow.name.contains(f.name, autoescape=True))
         page = await fetch_member_page(ctx, conditions, offset, limit)
-        items = await members_from_rows(ctx, page.rows)
+        items = await members_from_rows(ctx, page.rows, limit)
         return Connection.build(items, offset, limit, page.count)
 
     @strawberry.field(description="按组织代码查询党组织。 An organisation by its code.")

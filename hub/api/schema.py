@@ -25,6 +25,7 @@ from hub.api.extensions import (
     PolicyExtension,
     ValidationResultCache,
 )
+from hub.api.extensions.policy import police_types
 from hub.api.query import Query
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
@@ -62,6 +63,7 @@ def build_schema(
     if extra_mutation_types:
         mutation = merge_types("Mutation", tuple(extra_mutation_types))
         _describe(mutation, MUTATION_DESCRIPTION)
+    police_types()
     return strawberry.Schema(
         query=query,
         mutation=mutation,

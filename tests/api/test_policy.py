@@ -149,3 +149,21 @@ async def test_authentication_failure_is_401(world: World) -> None:
     await client.aclose()
 
 
+
+
+def test_every_field_of_every_policed_type_leaves_through_the_policy() -> None:
+    from hub.api.extensions.policy import PolicyField
+    from hub.api.schema import published_schema
+    from hub.api.types.policed import PolicedObject
+
+    schema = published_schema()
+    policed = [t for t in schema.schema_converter.type_map.values()
+               if isinstance(getattr(t.definition, "origin", None), type)
+               and issubclass(t.definition.origin, PolicedObject)]
+    names = {t.definition.name for t in policed}
+    assert {"Member", "Destination", "Work", "FourClarities", "SourceRecord",
+            "Organization", "MatchCandidate"} <= names
+    for t in policed:
+        for f in t.definition.fields:
+            assert any(isinstance(e, PolicyField) for e in f.extensions), \
+                f"{t.definition.name}.{f.name}"

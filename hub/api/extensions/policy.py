@@ -5,7 +5,9 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
    can reach (aliases, fragments, interfaces, connections): any answer refuses the whole
    operation with CONTRACT_DENIED naming the fields;
 2. on every field of a policed object (hub.api.types.policed), `transform(caller, subject,
-   type, field, owner)` decides how the value leaves, applied by `hub.policy.transforms.apply`.
+   type, field, owner)` decides how the value leaves, applied by `hub.policy.transforms.apply`
+   in `leave` (the field extension `PolicyField`, attached to every field of every policed
+   type by `police_types`).
    DENY nulls the field with a CONTRACT_DENIED error at its path.
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
 """
@@ -13,11 +15,11 @@ Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLResolveInfo
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.types import Info
 
 from hub.api.context import Context
 from hub.api.extensions.limits import refuse
@@ -26,11 +28,12 @@ from hub.errors import AccessDenied
 from hub.policy.base import Transform
 from hub.policy.transforms import apply
 
-__all__ = ["PolicyExtension"]
+__all__ = ["PolicyExtension", "PolicyField", "leave", "police_types"]
 
 
-def _leave(ctx: Context, root: PolicedObject, info: GraphQLResolveInfo, value: Any) -> Any:
-    type_name, field = info.parent_type.name, info.field_name
+def leave(ctx: Context, root: PolicedObject, type_name: str, field: str, value: Any) -> Any:
+    """How `value` of `type_name.field` of `root` leaves: the one function that applies the
+    policy to a value (called by `PolicyField` on every field of every policed type)."""
     transform = ctx.active_policy.transform(
         ctx.caller, root.policy_subject(), type_name, field, root.policy_owner(ctx, field)
     )
@@ -47,6 +50,47 @@ def _leave(ctx: Context, root: PolicedObject, info: GraphQLResolveInfo, value: A
     return apply(transform, field, value, hash_key=ctx.runtime.hash_key)
 
 
+class PolicyField(FieldExtension):
+    """Step 2 on one field: its resolver's value leaves through `leave`. Attached to every
+    field of every `PolicedObject` type by `police_types` (a field extension, not a schema
+    `resolve` hook, so connections, page info and the like pay nothing). Resolvers may answer
+    synchronously or with an awaitable; the policy is applied synchronously when they do."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info,
+                **kwargs: Any) -> Any:
+        result = next_(source, info, **kwargs)
+        if inspect.isawaitable(result):
+            return self._later(source, info, result)
+        return leave(info.context, source, self.type_name, info.field_name, result)
+
+    async def resolve_async(self, next_: Callable[..., Any], source: Any, info: Info,
+                            **kwargs: Any) -> Any:
+        result = await next_(source, info, **kwargs)
+        return leave(info.context, source, self.type_name, info.field_name, result)
+
+    async def _later(self, source: Any, info: Info, result: Awaitable[Any]) -> Any:
+        value = await result
+        return leave(info.context, source, self.type_name, info.field_name, value)
+
+
+def police_types() -> None:
+    """Attach `PolicyField` to every field of every strawberry type that is a
+    `PolicedObject` (idempotent; `build_schema` calls it before building a schema)."""
+    pending = list(PolicedObject.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        definition = getattr(cls, "__strawberry_definition__", None)
+        if definition is None:
+            continue
+        for f in definition.fields:
+            if not any(isinstance(e, PolicyField) for e in f.extensions):
+                f.extensions.append(PolicyField(definition.name))
+
+
 class PolicyExtension(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
@@ -60,18 +104,3 @@ class PolicyExtension(SchemaExtension):
                 refuse(self, AccessDenied(
                     "not granted to this caller: " + ", ".join(names), fields=names))
         yield
-
-    def resolve(
-        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo,
-        *args: Any, **kwargs: Any,
-    ) -> Any:
-        result = _next(root, info, *args, **kwargs)
-        if not isinstance(root, PolicedObject):
-            return result
-        ctx: Context = info.context
-        if inspect.isawaitable(result):
-            async def leave_later() -> Any:
-                return _leave(ctx, root, info, await result)
-
-            return leave_later()
-        return _leave(ctx, root, info, result)

@@ -2,11 +2,15 @@
 
 Every field resolver here returns the *source* value; the policy extension decides how it
 leaves (full, masked, hashed, coarsened, denied), so no resolver can forget to mask.
+The live values are loaded once per member, batched per request: usually where the members are
+made (hub.api.types.resolve), so the scalar fields answer synchronously; a field reached
+before that awaits the same batched load.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -37,6 +41,10 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
+def _enum(enum_type: Any) -> Callable[[Any], Any]:
+    return lambda value: to_enum(enum_type, value)
+
+
 def _partial(value: Any) -> PartialDate | None:
     if isinstance(value, PartialDate) or value is None:
         return value
@@ -50,9 +58,24 @@ class _MemberPart(PolicedObject):
 
     _member: "Member"
 
-    async def _get(self, info: Info, canonical: str) -> Any:
+    def _value(self, info: Info, canonical: str,
+               convert: Callable[[Any], Any] | None = None) -> Any:
+        """The live value of `canonical` (converted): at once when the member's details are
+        loaded, else an awaitable that loads them (batched)."""
+        member = self._member
+        merged = member._merged
+        if merged is None:
+            return self._value_later(info, canonical, convert)
+        if merged.failed and not member._reported:
+            member._report(info, merged)
+        value = merged.get(canonical)
+        return value if convert is None else convert(value)
+
+    async def _value_later(self, info: Info, canonical: str,
+                           convert: Callable[[Any], Any] | None) -> Any:
         merged = await self._member.details(info)
-        return None if merged is None else merged.get(canonical)
+        value = None if merged is None else merged.get(canonical)
+        return value if convert is None else convert(value)
 
     def policy_subject(self) -> Subject | None:
         return self._member._subject
@@ -71,31 +94,33 @@ class Destination(_MemberPart):
     _member: strawberry.Private["Member"]
 
     @strawberry.field(description="流入地区划。 Destination region (流入地).")
-    async def region(self, info: Info) -> Region | None:
-        return region(await self._get(info, "destination_region_code"))
+    def region(self, info: Info) -> Region | None:
+        return self._value(info, "destination_region_code", region)
 
     @strawberry.field(description="现居住地址。 Current address (现居住地址).")
-    async def address(self, info: Info) -> str | None:
-        return await self._get(info, "destination_address")
+    def address(self, info: Info) -> str | None:
+        return self._value(info, "destination_address")
 
     @strawberry.field(description="工作单位。 Employer (工作单位).")
-    async def employer(self, info: Info) -> str | None:
-        return await self._get(info, "employer")
+    def employer(self, info: Info) -> str | None:
+        return self._value(info, "employer")
 
     @strawberry.field(description="从事职业。 Occupation (从事职业).")
-    async def occupation(self, info: Info) -> str | None:
-        return await self._get(info, "occupation")
+    def occupation(self, info: Info) -> str | None:
+        return self._value(info, "occupation")
 
     @strawberry.field(description="流入（外出）时间。 Since when (流入时间/外出时间).")
-    async def since(self, info: Info) -> PartialDate | None:
-        return _partial(await self._get(info, "destination_since"))
+    def since(self, info: Info) -> PartialDate | None:
+        return self._value(info, "destination_since", _partial)
 
     @strawberry.field(description="参加组织生活的流入地党组织。 Destination branch the member "
                       "attends (流入地党组织).")
     async def organization(self, info: Info) -> _Organization | None:
         from hub.api.types.organization import organization_by_code
 
-        return await organization_by_code(info, await self._get(info, "destination_org_id"))
+        merged = await self._member.details(info)
+        code = None if merged is None else merged.get("destination_org_id")
+        return await organization_by_code(info, code)
 
 
 @strawberry.type(description="从业情况。 Work (从业情况): employer and occupation.")
@@ -103,12 +128,12 @@ class Work(_MemberPart):
     _member: strawberry.Private["Member"]
 
     @strawberry.field(description="工作单位。 Employer (工作单位).")
-    async def employer(self, info: Info) -> str | None:
-        return await self._get(info, "employer")
+    def employer(self, info: Info) -> str | None:
+        return self._value(info, "employer")
 
     @strawberry.field(description="从事职业。 Occupation (从事职业).")
-    async def occupation(self, info: Info) -> str | None:
-        return await self._get(info, "occupation")
+    def occupation(self, info: Info) -> str | None:
+        return self._value(info, "occupation")
 
 
 @strawberry.type(description="四个清楚：流向、从业情况、返乡创业意愿、担任村干部意愿。 The "
@@ -125,12 +150,12 @@ class FourClarities(_MemberPart):
         return Work(_member=self._member)
 
     @strawberry.field(description="返乡创业意愿。 Intends to return home and start a business.")
-    async def intends_return_business(self, info: Info) -> bool | None:
-        return await self._get(info, "intends_return_business")
+    def intends_return_business(self, info: Info) -> bool | None:
+        return self._value(info, "intends_return_business")
 
     @strawberry.field(description="担任村干部意愿。 Willing to serve as a village cadre.")
-    async def willing_village_cadre(self, info: Info) -> bool | None:
-        return await self._get(info, "willing_village_cadre")
+    def willing_village_cadre(self, info: Info) -> bool | None:
+        return self._value(info, "willing_village_cadre")
 
 
 @strawberry.type(description="数据来源：某系统提供了本对象的哪些字段。 Provenance: which system "
@@ -172,6 +197,7 @@ class Member(Node, _MemberPart):
                                           " Stable opaque member key (keyed hash of the ID number).")
     _subject: strawberry.Private[Subject]
     _merged: strawberry.Private[MergedMember | None] = None
+    _reported: strawberry.Private[bool] = False
 
     @property
     def _member(self) -> "Member":  # type: ignore[override]
@@ -181,41 +207,47 @@ class Member(Node, _MemberPart):
         """Live values, loaded once per member in a request-wide batch."""
         if self._merged is None:
             ctx: Context = info.context
-            merged = await ctx.loaders.member_details.load(self.key)
-            self._merged = merged
-            for error in merged.failed.values():
-                ctx.report_source_error(error, info.path.as_list())
+            self._merged = await ctx.loaders.member_details.load(self.key)
+        if self._merged.failed and not self._reported:
+            self._report(info, self._merged)
         return self._merged
+
+    def _report(self, info: Info, merged: MergedMember) -> None:
+        """Source failures are reported at the path of the first field they affected."""
+        self._reported = True
+        ctx: Context = info.context
+        for error in merged.failed.values():
+            ctx.report_source_error(error, info.path.as_list())
 
     @strawberry.field(description="全局 ID。 Relay global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Member", self.key))
 
     @strawberry.field(description="姓名。 Name (姓名).")
-    async def name(self, info: Info) -> str | None:
-        return await self._get(info, "name")
+    def name(self, info: Info) -> str | None:
+        return self._value(info, "name")
 
     @strawberry.field(description="性别。 Gender (性别).")
-    async def gender(self, info: Info) -> Gender | None:
-        return to_enum(Gender, await self._get(info, "gender"))
+    def gender(self, info: Info) -> Gender | None:
+        return self._value(info, "gender", _enum(Gender))
 
     @strawberry.field(description="出生日期。 Birth date (出生日期).")
-    async def birth_date(self, info: Info) -> PartialDate | None:
-        return _partial(await self._get(info, "birth_date"))
+    def birth_date(self, info: Info) -> PartialDate | None:
+        return self._value(info, "birth_date", _partial)
 
     @strawberry.field(description="公民身份号码，仅以脱敏形式提供，如 510521********1234。 Resident "
                       "ID number, only ever shown masked, e.g. 510521********1234.")
-    async def id_number(self, info: Info) -> str | None:
-        return await self._get(info, "id_number")
+    def id_number(self, info: Info) -> str | None:
+        return self._value(info, "id_number")
 
     @strawberry.field(description="联系电话（脱敏，如 138****5678）。 Phone, masked "
                       "(e.g. 138****5678).")
-    async def phone(self, info: Info) -> str | None:
-        return await self._get(info, "phone")
+    def phone(self, info: Info) -> str | None:
+        return self._value(info, "phone")
 
     @strawberry.field(description="联系状态。 Contact status (联系状态).")
-    async def status(self, info: Info) -> MemberStatus | None:
-        return to_enum(MemberStatus, await self._get(info, "status"))
+    def status(self, info: Info) -> MemberStatus | None:
+        return self._value(info, "status", _enum(MemberStatus))
 
     @strawberry.field(description="组织关系所在党组织（流出地）。 The organisation holding the "
                       "membership (组织关系所在党组织, origin side).")
@@ -240,8 +272,8 @@ class Member(Node, _MemberPart):
 
     @strawberry.field(description="各系统最近一次更新时间中最新者。 Newest update time among the "
                       "systems' records.")
-    async def updated_at(self, info: Info) -> datetime | None:
-        return await self._get(info, "updated_at")
+    def updated_at(self, info: Info) -> datetime | None:
+        return self._value(info, "updated_at")
 
     @strawberry.field(description="参加的组织生活（三会一课、主题党日等）。 Organisation-life "
                       "activities the member was recorded at.")

@@ -107,7 +107,7 @@ class Organization(Node, PolicedObject):
         if status is not None:
             conditions.append(MemberRow.status == status.value)
         page = await fetch_member_page(ctx, conditions, offset, limit)
-        items = await members_from_rows(ctx, page.rows)
+        items = await members_from_rows(ctx, page.rows, limit)
         return Connection.build(items, offset, limit, page.count)
 
 

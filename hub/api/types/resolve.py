@@ -5,15 +5,21 @@
 same way: as if they did not exist. The subject handed to the policy carries the parties
 owning the member's linked sources (one batched query per request, shared with the live
 fetch), so a party always sees its own sources' members.
+
+When the operation asks for any live member field, the members' details are loaded here, in
+the same request-wide batch, so their scalar fields resolve synchronously; a batch that fails
+(e.g. over the member limit) is left to the fields, which report it at their own path.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from strawberry.types import Info
 
 from hub.api.context import Context
+from hub.api.extensions.fields import canonical_member_fields
 from hub.api.scope import subject_of
 from hub.api.types.member import Member
 from hub.federation.fetch import Link
@@ -35,19 +41,45 @@ def _make(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
     return Member(key=row.key, _subject=subject)
 
 
+def _wants_details(ctx: Context) -> bool:
+    plan = ctx.plan
+    if plan is None:
+        return False
+    fields = canonical_member_fields(plan.requested)
+    return fields is None or bool(fields)
+
+
+async def _preload(ctx: Context, members: Sequence[Member]) -> None:
+    if not members or not _wants_details(ctx):
+        return
+    loader = ctx.loaders.member_details
+    found = await asyncio.gather(*(loader.load(m.key) for m in members),
+                                 return_exceptions=True)
+    for member, merged in zip(members, found):
+        if not isinstance(merged, BaseException):
+            member._merged = merged
+
+
 async def member_from_row(ctx: Context, row: MemberRow | None) -> Member | None:
     if row is None:
         return None
     member = _make(ctx, row, await ctx.loaders.member_links.load(row.key))
     if member is None:
         ctx.members_hidden += 1
+        return None
+    await _preload(ctx, [member])
     return member
 
 
-async def members_from_rows(ctx: Context, rows: Sequence[MemberRow]) -> list[Member]:
+async def members_from_rows(ctx: Context, rows: Sequence[MemberRow],
+                            limit: int | None = None) -> list[Member]:
+    """`limit`: how many of the visible members the answer shows (a page fetches one row more
+    to tell whether there is a next page); only those have their details loaded."""
     links = await ctx.loaders.member_links.load_many([r.key for r in rows])
     made = (_make(ctx, row, ls) for row, ls in zip(rows, links))
-    return [m for m in made if m is not None]
+    members = [m for m in made if m is not None]
+    await _preload(ctx, members if limit is None else members[:limit])
+    return members
 
 
 async def member_by_key(info: Info, key: str | None) -> Member | None:

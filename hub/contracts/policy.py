@@ -41,6 +41,7 @@ __all__ = [
     "SubjectWithOwners",
     "DEFAULT_PUBLIC_FIELDS",
     "OWN_DATA_MASKED",
+    "MASKED_UNLESS_GRANTED",
     "MEMBER_TYPES",
     "rank",
 ]
@@ -55,6 +56,9 @@ DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
 }
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
 OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
+#: (type, field) of otherwise ungoverned types that leave masked to other parties unless a
+#: contract grants more (the owner sees its own in full): organisations' contact phones
+MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = frozenset({("Organization", "contactPhone")})
 #: types whose values belong to one member: contracts apply only when their scope covers it
 MEMBER_TYPES: frozenset[str] = frozenset({"Member", "Destination", "Work", "FourClarities"})
 
@@ -79,6 +83,7 @@ class ContractPolicy:
         sources_of: Mapping[str, Set[str]] | None = None,
         public_fields: Mapping[str, Set[str]] = DEFAULT_PUBLIC_FIELDS,
         own_masked: Set[tuple[str, str]] = OWN_DATA_MASKED,
+        masked_unless_granted: Set[tuple[str, str]] = MASKED_UNLESS_GRANTED,
         member_types: Set[str] = MEMBER_TYPES,
         party_regions: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
@@ -94,6 +99,7 @@ class ContractPolicy:
         self.sources_of = {p: frozenset(s) for p, s in (sources_of or {}).items()}
         self.public = {t: frozenset(fs) for t, fs in public_fields.items()}
         self.own_masked = frozenset(own_masked)
+        self.masked_unless_granted = frozenset(masked_unless_granted)
         self.member_types = frozenset(member_types)
         self.party_regions = {p: tuple(r) for p, r in (party_regions or {}).items()}
         self.governed = frozenset(
@@ -165,6 +171,8 @@ class ContractPolicy:
                    name: str) -> bool:
         if name in self.public.get(type_name, ()) or name.startswith("__"):
             return True
+        if (type_name, name) in self.masked_unless_granted:
+            return True  # at least masked
         party = caller.party
         if party is None:
             return False
@@ -217,7 +225,10 @@ class ContractPolicy:
             return Transform.FULL
         if party is None:
             return Transform.DENY
-        if type_name not in self.governed:
+        floor = Transform.DENY
+        if (type_name, field) in self.masked_unless_granted:
+            floor = Transform.MASKED
+        elif type_name not in self.governed:
             return Transform.FULL
         if type_name in self.member_types and subject is None:
             contracts: list[Contract] = []  # cannot check scope: contracts grant nothing
@@ -236,7 +247,7 @@ class ContractPolicy:
                 best = t
         if any(_prohibited(c, party, owner, type_name, field) for c in relevant):
             return base  # prohibitions win over grants; they never take a party's own data
-        return best if rank(best) > rank(base) else base
+        return max(best, base, floor, key=rank)
 
     def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
         """May the caller record `action` (checkin, attendance, ...) for this member?"""

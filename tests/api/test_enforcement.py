@@ -251,3 +251,40 @@ async def test_cached_documents_are_still_checked_per_request_and_caller(
     async with trusted.world.runtime.session_factory() as s:
         rows = (await s.scalars(select(AuditEntryRow))).all()
     assert len(rows) == 8
+
+
+async def test_organization_contact_phone_masked_unless_own_or_granted(
+        trusted: Trusted) -> None:
+    query = '{ organization(code: "LX-YS") { name contactPhone } }'
+    own = await trusted.gql(query, party="luxian")        # the county's own record
+    other = await trusted.gql(query, party="wenjiang")    # no contract grants it
+    assert "errors" not in own and "errors" not in other, (own, other)
+    assert own["data"]["organization"]["contactPhone"] == "13900001111"
+    assert other["data"]["organization"]["contactPhone"] == "139****1111"
+    assert other["data"]["organization"]["name"] == own["data"]["organization"]["name"]
+
+
+def test_contact_phone_grant_lifts_the_mask() -> None:
+    from hub.contracts.policy import ContractPolicy
+    from hub.policy.base import Caller, Transform
+
+    class _Grant:  # the parts of a contract `transform` reads
+        digest, parties, purposes = "d", {"a": None, "b": None}, {"p"}
+        read_grants = [type("G", (), {"grantee": "a", "data_of": "b", "fields": {
+            "Organization": {"contactPhone": Transform.FULL}}})()]
+        read_prohibitions: list[Any] = []
+
+        def in_force(self, now: Any) -> bool:
+            return True
+
+        def matches(self, ref: str, party: str) -> bool:
+            return ref == party
+
+    caller = Caller(party="a", user="u", purpose="p")
+    granted = ContractPolicy([_Grant()])  # type: ignore[list-item]
+    assert granted.transform(caller, None, "Organization", "contactPhone", "b") \
+        is Transform.FULL
+    assert ContractPolicy([]).transform(caller, None, "Organization", "contactPhone", "b") \
+        is Transform.MASKED
+    assert ContractPolicy([]).transform(caller, None, "Organization", "name", "b") \
+        is Transform.FULL

@@ -98,7 +98,8 @@ def _obligations() -> list[dict[str, Any]]:
 def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before: datetime,
                        not_after: datetime) -> dict[str, Any]:
     """A 双向共管协议 like 温江区涌泉街道—叙州区高场镇 (2020): origin sees where and how its
-    members work; destination sees membership facts; each records its own side's actions."""
+    members work; destination sees membership facts; both see each other's record ids (for
+    reconciliation) and the members' organisation life; each records its own side's actions."""
     return {
         "type": "yanxing.contract",
         "id": f"{destination[0]}--{origin[0]}",
@@ -113,7 +114,8 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
         "permissions": {
             "read": [
                 {"grantee": "origin", "data_of": "destination", "fields": {
-                    "Member": {"status": "full", "phone": "masked"},
+                    "Member": {"status": "full", "phone": "masked", "activities": "full"},
+                    "SourceRecord": {"localId": "full"},
                     "Destination": {"region": "full", "address": "masked", "employer": "full",
                                     "occupation": "full", "since": "full"},
                     "Work": {"employer": "full", "occupation": "full"},
@@ -123,7 +125,8 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
                 {"grantee": "destination", "data_of": "origin", "fields": {
                     "Member": {"name": "full", "gender": "full", "birthDate": "year",
                                "idNumber": "masked", "phone": "masked", "status": "full",
-                               "originOrganization": "full"},
+                               "originOrganization": "full", "activities": "full"},
+                    "SourceRecord": {"localId": "full"},
                 }},
             ],
             "record": {
@@ -145,7 +148,8 @@ def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
                         not_before: datetime, not_after: datetime,
                         more_destinations: Sequence[PartySpec] = ()) -> dict[str, Any]:
     """A multi-city agreement like 成都—德阳—眉山—资阳: fewer fields, more parties. Each
-    origin covers its own regions' members, each destination those living in its regions."""
+    origin covers its own regions' members, each destination those living in its regions;
+    origins see their members' organisation life at the destination, not its record ids."""
     destinations = [destination, *more_destinations]
     parties = [{"party": d[0], "role": "destination"} for d in destinations]
     parties += [{"party": o[0], "role": "origin"} for o in origins]
@@ -163,7 +167,7 @@ def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
         "permissions": {
             "read": [
                 {"grantee": "origin", "data_of": "destination", "fields": {
-                    "Member": {"status": "full"},
+                    "Member": {"status": "full", "activities": "full"},
                     "Destination": {"region": "full", "employer": "full"},
                     "Work": {"employer": "full"},
                 }},

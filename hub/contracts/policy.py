@@ -43,17 +43,23 @@ __all__ = [
     "OWN_DATA_MASKED",
     "MASKED_UNLESS_GRANTED",
     "MEMBER_TYPES",
+    "MEMBER_WIDE_FIELDS",
     "rank",
 ]
 
 #: fields any authenticated party may see of governed types: opaque keys, and containers
 #: whose own fields are policed one by one (asking for `destination` grants nothing below it).
-#: `sources` is provenance (system, local id, which fields it supplied); `activities` the
-#: organisation-life record of a member the caller may see.
+#: `sources` is provenance: which systems supplied which fields; the record's id in a system
+#: (`SourceRecord.localId`) and a member's organisation-life record (`Member.activities`) are
+#: personal and need a grant (or the caller's own source).
 DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
-    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources", "activities"}),
+    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources"}),
     "FourClarities": frozenset({"destination", "work"}),
+    "SourceRecord": frozenset({"system", "fetchedAt", "fields", "usedFields"}),
 }
+#: (type, field) made of every linked source's records rather than one source's value: the
+#: parties owning the member's sources own it (the most permissive answer among them wins)
+MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({("Member", "activities")})
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
 OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
 #: (type, field) of otherwise ungoverned types that leave masked to other parties unless a
@@ -225,6 +231,10 @@ class ContractPolicy:
             return Transform.FULL
         if party is None:
             return Transform.DENY
+        if owner is None and (type_name, field) in MEMBER_WIDE_FIELDS:
+            owners = sorted(getattr(subject, "owners", None) or ())
+            return max((self.transform(caller, subject, type_name, field, o) for o in owners),
+                       key=rank, default=Transform.DENY)
         floor = Transform.DENY
         if (type_name, field) in self.masked_unless_granted:
             floor = Transform.MASKED
@@ -233,7 +243,8 @@ class ContractPolicy:
         if type_name in self.member_types and subject is None:
             contracts: list[Contract] = []  # cannot check scope: contracts grant nothing
         else:
-            member_bound = type_name in self.member_types
+            # any value about a member (provenance, match candidates too) needs scope
+            member_bound = type_name in self.member_types or subject is not None
             contracts = self.applicable(caller, subject if member_bound else None)
         own = owner == party
         base = Transform.DENY

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TrustConfig", "Trust", "load_trust_config", "supplied_fields"]
 
+#: (type, field) a party's own sources supply beyond the live member fields
+OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
+                                                  ("Member", "activities"))
 #: GraphQL types whose (type, field) pairs never carry member data: left out of the audit
 _PLUMBING = ("Query", "Mutation", "PageInfo")
 
@@ -139,7 +142,7 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     """party -> GraphQL type -> fields its own sources can supply (a party may always ask
     for those: for its own members it sees them)."""
     member_pairs: dict[str, set[str]] = {}
-    for type_name, name in MEMBER_FIELDS:
+    for type_name, name in (*MEMBER_FIELDS, *OWN_SOURCE_FIELDS):
         member_pairs.setdefault(type_name, set()).add(name)
     out: dict[str, dict[str, set[str]]] = {}
     for entry in sources:

@@ -288,3 +288,44 @@ def test_contact_phone_grant_lifts_the_mask() -> None:
         is Transform.MASKED
     assert ContractPolicy([]).transform(caller, None, "Organization", "name", "b") \
         is Transform.FULL
+
+
+async def test_record_ids_and_activities_need_a_grant_or_the_own_source(
+        trusted: Trusted) -> None:
+    key = trusted.world.keys[1]
+    ids = "query($k: ID!) { member(key: $k) { sources { system localId } } }"
+    # deyang (multi-party contract, owns no source): record ids are not granted to it
+    refused = await trusted.gql(ids, {"k": key}, party="deyang")
+    assert refused["data"] is None and _codes(refused) == {"CONTRACT_DENIED"}
+    assert refused["errors"][0]["extensions"]["fields"] == ["SourceRecord.localId"]
+    systems = await trusted.gql("query($k: ID!) { member(key: $k) { sources { system } } }",
+                                {"k": key}, party="deyang")
+    assert "errors" not in systems, systems
+    # the two-party contract grants each side the other's record ids; own ids always
+    for party in ("wenjiang", "luxian"):
+        body = await trusted.gql(ids, {"k": key}, party=party)
+        assert "errors" not in body, body
+        assert all(s["localId"] for s in body["data"]["member"]["sources"])
+    # activities: deyang only by the multi-party grant of the destination's records
+    acts = "query($k: ID!) { member(key: $k) { activities { mode } } }"
+    assert "errors" not in await trusted.gql(acts, {"k": key}, party="deyang")
+    assert "errors" not in await trusted.gql(acts, {"k": key}, party="luxian")
+
+
+def test_member_wide_fields_follow_the_member_owners() -> None:
+    from hub.contracts.policy import ContractPolicy
+    from hub.policy.base import Caller, SubjectWithOwners, Transform
+
+    subject = SubjectWithOwners(member_key="k" * 64, origin_org_id=None,
+                                origin_region_code="510521", destination_region_code="510115",
+                                status="in_contact", owners=frozenset({"a"}))
+    policy = ContractPolicy([])
+    own = Caller(party="a", user="u", purpose="p")
+    other = Caller(party="b", user="u", purpose="p")
+    assert policy.transform(own, subject, "Member", "activities", None) is Transform.FULL
+    assert policy.transform(other, subject, "Member", "activities", None) is Transform.DENY
+    assert policy.transform(other, subject, "SourceRecord", "localId", "a") is Transform.DENY
+    assert policy.transform(own, subject, "SourceRecord", "localId", "a") is Transform.FULL
+    assert policy.transform(other, subject, "SourceRecord", "system", "a") is Transform.FULL
+    assert policy.denied_fields(other, {"SourceRecord": {"system", "localId"}}) == {
+        "SourceRecord": {"localId"}}

@@ -162,8 +162,9 @@ class FourClarities(_MemberPart):
                  "supplied which fields of this object.")
 class SourceRecord(PolicedObject):
     system: str = strawberry.field(description="系统名称。 The source system's name.")
-    local_id: str = strawberry.field(description="该系统内的记录编号。 The record's id in that "
-                                     "system.")
+    local_id: str | None = strawberry.field(
+        description="该系统内的记录编号（须协议授予或本方系统）。 The record's id in that system "
+        "(needs a contract grant, or the caller's own system).")
     fetched_at: datetime = strawberry.field(description="读取时间（UTC）。 When it was read.")
     fields: list[str] = strawberry.field(description="该系统提供的字段。 Fields it supplied.")
     used_fields: list[str] = strawberry.field(
@@ -276,8 +277,9 @@ class Member(Node, _MemberPart):
         return self._value(info, "updated_at")
 
     @strawberry.field(description="参加的组织生活（三会一课、主题党日等）。 Organisation-life "
-                      "activities the member was recorded at.")
-    async def activities(self, info: Info) -> list["Attendance"]:
+                      "activities the member was recorded at (needs a contract grant, or the "
+                      "caller's own source of the member).")
+    async def activities(self, info: Info) -> list["Attendance"] | None:
         ctx: Context = info.context
         rows = await ctx.loaders.attendance_by_member.load(self.key)
         return [Attendance(_row=r, _member=self) for r in rows]

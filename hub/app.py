@@ -26,7 +26,6 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
-from hub.api.limits import Limits
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
 from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
@@ -55,7 +54,7 @@ async def open_runtime(
     registry = SourceRegistry()
     try:
         await init_db(engine)
-        limits = Limits.from_object(settings.limits)
+        limits = settings.limits
         for source in settings.sources:
             registry.add(SourceEntry(
                 name=source.name, side=source.side, connector=open_connector(source.mapping),

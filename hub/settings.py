@@ -61,7 +61,7 @@ MappingLoader = Callable[..., Any]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Safety limits, each with a safe default. Names match `hub.api.limits.Limits`."""
+    """Safety limits, each with a safe default. The API enforces these (hub.api.limits re-exports this class)."""
 
     max_depth: int = 10
     max_page_size: int = 100

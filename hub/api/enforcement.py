@@ -4,8 +4,8 @@
 (hub.contracts.runtime.Trust implements it); None means stage 1 (anonymous callers,
 `Runtime.policy` for everyone). The API calls it three times per request:
 1. `authenticate(request)` before anything runs: a `Caller`, or `AuthenticationError` (401);
-2. `policy_for(caller)`: the request's policy, built fresh so a revocation is honoured by the
-   very next request;
+2. `policy_for(caller)`: the request's policy, current at this request (a cached policy must be
+   revalidated exactly), so a revocation is honoured by the very next request;
 3. `record(ctx, document, operation_name)` after execution (hub.api.extensions.audit): one
    audit entry per operation, whatever the outcome.
 """
@@ -31,7 +31,7 @@ class Enforcement(Protocol):
         ...
 
     async def policy_for(self, caller: Caller) -> Policy:
-        """The policy for one request by `caller` (never cached across requests)."""
+        """The policy for one request by `caller` (cached only with exact revalidation)."""
         ...
 
     async def record(self, ctx: "Context", document: str | None,

@@ -9,8 +9,9 @@ Rules, in order:
    wins: full > year > hashed > masked.
 3. A prohibition in any contract that applies to the member wins over every permission.
 
-Build one policy per request from `ContractStore.active_contracts(now)` (`from_store`), so a
-revocation is seen by the next request. For row scope `can_see` needs the parties owning the
+A policy answers for the contracts in force at its `now`; the API's cached one is revalidated
+on every request (hub.contracts.runtime.Trust.policy_for), so a revocation is seen by the next
+request and an expiry by the first one at or after it. For row scope `can_see` needs the parties owning the
 member's linked sources: pass a `SubjectWithOwners` (a plain `Subject` is judged by contract
 scope alone, so members known only from the caller's own sources would be hidden).
 """

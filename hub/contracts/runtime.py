@@ -5,9 +5,14 @@
 
 - `authenticate`: `Authorization: Bearer <party token>`, verified against the registry
   (audience = this hub, one replay cache per app); anything else is `TokenRejected` (401).
-- `policy_for`: a `ContractPolicy` over `ContractStore.active_contracts(now)`, built per
-  request (a revocation is honoured by the very next request), knowing which sources each
-  party owns (it always sees their data) and each party's regions (from the registry).
+- `policy_for`: a `ContractPolicy` over the contracts in force now, knowing which sources each
+  party owns (it always sees their data) and each party's regions (from the registry). It is
+  cached per app and revalidated exactly on every request: the store's contract-state
+  version (one primary-key read; bumped in the same transaction as every submit, activation,
+  supersession and revocation, by any process on the database) must be unchanged, `now` must
+  be before the earliest time a stored active contract comes into force or expires
+  (`next_transition`), and the sources' owners must be the same. So a revocation is still
+  honoured by the very next request, and an expiry by the first request at or after it.
 - `record`: one audit entry per operation (hub.audit), with the contracts it relied on.
 
 A `[trust]` table in a file of its own (`yanxing serve --trust trust.toml`; hub/settings.py
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +49,12 @@ from hub.contracts.exchange import create_exchange_tables
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.policy import ContractPolicy
 from hub.contracts.registry import Registry, load_registry
-from hub.contracts.store import ContractStore, create_contract_tables
+from hub.contracts.store import (
+    ContractStore,
+    StateWatch,
+    create_contract_tables,
+    next_transition,
+)
 from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
 from hub.errors import ConfigError, ContractError
 from hub.federation.registry import SourceRegistry
@@ -151,6 +161,23 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _CachedPolicy:
+    version: int
+    sources: tuple[tuple[str, str | None], ...]
+    registry: Registry  # party regions come from it: a replaced registry rebuilds
+    built_at: datetime
+    #: the policy answers as built until this time (None: no scheduled transition)
+    valid_until: datetime | None
+    policy: ContractPolicy
+
+    def valid(self, version: int | None, sources: tuple[tuple[str, str | None], ...],
+              registry: Registry, now: datetime) -> bool:
+        return (version is not None and version == self.version and sources == self.sources
+                and registry is self.registry and self.built_at <= now
+                and (self.valid_until is None or now < self.valid_until))
+
+
 @dataclass(eq=False)
 class Trust:
     """The hub's trust state for the life of the app; implements `hub.api.Enforcement`."""
@@ -163,6 +190,11 @@ class Trust:
     audience: str
     replay_cache: ReplayCache = field(default_factory=MemoryReplayCache)
     fallback: Policy = field(default_factory=MaskingPolicy)
+    #: the hub's clock (tests move it)
+    clock: Callable[[], datetime] = utcnow
+    #: reads the contract-state version cheaply (None: through the store's sessions)
+    watch: StateWatch | None = None
+    _policy: _CachedPolicy | None = field(default=None, init=False, repr=False)
 
     @classmethod
     async def open(
@@ -199,7 +231,7 @@ class Trust:
                              kid=config.hub_kid or registry.hub_kid,
                              checkpoint_every=config.checkpoint_every)
         return cls(config, registry, store, audit_log, sources,
-                   config.audience or registry.hub_id)
+                   config.audience or registry.hub_id, watch=StateWatch(engine))
 
     # ------------------------------------------------------------ Enforcement
 
@@ -219,12 +251,29 @@ class Trust:
     async def policy_for(self, caller: Caller) -> Policy:
         if not self.config.enforce:
             return self.fallback
-        return await ContractPolicy.from_store(
-            self.store,
+        now = self.clock()
+        sources = tuple((e.name, e.owner) for e in self.sources)
+        cached = self._policy
+        if cached is not None and cached.valid(await self._state_version(), sources,
+                                             self.registry, now):
+            return cached.policy
+        version, contracts = await self.store.active_state()
+        policy = ContractPolicy(
+            contracts, now=now,
             supplied_fields=supplied_fields(self.sources),
             sources_of=self.sources_of(),
             party_regions={p.id: p.region_codes for p in self.registry.parties.values()},
         )
+        if version is not None:
+            # a concurrent request may store an older build: the next one just rebuilds
+            self._policy = _CachedPolicy(version, sources, self.registry, now,
+                                         next_transition(contracts, now), policy)
+        return policy
+
+    async def _state_version(self) -> int | None:
+        if self.watch is not None:
+            return await self.watch.version()
+        return await self.store.state_version()
 
     def sources_of(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
@@ -238,9 +287,14 @@ class Trust:
         await self.audit_log.append(audit_event(ctx, document, operation_name))
 
     async def close(self) -> None:
-        """Sign a last checkpoint so the tail of the log is covered too."""
-        if self.config.hub_private_key_path is not None:
-            await self.audit_log.checkpoint()
+        """Sign a last checkpoint so the tail of the log is covered too; release the held
+        connection."""
+        try:
+            if self.config.hub_private_key_path is not None:
+                await self.audit_log.checkpoint()
+        finally:
+            if self.watch is not None:
+                await self.watch.close()
 
 
 def audit_event(ctx: Context, document: str | None, operation_name: str | None,

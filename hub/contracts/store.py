@@ -5,19 +5,27 @@ The table keeps the signed envelope as submitted (the evidence) and the state de
 cache, so a revocation committed by one request is seen by the very next one. Only parsed
 contract *texts* are memoised, by digest, which is safe because a digest names immutable bytes.
 
+`contract_state` holds one counter row, bumped in the same transaction as every state change
+(submit, activation, supersession, revocation), so a caller holding something derived from the
+contracts (the API's cached policy, hub.contracts.runtime) can revalidate it with one tiny
+primary-key read (`state_version`), across processes sharing the database. Time-based changes
+(a contract coming into force or expiring) need no write: see `next_transition`.
+
 Tables use their own `ContractBase`; create them with `create_contract_tables(engine)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import DateTime, Integer, String, Text, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.contracts._json import strict_loads
@@ -40,8 +48,11 @@ __all__ = [
     "ContractBase",
     "ContractRow",
     "ContractRecord",
+    "ContractStateRow",
     "ContractStore",
+    "StateWatch",
     "create_contract_tables",
+    "next_transition",
 ]
 
 
@@ -70,9 +81,85 @@ class ContractRow(ContractBase):
     revocation: Mapped[str | None] = mapped_column(Text)
 
 
+class ContractStateRow(ContractBase):
+    """One row (id 1): a counter bumped by every transaction that changes contract state."""
+
+    __tablename__ = "contract_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 async def create_contract_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(ContractBase.metadata.create_all)
+    try:
+        async with engine.begin() as conn:
+            if (await conn.execute(select(ContractStateRow.id))).first() is None:
+                await conn.execute(insert(ContractStateRow).values(id=1, version=0))
+    except IntegrityError:
+        pass  # another process seeded it first
+
+
+async def _bump_state_version(session: AsyncSession) -> None:
+    """Part of every state-changing transaction (never a separate one)."""
+    result = await session.execute(
+        update(ContractStateRow).where(ContractStateRow.id == 1)
+        .values(version=ContractStateRow.version + 1)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        await session.execute(insert(ContractStateRow).values(id=1, version=1))
+
+
+_VERSION = select(ContractStateRow.version).where(ContractStateRow.id == 1)
+
+
+class StateWatch:
+    """Reads the contract-state version over one held autocommit connection: no pool checkout,
+    no transaction and no ORM per read (~0.2 ms on SQLite instead of ~0.7 ms through a
+    session). Every call reads the database afresh (reads are serialised, never shared), so a
+    change committed before the call is seen by it. A failed connection is dropped and
+    reopened once. Close it with the app (`close`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def version(self) -> int | None:
+        async with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    conn = await self._engine.connect()
+                    self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                try:
+                    return await self._conn.scalar(_VERSION)
+                except DBAPIError:
+                    await self._drop()
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.invalidate()
+            finally:
+                await conn.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await conn.close()
+
+
+def next_transition(contracts: Iterable[Contract], now: datetime) -> datetime | None:
+    """The earliest time after `now` at which one of `contracts` (active by state) comes into
+    force or stops being in force: until then `in_force` answers as it does at `now`."""
+    times = [t for c in contracts for t in (c.not_before, c.not_after) if t > now]
+    return min(times, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +227,7 @@ class ContractStore:
             row.signers = _signers_json(verified)
             row.state = state.value
             row.updated_at = now
+            await _bump_state_version(session)
         return self._record(row, now)
 
     async def _activate(self, session: AsyncSession, contract: Contract, now: datetime) -> None:
@@ -190,6 +278,7 @@ class ContractStore:
             row.revoked_by = verified.party
             row.revocation = json.dumps(revocation)
             row.updated_at = now
+            await _bump_state_version(session)
         return self._record(row, now)
 
     # -------------------------------------------------------------- reads
@@ -206,6 +295,25 @@ class ContractStore:
             ).all()
         contracts = [self._parse(row) for row in rows]
         return [c for c in contracts if c.in_force(now)]
+
+    async def state_version(self) -> int | None:
+        """The contract-state counter (None when the row is missing: then cache nothing)."""
+        async with self._sessions() as session:
+            return await session.scalar(_VERSION)
+
+    async def active_state(self) -> tuple[int | None, list[Contract]]:
+        """(state version, every contract whose stored state is active, in force or not).
+        The version is read first: a change committed in between makes the pair look older
+        than it is (a needless rebuild later), never newer."""
+        async with self._sessions() as session:
+            version = await session.scalar(_VERSION)
+            rows = (
+                await session.scalars(
+                    select(ContractRow).where(ContractRow.state == ContractState.ACTIVE.value)
+                    .order_by(ContractRow.contract_id)
+                )
+            ).all()
+        return version, [self._parse(row) for row in rows]
 
     async def get(self, digest: str, *, now: datetime | None = None) -> ContractRecord:
         async with self._sessions() as session:

@@ -167,4 +167,5 @@ async def trusted(make_world: Callable[..., Any], tmp_path: Any) -> AsyncIterato
 
     t = await make_trusted(make_world, tmp_path)
     yield t
+    await t.trust.close()
     await t.world.client.aclose()

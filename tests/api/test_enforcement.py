@@ -16,6 +16,7 @@ from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import make_revocation
 from hub.federation.identity import to_global_id
 from hub.store.models import MemberRow
+from hub.store.session import create_engine, create_session_factory
 from tests.api.trusted import Trusted
 
 PROFILE = """query($k: ID!) { member(key: $k) {
@@ -170,6 +171,78 @@ async def test_revocation_is_honoured_by_the_very_next_request(trusted: Trusted)
     assert states["wenjiang--luxian"] == "revoked"
 
 
+async def test_contract_validity_is_honoured_exactly_with_the_policy_cached(
+        trusted: Trusted) -> None:
+    """The cached policy holds only until the earliest start or end of a contract's validity:
+    the first request at (or after) that time is decided by the contracts then in force."""
+    from datetime import timedelta
+
+    trust = trusted.trust
+    contracts = await trust.store.active_contracts()
+    start = min(c.not_before for c in contracts)
+    end = min(c.not_after for c in contracts)
+    assert all(c.not_after == end for c in contracts)  # the demo's two expire together
+    builds = 0
+    active_state = trust.store.active_state
+
+    async def counting() -> Any:
+        nonlocal builds
+        builds += 1
+        return await active_state()
+
+    trust.store.active_state = counting  # type: ignore[method-assign]
+    key = trusted.world.keys[1]
+    query = "query($k: ID!) { member(key: $k) { gender } }"
+
+    async def gender_at(when: Any) -> Any:
+        trust.clock = lambda: when
+        body = await trusted.gql(query, {"k": key}, party="wenjiang")
+        return (body["data"]["member"] or {}).get("gender")
+
+    assert await gender_at(start - timedelta(seconds=1)) is None  # not yet in force
+    assert await gender_at(start) == "MALE"                       # in force from not_before
+    assert await gender_at(end - timedelta(seconds=1)) == "MALE"
+    assert await gender_at(end - timedelta(seconds=1)) == "MALE"
+    assert builds == 2  # the last two requests were answered by the warm cache
+    assert await gender_at(end) is None                           # expired at not_after
+    assert builds == 3
+
+
+async def test_a_submit_by_another_store_is_seen_by_the_next_request(
+        make_world: Any, tmp_path: Any) -> None:
+    """Another process (its own engine and ContractStore on the same database) activates a
+    contract: the next request is decided under it, though the policy was cached."""
+    from hub.contracts.demo import build_demo_trust
+    from hub.contracts.runtime import Trust
+    from hub.contracts.store import ContractStore
+    from tests.api.trusted import PARTIES
+
+    world = await make_world()
+    try:
+        demo = build_demo_trust(tmp_path / "trust", PARTIES)
+        runtime = world.runtime
+        trust = await Trust.open(demo.trust_config(submit=False), runtime.engine,
+                                 runtime.session_factory, runtime.registry)
+        runtime.enforcement = trust
+        t = Trusted(world, demo, trust)
+        query = "query($k: ID!) { member(key: $k) { gender } }"
+        for _ in range(2):  # the second answer comes from the cached policy
+            body = await t.gql(query, {"k": world.keys[1]}, party="wenjiang")
+            assert (body["data"]["member"] or {}).get("gender") is None
+        other_engine = create_engine(runtime.engine.url.render_as_string(hide_password=False))
+        try:
+            other = ContractStore(create_session_factory(other_engine))
+            envelope = json.loads(demo.contracts["wenjiang--luxian"].read_text(encoding="utf-8"))
+            await other.submit(envelope, demo.registry)
+        finally:
+            await other_engine.dispose()
+        body = await t.gql(query, {"k": world.keys[1]}, party="wenjiang")
+        assert body["data"]["member"]["gender"] == "MALE"
+        await trust.close()
+    finally:
+        await world.client.aclose()
+
+
 async def test_contracts_lists_only_the_callers_contracts(trusted: Trusted) -> None:
     query = "{ contracts { id state parties { party role } signatures { party kid } registrar { party } } }"
     wenjiang = (await trusted.gql(query, party="wenjiang"))["data"]["contracts"]
@@ -191,6 +264,7 @@ async def test_contract_member_limit(make_world: Any, tmp_path: Any) -> None:
         assert "LIMIT_EXCEEDED" in _codes(body)  # the multi-party contract: 100 per request
         assert "at most 100" in json.dumps(body, ensure_ascii=False)
     finally:
+        await t.trust.close()
         await t.world.client.aclose()
 
 

@@ -25,8 +25,14 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.contracts._json import canonical
@@ -164,10 +170,31 @@ def entry_hash(prev_hash: str, seq: int, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{seq}\n{body}".encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class _Pending:
+    body: str
+    party: str | None
+    member_keys: list[str]
+    done: asyncio.Future[int]
+
+
 class AuditLog:
     """Append decisions; sign checkpoints; answer an owning party's `access_log`.
-    Appends are serialised in this process (one writer per database is assumed; a second
-    writer's conflicting `seq` fails on the primary key rather than forking the chain)."""
+
+    One writer per database is the design. The head of the chain (last seq, its hash) is kept
+    in memory after the first read, so an append is inserts only. Appends are group-committed:
+    entries arriving while a write is in progress go into the next transaction together, and
+    every `append` returns only once the transaction holding its entry has committed (nothing
+    is fire-and-forget). A conflicting writer (another process on the same database) makes the
+    insert fail on the `seq` primary key: the batch is rolled back, the head reloaded and the
+    batch re-chained and retried. Checkpoints falling inside a batch (seq % checkpoint_every
+    == 0) are signed and stored in the same transaction as their entry.
+
+    With `engine`, writes go over one held connection (no pool checkout per batch); call
+    `close()` when done (Trust.close does). Without it, each batch uses a session."""
+
+    #: re-chain and retry a batch this often when another writer took its sequence numbers
+    RETRIES = 5
 
     def __init__(
         self,
@@ -176,31 +203,141 @@ class AuditLog:
         signing_key: Ed25519PrivateKey | None = None,
         kid: str | None = None,
         checkpoint_every: int = 100,
+        engine: AsyncEngine | None = None,
     ) -> None:
         self._sessions = sessions
         self._key = signing_key
         self._kid = kid
         self._every = checkpoint_every
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        #: held by a batch write and by `checkpoint`: one writer at a time in this process
         self._lock = asyncio.Lock()
+        #: (seq, entry hash) of the last committed entry; None: read it from the database
+        self._head: tuple[int, str] | None = None
+        self._pending: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def append(self, event: AuditEvent) -> int:
+        """Append `event`; returns its sequence number once it is committed."""
         body = canonical(event.body()).decode()
-        async with self._lock:
-            async with self._sessions.begin() as session:
-                last = (await session.execute(
-                    select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
-                    .order_by(AuditEntryRow.seq.desc()).limit(1)
-                )).first()
-                seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-                session.add(AuditEntryRow(seq=seq, body=body, prev_hash=prev,
-                                          entry_hash=entry_hash(prev, seq, body),
-                                          party=event.party))
-                await session.flush()
-                for key in sorted(set(event.member_keys)):
-                    session.add(AuditMemberRow(seq=seq, member_key=key))
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(body, event.party, sorted(set(event.member_keys)), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_pending())
+        # shield: a cancelled request must not cancel the write of other requests' entries
+        return await asyncio.shield(done)
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self._lock:
+                    seqs = await self._write_batch(batch)
+            except BaseException as exc:
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_exception(exc if isinstance(exc, Exception)
+                                             else ContractError("audit write cancelled"))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for p, seq in zip(batch, seqs):
+                if not p.done.done():
+                    p.done.set_result(seq)
+
+    async def _write_batch(self, batch: Sequence[_Pending]) -> list[int]:
+        for attempt in range(self.RETRIES + 1):
+            try:
+                if self._head is None:
+                    self._head = await self._read_head()
+                return await self._insert(batch, self._head)
+            except IntegrityError:
+                # another writer took these sequence numbers: follow its head and re-chain
+                self._head = None
+                if attempt == self.RETRIES:
+                    raise
+            except BaseException:
+                self._head = None  # unknown whether it committed: read it again next time
+                await self._drop_connection()
+                raise
+        raise AssertionError("unreachable")
+
+    async def _read_head(self) -> tuple[int, str]:
+        async with self._sessions() as session:
+            last = (await session.execute(
+                select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
+                .order_by(AuditEntryRow.seq.desc()).limit(1)
+            )).first()
+        return (last[0], last[1]) if last else (0, GENESIS)
+
+    async def _insert(self, batch: Sequence[_Pending], head: tuple[int, str]) -> list[int]:
+        seq, prev = head
+        entries: list[dict[str, Any]] = []
+        members: list[dict[str, Any]] = []
+        checkpoints: list[tuple[int, str]] = []
+        for p in batch:
+            seq += 1
+            digest = entry_hash(prev, seq, p.body)
+            entries.append({"seq": seq, "body": p.body, "prev_hash": prev,
+                            "entry_hash": digest, "party": p.party})
+            members.extend({"seq": seq, "member_key": k} for k in p.member_keys)
             if self._key is not None and self._every and seq % self._every == 0:
-                await self._checkpoint_locked(utcnow())
-        return seq
+                checkpoints.append((seq, digest))
+            prev = digest
+        conn = await self._connection()
+        try:
+            async with conn.begin():
+                await conn.execute(insert(AuditEntryRow), entries)
+                if members:
+                    await conn.execute(insert(AuditMemberRow), members)
+                for size, head_hash in checkpoints:
+                    await self._add_checkpoint(conn, size, head_hash, utcnow())
+        finally:
+            if self._engine is None:
+                await conn.close()
+        self._head = (seq, prev)
+        return [e["seq"] for e in entries]
+
+    async def _connection(self) -> AsyncConnection:
+        if self._engine is None:
+            return await self._sessions.kw["bind"].connect()  # type: ignore[no-any-return]
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.invalidate()
+            finally:
+                await conn.close()
+
+    async def _add_checkpoint(self, conn: AsyncConnection, size: int, head: str,
+                              now: datetime) -> None:
+        assert self._key is not None and self._kid is not None
+        exists = (await conn.execute(
+            select(AuditCheckpointRow.size).where(AuditCheckpointRow.size == size))).first()
+        if exists is None:
+            signed = sign_compact({"size": size, "head": head, "at": format_time(now)},
+                                  self._key, self._kid, iat=now,
+                                  extra_header={"typ": CHECKPOINT_TYPE})
+            await conn.execute(insert(AuditCheckpointRow).values(
+                size=size, head_hash=head, signed=signed))
+
+    async def drain(self) -> None:
+        """Wait until every append made so far is written (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
+
+    async def close(self) -> None:
+        """Wait for pending appends, then release the held connection."""
+        await self.drain()
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await conn.close()
 
     async def checkpoint(self, now: datetime | None = None) -> int:
         """Sign (size, head) of the log now; returns the size covered."""
@@ -208,6 +345,8 @@ class AuditLog:
             return await self._checkpoint_locked(now or utcnow())
 
     async def _checkpoint_locked(self, now: datetime) -> int:
+        """Signs the head as stored in the database (not the in-memory one), so whatever
+        another writer appended is covered too."""
         if self._key is None or self._kid is None:
             raise ContractError("the audit log has no hub signing key: cannot checkpoint")
         async with self._sessions.begin() as session:

@@ -229,7 +229,7 @@ class Trust:
             await store.submit(envelope, registry, now=now)
         audit_log = AuditLog(sessions, signing_key=private,
                              kid=config.hub_kid or registry.hub_kid,
-                             checkpoint_every=config.checkpoint_every)
+                             checkpoint_every=config.checkpoint_every, engine=engine)
         return cls(config, registry, store, audit_log, sources,
                    config.audience or registry.hub_id, watch=StateWatch(engine))
 
@@ -290,9 +290,11 @@ class Trust:
         """Sign a last checkpoint so the tail of the log is covered too; release the held
         connection."""
         try:
+            await self.audit_log.drain()
             if self.config.hub_private_key_path is not None:
                 await self.audit_log.checkpoint()
         finally:
+            await self.audit_log.close()
             if self.watch is not None:
                 await self.watch.close()
 

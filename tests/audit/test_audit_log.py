@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -155,3 +157,51 @@ def test_operation_hash_ignores_whitespace_not_text() -> None:
     assert operation_hash("{ a }") == operation_hash("{\n  a\n}")
     assert operation_hash("{ a }") != operation_hash("{ b }")
     assert operation_hash("{ a }", "Q") != operation_hash("{ a }")
+
+
+async def test_group_commit_keeps_one_chain_and_its_checkpoints(db_url: str) -> None:
+    """Concurrent appends share transactions; each returns its own committed seq; a checkpoint
+    falling inside a batch is signed over exactly that entry's head."""
+    engine = create_engine(db_url)
+    try:
+        await create_audit_tables(engine)
+        sessions = create_session_factory(engine)
+        log = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=4,
+                       engine=engine)
+        seqs = await asyncio.gather(*(log.append(event(n, members=(n,))) for n in range(10)))
+        assert sorted(seqs) == list(range(1, 11))
+        async with sessions() as s:
+            stored = {r.seq: r for r in await s.scalars(select(AuditEntryRow))}
+            sizes = list(await s.scalars(select(AuditCheckpointRow.size)
+                                         .order_by(AuditCheckpointRow.size)))
+            indexed = {(m.seq, m.member_key) for m in await s.scalars(select(AuditMemberRow))}
+        assert set(stored) == set(range(1, 11)) and sizes == [4, 8]
+        users = {seq: int(json.loads(stored[seq].body)["user"][1:]) for seq in seqs}
+        assert indexed == {(seq, mkey(n)) for seq, n in users.items()}
+        await log.close()
+        report = await verify_log(sessions, HUB.public_key())
+        assert report.ok and report.entries == 10 and report.checkpoints == 2, report.problems
+    finally:
+        await engine.dispose()
+
+
+async def test_a_conflicting_writer_is_followed_not_forked(db_url: str) -> None:
+    """Two logs on one database (a second process): the stale one fails on the seq key,
+    reloads the head and re-chains, so the chain stays one and verifies."""
+    engine = create_engine(db_url)
+    try:
+        await create_audit_tables(engine)
+        sessions = create_session_factory(engine)
+        a = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=3, engine=engine)
+        b = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=3)
+        assert await a.append(event(1)) == 1           # a now keeps head 1 in memory
+        assert await b.append(event(2)) == 2           # b reads head 1 from the database
+        assert await b.append(event(3)) == 3
+        assert await a.append(event(4)) == 4           # a's seq 2 collides: reload, retry
+        assert await b.append(event(5)) == 5
+        assert await a.append(event(6)) == 6
+        await a.close()
+        report = await verify_log(sessions, HUB.public_key())
+        assert report.ok and report.entries == 6 and report.checkpoints == 2, report.problems
+    finally:
+        await engine.dispose()

@@ -309,6 +309,23 @@ async def test_audit_records_decisions_without_personal_data(trusted: Trusted) -
     assert not re.search(r"\d{17}[\dX]|1[3-9]\d{9}|张|温江区", text), text
 
 
+async def test_a_page_audits_and_reads_only_the_members_it_shows(trusted: Trusted) -> None:
+    """A page fetches one row more than it shows (to answer hasNextPage): that member is
+    neither recorded as touched nor read from any source."""
+    county = trusted.world.county
+    body = await trusted.gql(
+        "{ members(first: 2) { nodes { key name } pageInfo { hasNextPage } } }", party="luxian")
+    page = body["data"]["members"]
+    shown = [n["key"] for n in page["nodes"]]
+    assert len(shown) == 2 and page["pageInfo"]["hasNextPage"] is True
+    async with trusted.world.runtime.session_factory() as s:
+        last = (await s.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc())
+                                .limit(1))).one()
+    assert json.loads(last.body)["members"] == sorted(shown)
+    read = [k for c in county.calls if c.keys for k in c.keys]
+    assert len(read) == 2  # the two shown members' county records, not the third
+
+
 async def test_cached_documents_are_still_checked_per_request_and_caller(
         trusted: Trusted) -> None:
     """Parsing and validation are cached per text; the preflight, limits and audit are not."""

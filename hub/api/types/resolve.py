@@ -34,10 +34,11 @@ def _owners(ctx: Context, links: Sequence[Link]) -> frozenset[str]:
 
 
 def _make(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
+    """The member if the caller may see it; not yet recorded as touched (only members the
+    answer shows are: see `members_from_rows`)."""
     subject = subject_of(row, _owners(ctx, links))
     if not ctx.active_policy.can_see(ctx.caller, subject):
         return None
-    ctx.members_touched.add(row.key)
     return Member(key=row.key, _subject=subject)
 
 
@@ -67,6 +68,7 @@ async def member_from_row(ctx: Context, row: MemberRow | None) -> Member | None:
     if member is None:
         ctx.members_hidden += 1
         return None
+    ctx.members_touched.add(member.key)
     await _preload(ctx, [member])
     return member
 
@@ -74,11 +76,14 @@ async def member_from_row(ctx: Context, row: MemberRow | None) -> Member | None:
 async def members_from_rows(ctx: Context, rows: Sequence[MemberRow],
                             limit: int | None = None) -> list[Member]:
     """`limit`: how many of the visible members the answer shows (a page fetches one row more
-    to tell whether there is a next page); only those have their details loaded."""
+    to tell whether there is a next page); only those are recorded as touched (audit) and
+    have their details loaded (live reads). The rest only say that there is more."""
     links = await ctx.loaders.member_links.load_many([r.key for r in rows])
     made = (_make(ctx, row, ls) for row, ls in zip(rows, links))
     members = [m for m in made if m is not None]
-    await _preload(ctx, members if limit is None else members[:limit])
+    shown = members if limit is None else members[:limit]
+    ctx.members_touched.update(m.key for m in shown)
+    await _preload(ctx, shown)
     return members
 
 

@@ -15,10 +15,12 @@ __all__ = ["register", "run"]
 EXAMPLE_QUERIES = (
     (
         "The same query, answered per party: 叙州 (origin) sees all its members with full facts "
-        "and where they work; 成都 / 浙江 (destinations) see only those living with them, birth "
-        "dates coarsened to the year; 泸县涌水村 sees none of 叙州's",
+        "and where they work; 成都 / 浙江 (destinations) see their own and those living with "
+        "them, birth dates coarsened to the year; 泸县涌水村 sees none of 叙州's. (A filter "
+        "on a field a party may not see in full, such as 成都's originRegion under the "
+        "four-party contract, is refused: CONTRACT_DENIED)",
         """{
-  members(filter: {originRegion: "511502"}, first: 3) {
+  members(first: 3) {
     totalCount
     nodes { key name birthDate status
       destination { region { name } employer address }

@@ -9,6 +9,26 @@ Rules, in order:
    wins: full > year > hashed > masked.
 3. A prohibition in any contract that applies to the member wins over every permission.
 
+Filters (`filter_allowed`): a list filtered on a field, with `totalCount`, reveals that field
+for every member the filter ranges over, so the API refuses a filter argument before execution
+unless the caller could see the field it tests *in full* across that whole range (the filter is
+matched in SQL against the merged index row, before any transform). The range is the members
+of the caller's own sources plus, per applicable contract, the members its scope brings in.
+The rule, conservative on purpose (it cannot know the members before execution):
+- no applicable contract prohibits the field to the caller (for any party's data);
+- if the caller owns sources, they supply the field (its own members);
+- for each applicable contract, every *other* party of it whose sources supply the field grants
+  it to the caller with transform `full` in that contract (masked, hashed or year is not
+  enough: a filter tests the raw value) — unless the contract's scope already decides the
+  filter for the caller (a routing filter — origin region or organisation, destination region,
+  status — that is true for all or for none of the members the contract can bring in, e.g. an
+  origin party filtering on its own region);
+- a caller owning no source and party to no applicable contract may filter on nothing governed.
+Known residue, accepted: a member linked to the caller's own source *and* another party's
+source holds, after field authority, possibly that party's spelling of a value the caller
+itself holds for the same person; and a party outside a contract whose source also links a
+member in the contract's scope is not considered (can_see requires a contract party's source).
+
 A policy answers for the contracts in force at its `now`; the API's cached one is revalidated
 on every request (hub.contracts.runtime.Trust.policy_for), so a revocation is seen by the next
 request and an expiry by the first one at or after it. For row scope `can_see` needs the parties owning the
@@ -192,6 +212,73 @@ class ContractPolicy:
                 if owner != party and _granted(c, party, owner, type_name, name) \
                         is not Transform.DENY and not _prohibited(c, party, owner, type_name, name):
                     return True
+        return False
+
+    def filter_allowed(self, caller: Caller, type_name: str, field: str, *,
+                       routing: str | None = None, value: str | None = None) -> bool:
+        """May the caller filter a list on `type_name.field` (module docstring: the field in
+        full over every member the filter ranges over)? `routing` / `value`: the scope
+        dimension the filter compares (origin_region, origin_org, destination_region,
+        status) and the value, so a contract whose scope decides the filter needs no grant."""
+        if type_name not in self.governed:
+            return True  # no party's data: visible to everyone
+        party = caller.party
+        if party is None:
+            return False
+        contracts = self.applicable(caller)
+        for c in contracts:
+            if any(_prohibited(c, party, o, type_name, field) for o in c.parties):
+                return False
+        supplied = self.supplied.get(party)
+        owns = supplied is not None or bool(self.sources_of.get(party))
+        if owns and field not in (supplied or {}).get(type_name, ()):
+            return False
+        if not owns and not contracts:
+            return False
+        suppliers = {o for o, types in self.supplied.items()
+                     if o != party and field in types.get(type_name, ())}
+        for c in contracts:
+            if routing is not None and value is not None and \
+                    self._scope_decides(c, party, routing, value):
+                continue
+            for owner in suppliers & set(c.parties):
+                if _granted(c, party, owner, type_name, field) is not Transform.FULL:
+                    return False
+        return True
+
+    def _scope_decides(self, c: Contract, party: str, routing: str, value: str) -> bool:
+        """Is a filter on `routing` == `value` true for all or for none of the members
+        contract `c` can bring into `party`'s range?"""
+        scope = c.scope
+        role = c.parties[party]
+        regions = self.party_regions.get(party) or ()
+        if routing == "status":
+            if scope.statuses is None:
+                return False
+            v = value.lower()
+            return scope.statuses <= {v} or v not in scope.statuses
+        if routing == "origin_org":
+            if scope.origin_region_codes:
+                return False
+            return scope.origin_org_ids <= {value} or value not in scope.origin_org_ids
+        bounds: list[Sequence[str]] = []
+        if routing == "origin_region":
+            if not scope.origin_org_ids:
+                bounds.append(scope.origin_region_codes)
+            if role is Role.ORIGIN and regions:
+                bounds.append(regions)
+        elif routing == "destination_region":
+            if scope.destination_region_codes:
+                bounds.append(scope.destination_region_codes)
+            if role is Role.DESTINATION and regions:
+                bounds.append(regions)
+        want = region_prefix(value)
+        for bound in bounds:
+            prefixes = [region_prefix(r) for r in bound]
+            if all(p.startswith(want) for p in prefixes):
+                return True  # every member the contract brings in matches
+            if all(not p.startswith(want) and not want.startswith(p) for p in prefixes):
+                return True  # none does
         return False
 
     def may_read(self, caller: Caller, type_name: str, field: str, owner: str | None) -> bool:

@@ -21,7 +21,7 @@ from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import mint_token
 from hub.demo.launch import DemoHub, start_demo
 
-QUERY = """{ members(filter: {originRegion: "511502"}, first: 50) {
+QUERY = """{ members(first: 50) {
   totalCount nodes { key birthDate destination { region { code } } sources { system fields } } } }"""
 
 

@@ -7,6 +7,12 @@ nodes. Walking the AST against the schema resolves each selection to its parent 
 `members { edges { node { ...F } } }` both yield `Member.idNumber`.
 Introspection (`__schema`, `__type`, `__typename`) is neither policed nor counted: it carries no
 member data, and GraphiQL's own introspection query is deeper than any sane data query.
+
+The walk also records every *filter* the operation applies (`QueryPlan.filters`): each given
+filter argument of a list field (literal or variable, defaults included) with the (type, field)
+it tests, because a filter with `totalCount` reveals that field as surely as selecting it
+(`members(filter: {name: "张三"}) { totalCount }`). `Organization.members` always tests the
+members' organisations. The policy step decides which of them the caller may use.
 """
 
 from __future__ import annotations
@@ -16,6 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    GraphQLError,
+    GraphQLInputType,
+    Undefined,
+    coerce_input_value,
+    is_input_type,
+    type_from_ast,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -28,14 +40,69 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    value_from_ast,
     get_named_type,
     value_from_ast_untyped,
 )
 
-__all__ = ["QueryPlan", "analyse", "PAGED_ARGUMENT"]
+__all__ = ["QueryPlan", "FilterUse", "analyse", "PAGED_ARGUMENT", "FILTER_INPUTS",
+           "FILTER_ARGUMENTS", "IMPLICIT_FILTERS"]
 
 #: the argument that sets how many items a list field returns
 PAGED_ARGUMENT = "first"
+
+#: input type -> its field -> (type, field) of the schema it tests, and the routing value it
+#: compares when the field is one contract scopes are written in (origin_region,
+#: destination_region, origin_org, status; hub.contracts.policy decides with it). Keep in step
+#: with schema/yanxing.graphql and the SQL in hub/api/query.py (tests/api check the former).
+FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
+    "MemberFilter": {
+        "originRegion": ("Member", "originOrganization", "origin_region"),
+        "originOrganization": ("Member", "originOrganization", "origin_org"),
+        "destinationRegion": ("Destination", "region", "destination_region"),
+        "status": ("Member", "status", "status"),
+        "name": ("Member", "name", None),
+    },
+    "OrganizationFilter": {
+        "kind": ("Organization", "kind", None),
+        "region": ("Organization", "region", None),
+        "parent": ("Organization", "parent", None),
+        "name": ("Organization", "name", None),
+    },
+    "ActivityFilter": {
+        "organization": ("Activity", "organiser", None),
+        "kind": ("Activity", "kind", None),
+        "since": ("Activity", "startTime", None),
+        "until": ("Activity", "startTime", None),
+    },
+    "DataIssueFilter": {
+        "system": ("DataQualityIssue", "system", None),
+        "code": ("DataQualityIssue", "code", None),
+        "includeResolved": ("DataQualityIssue", "system", None),
+    },
+}
+#: (parent type, field, scalar argument) -> what it tests, as in FILTER_INPUTS
+FILTER_ARGUMENTS: dict[tuple[str, str, str], tuple[str, str, str | None]] = {
+    ("Organization", "members", "status"): ("Member", "status", "status"),
+}
+#: (parent type, field) -> the (type, field) pairs the list always tests: an organisation's
+#: members are those whose membership is there or who attend there
+IMPLICIT_FILTERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("Organization", "members"): (("Member", "originOrganization"),
+                                  ("Destination", "organization")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FilterUse:
+    """One filter the operation applies: `argument` as the caller wrote it (for messages),
+    the (type, field) it tests, and the routing kind and value when it has one."""
+
+    argument: str
+    type_name: str
+    field_name: str
+    routing: str | None = None
+    value: Any = None
 
 
 @dataclass(slots=True)
@@ -47,6 +114,8 @@ class QueryPlan:
     cost: int = 0
     #: largest `first` argument seen (checked against max_page_size)
     max_first: int = 0
+    #: every filter applied by a list field (see FILTER_INPUTS)
+    filters: list[FilterUse] = field(default_factory=list)
 
     def add(self, type_name: str, field_name: str) -> None:
         self.requested.setdefault(type_name, set()).add(field_name)
@@ -90,6 +159,54 @@ class _Walker:
                 return max(value, 1)
             return self.default_page
         return self.default_page
+
+    def _argument_value(self, node: FieldNode, name: str, arg_type: Any) -> Any:
+        """The value of argument `name` as execution will see it (variables and their
+        defaults resolved); None when absent or null."""
+        for arg in node.arguments or ():
+            if arg.name.value != name:
+                continue
+            if isinstance(arg.value, VariableNode):
+                return self.variables.get(arg.value.name.value)
+            value = value_from_ast(arg.value, arg_type, self.variables)
+            return None if value is Undefined else value
+        return None
+
+    def _filters(self, node: FieldNode, parent: str, definition: Any) -> None:
+        field_name = node.name.value
+        for type_name, tested in IMPLICIT_FILTERS.get((parent, field_name), ()):
+            self.plan.filters.append(FilterUse(f"{parent}.{field_name}", type_name, tested))
+        for arg_name, arg in definition.args.items():
+            arg_type = arg.type
+            named = get_named_type(arg_type)
+            inputs = FILTER_INPUTS.get(named.name)
+            scalar = FILTER_ARGUMENTS.get((parent, field_name, arg_name))
+            if inputs is None and scalar is None:
+                continue
+            value = self._argument_value(node, arg_name, arg_type)
+            if value is None:
+                continue
+            if scalar is not None:
+                self._use(f"{field_name}({arg_name})", scalar, value)
+                continue
+            if not isinstance(value, Mapping):
+                continue
+            assert inputs is not None
+            out_names = {f.out_name: n for n, f in getattr(named, "fields", {}).items()
+                         if getattr(f, "out_name", None)}
+            for key, item in value.items():
+                schema_key = out_names.get(key, key)
+                tested = inputs.get(schema_key)
+                if tested is None or item is None or item == "" or item is False:
+                    continue  # an empty name or `includeResolved: false` filters nothing
+                self._use(f"{field_name}({arg_name}.{schema_key})", tested, item)
+
+    def _use(self, argument: str, tested: tuple[str, str, str | None], value: Any) -> None:
+        type_name, field_name, routing = tested
+        if hasattr(value, "value"):  # an enum member (status): its canonical value
+            value = value.value
+        self.plan.filters.append(FilterUse(argument, type_name, field_name, routing,
+                                           str(value) if routing else None))
 
     def walk(
         self,
@@ -136,6 +253,7 @@ class _Walker:
             return 1
         # a paged field multiplies everything under it by its page size; plain lists inside a
         # page (edges, nodes, sources) are already counted by that multiplier
+        self._filters(node, parent.name, definition)
         paged = PAGED_ARGUMENT in definition.args
         multiplier = self._first(node) if paged else 1
         child = get_named_type(definition.type)
@@ -159,9 +277,38 @@ def analyse(
         op for op in operations
         if operation_name is None or (op.name is not None and op.name.value == operation_name)
     ]
-    walker = _Walker(schema, fragments, variables or {}, default_page)
+    walker = _Walker(schema, fragments, {}, default_page)
     for operation in chosen[:1] if operation_name is None and len(chosen) == 1 else chosen:
+        walker.variables = _with_defaults(schema, operation, variables or {})
         root = schema.get_root_type(operation.operation)
         if root is not None:
             walker.plan.cost += walker.walk(operation.selection_set, root, 0)
     return walker.plan
+
+
+def _with_defaults(schema: GraphQLSchema, operation: OperationDefinitionNode,
+                   variables: Mapping[str, Any]) -> dict[str, Any]:
+    """`variables` with the operation's declared defaults filled in, coerced to Python values
+    as execution will see them (an invalid value is left raw: validation refuses it)."""
+    out: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        var_type = type_from_ast(schema, definition.type)
+        if name in variables:
+            raw = variables[name]
+            if var_type is not None and is_input_type(var_type):
+                coerced = _coerce(raw, var_type)  # type: ignore[arg-type]
+                out[name] = raw if coerced is Undefined else coerced
+            else:
+                out[name] = raw
+        elif definition.default_value is not None and var_type is not None:
+            value = value_from_ast(definition.default_value, var_type)  # type: ignore[arg-type]
+            out[name] = None if value is Undefined else value
+    return out
+
+
+def _coerce(raw: Any, type_: GraphQLInputType) -> Any:
+    try:
+        return coerce_input_value(raw, type_)
+    except GraphQLError:
+        return Undefined

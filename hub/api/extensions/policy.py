@@ -10,6 +10,12 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
    type by `police_types`).
    DENY nulls the field with a CONTRACT_DENIED error at its path.
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
+
+Filters are checked in step 1 too: each filter argument of a list field (QueryPlan.filters,
+literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
+as surely as selecting it. A policy with `filter_allowed` (the contract policy; see its module
+docstring for the rule) refuses a filter on a field the caller may not see in full with
+CONTRACT_DENIED naming the argument and the field; policies without it (stage 1) filter freely.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.types import Info
 
 from hub.api.context import Context
+from hub.api.extensions.analysis import FilterUse
 from hub.api.extensions.limits import refuse
 from hub.api.types.policed import PolicedObject
 from hub.errors import AccessDenied
@@ -98,9 +105,28 @@ class PolicyExtension(SchemaExtension):
         if isinstance(ctx, Context) and ctx.plan is not None and not ec.result:
             denied = ctx.active_policy.denied_fields(ctx.caller, ctx.plan.requested)
             names = sorted(f"{t}.{f}" for t, fs in denied.items() for f in fs)
-            if names:
+            filters = _denied_filters(ctx)
+            if names or filters:
+                tested = sorted({f"{u.type_name}.{u.field_name}" for u in filters})
                 ctx.refused = True
-                ctx.fields_denied.update(names)
-                refuse(self, AccessDenied(
-                    "not granted to this caller: " + ", ".join(names), fields=names))
+                ctx.fields_denied.update(names, tested)
+                parts = []
+                if names:
+                    parts.append("not granted to this caller: " + ", ".join(names))
+                if filters:
+                    parts.append("filter not allowed (needs the field in full for every "
+                                 "member it ranges over): " + ", ".join(sorted(
+                                     {f"{u.argument} tests {u.type_name}.{u.field_name}"
+                                      for u in filters})))
+                refuse(self, AccessDenied("; ".join(parts), fields=[*names, *tested]))
         yield
+
+
+def _denied_filters(ctx: Context) -> list[FilterUse]:
+    assert ctx.plan is not None
+    allowed = getattr(ctx.active_policy, "filter_allowed", None)
+    if allowed is None:
+        return []
+    return [u for u in ctx.plan.filters
+            if not allowed(ctx.caller, u.type_name, u.field_name, routing=u.routing,
+                           value=u.value)]

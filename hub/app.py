@@ -3,8 +3,8 @@
 `create_app(settings)` opens the index engine and every source connector in the lifespan and
 closes them there (starlette `lifespan`); `create_app(runtime)` serves an already-open
 `Runtime` (tests, the demo, benchmarks) and closes it at shutdown.
-`trust` (hub.contracts.runtime.TrustConfig) turns on stage 2: party tokens (HTTP 401 without a
-good one), a contract policy built per request, and the audit log. `authenticate` overrides how
+`trust` (hub.settings.TrustConfig; by default `settings.trust`, yanxing.toml's [trust]) turns
+on stage 2: party tokens (HTTP 401 without a good one), a contract policy built per request, and the audit log. `authenticate` overrides how
 the `Caller` is found (it returns one or raises `AuthenticationError`, HTTP 401).
 """
 
@@ -133,8 +133,9 @@ def create_app(
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
-    `trust`: serve under signed contracts (hub.contracts.runtime); without it every caller is
-    anonymous under `policy` (stage 1). A Runtime may carry its enforcement already.
+    `trust`: serve under signed contracts (hub.contracts.runtime); Settings default to their
+    own `trust` ([trust] in yanxing.toml); without any every caller is anonymous under
+    `policy` (stage 1). A Runtime may carry its enforcement already.
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
     token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
     """
@@ -154,7 +155,8 @@ def create_app(
                 await config.registry.aclose()
                 await config.engine.dispose()
             return
-        async with open_runtime(config, policy, trust) as runtime:
+        async with open_runtime(config, policy,
+                                trust if trust is not None else config.trust) as runtime:
             app.state.runtime = runtime
             yield
 

@@ -19,8 +19,20 @@ mapping = "mappings/chengdu.toml"                      # relative to this file
 owner = "chengdu-operator"                             # the owning party's id
 [sources.connection]                                   # merged into the mapping's [connection]
 base_url = "http://127.0.0.1:8101"
+
+[trust]                                                # optional: serve under signed contracts
+registry = "trust/registry.json"                       # signed by the hub key; paths relative
+hub_public_key = "trust/keys/hub-1.pub.pem"            #   to this file, and must exist
+hub_private_key = "trust/keys/hub-1.key.pem"           # optional: signs audit checkpoints
+hub_kid = "hub-1"                                      # the registry's hub key id by default
+audience = "yanxing-hub"                               # the registry's hub id by default
+enforce = true                                         # false: verify and audit, stage-1 policy
+checkpoint_every = 100                                 # 1..100000
+contracts = ["trust/contracts/a.jws.json"]             # optional: submitted at startup
 ```
 `${VAR}` and `${VAR:-default}` are substituted from the environment in [hub] values.
+`[trust]` becomes `Settings.trust` (a `TrustConfig`, None without the table); the registry and
+keys themselves are verified when the app starts (hub.contracts.runtime.Trust.open).
 """
 
 from __future__ import annotations
@@ -47,8 +59,11 @@ __all__ = [
     "HubSettings",
     "Limits",
     "SourceConfig",
+    "TrustConfig",
+    "TRUST_KEYS",
     "Secret",
     "load_settings",
+    "read_trust_table",
     "MIN_SECRET_BYTES",
 ]
 
@@ -120,11 +135,32 @@ class SourceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustConfig:
+    """Where the trust material is (hub.contracts.runtime serves under it). Paths are used as
+    given; `read_trust_table` resolves relative ones against the configuration file."""
+
+    registry_path: Path
+    hub_public_key_path: Path
+    hub_private_key_path: Path | None = None
+    hub_kid: str | None = None
+    audience: str | None = None
+    enforce: bool = True
+    checkpoint_every: int = 100
+    contracts: tuple[Path, ...] = ()
+
+
+TRUST_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audience", "enforce",
+              "checkpoint_every", "contracts")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     hub: HubSettings
     limits: Limits = Limits()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
+    #: the [trust] table: serve under signed contracts (None: stage 1)
+    trust: TrustConfig | None = None
 
     @property
     def source_names(self) -> tuple[str, ...]:
@@ -318,6 +354,63 @@ def _read_source(
     )
 
 
+def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig | None:
+    """Validate a `[trust]` table (paths relative to `base`), appending every problem to
+    `problems`; the config when there were none. Shared by yanxing.toml and the deprecated
+    `yanxing serve --trust FILE`."""
+    if not isinstance(table, dict):
+        problems.append(f"[trust] must be a table, got {type(table).__name__}")
+        return None
+    before = len(problems)
+    problems += [f"trust: unknown key {k!r} (known: {', '.join(TRUST_KEYS)})"
+                 for k in table if k not in TRUST_KEYS]
+
+    def file(where: str, value: Any) -> Path | None:
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where} must be a path string, got {value!r}")
+            return None
+        path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
+        if not path.is_file():
+            problems.append(f"{where}: file not found: {path}")
+        return path
+
+    def required(key: str) -> Path | None:
+        if key not in table:
+            problems.append(f"trust.{key} is required")
+            return None
+        return file(f"trust.{key}", table[key])
+
+    registry = required("registry")
+    public = required("hub_public_key")
+    private = file("trust.hub_private_key", table["hub_private_key"]) \
+        if "hub_private_key" in table else None
+    enforce = table.get("enforce", True)
+    if not isinstance(enforce, bool):
+        problems.append(f"trust.enforce must be true or false, got {enforce!r}")
+    every = table.get("checkpoint_every", 100)
+    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100_000:
+        problems.append(f"trust.checkpoint_every must be an integer 1..100000, got {every!r}")
+    for key in ("hub_kid", "audience"):
+        if key in table and (not isinstance(table[key], str) or not table[key].strip()):
+            problems.append(f"trust.{key} must be a non-empty string, got {table[key]!r}")
+    raw_contracts = table.get("contracts", [])
+    contracts: list[Path] = []
+    if not isinstance(raw_contracts, list):
+        problems.append("trust.contracts must be a list of paths")
+    else:
+        for i, item in enumerate(raw_contracts):
+            found = file(f"trust.contracts[{i}]", item)
+            if found is not None:
+                contracts.append(found)
+    if len(problems) > before or registry is None or public is None:
+        return None
+    return TrustConfig(
+        registry_path=registry, hub_public_key_path=public, hub_private_key_path=private,
+        hub_kid=table.get("hub_kid"), audience=table.get("audience"), enforce=enforce,
+        checkpoint_every=every, contracts=tuple(contracts),
+    )
+
+
 def _default_loader() -> MappingLoader:
     from connectors.mapping import load_mapping
 
@@ -347,7 +440,7 @@ def load_settings(
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None  # message has line/column
     base = path.resolve().parent
     reader = _Reader(env)
-    reader.unknown("top level", raw, ("hub", "limits", "sources"))
+    reader.unknown("top level", raw, ("hub", "limits", "sources", "trust"))
     if "hub" not in raw:
         reader.problems.append("[hub] table is required (with at least secret)")
     hub = _read_hub(reader, reader.table("[hub]", raw.get("hub", {})), base)
@@ -371,6 +464,8 @@ def load_settings(
             )
         seen.setdefault(name, i)
     sources = [source for _, source in read]
+    trust = read_trust_table(raw["trust"], base, reader.problems) if "trust" in raw else None
     if reader.problems or hub is None:
         raise ConfigError([f"{path}: {p}" for p in reader.problems])
-    return Settings(hub, limits, tuple(s for s in sources if s is not None), path.resolve())
+    return Settings(hub, limits, tuple(s for s in sources if s is not None), path.resolve(),
+                    trust)

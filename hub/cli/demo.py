@@ -64,7 +64,7 @@ def _banner(hub: Any, port: int) -> str:
         "",
         "雁行 Yanxing demo federation is running under signed contracts.",
         f"  GraphQL + GraphiQL: {url}/graphql   (health: {url}/healthz, {url}/readyz)",
-        f"  configuration:      {hub.config_path}  (trust: {hub.trust_path})",
+        f"  configuration:      {hub.config_path}  (with its [trust] table)",
         "  GraphiQL: pick a party at the top; each query then carries a fresh token of it.",
         "",
         "Sources synced:",
@@ -99,10 +99,9 @@ async def _serve(args: argparse.Namespace) -> int:
     print("Starting the four simulated systems and syncing (about 10 seconds)...", flush=True)
     async with start_demo(args.dir, port=args.port, members=args.members, seed=args.seed) as hub:
         trust = hub.trust
-        app = create_app(
-            hub.settings, trust=trust.trust_config(checkpoint_every=20) if trust else None,
-            demo_tokens=(hub.parties, trust.token_for) if trust else None,
-        )
+        # served exactly as yanxing.toml says, [trust] included
+        app = create_app(hub.settings,
+                         demo_tokens=(hub.parties, trust.token_for) if trust else None)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
                            lifespan="on")

@@ -1,8 +1,8 @@
-"""`yanxing serve --config yanxing.toml [--trust trust.toml] [--host 127.0.0.1] [--port 8000]`.
+"""`yanxing serve --config yanxing.toml [--host 127.0.0.1] [--port 8000]`.
 
-With `--trust` (a file with a `[trust]` table, hub.contracts.runtime) the hub serves under
-signed contracts: party tokens, contract policy per request, audit log. yanxing.toml itself
-cannot hold `[trust]`: hub.settings refuses unknown top-level tables.
+With a `[trust]` table in yanxing.toml (hub.settings) the hub serves under signed contracts:
+party tokens, contract policy per request, audit log. `--trust FILE` (a file holding only a
+`[trust]` table) still works and overrides it, deprecated: it goes in the next release.
 
 The configuration is loaded and validated before the server starts, so a bad file lists all
 its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
@@ -11,6 +11,7 @@ its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's star
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--config", default="yanxing.toml", type=Path, help="hub configuration")
     parser.add_argument("--trust", type=Path, default=None,
-                        help="trust configuration ([trust] table): serve under signed contracts")
+                        help="DEPRECATED (removed in the next release): a file with a [trust] "
+                        "table, overriding yanxing.toml's [trust]")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local)")
     parser.add_argument("--port", default=8000, type=int, help="port (0: any free port)")
     parser.set_defaults(handler=run)
@@ -38,11 +40,15 @@ def run(args: argparse.Namespace) -> int:
     from hub.settings import load_settings
 
     settings = load_settings(args.config)
-    trust = None
+    trust = settings.trust
     if args.trust is not None:
         from hub.contracts.runtime import load_trust_config
 
         trust = load_trust_config(args.trust)
+        print(f"yanxing serve: --trust is deprecated and will be removed in the next release; "
+              f"move the [trust] table of {args.trust} into {args.config} (paths relative to "
+              f"it){' (it overrides the [trust] there)' if settings.trust else ''}",
+              file=sys.stderr)
     uvicorn.run(create_app(settings, trust=trust), host=args.host, port=args.port,
                 log_level="info")
     return 0

@@ -15,8 +15,9 @@
   honoured by the very next request, and an expiry by the first request at or after it.
 - `record`: one audit entry per operation (hub.audit), with the contracts it relied on.
 
-A `[trust]` table in a file of its own (`yanxing serve --trust trust.toml`; hub/settings.py
-refuses unknown top-level tables in yanxing.toml)::
+The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of the file, into
+`Settings.trust`); `yanxing serve --trust FILE` still reads one from a file of its own
+(`load_trust_config`), deprecated, for one release::
 
     [trust]
     registry = "trust/registry.json"          # signed by the hub key; relative to this file
@@ -60,6 +61,7 @@ from hub.errors import ConfigError, ContractError
 from hub.federation.registry import SourceRegistry
 from hub.policy.base import ANONYMOUS, Caller, Policy
 from hub.policy.masking import MaskingPolicy
+from hub.settings import TrustConfig, read_trust_table
 
 if TYPE_CHECKING:
     from hub.api.context import Context
@@ -73,79 +75,22 @@ OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
 _PLUMBING = ("Query", "Mutation", "PageInfo")
 
 
-@dataclass(frozen=True, slots=True)
-class TrustConfig:
-    """Where the trust material is. Paths are used as given (load_trust_config resolves
-    relative ones against the file)."""
-
-    registry_path: Path
-    hub_public_key_path: Path
-    hub_private_key_path: Path | None = None
-    hub_kid: str | None = None
-    audience: str | None = None
-    enforce: bool = True
-    checkpoint_every: int = 100
-    contracts: tuple[Path, ...] = ()
-
-
-_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audience", "enforce",
-         "checkpoint_every", "contracts")
-
-
 def load_trust_config(path: Path | str) -> TrustConfig:
-    """Read the `[trust]` table of `path`; every problem reported at once (ConfigError)."""
+    """Read the `[trust]` table of a file of its own (the deprecated `yanxing serve --trust
+    FILE`), validated like yanxing.toml's; every problem reported at once (ConfigError)."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read trust configuration: {exc}") from exc
-    table = raw.get("trust")
-    problems: list[str] = []
-    if not isinstance(table, dict):
+    if "trust" not in raw:
         raise ConfigError(f"{path}: needs a [trust] table")
-    problems += [f"{path}: [trust]: unknown key {k!r} (known: {', '.join(_KEYS)})"
-                 for k in table if k not in _KEYS]
-    base = path.parent
-
-    def file(key: str, required: bool) -> Path | None:
-        value = table.get(key)
-        if value is None:
-            if required:
-                problems.append(f"{path}: [trust]: {key!r} is required")
-            return None
-        if not isinstance(value, str):
-            problems.append(f"{path}: [trust]: {key!r} must be a path string")
-            return None
-        p = Path(value) if Path(value).is_absolute() else base / value
-        if not p.exists():
-            problems.append(f"{path}: [trust]: {key} {p} does not exist")
-        return p
-
-    registry = file("registry", True)
-    public = file("hub_public_key", True)
-    private = file("hub_private_key", False)
-    enforce = table.get("enforce", True)
-    if not isinstance(enforce, bool):
-        problems.append(f"{path}: [trust]: 'enforce' must be true or false")
-    every = table.get("checkpoint_every", 100)
-    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100000:
-        problems.append(f"{path}: [trust]: 'checkpoint_every' must be an integer 1..100000")
-    for key in ("hub_kid", "audience"):
-        if key in table and not isinstance(table[key], str):
-            problems.append(f"{path}: [trust]: {key!r} must be a string")
-    contracts = table.get("contracts", [])
-    if not isinstance(contracts, list) or not all(isinstance(c, str) for c in contracts):
-        problems.append(f"{path}: [trust]: 'contracts' must be a list of paths")
-        contracts = []
-    if problems:
-        raise ConfigError("invalid trust configuration:\n  " + "\n  ".join(problems))
-    assert registry is not None and public is not None
-    return TrustConfig(
-        registry_path=registry, hub_public_key_path=public, hub_private_key_path=private,
-        hub_kid=table.get("hub_kid"), audience=table.get("audience"), enforce=enforce,
-        checkpoint_every=every,
-        contracts=tuple(Path(c) if Path(c).is_absolute() else base / c for c in contracts),
-    )
+    problems: list[str] = [f"top level: unknown key {k!r} (known: trust)"
+                           for k in raw if k != "trust"]
+    config = read_trust_table(raw["trust"], path.resolve().parent, problems)
+    if problems or config is None:
+        raise ConfigError([f"{path}: {p}" for p in problems])
+    return config
 
 
 def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:

@@ -1,17 +1,23 @@
 """Per-request DataLoaders: one SQL query per batch of keys, one source read per batch.
 
-Created lazily on the request's `Context`, so a batch never mixes two callers and a cache never
-outlives its request (strawberry `docs/guides/dataloaders.md`). Each batch function returns one
-slot per key, in order.
+Created lazily on the request's `Context` (and each loader lazily on first use), so a batch
+never mixes two callers and a cache never outlives its request (strawberry
+`docs/guides/dataloaders.md`). Each batch function returns one slot per key, in order.
+
+A member's index row and its source links come together (`member_index`): one Core SELECT
+over members LEFT JOIN source_links per batch, on a pooled connection (no ORM session, no
+identity map), with a statement built once per process. `member_rows` and `member_links` are
+views of it; a page of members primes it with rows it already read (hub.api.queries).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from strawberry.dataloader import DataLoader
 
 from hub.api.context import Context
@@ -27,9 +33,45 @@ from hub.store.models import (
     SourceLinkRow,
 )
 
-__all__ = ["Loaders"]
+__all__ = ["Loaders", "IndexEntry", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
 
 K = TypeVar("K")
+
+#: a member's index row (None when not indexed) and its linked source records, in link order
+IndexEntry = tuple[Any, list[Link]]
+
+_MEMBERS = MemberRow.__table__
+_LINKS = SourceLinkRow.__table__
+#: the columns of a member index row followed by the link's source and local id
+MEMBER_INDEX_COLUMNS = (*_MEMBERS.c, _LINKS.c.source, _LINKS.c.local_id)
+
+
+def _links_of(members: Any) -> Any:
+    """`members` (the table or a subquery of it) LEFT JOIN its member links."""
+    return members.outerjoin(
+        _LINKS, (_LINKS.c.member_key == members.c.key) & (_LINKS.c.entity == "member")
+    )
+
+
+_MEMBER_INDEX = (
+    select(*MEMBER_INDEX_COLUMNS)
+    .select_from(_links_of(_MEMBERS))
+    .where(_MEMBERS.c.key.in_(bindparam("keys", expanding=True)))
+    .order_by(_LINKS.c.id)
+)
+
+
+def member_index_entries(rows: Iterable[Row[Any]]) -> dict[str, IndexEntry]:
+    """Group joined (member columns..., source, local_id) rows by member key, in row order.
+    The row itself stands for the member row (attribute access by column name)."""
+    found: dict[str, IndexEntry] = {}
+    for row in rows:
+        entry = found.get(row.key)
+        if entry is None:
+            entry = found[row.key] = (row, [])
+        if row.source is not None:
+            entry[1].append(Link(row.source, row.local_id))
+    return found
 
 
 class _PolicedFetcher(LiveFetcher):
@@ -67,19 +109,50 @@ class _PolicedFetcher(LiveFetcher):
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.fetcher = _PolicedFetcher(ctx)
         self._members_fetched: set[str] = set()
-        self.member_rows = DataLoader[str, MemberRow | None](self._member_rows)
-        self.member_links = DataLoader[str, list[Link]](self._member_links)
-        self.member_details = DataLoader[str, MergedMember](self._member_details)
-        self.organizations = DataLoader[str, OrganizationRow | None](self._organizations)
-        self.activities = DataLoader[str, ActivityRow | None](self._activities)
-        self.attendance_by_member = DataLoader[str, list[AttendanceRow]](
-            self._attendance_by_member
-        )
-        self.attendance_by_activity = DataLoader[str, list[AttendanceRow]](
-            self._attendance_by_activity
-        )
+
+    # Each loader is made on first use: most requests need two or three of them.
+    @cached_property
+    def fetcher(self) -> _PolicedFetcher:
+        return _PolicedFetcher(self.ctx)
+
+    @cached_property
+    def member_index(self) -> DataLoader[str, IndexEntry]:
+        return DataLoader(self._member_index)
+
+    @cached_property
+    def member_rows(self) -> DataLoader[str, MemberRow | None]:
+        return DataLoader(self._member_rows)
+
+    @cached_property
+    def member_links(self) -> DataLoader[str, list[Link]]:
+        return DataLoader(self._member_links)
+
+    @cached_property
+    def member_details(self) -> DataLoader[str, MergedMember]:
+        return DataLoader(self._member_details)
+
+    @cached_property
+    def organizations(self) -> DataLoader[str, OrganizationRow | None]:
+        return DataLoader(self._organizations)
+
+    @cached_property
+    def activities(self) -> DataLoader[str, ActivityRow | None]:
+        return DataLoader(self._activities)
+
+    @cached_property
+    def attendance_by_member(self) -> DataLoader[str, list[AttendanceRow]]:
+        return DataLoader(self._attendance_by_member)
+
+    @cached_property
+    def attendance_by_activity(self) -> DataLoader[str, list[AttendanceRow]]:
+        return DataLoader(self._attendance_by_activity)
+
+    def prime_members(self, entries: dict[str, IndexEntry]) -> None:
+        """Members whose index row and links were read elsewhere (a page query)."""
+        loader = self.member_index
+        for key, entry in entries.items():
+            loader.prime(key, entry)
 
     async def _by_pk(self, column: Any, keys: Sequence[str]) -> list[Any]:
         async with self.ctx.runtime.session_factory() as session:
@@ -95,8 +168,14 @@ class Loaders:
                 groups[getattr(row, column.key)].append(row)
         return [groups.get(k, []) for k in keys]
 
+    async def _member_index(self, keys: Sequence[str]) -> list[IndexEntry]:
+        async with self.ctx.runtime.engine.connect() as conn:
+            rows = (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
+        found = member_index_entries(rows)
+        return [found.get(k) or (None, []) for k in keys]
+
     async def _member_rows(self, keys: Sequence[str]) -> list[MemberRow | None]:
-        return await self._by_pk(MemberRow.key, keys)
+        return [row for row, _ in await self.member_index.load_many(keys)]
 
     async def _organizations(self, keys: Sequence[str]) -> list[OrganizationRow | None]:
         return await self._by_pk(OrganizationRow.org_id, keys)
@@ -111,16 +190,7 @@ class Loaders:
         return await self._grouped(AttendanceRow.activity_key, keys)
 
     async def _member_links(self, keys: Sequence[str]) -> list[list[Link]]:
-        groups: dict[str, list[Link]] = defaultdict(list)
-        async with self.ctx.runtime.session_factory() as session:
-            rows = await session.execute(
-                select(SourceLinkRow.member_key, SourceLinkRow.source, SourceLinkRow.local_id)
-                .where(SourceLinkRow.member_key.in_(keys), SourceLinkRow.entity == "member")
-                .order_by(SourceLinkRow.id)
-            )
-            for member_key, source, local_id in rows:
-                groups[member_key].append(Link(source, local_id))
-        return [groups.get(k, []) for k in keys]
+        return [links for _, links in await self.member_index.load_many(keys)]
 
     async def _member_details(self, keys: Sequence[str]) -> list[MergedMember | BaseException]:
         limit = self.ctx.runtime.limits.max_members_per_request
@@ -132,7 +202,7 @@ class Loaders:
         if len(self._members_fetched) > limit:
             error = LimitExceeded(f"at most {limit} members' details per request")
             return [error for _ in keys]
-        links = await self.member_links.load_many(keys)
+        links = [ls for _, ls in await self.member_index.load_many(keys)]
         plan = self.ctx.plan
         fields = canonical_member_fields(plan.requested) if plan is not None else None
         result = await self.fetcher.fetch_members(dict(zip(keys, links)), fields)

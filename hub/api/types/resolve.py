@@ -64,7 +64,12 @@ async def _preload(ctx: Context, members: Sequence[Member]) -> None:
 async def member_from_row(ctx: Context, row: MemberRow | None) -> Member | None:
     if row is None:
         return None
-    member = _make(ctx, row, await ctx.loaders.member_links.load(row.key))
+    _, links = await ctx.loaders.member_index.load(row.key)
+    return await _one(ctx, row, links)
+
+
+async def _one(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
+    member = _make(ctx, row, links)
     if member is None:
         ctx.members_hidden += 1
         return None
@@ -78,7 +83,8 @@ async def members_from_rows(ctx: Context, rows: Sequence[MemberRow],
     """`limit`: how many of the visible members the answer shows (a page fetches one row more
     to tell whether there is a next page); only those are recorded as touched (audit) and
     have their details loaded (live reads). The rest only say that there is more."""
-    links = await ctx.loaders.member_links.load_many([r.key for r in rows])
+    index = ctx.loaders.member_index
+    links = [ls for _, ls in await index.load_many([r.key for r in rows])]
     made = (_make(ctx, row, ls) for row, ls in zip(rows, links))
     members = [m for m in made if m is not None]
     shown = members if limit is None else members[:limit]
@@ -91,4 +97,7 @@ async def member_by_key(info: Info, key: str | None) -> Member | None:
     if not key:
         return None
     ctx: Context = info.context
-    return await member_from_row(ctx, await ctx.loaders.member_rows.load(key))
+    row, links = await ctx.loaders.member_index.load(key)
+    if row is None:
+        return None
+    return await _one(ctx, row, links)

@@ -44,6 +44,7 @@ _MEMBERS = MemberRow.__table__
 _LINKS = SourceLinkRow.__table__
 #: the columns of a member index row followed by the link's source and local id
 MEMBER_INDEX_COLUMNS = (*_MEMBERS.c, _LINKS.c.source, _LINKS.c.local_id)
+_KEY = list(_MEMBERS.c.keys()).index("key")
 
 
 def _links_of(members: Any) -> Any:
@@ -66,11 +67,13 @@ def member_index_entries(rows: Iterable[Row[Any]]) -> dict[str, IndexEntry]:
     The row itself stands for the member row (attribute access by column name)."""
     found: dict[str, IndexEntry] = {}
     for row in rows:
-        entry = found.get(row.key)
+        # by position: the last two columns are the link's; attribute access costs more
+        key = row[_KEY]
+        entry = found.get(key)
         if entry is None:
-            entry = found[row.key] = (row, [])
-        if row.source is not None:
-            entry[1].append(Link(row.source, row.local_id))
+            entry = found[key] = (row, [])
+        if row[-2] is not None:
+            entry[1].append(Link(row[-2], row[-1]))
     return found
 
 

@@ -52,6 +52,10 @@ _MEMBER_TYPES: Mapping[str, tuple[type, ...]] = {
 }
 
 
+#: read with every record (newest-wins needs it) but not reported as a supplied field
+_NOT_SUPPLIED = frozenset({"updated_at"})
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """One source record of a member, as the index links it."""
@@ -223,10 +227,12 @@ class LiveFetcher:
             found.append((link.source, record))
             updated = record.values.get("updated_at")
             per_source.append((link.source, entry.side, record.values, updated))
-        merged.values = merge_values(per_source)
+        merged.values = values = merge_values(per_source)
         for source, record in found:
-            supplied = frozenset(f for f in record.fields if f != "updated_at")
-            used = frozenset(f for f in supplied if merged.source_of(f) == source)
+            supplied = record.fields - _NOT_SUPPLIED
+            used = frozenset(
+                f for f in supplied if (w := values.get(f)) is not None and w.source == source
+            )
             merged.records.append(
                 ProvenanceRecord(source, record.local_id, record.fetched_at, supplied, used)
             )

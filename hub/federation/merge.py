@@ -65,11 +65,7 @@ class SourcedValue:
 
 
 def _newest_key(candidate: SourcedValue) -> tuple[datetime, str]:
-    ts = candidate.updated_at or _EPOCH
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    # the source name breaks ties so the result never depends on arrival order
-    return (ts, candidate.source)
+    return _rank(candidate.source, candidate.updated_at)
 
 
 def merge_field(field: str, candidates: Iterable[SourcedValue]) -> SourcedValue | None:
@@ -88,14 +84,44 @@ def merge_field(field: str, candidates: Iterable[SourcedValue]) -> SourcedValue 
 def merge_values(
     per_source: Iterable[tuple[str, Side, Mapping[str, Any], datetime | None]],
 ) -> dict[str, SourcedValue]:
-    """Merge whole records: `(source, side, values, updated_at)` -> field -> winning value."""
-    by_field: dict[str, list[SourcedValue]] = {}
-    for source, side, values, updated_at in per_source:
-        for name, value in values.items():
-            by_field.setdefault(name, []).append(SourcedValue(source, side, value, updated_at))
+    """Merge whole records: `(source, side, values, updated_at)` -> field -> winning value.
+
+    The same answer as `merge_field` on every field, cheaper: the records are ranked once
+    (updated_at, then name) and each field takes the first non-empty value in the order its
+    authority gives (its side's records first, newest first); a record alone wins every field
+    it has a value for."""
+    records = list(per_source)
+    if len(records) == 1:
+        source, side, values, updated_at = records[0]
+        return {
+            name: SourcedValue(source, side, value, updated_at)
+            for name, value in values.items()
+            if value is not None and value != ""
+        }
+    # newest first; the sort is stable, so of equal ranks the earlier record stays first (as
+    # max() in merge_field keeps the first of equal candidates)
+    newest = sorted(records, key=lambda r: _rank(r[0], r[3]), reverse=True)
+    orders = {Authority.NEWEST: newest}
+    for authority in (Authority.ORIGIN, Authority.DESTINATION):
+        orders[authority] = [r for r in newest if r[1].value == authority.value] + [
+            r for r in newest if r[1].value != authority.value
+        ]
     merged: dict[str, SourcedValue] = {}
-    for name, candidates in by_field.items():
-        winner = merge_field(name, candidates)
-        if winner is not None:
-            merged[name] = winner
+    for name in dict.fromkeys(name for record in records for name in record[2]):
+        for source, side, values, updated_at in orders[
+            FIELD_AUTHORITY.get(name, Authority.NEWEST)
+        ]:
+            value = values.get(name)
+            if value is not None and value != "":
+                merged[name] = SourcedValue(source, side, value, updated_at)
+                break
     return merged
+
+
+def _rank(source: str, updated_at: datetime | None) -> tuple[datetime, str]:
+    """Newest-wins order: updated_at (naive read as UTC, missing as the epoch), then the
+    source name, so the result never depends on arrival order."""
+    ts = updated_at or _EPOCH
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return (ts, source)

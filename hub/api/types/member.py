@@ -53,6 +53,10 @@ def _partial(value: Any) -> PartialDate | None:
     return None
 
 
+#: (GraphQL type, field) -> the canonical field whose source decides the value's owner
+_FIRST_CANONICAL: dict[tuple[str, str], str] = {k: v[0] for k, v in MEMBER_FIELDS.items() if v}
+
+
 class _MemberPart(PolicedObject):
     """Shared by Member and its nested parts: live values, subject, owner lookup."""
 
@@ -82,10 +86,13 @@ class _MemberPart(PolicedObject):
 
     def policy_owner(self, ctx: "Context", field: str) -> str | None:
         merged = self._member._merged
-        canonical = MEMBER_FIELDS.get((type(self).__name__, field))
-        if merged is None or not canonical:
+        if merged is None:
             return None
-        return ctx.runtime.registry.owner_of(merged.source_of(canonical[0]) or "")
+        canonical = _FIRST_CANONICAL.get((type(self).__name__, field))
+        if canonical is None:
+            return None
+        winner = merged.values.get(canonical)
+        return ctx.runtime.registry.owner_of("" if winner is None else winner.source)
 
 
 @strawberry.type(description="流入地（现居住地与工作）。 Where the member lives and works now "

@@ -142,7 +142,9 @@ class LiveFetcher:
         wanted = None if fields is None else frozenset(fields | {"updated_at"})
         request = ReadRequest(entity=self.entity, keys=list(local_ids), fields=wanted)
         try:
-            result = await asyncio.wait_for(entry.connector.read(request), entry.timeout)
+            # asyncio.timeout, not wait_for: no extra task per read
+            async with asyncio.timeout(entry.timeout):
+                result = await entry.connector.read(request)
             records = _check_result(source, local_ids, result)
         except TimeoutError:
             error: SourceError = SourceTimeout(source, f"no answer within {entry.timeout:g} s")
@@ -203,9 +205,13 @@ class LiveFetcher:
         for key_links in materialised.values():
             for link in key_links:
                 by_source.setdefault(link.source, []).append(link.local_id)
-        await asyncio.gather(
-            *(self._read_source(src, ids, fields) for src, ids in by_source.items())
-        )
+        if len(by_source) == 1:
+            ((src, ids),) = by_source.items()
+            await self._read_source(src, ids, fields)
+        else:
+            await asyncio.gather(
+                *(self._read_source(src, ids, fields) for src, ids in by_source.items())
+            )
         members = {
             key: self._merge(key, key_links) for key, key_links in materialised.items()
         }

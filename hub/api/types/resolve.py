@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from strawberry.types import Info
 
@@ -54,8 +55,15 @@ async def _preload(ctx: Context, members: Sequence[Member]) -> None:
     if not members or not _wants_details(ctx):
         return
     loader = ctx.loaders.member_details
-    found = await asyncio.gather(*(loader.load(m.key) for m in members),
-                                 return_exceptions=True)
+    found: list[Any]
+    if len(members) == 1:
+        try:
+            found = [await loader.load(members[0].key)]
+        except Exception as exc:  # left to the fields, as with gather below
+            found = [exc]
+    else:
+        found = await asyncio.gather(*(loader.load(m.key) for m in members),
+                                     return_exceptions=True)
     for member, merged in zip(members, found):
         if not isinstance(merged, BaseException):
             member._merged = merged

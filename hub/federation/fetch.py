@@ -77,13 +77,36 @@ class ProvenanceRecord:
 
 @dataclass(slots=True)
 class MergedMember:
-    """A member's live values after field authority, with who supplied what."""
+    """A member's live values after field authority, with who supplied what.
+
+    The provenance (`records`) is worked out on first use from the records that were merged:
+    only `Member.sources` asks for it."""
 
     key: str
     values: dict[str, SourcedValue] = field(default_factory=dict)
-    records: list[ProvenanceRecord] = field(default_factory=list)
     #: sources that hold a record of this member but failed to answer
     failed: dict[str, SourceError] = field(default_factory=dict)
+    #: (source, record) merged into `values`, in link order
+    found: list[tuple[str, Record]] = field(default_factory=list)
+    _records: list[ProvenanceRecord] | None = None
+
+    @property
+    def records(self) -> list[ProvenanceRecord]:
+        """What each source supplied for this member, and which of those fields won."""
+        if self._records is None:
+            values = self.values
+            records = []
+            for source, record in self.found:
+                supplied = record.fields - _NOT_SUPPLIED
+                used = frozenset(
+                    f for f in supplied
+                    if (w := values.get(f)) is not None and w.source == source
+                )
+                records.append(
+                    ProvenanceRecord(source, record.local_id, record.fetched_at, supplied, used)
+                )
+            self._records = records
+        return self._records
 
     def get(self, name: str) -> Any:
         winner = self.values.get(name)
@@ -233,13 +256,6 @@ class LiveFetcher:
             found.append((link.source, record))
             updated = record.values.get("updated_at")
             per_source.append((link.source, entry.side, record.values, updated))
-        merged.values = values = merge_values(per_source)
-        for source, record in found:
-            supplied = record.fields - _NOT_SUPPLIED
-            used = frozenset(
-                f for f in supplied if (w := values.get(f)) is not None and w.source == source
-            )
-            merged.records.append(
-                ProvenanceRecord(source, record.local_id, record.fetched_at, supplied, used)
-            )
+        merged.values = merge_values(per_source)
+        merged.found = found
         return merged

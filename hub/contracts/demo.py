@@ -114,10 +114,12 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
         "permissions": {
             "read": [
                 {"grantee": "origin", "data_of": "destination", "fields": {
-                    "Member": {"status": "full", "phone": "masked", "activities": "full"},
+                    "Member": {"status": "full", "phone": "masked", "activities": "full",
+                               "originOrganization": "full"},
                     "SourceRecord": {"localId": "full"},
                     "Destination": {"region": "full", "address": "masked", "employer": "full",
-                                    "occupation": "full", "since": "full"},
+                                    "occupation": "full", "since": "full",
+                                    "organization": "full"},
                     "Work": {"employer": "full", "occupation": "full"},
                     "FourClarities": {"intendsReturnBusiness": "full",
                                       "willingVillageCadre": "full"},
@@ -127,6 +129,7 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
                                "idNumber": "masked", "phone": "masked", "status": "full",
                                "originOrganization": "full", "activities": "full"},
                     "SourceRecord": {"localId": "full"},
+                    "Destination": {"organization": "full"},
                 }},
             ],
             "record": {
@@ -167,12 +170,24 @@ def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
         "permissions": {
             "read": [
                 {"grantee": "origin", "data_of": "destination", "fields": {
-                    "Member": {"status": "full", "activities": "full"},
-                    "Destination": {"region": "full", "employer": "full"},
+                    "Member": {"status": "full", "activities": "full",
+                               "originOrganization": "full"},
+                    "Destination": {"region": "full", "employer": "full", "organization": "full"},
                     "Work": {"employer": "full"},
                 }},
                 {"grantee": "destination", "data_of": "origin", "fields": {
-                    "Member": {"name": "full", "birthDate": "year"},
+                    "Member": {"name": "full", "birthDate": "year", "originOrganization": "full"},
+                    "Destination": {"organization": "full"},
+                }},
+                # 组织关系 and the 流入地党组织 are the routing facts every party of the agreement
+                # co-manages by, so each side shares them in full with its own side too
+                {"grantee": "origin", "data_of": "origin", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"},
+                }},
+                {"grantee": "destination", "data_of": "destination", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"},
                 }},
             ],
             "record": {"checkin": ["destination"], "reconciliation": ["origin", "destination"]},

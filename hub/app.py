@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +90,14 @@ async def _close_trust(runtime: Runtime) -> None:
         await close()
 
 
+def _freeze_startup_objects() -> None:
+    """Move everything built at startup (schema, connectors, mappings) out of the collector's
+    reach: full collections then scan only per-request garbage, which takes the GC pauses out
+    of the latency tail (bench: 50-member page p99 roughly halves)."""
+    gc.collect()
+    gc.freeze()
+
+
 def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
@@ -149,6 +158,7 @@ def create_app(
             try:
                 if trust is not None:
                     config.enforcement = await _open_trust(trust, config)
+                _freeze_startup_objects()
                 yield
             finally:
                 await _close_trust(config)
@@ -158,6 +168,7 @@ def create_app(
         async with open_runtime(config, policy,
                                 trust if trust is not None else config.trust) as runtime:
             app.state.runtime = runtime
+            _freeze_startup_objects()
             yield
 
     routes = [

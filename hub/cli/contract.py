@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hub.contracts._json import strict_loads
 from hub.contracts._time import format_time, utcnow
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
 from hub.contracts.lint import known_fields_from_sdl, lint_contract
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import ContractRecord, ContractStore, create_contract_tables
+from hub.cli._json_files import read_document, write_document
 from hub.errors import ContractError
 from hub.store.session import create_engine, create_session_factory
 
@@ -77,18 +76,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.set_defaults(handler={"submit": _submit, "revoke": _revoke, "show": _show}[name])
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        doc = strict_loads(path.read_bytes())
-    except OSError as exc:
-        raise ContractError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ContractError(f"{path} is not a JSON object")
-    return doc
-
-
-def _write(path: Path, doc: Any) -> None:
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def _kid(args: argparse.Namespace) -> str:
@@ -118,7 +105,7 @@ def _new(args: argparse.Namespace) -> int:
         "purposes": ["co-management"],
         "limits": {"max_members_per_request": 200},
     }
-    _write(args.out, doc)
+    write_document(args.out, doc)
     print(f"template written to {args.out}: set scope and permissions, then "
           "`yanxing contract lint`")
     return 0
@@ -130,14 +117,14 @@ def _lint(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ContractError(f"cannot read the published schema {args.sdl}: {exc} "
                             "(run `yanxing schema export` or pass --sdl)") from exc
-    doc = _read(args.file)
+    doc = read_document(args.file)
     if "payload" in doc:
         raise ContractError("lint the contract document, not a signed envelope")
     report = lint_contract(doc, known_fields_from_sdl(sdl))
     for line in report.lines():
         print(line)
     if args.fix and report.resolved is not None:
-        _write(args.fix, report.resolved)
+        write_document(args.fix, report.resolved)
     if not report.ok:
         return 2
     print("contract is valid" + (" (conflicts resolved for the prohibitions)"
@@ -146,8 +133,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    envelope = sign_contract(_read(args.file), load_private_key(args.key), _kid(args))
-    _write(args.out or args.file, envelope)
+    envelope = sign_contract(read_document(args.file), load_private_key(args.key), _kid(args))
+    write_document(args.out or args.file, envelope)
     print(f"signed with {_kid(args)} -> {args.out or args.file}")
     return 0
 
@@ -184,7 +171,7 @@ def _print(record: ContractRecord) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    registry, envelope = _registry(args), _read(args.file)
+    registry, envelope = _registry(args), read_document(args.file)
     record = _with_store(args.db, lambda s: s.submit(envelope, registry))
     _print(record)
     return 0

@@ -7,12 +7,10 @@ hub loads, and bumps the draft's version so the next signing cannot be downgrade
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.contracts._json import strict_loads
 from hub.contracts._time import format_time, parse_time, utcnow
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.registry import (
@@ -23,6 +21,7 @@ from hub.contracts.registry import (
     revoke_key,
     sign_registry,
 )
+from hub.cli._json_files import read_document, write_document
 from hub.errors import ContractError
 
 __all__ = ["register"]
@@ -75,57 +74,49 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=_show)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        doc = strict_loads(path.read_bytes())
-    except OSError as exc:
-        raise ContractError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ContractError(f"{path} is not a registry draft")
-    return doc
-
-
-def _write(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def _init(args: argparse.Namespace) -> int:
     if args.draft.exists():
         raise ContractError(f"{args.draft} exists; edit it with add-party / add-key")
-    _write(args.draft, new_registry(args.hub_id, args.hub_kid,
-                                    expires_at=utcnow() + timedelta(days=args.expires_days)))
+    write_document(args.draft, new_registry(
+        args.hub_id, args.hub_kid, expires_at=utcnow() + timedelta(days=args.expires_days)))
     print(f"registry draft written to {args.draft}")
     return 0
 
 
+def _draft(args: argparse.Namespace) -> dict[str, Any]:
+    return read_document(args.draft, what="registry draft")
+
+
 def _add_party(args: argparse.Namespace) -> int:
-    _write(args.draft, add_party(_read(args.draft), args.id, args.name, args.region, args.role))
+    write_document(args.draft, add_party(_draft(args), args.id, args.name, args.region, args.role))
     print(f"party {args.id} added")
     return 0
 
 
 def _add_key(args: argparse.Namespace) -> int:
     start = parse_time(args.not_before) if args.not_before else utcnow()
-    doc = add_key(_read(args.draft), args.party, load_public_key(args.public), args.kid,
+    doc = add_key(_draft(args), args.party, load_public_key(args.public), args.kid,
                   not_before=start, not_after=start + timedelta(days=args.days))
-    _write(args.draft, doc)
+    write_document(args.draft, doc)
     print(f"key {args.kid} of {args.party} valid {format_time(start)} for {args.days} days")
     return 0
 
 
 def _revoke_key(args: argparse.Namespace) -> int:
     at = parse_time(args.at) if args.at else utcnow()
-    _write(args.draft, revoke_key(_read(args.draft), args.kid, at))
+    write_document(args.draft, revoke_key(_draft(args), args.kid, at))
     print(f"key {args.kid} revoked from {format_time(at)}; sign and publish the registry")
     return 0
 
 
 def _sign(args: argparse.Namespace) -> int:
-    draft = _read(args.draft)
+    draft = _draft(args)
     signed = sign_registry(draft, load_private_key(args.key))
-    _write(args.out, signed)
+    write_document(args.out, signed)
     draft["version"] += 1  # the next signing must be newer than what was just published
-    _write(args.draft, draft)
+    write_document(args.draft, draft)
     print(f"registry version {draft['version'] - 1} signed to {args.out}")
     return 0
 

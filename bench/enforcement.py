@@ -61,7 +61,9 @@ async def main(requests: int, members: int) -> None:
             trust = hub.trust
             async with open_runtime(hub.settings) as off_rt, \
                     open_runtime(hub.settings, trust=trust.trust_config()) as on_rt:
-                off = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(off_rt)),
+                # the baseline has no trust: development mode (production would refuse it)
+                off_app = create_app(off_rt, mode=hub.settings.hub.mode)
+                off = httpx.AsyncClient(transport=httpx.ASGITransport(app=off_app),
                                         base_url="http://hub")
                 on = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(on_rt)),
                                        base_url="http://hub")

@@ -21,6 +21,7 @@ from hub.app import create_app
 from hub.federation.identity import member_key
 from hub.federation.merge import Side
 from hub.federation.registry import SourceEntry, SourceRegistry
+from hub.settings import Mode
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.session import create_engine, create_session_factory, init_db
 
@@ -41,7 +42,7 @@ class FanoutWorld:
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(self.runtime)
+        app = create_app(self.runtime, mode=Mode.development())  # no trust in this bench
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
             yield client

@@ -6,6 +6,10 @@ closes them there (starlette `lifespan`); `create_app(runtime)` serves an alread
 `trust` (hub.settings.TrustConfig; by default `settings.trust`, yanxing.toml's [trust]) turns
 on stage 2: party tokens (HTTP 401 without a good one), a contract policy built per request, and the audit log. `authenticate` overrides how
 the `Caller` is found (it returns one or raises `AuthenticationError`, HTTP 401).
+`mode` (hub.settings.Mode; by default `settings.hub.mode`, and production for a Runtime) decides
+what the endpoint reveals: GraphiQL, its assets and introspection in development only. A
+production app without any authentication (no trust, no enforcement, no `authenticate`) is
+refused with ConfigError unless its mode says `open_access`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
 from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
-from hub.settings import Settings
+from hub.errors import ConfigError
+from hub.settings import Mode, Settings
 from hub.store.session import create_engine, create_session_factory, init_db
 
 if TYPE_CHECKING:
@@ -139,6 +144,7 @@ def create_app(
     schema: strawberry.Schema | None = None,
     trust: TrustConfig | None = None,
     demo_tokens: tuple[Sequence[tuple[str, str]], DemoTokens] | None = None,
+    mode: Mode | None = None,
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
@@ -147,10 +153,17 @@ def create_app(
     `policy` (stage 1). A Runtime may carry its enforcement already.
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
     token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
+    `mode`: production unless given, or unless Settings say `[hub] mode = "development"`.
     """
-    endpoint = GraphQLEndpoint(schema or published_schema(), _runtime, authenticate)
+    if mode is None:
+        mode = config.hub.mode if isinstance(config, Settings) else Mode()
+    authenticated = authenticate is not None or trust is not None or (
+        config.trust is not None if isinstance(config, Settings)
+        else config.enforcement is not None)
+    _check_mode(mode, authenticated=authenticated, demo=demo_tokens is not None,
+                config_path=config.path if isinstance(config, Settings) else None)
+    endpoint = GraphQLEndpoint(schema or published_schema(), _runtime, authenticate, mode)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
-
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -173,11 +186,12 @@ def create_app(
 
     routes = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-        Route("/", graphiql, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    if mode.graphiql:
+        routes += [Route("/", graphiql, methods=["GET"]),
+                   Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")]
     if demo_tokens is not None:
         routes.append(Route("/demo/token", _demo_token_route(demo_tokens), methods=["GET"]))
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -187,6 +201,25 @@ def create_app(
             config.policy = policy
         app.state.runtime = config
     return app
+
+
+def _check_mode(mode: Mode, *, authenticated: bool, demo: bool, config_path: Path | None) -> None:
+    """Refuse, before anything opens, an app that would serve production unauthenticated or
+    hand out demo tokens (the demo holds every party's private key)."""
+    problems: list[str] = []
+    where = str(config_path) if config_path is not None else "yanxing.toml"
+    if not mode.is_development and not authenticated and not mode.open_access:
+        problems.append(
+            f"{where}: production mode needs a [trust] table: without one every caller is "
+            "anonymous and no contract limits what it sees. Add [trust] (var/demo/yanxing.toml, "
+            "written by `yanxing demo`, shows one), or set [hub] open_access = true if a "
+            "gateway in front of the hub authenticates every request, or [hub] mode = "
+            '"development" for a trial on your own machine')
+    if demo and not mode.is_development:
+        problems.append(f"{where}: demo party tokens (/demo/token) are served in development "
+                        "mode only")
+    if problems:
+        raise ConfigError(problems)
 
 
 async def graphiql(request: Request) -> Response:

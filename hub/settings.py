@@ -10,6 +10,10 @@ listing all problems, so an operator fixes the file in one pass. Example:
 database_url = "sqlite+aiosqlite:///var/yanxing.db"   # relative SQLite paths: from this file
 secret = "${YANXING_SECRET}"                           # >= 32 bytes; keys member hashes
 public_url = "http://127.0.0.1:8000"
+mode = "production"                                    # or "development" (what `demo` writes)
+allow_introspection = false                            # production: __schema/__type refused
+open_access = false                                    # production without [trust]: refuse to
+                                                       #   start unless a gateway authenticates
 
 [limits]                                               # all optional, safe defaults
 max_depth = 10
@@ -57,6 +61,9 @@ from hub.federation.merge import Side
 __all__ = [
     "Settings",
     "HubSettings",
+    "Mode",
+    "PRODUCTION",
+    "DEVELOPMENT",
     "Limits",
     "SourceConfig",
     "TrustConfig",
@@ -101,12 +108,63 @@ _LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
 }
 
 
+PRODUCTION = "production"
+DEVELOPMENT = "development"
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """How much the endpoint shows of itself, from [hub] mode / allow_introspection /
+    open_access.
+
+    Production (the default) answers GraphQL and nothing else: no introspection, no GraphiQL,
+    no "Did you mean" suggestions, GET only for queries carrying a header a browser cannot send
+    cross-site without a CORS preflight, and no start without [trust] (unless `open_access`
+    says another gateway authenticates). Development (`yanxing demo`, tests) keeps GraphiQL,
+    introspection and suggestions, because a developer exploring the schema needs them and an
+    attacker mapping it finds them just as useful.
+    """
+
+    name: str = PRODUCTION
+    allow_introspection: bool = False
+    open_access: bool = False
+
+    @classmethod
+    def development(cls) -> "Mode":
+        return cls(DEVELOPMENT)
+
+    @property
+    def is_development(self) -> bool:
+        return self.name == DEVELOPMENT
+
+    @property
+    def introspection(self) -> bool:
+        """`__schema` / `__type` answered (`__typename` always is)."""
+        return self.is_development or self.allow_introspection
+
+    @property
+    def graphiql(self) -> bool:
+        """GraphiQL at / and at /graphql for browsers, with its static assets."""
+        return self.is_development
+
+    @property
+    def suggestions(self) -> bool:
+        """Validation messages keep graphql-core's "Did you mean ..." hints."""
+        return self.is_development
+
+    @property
+    def csrf_checks(self) -> bool:
+        """GET needs a header that forces a CORS preflight (hub.api.csrf)."""
+        return not self.is_development
+
+
 @dataclass(frozen=True, slots=True)
 class HubSettings:
     #: SQLAlchemy async URL; not in repr because it may carry a password
     database_url: str = field(repr=False)
     secret: Secret
     public_url: str = "http://127.0.0.1:8000"
+    mode: Mode = Mode()
 
     @property
     def secret_bytes(self) -> bytes:
@@ -183,14 +241,17 @@ class Settings:
         sources: Sequence[SourceConfig] = (),
         limits: Limits | None = None,
         public_url: str = "http://127.0.0.1:8000",
+        mode: Mode | None = None,
     ) -> "Settings":
-        """Settings built in code (demo, tests), validated like a file would be."""
+        """Settings built in code (demo, tests), validated like a file would be. Development
+        mode unless `mode` says otherwise, as for `yanxing demo`."""
         problems = _secret_problems(secret) + _url_problems(database_url)
         names = [s.name for s in sources]
         problems += [f"duplicate source name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
         if problems:
             raise ConfigError(problems)
-        return cls(HubSettings(database_url, Secret(secret), public_url), limits or Limits(), tuple(sources))
+        hub = HubSettings(database_url, Secret(secret), public_url, mode or Mode.development())
+        return cls(hub, limits or Limits(), tuple(sources))
 
 
 def _secret_problems(secret: str) -> list[str]:
@@ -284,7 +345,8 @@ def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
 
 
 def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSettings | None:
-    reader.unknown("[hub]", raw, ("database_url", "secret", "public_url"))
+    reader.unknown("[hub]", raw, ("database_url", "secret", "public_url", *_MODE_KEYS))
+    mode = _read_mode(reader, raw)
     url = reader.text("hub.database_url", raw.get("database_url", "sqlite+aiosqlite:///yanxing.db"))
     secret = reader.text("hub.secret", raw.get("secret"), required=True)
     public_url = reader.text("hub.public_url", raw.get("public_url", "http://127.0.0.1:8000"))
@@ -299,7 +361,26 @@ def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSetting
         reader.problems.append(f"hub.public_url must be an http(s) URL, got {public_url!r}")
     if reader.problems or url is None or secret is None or public_url is None:
         return None
-    return HubSettings(url, Secret(secret), public_url.rstrip("/"))
+    return HubSettings(url, Secret(secret), public_url.rstrip("/"), mode)
+
+
+_MODE_KEYS = ("mode", "allow_introspection", "open_access")
+
+
+def _read_mode(reader: _Reader, raw: Mapping[str, Any]) -> Mode:
+    name = raw.get("mode", PRODUCTION)
+    if name not in (PRODUCTION, DEVELOPMENT):
+        reader.problems.append(
+            f'hub.mode must be "{PRODUCTION}" or "{DEVELOPMENT}", got {name!r}')
+        name = PRODUCTION
+    flags: dict[str, bool] = {}
+    for key in ("allow_introspection", "open_access"):
+        value = raw.get(key, False)
+        if not isinstance(value, bool):
+            reader.problems.append(f"hub.{key} must be true or false, got {value!r}")
+            value = False
+        flags[key] = value
+    return Mode(name, **flags)
 
 
 def _anchor_sqlite(url: str, base: Path) -> str:

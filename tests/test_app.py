@@ -135,9 +135,10 @@ async def test_graphiql_renders_in_headless_chromium(world: World, tmp_path: Pat
     import uvicorn
 
     from hub.app import create_app
+    from hub.settings import Mode
 
-    config = uvicorn.Config(create_app(world.runtime), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(world.runtime, mode=Mode.development()),
+                            host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.errors import SourceError
 from hub.api.runtime import Runtime
 from hub.policy.base import ANONYMOUS, Caller, Policy
+from hub.settings import Mode
 
 if TYPE_CHECKING:
     from hub.api.extensions.analysis import QueryPlan
@@ -29,6 +30,8 @@ class Context:
     policy: Policy | None = None
     request: Any = None
     plan: "QueryPlan | None" = None
+    #: production or development (hub.settings.Mode): what the endpoint reveals of itself
+    mode: Mode = field(default_factory=Mode)
     #: source name -> (first error, path of the first field it affected)
     source_errors: dict[str, tuple[SourceError, list[str | int] | None]] = field(
         default_factory=dict

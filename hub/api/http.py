@@ -1,6 +1,8 @@
 """POST/GET /graphql following GraphQL-over-HTTP, plus the GraphiQL page.
 
-- POST with `application/json`; GET for queries only (a mutation over GET is 405).
+- POST with `application/json`; GET for queries only (a mutation over GET is 405). In
+  production mode (hub.settings.Mode) a GET must also prove it was not forged by another site
+  (hub.api.csrf; 400 CSRF_PREFLIGHT_REQUIRED otherwise), and browsers get no GraphiQL page.
 - Responds `application/graphql-response+json` when the client accepts it (then a request
   that cannot execute at all is HTTP 400), otherwise `application/json` (always 200 once the
   request is well-formed), as the spec's compatibility rules say.
@@ -22,10 +24,12 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from hub.api.context import Context
+from hub.api.csrf import CSRF_MESSAGE, is_preflighted
 from hub.api.graphiql import graphiql_html
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
 from hub.policy.base import ANONYMOUS, Caller
+from hub.settings import Mode
 
 __all__ = ["Authenticate", "GraphQLEndpoint", "anonymous", "error_response"]
 
@@ -117,19 +121,24 @@ class GraphQLEndpoint:
         schema: strawberry.Schema,
         runtime: Callable[[Request], Runtime],
         authenticate: Authenticate | None = None,
+        mode: Mode | None = None,
     ) -> None:
         """`authenticate` None: the runtime's enforcement verifies party tokens when it has
-        one, else every caller is anonymous (stage 1)."""
+        one, else every caller is anonymous (stage 1). `mode` None: production."""
         self.schema = schema
         self.runtime = runtime
         self.authenticate = authenticate
+        self.mode = mode or Mode()
 
     async def handle(self, request: Request) -> Response:
-        if request.method == "GET" and _wants_html(request):
+        if request.method == "GET" and self.mode.graphiql and _wants_html(request):
             return HTMLResponse(graphiql_html(
                 parties=getattr(request.app.state, "demo_parties", None)))
         if request.method not in ("GET", "POST"):
             return error_response(405, "BAD_REQUEST", "use GET or POST", Allow="GET, POST")
+        if request.method == "GET" and self.mode.csrf_checks \
+                and not is_preflighted(request.headers):
+            return error_response(400, "CSRF_PREFLIGHT_REQUIRED", CSRF_MESSAGE)
         runtime = self.runtime(request)
         try:
             if request.method == "GET":
@@ -148,7 +157,8 @@ class GraphQLEndpoint:
             return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
                                   **{"WWW-Authenticate": "Bearer"})
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
-        context = Context(runtime=runtime, caller=caller, request=request, policy=policy)
+        context = Context(runtime=runtime, caller=caller, request=request, policy=policy,
+                          mode=self.mode)
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)

@@ -21,6 +21,7 @@ from hub.api.extensions import (
     AuditExtension,
     DocumentCache,
     ErrorsExtension,
+    IntrospectionGate,
     LimitsExtension,
     PolicyExtension,
     ValidationResultCache,
@@ -51,7 +52,8 @@ def build_schema(
     merged from `extra_mutation_types`, when there are any).
 
     Parsing and validation are cached per operation text (hub.api.extensions.documents);
-    every later step runs per request. Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
+    every later step runs per request. The introspection gate adds its validation rule per
+    request (by the Context's mode) before validation. Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
     """
@@ -68,8 +70,8 @@ def build_schema(
         query=query,
         mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],
-        extensions=[DocumentCache, ValidationResultCache, LimitsExtension, PolicyExtension,
-                    *extensions, AuditExtension, ErrorsExtension],
+        extensions=[IntrospectionGate, DocumentCache, ValidationResultCache, LimitsExtension,
+                    PolicyExtension, *extensions, AuditExtension, ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 

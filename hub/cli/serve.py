@@ -4,6 +4,9 @@ With a `[trust]` table in yanxing.toml (hub.settings) the hub serves under signe
 party tokens, contract policy per request, audit log. `--trust FILE` (a file holding only a
 `[trust]` table) still works and overrides it, deprecated: it goes in the next release.
 
+It runs in production mode unless `[hub] mode = "development"` (hub.settings.Mode); a
+production hub without `[trust]` (and without `[hub] open_access = true`) refuses to start.
+
 The configuration is loaded and validated before the server starts, so a bad file lists all
 its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
 """
@@ -20,9 +23,11 @@ __all__ = ["register", "run"]
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "serve", help="serve the GraphQL API (and GraphiQL) with uvicorn",
+        "serve", help="serve the GraphQL API with uvicorn (production mode by default)",
         description="Open the index and every configured source, then serve /graphql, "
-        "GraphiQL at /, /healthz and /readyz.",
+        "/healthz and /readyz. Production mode (the default) needs a [trust] table (or [hub] "
+        "open_access = true) and serves no GraphiQL, introspection or field suggestions; "
+        '[hub] mode = "development" turns them on.',
     )
     parser.add_argument("--config", default="yanxing.toml", type=Path, help="hub configuration")
     parser.add_argument("--trust", type=Path, default=None,

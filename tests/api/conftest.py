@@ -24,6 +24,7 @@ from hub.app import create_app
 from hub.federation.identity import member_key
 from hub.federation.merge import Side
 from hub.federation.registry import SourceEntry, SourceRegistry
+from hub.settings import Mode
 from hub.store.models import ActivityRow, AttendanceRow, MemberRow, OrganizationRow, SourceLinkRow
 
 OLD = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -145,7 +146,8 @@ def make_world(
     async def make(**kwargs: Any) -> World:
         county, city, keys, runtime = await build_world(session_factory, engine, secret, **kwargs)
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://hub"
+            transport=httpx.ASGITransport(app=create_app(runtime, mode=Mode.development())),
+            base_url="http://hub"
         )
         clients.append(client)
         return World(county, city, keys, runtime, client)

@@ -11,6 +11,7 @@ import httpx
 from starlette.requests import Request
 
 from hub.app import create_app
+from hub.settings import Mode
 from hub.errors import AuthenticationError
 from hub.policy.base import Caller, Subject, Transform
 from tests.api.conftest import World
@@ -84,7 +85,8 @@ async def _client(world: World, policy: Any, party: str = "wenjiang") -> httpx.A
             raise AuthenticationError("token missing or not trusted")
         return Caller(party=party, user="u1", purpose="test")
 
-    app = create_app(world.runtime, authenticate=authenticate, policy=policy)
+    app = create_app(world.runtime, authenticate=authenticate, policy=policy,
+                     mode=Mode.development())
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub",
                              headers={"authorization": "Bearer ok"})
 

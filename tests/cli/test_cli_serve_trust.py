@@ -110,6 +110,7 @@ async def test_settings_built_app_serves_under_trust(tmp_path: Path) -> None:
 
     demo = build_demo_trust(tmp_path / "trust", PARTIES)
     settings = load_settings(_write(tmp_path, _trust_table(demo, tmp_path)))
+    assert not settings.hub.mode.is_development  # what `yanxing serve` serves by default
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
                                            log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())

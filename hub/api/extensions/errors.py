@@ -4,6 +4,7 @@
   source errors and `fields` for CONTRACT_DENIED);
 - GraphQL syntax and validation errors get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED,
   bad variables BAD_REQUEST;
+- in production mode "Did you mean ...?" hints are dropped (hub.api.extensions.exposure);
 - anything else is logged with its traceback and replaced by "Internal server error"
   (INTERNAL_ERROR), like strawberry's MaskErrors.
 Source failures collected during execution (one per source, however many members it touched)
@@ -21,6 +22,7 @@ from strawberry.extensions import SchemaExtension
 
 from connectors.errors import ConnectorError, SourceError
 from hub.api.context import Context
+from hub.api.extensions.exposure import strip_suggestions
 from hub.errors import AccessDenied, HubError
 
 __all__ = ["ErrorsExtension", "error_code", "format_error"]
@@ -42,12 +44,13 @@ def error_code(error: GraphQLError) -> str:
     return "INTERNAL_ERROR"
 
 
-def format_error(error: GraphQLError) -> GraphQLError:
-    """The client-facing copy of `error`."""
+def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
+    """The client-facing copy of `error`; `suggestions` False (production) drops graphql-core's
+    "Did you mean ...?" hints."""
     original = error.original_error
     code = error_code(error)
     extensions: dict[str, Any] = {**(error.extensions or {}), "code": code}
-    message = error.message
+    message = error.message if suggestions else strip_suggestions(error.message)
     if isinstance(original, SourceError):
         extensions["source"] = original.source
     if isinstance(original, AccessDenied):
@@ -84,4 +87,6 @@ class ErrorsExtension(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
-            result.errors = [format_error(e) for e in result.errors]
+            ctx = self.execution_context.context
+            suggestions = isinstance(ctx, Context) and ctx.mode.suggestions
+            result.errors = [format_error(e, suggestions=suggestions) for e in result.errors]

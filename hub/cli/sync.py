@@ -8,8 +8,8 @@ The progress line and the table are hand-drawn on purpose (weighed against `rich
 the summary is read by scripts and logs as often as by people, and rich, printing to a pipe,
 lays a table out to 80 columns, cutting a long source name or a header to "villa…"/"recor…"
 and padding lines with blanks, while this one keeps every value whole, one row per line. The
-progress line is one carriage-return rewrite, on a terminal only. Neither would shrink by using rich, which
-would add three packages to every install.
+progress line is one carriage-return rewrite, on a terminal only. Neither would get shorter
+with rich, which would add three packages to every install.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A mapping file says how one system's names, codes, date formats and paging map t
 canonical fields (docs/architecture.md, "Mapping files"), so most systems need no code. It is
 read once at startup: `${ENV}` / `${ENV:-default}` references are substituted, the hub
 config's per-source connection overrides are merged in, the result is checked against
-`schema/mapping.schema.json` and then semantically (known fields, code tables, formats), and
+the JSON Schema (packaged as `connectors/schemas/mapping.schema.json`, published as
+`schema/mapping.schema.json`) and then semantically (known fields, code tables, formats), and
 every problem is reported at once with the file and the JSON path, as an operator fixing a
 file wants to see them all in one run.
 """
@@ -19,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -30,7 +33,7 @@ from connectors._secret import Secret
 from connectors.errors import ConnectorConfigError
 
 __all__ = [
-    "SCHEMA_PATH",
+    "SCHEMA_RESOURCE",
     "SourceInfo",
     "FieldMapping",
     "Pagination",
@@ -42,7 +45,9 @@ __all__ = [
     "parse_mapping",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "mapping.schema.json"
+#: package data, read through importlib.resources so an installed wheel finds it (a path
+#: relative to the checkout does not exist there)
+SCHEMA_RESOURCE: Traversable = resources.files("connectors") / "schemas" / "mapping.schema.json"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: connection keys whose values are credentials: wrapped in Secret, and in a mapping file they
@@ -146,7 +151,7 @@ class SourceMapping:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
 

@@ -21,13 +21,13 @@ from hub.contracts.lint import known_fields_from_sdl, lint_contract
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import ContractRecord, ContractStore, create_contract_tables
 from hub.cli._json_files import read_document, write_document
+from hub.cli.schema import DEFAULT_PATH as PACKAGED_SDL
 from hub.errors import ContractError
 from hub.store.session import create_engine, create_session_factory
 
 __all__ = ["register"]
 
 T = TypeVar("T")
-DEFAULT_SDL = Path("schema/yanxing.graphql")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = cmds.add_parser("lint", help="check a contract before signing")
     p.add_argument("file", type=Path)
-    p.add_argument("--sdl", type=Path, default=DEFAULT_SDL, help="published GraphQL schema")
+    p.add_argument("--sdl", type=Path, default=None,
+                   help="published GraphQL schema (default: the copy packaged with the hub)")
     p.add_argument("--fix", type=Path, help="write the conflict-resolved contract here")
     p.set_defaults(handler=_lint)
 
@@ -112,10 +113,11 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
+    source = args.sdl if args.sdl is not None else PACKAGED_SDL
     try:
-        sdl = args.sdl.read_text(encoding="utf-8")
+        sdl = source.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ContractError(f"cannot read the published schema {args.sdl}: {exc} "
+        raise ContractError(f"cannot read the published schema {source}: {exc} "
                             "(run `yanxing schema export` or pass --sdl)") from exc
     doc = read_document(args.file)
     if "payload" in doc:

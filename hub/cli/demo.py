@@ -1,11 +1,16 @@
 """`yanxing demo [--port 8000] [--members 2000]`: start the demo federation and serve it under
 signed contracts: one party per system owner, a two-party and a four-party contract, a token
-per party, and GraphiQL with a party picker (backed by the demo-only /demo/token)."""
+per party, and GraphiQL with a party picker (backed by the demo-only /demo/token).
+
+`--port 0` takes any free port: the socket is bound before the demo is laid out, so the
+configuration's public URL and the banner name the port actually served (scripts and tests
+read it from the banner's first URL line)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,7 +56,8 @@ def register(subparsers: Any) -> None:
         description="Starts a Chengdu-style and a Zhejiang-style REST platform, writes a village "
         "Excel ledger and a county database, syncs them into a hub on SQLite and serves GraphQL.",
     )
-    parser.add_argument("--port", type=int, default=8000, help="hub port (default 8000)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="hub port (default 8000; 0: any free port, printed at start)")
     parser.add_argument("--members", type=int, default=2000, help="synthetic members (default 2000)")
     parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="working directory")
     parser.add_argument("--seed", type=int, default=7)
@@ -96,24 +102,40 @@ async def _serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
     from hub.demo.launch import start_demo
 
+    listener = _listen(args.port)
+    port = listener.getsockname()[1]
     print("Starting the four simulated systems and syncing (about 10 seconds)...", flush=True)
-    async with start_demo(args.dir, port=args.port, members=args.members, seed=args.seed) as hub:
+    async with start_demo(args.dir, port=port, members=args.members, seed=args.seed) as hub:
         trust = hub.trust
         # served exactly as yanxing.toml says, [trust] included
         app = create_app(hub.settings,
                          demo_tokens=(hub.parties, trust.token_for) if trust else None)
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                            lifespan="on")
         )
-        print(_banner(hub, args.port), flush=True)
-        await server.serve()
+        print(_banner(hub, port), flush=True)
+        await server.serve(sockets=[listener])
     return 0
 
 
+def _listen(port: int) -> socket.socket:
+    """Bind 127.0.0.1:`port` now (0: the kernel picks a free one), so a busy port fails before
+    the demo spends ten seconds laying itself out, and `--port 0` knows its number."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 def run(args: argparse.Namespace) -> int:
-    if not 0 < args.port < 65536:
-        print(f"yanxing demo: --port {args.port} is not a TCP port (1-65535)", file=sys.stderr)
+    if not 0 <= args.port < 65536:
+        print(f"yanxing demo: --port {args.port} is not a TCP port (0-65535; 0: any free "
+              "port)", file=sys.stderr)
         return 2
     if args.members < 10:
         print("yanxing demo: --members must be at least 10", file=sys.stderr)

@@ -1,7 +1,15 @@
-"""`yanxing schema export [--out schema/yanxing.graphql]` and `yanxing schema check`.
+"""`yanxing schema export [--out FILE|-]` and `yanxing schema check [--file FILE]`.
 
-The SDL file is generated from the code, never edited by hand: `export` writes it, `check`
-exits 1 when the file differs from what the code publishes (CI runs it, and so does a test).
+The SDL is generated from the code, never edited by hand. It lives twice, byte for byte the
+same: as package data (`hub/schemas/yanxing.graphql`, read through importlib.resources, so an
+installed hub can check itself and lint contracts without a checkout) and as the published copy
+in the checkout's `schema/` folder, next to the mapping and contract JSON Schemas, for readers
+and for the parties that write contracts against it. The packaged files are the canonical ones;
+`export` writes the code's SDL into the package and refreshes every published copy from the
+package, and tests/test_published_schemas.py fails when the two drift apart.
+
+`check` exits 1 when the packaged SDL (or `--file`) differs from what the code publishes (CI
+runs it, and so does the wheel test on an installed copy).
 """
 
 from __future__ import annotations
@@ -9,22 +17,44 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "DEFAULT_PATH", "export", "check"]
+__all__ = ["register", "DEFAULT_PATH", "PACKAGED_SCHEMAS", "published_dir", "export", "check"]
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "schema" / "yanxing.graphql"
+#: the SDL as package data; what `check` compares with the code by default
+DEFAULT_PATH: Traversable = resources.files("hub") / "schemas" / "yanxing.graphql"
+
+#: published file name -> its packaged (canonical) copy; connectors own the mapping schema,
+#: since they stand alone and load it without the hub
+PACKAGED_SCHEMAS: dict[str, Traversable] = {
+    "yanxing.graphql": DEFAULT_PATH,
+    "contract.schema.json": resources.files("hub") / "schemas" / "contract.schema.json",
+    "mapping.schema.json": resources.files("connectors") / "schemas" / "mapping.schema.json",
+}
+
+
+def published_dir() -> Path | None:
+    """The checkout's `schema/` folder, or None when the hub runs from an installed wheel (there
+    is no checkout to publish into then)."""
+    root = Path(str(resources.files("hub"))).resolve().parent
+    folder = root / "schema"
+    return folder if (root / "pyproject.toml").is_file() and folder.is_dir() else None
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("schema", help="export or check schema/yanxing.graphql")
+    parser = subparsers.add_parser("schema", help="export or check the published GraphQL schema")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    out = actions.add_parser("export", help="write the published SDL")
-    out.add_argument("--out", type=Path, default=DEFAULT_PATH, help="file to write ('-': stdout)")
+    out = actions.add_parser(
+        "export", help="write the code's SDL into the package and refresh schema/ (a checkout)")
+    out.add_argument("--out", type=Path, default=None,
+                     help="write only this file instead ('-': stdout)")
     out.set_defaults(handler=export)
-    chk = actions.add_parser("check", help="exit 1 when the SDL file differs from the code")
-    chk.add_argument("--file", type=Path, default=DEFAULT_PATH, help="SDL file to compare")
+    chk = actions.add_parser("check", help="exit 1 when the packaged SDL differs from the code")
+    chk.add_argument("--file", type=Path, default=None,
+                     help="SDL file to compare (default: the packaged copy)")
     chk.set_defaults(handler=check)
 
 
@@ -34,30 +64,46 @@ def _sdl() -> str:
     return print_sdl()
 
 
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    print(f"wrote {path}")
+
+
 def export(args: argparse.Namespace) -> int:
     sdl = _sdl()
-    if str(args.out) == "-":
-        sys.stdout.write(sdl)
+    if args.out is not None:
+        if str(args.out) == "-":
+            sys.stdout.write(sdl)
+        else:
+            _write(args.out, sdl.encode("utf-8"))
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(sdl, encoding="utf-8")
-    print(f"wrote {args.out}")
+    published = published_dir()
+    if published is None:
+        print("yanxing schema export: this hub is installed, not a source checkout, so there is "
+              "no schema/ folder to publish into; pass --out FILE (or --out - for stdout)",
+              file=sys.stderr)
+        return 2
+    _write(Path(str(DEFAULT_PATH)), sdl.encode("utf-8"))
+    for name, packaged in PACKAGED_SCHEMAS.items():
+        _write(published / name, packaged.read_bytes())
     return 0
 
 
 def check(args: argparse.Namespace) -> int:
     sdl = _sdl()
+    source: Path | Traversable = args.file if args.file is not None else DEFAULT_PATH
     try:
-        current = args.file.read_text(encoding="utf-8")
+        current = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         current = ""
     if current == sdl:
-        print(f"{args.file} matches the code")
+        print(f"{source} matches the code")
         return 0
     diff = difflib.unified_diff(
         current.splitlines(keepends=True), sdl.splitlines(keepends=True),
-        fromfile=str(args.file), tofile="code",
+        fromfile=str(source), tofile="code",
     )
     sys.stderr.writelines(diff)
-    print(f"{args.file} is out of date: run `yanxing schema export`", file=sys.stderr)
+    print(f"{source} is out of date: run `yanxing schema export`", file=sys.stderr)
     return 1

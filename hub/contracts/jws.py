@@ -7,6 +7,24 @@ from an allow-list, the key only from the trust registry (by `kid`), and the hea
 carry keys, key URLs or critical extensions. Every protected header names its `kid` and its
 signing time `iat` (seconds), so a signature made after its key's revocation can be refused.
 Payload and header bytes must be RFC 8785 canonical and free of duplicate keys.
+
+Why hand-written rather than joserfc (evaluated for issue 7 at joserfc 1.8; the RFC 7515 parts
+here are the base64url framing and one `cryptography` Ed25519 call, the rest is our rules):
+- joserfc marks "EdDSA" deprecated (RFC 9864) and emits a SecurityWarning on every sign and
+  verify; silencing it per call is global, thread-unsafe state, and moving to RFC 9864's
+  "Ed25519" would change the header of every signed registry, contract, token and audit
+  checkpoint already issued (a breaking wire change for every party).
+- its encoder writes headers with `json.dumps(ensure_ascii=True)` in insertion order, which is
+  not RFC 8785: a header with a non-ASCII value or unsorted keys comes out in a form this
+  module's canonical rule refuses, so signing would have to stay ours anyway.
+- its decoder reads headers with plain `json.loads`, so `{"kid":"k1","kid":"k2"}` is taken as
+  k2 (last wins): exactly the signer/verifier split the duplicate-key check exists for, so
+  headers would still be decoded here first.
+- General JSON verification is all-or-nothing with one key finder; contracts need a verdict
+  per signature (which party signed, with which key, when), and its default 128 kB payload
+  limit would refuse a large registry.
+tests/contracts/test_jws_interop.py keeps joserfc as an independent RFC 7515 check: what this
+module signs verifies there, and what it signs canonically parses and verifies here.
 """
 
 from __future__ import annotations

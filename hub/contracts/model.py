@@ -1,6 +1,6 @@
 """The contract document (双向共管协议) as typed, validated Python objects.
 
-A contract is JSON validated by `schema/contract.schema.json`. Party references name a role
+A contract is JSON validated by `schema/contract.schema.json` (packaged in `hub/schemas/`). Party references name a role
 (origin 流出地, destination 流入地, observer) or a party id; `parse_contract` resolves nothing
 eagerly but checks every reference exists, so `Contract.matches(ref, party)` can answer cheaply
 at request time. A read grant says "grantee may read these fields of data supplied by the
@@ -17,7 +17,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import jsonschema
@@ -31,7 +32,7 @@ __all__ = [
     "CONTRACT_TYPE",
     "ROLES",
     "RECORD_ACTIONS",
-    "SCHEMA_PATH",
+    "SCHEMA_RESOURCE",
     "Role",
     "ReadGrant",
     "ReadProhibition",
@@ -48,7 +49,9 @@ __all__ = [
 ]
 
 CONTRACT_TYPE = "yanxing.contract"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "contract.schema.json"
+#: package data (published as schema/contract.schema.json), read through importlib.resources so
+#: an installed wheel finds it
+SCHEMA_RESOURCE: Traversable = resources.files("hub") / "schemas" / "contract.schema.json"
 
 
 class Role(enum.StrEnum):
@@ -68,7 +71,7 @@ _TRANSFORMS = {"full": Transform.FULL, "masked": Transform.MASKED,
 
 @functools.cache
 def contract_schema() -> Mapping[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
 
 
 def schema_problems(doc: Any) -> list[str]:

@@ -1,0 +1,47 @@
+"""The published `schema/` folder is byte for byte the package's schemas.
+
+The packaged copies (hub/schemas/, connectors/schemas/) are what the code loads, installed or
+not; `schema/` is what readers and contract authors see. A copy that drifts would publish a
+schema the hub does not enforce, so they must be identical, and `yanxing schema export`
+refreshes the published ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from hub.api.schema import print_sdl
+from hub.cli import main
+from hub.cli.schema import PACKAGED_SCHEMAS, export, published_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_published_folder_is_found_in_the_checkout() -> None:
+    assert published_dir() == ROOT / "schema"
+
+
+def test_schema_folder_publishes_exactly_the_packaged_schemas() -> None:
+    assert sorted(p.name for p in (ROOT / "schema").iterdir()) == sorted(PACKAGED_SCHEMAS)
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGED_SCHEMAS))
+def test_published_copy_is_byte_identical(name: str) -> None:
+    assert (ROOT / "schema" / name).read_bytes() == PACKAGED_SCHEMAS[name].read_bytes(), (
+        f"schema/{name} differs from its packaged copy {PACKAGED_SCHEMAS[name]}: edit the "
+        "packaged one and run `yanxing schema export`"
+    )
+
+
+def test_export_out_writes_only_that_file(tmp_path: Path) -> None:
+    target = tmp_path / "sdl" / "yanxing.graphql"
+    assert export(argparse.Namespace(out=target)) == 0
+    assert target.read_text(encoding="utf-8") == print_sdl()
+
+
+def test_check_compares_the_packaged_sdl(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "check"]) == 0
+    assert "hub/schemas/yanxing.graphql matches the code" in capsys.readouterr().out

@@ -25,6 +25,7 @@ from hub.api.extensions import (
     PolicyExtension,
     ValidationResultCache,
 )
+from hub.api.extensions.document_limits import DocumentLimits
 from hub.api.extensions.policy import police_types
 from hub.api.query import Query
 from hub.api.types.activity import Activity
@@ -51,7 +52,8 @@ def build_schema(
     merged from `extra_mutation_types`, when there are any).
 
     Parsing and validation are cached per operation text (hub.api.extensions.documents);
-    every later step runs per request. Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
+    every later step runs per request. Extensions run in this order: document size (refused
+    before validation), limits (plan + refuse), policy (denied fields, transforms),
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
     """
@@ -68,7 +70,7 @@ def build_schema(
         query=query,
         mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],
-        extensions=[DocumentCache, ValidationResultCache, LimitsExtension, PolicyExtension,
+        extensions=[DocumentCache, DocumentLimits, ValidationResultCache, LimitsExtension, PolicyExtension,
                     *extensions, AuditExtension, ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, func, select
 from strawberry.dataloader import DataLoader
 
 from hub.api.context import Context
@@ -165,9 +165,21 @@ class Loaders:
         return [rows.get(k) for k in keys]
 
     async def _grouped(self, column: Any, keys: Sequence[str]) -> list[list[Any]]:
+        """Rows per key, at most `limits.max_list_size` + 1 of each (oldest id first): the
+        list's resolver shows `max_list_size` of them and says when there were more, so the
+        cost model's bound (hub.api.extensions.analysis.LIST_BOUNDS) is the real work."""
+        model = column.class_
+        cap = self.ctx.runtime.limits.max_list_size + 1
+        numbered = (
+            select(model.id, func.row_number().over(partition_by=column, order_by=model.id)
+                   .label("n"))
+            .where(column.in_(keys)).subquery()
+        )
+        stmt = (select(model).join(numbered, numbered.c.id == model.id)
+                .where(numbered.c.n <= cap).order_by(model.id))
         groups: dict[str, list[Any]] = defaultdict(list)
         async with self.ctx.runtime.session_factory() as session:
-            for row in await session.scalars(select(column.class_).where(column.in_(keys))):
+            for row in await session.scalars(stmt):
                 groups[getattr(row, column.key)].append(row)
         return [groups.get(k, []) for k in keys]
 

@@ -43,6 +43,8 @@ class Context:
     fields_denied: set[str] = field(default_factory=set)
     #: the whole operation was refused before execution
     refused: bool = False
+    #: the audit entry of this request is written (once, whichever step writes it)
+    audited: bool = False
     #: lists cut at their bound: (message, path of the list), reported as LIMIT_EXCEEDED
     truncated: list[tuple[str, list[str | int] | None]] = field(default_factory=list)
 

@@ -49,7 +49,7 @@ from graphql import (
 
 __all__ = ["QueryPlan", "FilterUse", "analyse", "PAGED_ARGUMENT", "FILTER_INPUTS",
            "FILTER_ARGUMENTS", "IMPLICIT_FILTERS", "LIST_BOUNDS", "PAGE_LISTS",
-           "ARGUMENT_COSTS", "SOURCE_CALL_COST", "list_bound"]
+           "ARGUMENT_COSTS", "SOURCE_CALL_COST", "CAPPED_AT_MAX_LIST_SIZE", "list_bound"]
 
 #: the argument that sets how many items a list field returns
 PAGED_ARGUMENT = "first"
@@ -68,9 +68,17 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Organization", "sources"): 20,
     ("Query", "sources"): 50,         # the configured systems
     ("Source", "sync"): 10,           # one per entity
+    # a contract's own parties and signatures: leaf objects already in memory, as many as the
+    # signed document names (not cut by a resolver: a contract is shown whole)
     ("Contract", "parties"): 20,
     ("Contract", "signatures"): 20,
 }
+
+#: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)
+CAPPED_AT_MAX_LIST_SIZE: frozenset[tuple[str, str]] = frozenset({
+    ("Activity", "attendees"), ("Member", "activities"), ("Query", "contracts"),
+    ("Query", "accessLog"),
+})
 
 #: one call to every configured source, as `sources(ping: true)` makes (pings are shared by
 #: the whole request and cached for `limits.health_cache_seconds`, but each alias still asks)

@@ -291,3 +291,31 @@ async def test_sigterm_stops_serve_under_load(tmp_path: Path) -> None:
             await proc.wait()
         release.set()
         await runner.cleanup()
+
+
+async def test_refused_and_timed_out_requests_are_audited_once(make_world: Callable[..., Any],
+                                                               tmp_path: Path) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from hub.audit.log import AuditEntryRow
+    from tests.api.trusted import make_trusted
+
+    trusted = await make_trusted(make_world, tmp_path,
+                                 limits=Limits(request_timeout_seconds=0.3), timeout=10)
+    try:
+        refused = await trusted.gql(fan_out_document(30), party="wenjiang")
+        assert _codes(refused) == ["LIMIT_EXCEEDED"]
+        trusted.world.county.latency = trusted.world.city.latency = 5.0
+        response = await trusted.post("{ members(first: 2) { nodes { name } } }",
+                                      party="wenjiang")
+        assert response.status_code == 504
+        await trusted.trust.audit_log.drain()
+        async with trusted.world.runtime.session_factory() as s:
+            rows = (await s.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq))).all()
+        decisions = [(json.loads(r.body)["party"], json.loads(r.body)["decision"]) for r in rows]
+        assert decisions == [("wenjiang", "denied"), ("wenjiang", "denied")]
+    finally:
+        await trusted.trust.close()
+        await trusted.world.client.aclose()

@@ -158,6 +158,10 @@ class GraphQLEndpoint:
         ends_at = asyncio.get_running_loop().time() + deadline
         try:
             if request.method == "GET":
+                if len(request.url.query) > runtime.limits.max_body_bytes:
+                    # a query string is a body too: the same limit
+                    raise _BadRequest(f"query string over {runtime.limits.max_body_bytes} "
+                                      "bytes", 413, "LIMIT_EXCEEDED")
                 params = _params_from_get(request)
             else:
                 params = await _params_from_post(request, runtime.limits.max_body_bytes)

@@ -319,3 +319,14 @@ async def test_refused_and_timed_out_requests_are_audited_once(make_world: Calla
     finally:
         await trusted.trust.close()
         await trusted.world.client.aclose()
+
+
+async def test_a_get_query_string_is_limited_like_a_body(make_world: Callable[..., Any]) -> None:
+    world: World = await make_world(limits=Limits(max_body_bytes=1_000))
+    response = await world.client.get(
+        "/graphql", params={"query": "{ __typename }" + " " * 5_000})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+    ok = await world.client.get("/graphql", params={"query": "{ __typename }"})
+    assert ok.status_code == 200 and ok.json() == {"data": {"__typename": "Query"}}
+    await world.client.aclose()

@@ -34,8 +34,12 @@ class RecordBuilder:
         return [f for name, f in self.entity.fields.items() if fields is None or name in fields]
 
     def local_id(self, raw: Any) -> str | None:
-        """The local id as text (Excel's 12.0 -> "12"), or None when blank."""
-        return None if raw is MISSING or is_blank(raw) else raw_text(raw)
+        """The local id as text (Excel's 12.0 -> "12"), or None when blank or not an id at
+        all (a JSON object, list or boolean would otherwise become a made-up id like
+        "{'a': 1}"): the row then gets a MISSING_KEY issue like a blank one."""
+        if raw is MISSING or is_blank(raw) or isinstance(raw, (bool, dict, list, tuple, set)):
+            return None
+        return raw_text(raw)
 
     def issue(
         self,
@@ -63,7 +67,8 @@ class RecordBuilder:
         if local_id is None:
             issues.append(self.issue(
                 "MISSING_KEY",
-                f"row has no {self.entity.local_id}: fill in the record's id so it can be linked",
+                f"row has no usable {self.entity.local_id} (blank, or not a text or number): "
+                "fill in the record's id so it can be linked",
                 location,
                 column=self.entity.local_id,
             ))

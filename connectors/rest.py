@@ -42,7 +42,12 @@ from connectors.errors import (
 )
 from connectors.mapping import EntityMapping, SourceMapping
 
-__all__ = ["RestConnector", "sign_params", "map_client_error", "CLIENT_ERROR_MAP"]
+__all__ = ["RestConnector", "sign_params", "map_client_error", "CLIENT_ERROR_MAP",
+           "DEFAULT_MAX_RESPONSE_BYTES"]
+
+#: the largest answer read from a system unless its [connection] says `max_response_bytes`:
+#: a source (or whoever impersonates it) must not make the hub buffer gigabytes
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 def _aiohttp(name: str) -> type[BaseException] | None:
     """An aiohttp exception class by name; some were added in 3.10 (pyproject allows 3.9)."""
@@ -129,6 +134,7 @@ class RestConnector(MappedConnector):
         conn = mapping.connection
         self._base_url = str(conn["base_url"]).rstrip("/")
         self._timeout = float(conn.get("timeout_seconds", 5.0))
+        self._max_bytes = int(conn.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES))
         self._auth: Mapping[str, Any] = conn.get("auth") or {"type": "none"}
         self._headers = dict(conn.get("headers") or {})
         self._session: aiohttp.ClientSession | None = None
@@ -171,15 +177,34 @@ class RestConnector(MappedConnector):
                     raise SourceUnavailable(self.name, f"{where}: HTTP {response.status}")
                 if response.status >= 400:
                     raise SourceRejected(self.name, f"{where}: HTTP {response.status}")
-                text = await response.text()
+                raw = await self._read_capped(response, where)
+                encoding = response.charset or "utf-8"
         except ConnectorError:
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise map_client_error(self.name, exc, where) from None
         try:
-            return json.loads(text)
-        except ValueError:
+            return json.loads(raw.decode(encoding))
+        except (ValueError, LookupError):
             raise SourceInvalid(self.name, f"{where}: the answer is not JSON") from None
+
+    async def _read_capped(self, response: aiohttp.ClientResponse, where: str) -> bytes:
+        """The body, refused (SourceInvalid) once it passes `max_response_bytes`: by its
+        declared length before reading, else while streaming, so it is never all buffered."""
+        limit = self._max_bytes
+        too_large = SourceInvalid(
+            self.name, f"{where}: the answer is over {limit} bytes (max_response_bytes in its "
+            "[connection]); ask its operator for smaller pages, or raise the limit")
+        if response.content_length is not None and response.content_length > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _items(self, entity: EntityMapping, body: Any, where: str) -> list[Any]:
         items = _dig(body, entity.records)

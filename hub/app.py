@@ -113,7 +113,9 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready to answer: the index is reachable and every source answers a ping."""
+    """Ready to answer: the index is reachable and every source answers a ping. Needs no
+    token, so source health is reused for `limits.health_cache_seconds`: probing /readyz in a
+    loop does not become load on the sources."""
     runtime = _runtime(request)
     details: dict[str, object] = {}
     ready = True
@@ -125,7 +127,8 @@ async def readyz(request: Request) -> Response:
         ready = False
         details["database"] = {"status": "down", "error": type(exc).__name__}
     sources: dict[str, object] = {}
-    for name, health in (await runtime.registry.ping_all()).items():
+    pinged = await runtime.registry.ping_all(max_age=runtime.limits.health_cache_seconds)
+    for name, health in pinged.items():
         sources[name] = {"status": health.status.value, "code": health.code}
         ready = ready and health.status is HealthStatus.OK
     details["sources"] = sources

@@ -93,6 +93,22 @@ class Limits:
     max_members_per_request: int = 500
     source_timeout_seconds: float = 5.0
     sync_page_size: int = 500
+    #: field selections once every fragment spread is inlined (hub.api.extensions.document_limits)
+    max_fields: int = 2_000
+    #: aliased fields, expanded likewise: 2,500 aliases of one expensive field are one DoS
+    max_aliases: int = 30
+    #: directives written in the document (each also at most once per location)
+    max_directives: int = 50
+    #: items a list without `first` returns at most (attendees, a member's activities...);
+    #: the cost model counts each such list at this size, and the resolvers enforce it
+    max_list_size: int = 100
+    #: a request still running after this many seconds ends with REQUEST_TIMEOUT
+    request_timeout_seconds: float = 30.0
+    #: source health (from /readyz or `sources(ping: true)`) is reused this long, so probes
+    #: cannot be turned into load on the sources
+    health_cache_seconds: float = 5.0
+    #: on SIGTERM, requests still running after this many seconds are cancelled
+    shutdown_timeout_seconds: float = 10.0
 
 
 #: accepted range per limit: a typo like max_page_size = 1000000 is an error, not a DoS
@@ -105,7 +121,17 @@ _LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
     "max_members_per_request": (1, 100_000),
     "source_timeout_seconds": (0.01, 600),
     "sync_page_size": (1, 10_000),
+    "max_fields": (1, 1_000_000),
+    "max_aliases": (0, 10_000),
+    "max_directives": (0, 10_000),
+    "max_list_size": (1, 10_000),
+    "request_timeout_seconds": (0.1, 3_600),
+    "health_cache_seconds": (0, 3_600),
+    "shutdown_timeout_seconds": (0.1, 600),
 }
+#: limits given in seconds (a number); every other limit is an integer
+_FLOAT_LIMITS = frozenset({"source_timeout_seconds", "request_timeout_seconds",
+                           "health_cache_seconds", "shutdown_timeout_seconds"})
 
 
 PRODUCTION = "production"
@@ -330,7 +356,7 @@ def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
         if name not in raw:
             continue
         value = raw[name]
-        is_float = name == "source_timeout_seconds"
+        is_float = name in _FLOAT_LIMITS
         ok_type = isinstance(value, (int, float)) if is_float else isinstance(value, int)
         if isinstance(value, bool) or not ok_type:
             kind = "a number" if is_float else "an integer"

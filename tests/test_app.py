@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from connectors.errors import SourceUnavailable
+from hub.api.limits import Limits
 from hub.app import STATIC_DIR
 from tests.api.conftest import World, make_world, world  # noqa: F401  (fixtures)
 
@@ -97,7 +98,10 @@ async def test_sources_health_and_sync(world: World) -> None:
     assert by["city"]["side"] == "DESTINATION" and by["city"]["owner"] == "wenjiang"
 
 
-async def test_healthz_and_readyz(world: World) -> None:
+async def test_healthz_and_readyz(make_world: Any) -> None:
+    # health is cached for limits.health_cache_seconds (issue 6): off here, so the second
+    # probe sees the failure at once (tests/security/test_overloading.py checks the cache)
+    world: World = await make_world(limits=Limits(health_cache_seconds=0))
     assert (await world.client.get("/healthz")).json() == {"status": "ok"}
     ready = await world.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"

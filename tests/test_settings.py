@@ -204,3 +204,33 @@ def test_for_demo_validates_too() -> None:
     assert Settings.for_demo().hub.secret_bytes
     with pytest.raises(ConfigError, match="too short"):
         Settings.for_demo(secret="x")
+
+
+def test_overloading_limits_have_safe_defaults_and_are_range_checked(tmp_path: Path) -> None:
+    """The issue 6 limits: defaults that refuse the review's DoS documents, each settable
+    in [limits] and checked like the others (every problem at once)."""
+    defaults = Limits()
+    assert (defaults.max_fields, defaults.max_aliases, defaults.max_directives,
+            defaults.max_list_size) == (2_000, 30, 50, 100)
+    assert (defaults.request_timeout_seconds, defaults.health_cache_seconds,
+            defaults.shutdown_timeout_seconds) == (30.0, 5.0, 10.0)
+    good = ('[hub]\nsecret = "' + "s" * 40 + '"\n[limits]\nmax_fields = 500\nmax_aliases = 5\n'
+            "max_directives = 10\nmax_list_size = 20\nrequest_timeout_seconds = 2.5\n"
+            "health_cache_seconds = 0\nshutdown_timeout_seconds = 3\n")
+    limits = load_settings(write(tmp_path, good), env={}).limits
+    assert limits == Limits(max_fields=500, max_aliases=5, max_directives=10, max_list_size=20,
+                            request_timeout_seconds=2.5, health_cache_seconds=0.0,
+                            shutdown_timeout_seconds=3.0)
+    bad = ('[hub]\nsecret = "' + "s" * 40 + '"\n[limits]\nmax_fields = 0\nmax_aliases = -1\n'
+           'max_directives = "many"\nmax_list_size = 1000000\nrequest_timeout_seconds = 0\n'
+           "health_cache_seconds = 99999\nshutdown_timeout_seconds = true\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, bad), env={})
+    text = "\n".join(info.value.problems)
+    for expected in ("limits.max_fields = 0 is outside", "limits.max_aliases = -1 is outside",
+                     "limits.max_directives must be an integer",
+                     "limits.max_list_size = 1000000 is outside",
+                     "limits.request_timeout_seconds = 0 is outside",
+                     "limits.health_cache_seconds = 99999 is outside",
+                     "limits.shutdown_timeout_seconds must be a number"):
+        assert expected in text

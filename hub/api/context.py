@@ -46,6 +46,10 @@ class Context:
     fields_denied: set[str] = field(default_factory=set)
     #: the whole operation was refused before execution
     refused: bool = False
+    #: the audit entry of this request is written (once, whichever step writes it)
+    audited: bool = False
+    #: lists cut at their bound: (message, path of the list), reported as LIMIT_EXCEEDED
+    truncated: list[tuple[str, list[str | int] | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -61,6 +65,18 @@ class Context:
         from hub.api.loaders import Loaders
 
         return Loaders(self)
+
+    def bounded(self, items: list[Any], bound: int, what: str, path: Any, *,
+                keep_last: bool = False) -> list[Any]:
+        """`items` cut to `bound` (the first ones, or the last with `keep_last`); a list that
+        was longer is reported at its path, so a client knows it is not the whole list."""
+        if len(items) <= bound:
+            return items
+        which = "last" if keep_last else "first"
+        self.truncated.append((f"{what} has more than {bound} items; the {which} {bound} are "
+                               "shown (limits.max_list_size)", path.as_list()
+                               if hasattr(path, "as_list") else None))
+        return items[-bound:] if keep_last else items[:bound]
 
     def report_source_error(self, error: SourceError, path: list[str | int] | None) -> None:
         self.source_errors.setdefault(error.source, (error, path))

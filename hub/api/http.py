@@ -8,11 +8,15 @@
   request is well-formed), as the spec's compatibility rules say.
 - Unparseable JSON, a body that is not an object, a missing query: 400 with a GraphQL error
   body. Too large a body: 413 (LIMIT_EXCEEDED). Failed authentication: 401 (UNAUTHENTICATED).
+- A request still running after `limits.request_timeout_seconds` is cancelled and answered
+  504 with REQUEST_TIMEOUT (and still audited).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +36,8 @@ from hub.policy.base import ANONYMOUS, Caller
 from hub.settings import Mode
 
 __all__ = ["Authenticate", "GraphQLEndpoint", "anonymous", "error_response"]
+
+log = logging.getLogger("hub.api")
 
 Authenticate = Callable[[Request], Awaitable[Caller]]
 
@@ -113,6 +119,22 @@ def _validate(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str |
     return query, variables, name
 
 
+async def _audit_cut_short(context: Context, query: str, operation_name: str | None) -> None:
+    """A request ended by its deadline is still one audit entry (what it touched so far): the
+    audit step after execution never ran. Bounded itself, so a slow audit log cannot hold the
+    answer back."""
+    enforcement = context.runtime.enforcement
+    if enforcement is None or context.audited:
+        return
+    context.audited = True
+    context.refused = True
+    try:
+        async with asyncio.timeout(5.0):
+            await enforcement.record(context, query, operation_name)
+    except Exception:  # noqa: BLE001 - the client still gets its REQUEST_TIMEOUT
+        log.exception("could not audit a request ended by its deadline")
+
+
 class GraphQLEndpoint:
     """The /graphql route. `runtime` is looked up per request (the lifespan sets it)."""
 
@@ -140,8 +162,15 @@ class GraphQLEndpoint:
                 and not is_preflighted(request.headers):
             return error_response(400, "CSRF_PREFLIGHT_REQUIRED", CSRF_MESSAGE)
         runtime = self.runtime(request)
+        # the deadline runs from here: authentication and the policy lookup count against it
+        deadline = runtime.limits.request_timeout_seconds
+        ends_at = asyncio.get_running_loop().time() + deadline
         try:
             if request.method == "GET":
+                if len(request.url.query) > runtime.limits.max_body_bytes:
+                    # a query string is a body too: the same limit
+                    raise _BadRequest(f"query string over {runtime.limits.max_body_bytes} "
+                                      "bytes", 413, "LIMIT_EXCEEDED")
                 params = _params_from_get(request)
             else:
                 params = await _params_from_post(request, runtime.limits.max_body_bytes)
@@ -163,10 +192,17 @@ class GraphQLEndpoint:
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
         try:
-            result = await self.schema.execute(
-                query, variable_values=variables, context_value=context,
-                operation_name=operation_name, allowed_operation_types=allowed,
-            )
+            async with asyncio.timeout_at(ends_at):
+                result = await self.schema.execute(
+                    query, variable_values=variables, context_value=context,
+                    operation_name=operation_name, allowed_operation_types=allowed,
+                )
+        except TimeoutError:
+            await _audit_cut_short(context, query, operation_name)
+            return error_response(
+                504, "REQUEST_TIMEOUT",
+                f"the request did not finish within {deadline:g} s "
+                "(limits.request_timeout_seconds); ask for less, or retry later")
         except InvalidOperationTypeError:
             if request.method == "GET":
                 return error_response(405, "BAD_REQUEST", "mutations need POST", Allow="POST")

@@ -12,12 +12,14 @@ views of it; a page of members primes it with rows it already read (hub.api.quer
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from datetime import datetime, timezone
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, func, select
 from strawberry.dataloader import DataLoader
 
 from hub.api.context import Context
@@ -25,6 +27,7 @@ from connectors.base import Record
 from hub.api.extensions.fields import MEMBER_FIELDS, canonical_member_fields
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
+from hub.store.ingest import write_issues
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,
@@ -36,6 +39,8 @@ from hub.store.models import (
 __all__ = ["Loaders", "IndexEntry", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
 
 K = TypeVar("K")
+
+log = logging.getLogger("hub.api")
 
 #: a member's index row (None when not indexed) and its linked source records, in link order
 IndexEntry = tuple[Any, list[Link]]
@@ -165,9 +170,21 @@ class Loaders:
         return [rows.get(k) for k in keys]
 
     async def _grouped(self, column: Any, keys: Sequence[str]) -> list[list[Any]]:
+        """Rows per key, at most `limits.max_list_size` + 1 of each (oldest id first): the
+        list's resolver shows `max_list_size` of them and says when there were more, so the
+        cost model's bound (hub.api.extensions.analysis.LIST_BOUNDS) is the real work."""
+        model = column.class_
+        cap = self.ctx.runtime.limits.max_list_size + 1
+        numbered = (
+            select(model.id, func.row_number().over(partition_by=column, order_by=model.id)
+                   .label("n"))
+            .where(column.in_(keys)).subquery()
+        )
+        stmt = (select(model).join(numbered, numbered.c.id == model.id)
+                .where(numbered.c.n <= cap).order_by(model.id))
         groups: dict[str, list[Any]] = defaultdict(list)
         async with self.ctx.runtime.session_factory() as session:
-            for row in await session.scalars(select(column.class_).where(column.in_(keys))):
+            for row in await session.scalars(stmt):
                 groups[getattr(row, column.key)].append(row)
         return [groups.get(k, []) for k in keys]
 
@@ -209,4 +226,20 @@ class Loaders:
         plan = self.ctx.plan
         fields = canonical_member_fields(plan.requested) if plan is not None else None
         result = await self.fetcher.fetch_members(dict(zip(keys, links)), fields)
+        await self._record_issues()
         return [result.members[k] for k in keys]
+
+    async def _record_issues(self) -> None:
+        """What the sources flagged in their answers becomes data-quality issues, as a sync
+        would record them (an item without an id is listed in `dataQualityIssues`, not
+        silently missing). A failed write is logged; the answer still goes out."""
+        issues = self.fetcher.take_issues()
+        if not issues:
+            return
+        try:
+            async with self.ctx.runtime.session_factory() as session:
+                await write_issues(session, issues, now=datetime.now(timezone.utc))
+                await session.commit()
+        except Exception:  # noqa: BLE001 - recording is best effort on the read path
+            log.exception("could not record %d data-quality issues found in a live read",
+                          len(issues))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from hub.api.context import Context
+from hub.api.extensions.analysis import list_bound
 from hub.api.queries import fetch_member_page, fetch_page, region_condition
 from hub.api.types.activity import Activity, activity_by_key
 from hub.api.types.enums import ActivityKind, MemberStatus, OrganizationKind
@@ -178,13 +179,17 @@ class Query:
         ctx: Context = info.context
         registry = ctx.runtime.registry
         if ping:
-            await registry.ping_all()
+            await registry.ping_all(max_age=ctx.runtime.limits.health_cache_seconds)
         async with ctx.runtime.session_factory() as session:
             rows = list(await session.scalars(select(SyncStateRow)))
         by_source: dict[str, list[SyncStateRow]] = {}
         for row in rows:
             by_source.setdefault(row.source, []).append(row)
-        return [Source.from_entry(e, by_source.get(e.name, [])) for e in registry]
+        limit = ctx.runtime.limits.max_list_size
+        entries = ctx.bounded(list(registry), list_bound("Query", "sources", limit),
+                              "Query.sources", info.path)
+        sync_bound = list_bound("Source", "sync", limit)
+        return [Source.from_entry(e, by_source.get(e.name, [])[:sync_bound]) for e in entries]
 
     @strawberry.field(description="数据质量问题（坏行、坏值），直到源系统修正。 Data-quality "
                       "issues found in the sources, visible until fixed there.")

@@ -26,6 +26,7 @@ from hub.api.extensions import (
     PolicyExtension,
     ValidationResultCache,
 )
+from hub.api.extensions.document_limits import DocumentLimits
 from hub.api.extensions.policy import police_types
 from hub.api.query import Query
 from hub.api.types.activity import Activity
@@ -53,7 +54,8 @@ def build_schema(
 
     Parsing and validation are cached per operation text (hub.api.extensions.documents);
     every later step runs per request. The introspection gate adds its validation rule per
-    request (by the Context's mode) before validation. Extensions run in this order: limits (plan + refuse), policy (denied fields, transforms),
+    request (by the Context's mode) before validation. Extensions run in this order: document
+    size (refused before validation), limits (plan + refuse), policy (denied fields, transforms),
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
     """
@@ -70,8 +72,9 @@ def build_schema(
         query=query,
         mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],
-        extensions=[IntrospectionGate, DocumentCache, ValidationResultCache, LimitsExtension,
-                    PolicyExtension, *extensions, AuditExtension, ErrorsExtension],
+        extensions=[IntrospectionGate, DocumentCache, DocumentLimits, ValidationResultCache,
+                    LimitsExtension, PolicyExtension, *extensions, AuditExtension,
+                    ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 

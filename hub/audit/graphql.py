@@ -73,6 +73,8 @@ class AuditQuery:
             ctx.refused = True
             ctx.fields_denied.add("Query.accessLog")
             raise AccessDenied(str(exc), fields=["Query.accessLog"]) from None
+        entries = ctx.bounded(list(entries), ctx.runtime.limits.max_list_size,
+                              "Query.accessLog", info.path, keep_last=True)
         return [AccessLogEntry.of(e, set(keys)) for e in entries]
 
 

@@ -112,7 +112,8 @@ async def _serve(args: argparse.Namespace) -> int:
                          demo_tokens=(hub.parties, trust.token_for) if trust else None)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                           lifespan="on")
+                           lifespan="on",
+                           timeout_graceful_shutdown=hub.settings.limits.shutdown_timeout_seconds)
         )
         print(_banner(hub, port), flush=True)
         await server.serve(sockets=[listener])

@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
               f"move the [trust] table of {args.trust} into {args.config} (paths relative to "
               f"it){' (it overrides the [trust] there)' if settings.trust else ''}",
               file=sys.stderr)
+    # SIGTERM: stop accepting, let running requests finish for at most
+    # limits.shutdown_timeout_seconds, then cancel them (each also ends at its own deadline)
     uvicorn.run(create_app(settings, trust=trust), host=args.host, port=args.port,
-                log_level="info")
+                log_level="info",
+                timeout_graceful_shutdown=settings.limits.shutdown_timeout_seconds)
     return 0

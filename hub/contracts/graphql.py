@@ -105,7 +105,9 @@ class ContractsQuery:
         trust = _trust(ctx)
         if trust is None or ctx.caller.party is None:
             return []
-        return [ContractInfo.of(r) for r in await trust.store.for_party(ctx.caller.party)]
+        records = ctx.bounded(await trust.store.for_party(ctx.caller.party),
+                              ctx.runtime.limits.max_list_size, "Query.contracts", info.path)
+        return [ContractInfo.of(r) for r in records]
 
 
 @strawberry.type

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from connectors.base import PartialDate, ReadRequest, ReadResult, Record
+from connectors.base import DataIssue, PartialDate, ReadRequest, ReadResult, Record
 from connectors.errors import (
     ConnectorError,
     SourceError,
@@ -154,6 +154,14 @@ class LiveFetcher:
         self.entity = entity
         self._cache: dict[tuple[str, str], Record | None] = {}
         self._errors: dict[str, SourceError] = {}
+        #: data-quality issues the sources reported with their answers (an item without an
+        #: id, a bad value): the caller records them (`take_issues`), none is dropped
+        self._issues: list[DataIssue] = []
+
+    def take_issues(self) -> list[DataIssue]:
+        """The issues collected since the last call."""
+        issues, self._issues = self._issues, []
+        return issues
 
     async def read_batch(
         self, source: str, local_ids: Sequence[str], fields: frozenset[str] | None
@@ -187,6 +195,8 @@ class LiveFetcher:
             self.registry.record(source, error)
             raise error from None
         self.registry.record(source, None)
+        if isinstance(result.issues, list):
+            self._issues.extend(i for i in result.issues if isinstance(i, DataIssue))
         out: dict[str, Record | None] = {}
         for local_id, record in zip(local_ids, records):
             if record is not None and wanted is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -70,6 +71,10 @@ class SourceRegistry:
 
     def __init__(self, entries: Iterable[SourceEntry] = ()) -> None:
         self._entries: dict[str, SourceEntry] = {}
+        #: monotonic time the last complete round of pings finished (None: never)
+        self._pinged_at: float | None = None
+        #: the round of pings in flight, shared by everyone who asks meanwhile
+        self._pinging: asyncio.Future[dict[str, SourceHealth]] | None = None
         for entry in entries:
             self.add(entry)
 
@@ -116,10 +121,28 @@ class SourceRegistry:
         self.record(name, error)
         return entry.health
 
-    async def ping_all(self) -> dict[str, SourceHealth]:
-        """Ping every source concurrently; returns name -> health."""
+    async def ping_all(self, *, max_age: float = 0.0) -> dict[str, SourceHealth]:
+        """Ping every source concurrently; returns name -> health.
+
+        Health is a shared resource, not a per-caller one: a round finished less than
+        `max_age` seconds ago is answered from the recorded health, and callers arriving while
+        a round is in flight wait for that round instead of starting another. So /readyz
+        (which needs no token) and `sources(ping: true)` under aliases cannot multiply the
+        calls the sources receive."""
+        if (self._pinged_at is not None and max_age > 0
+                and time.monotonic() - self._pinged_at < max_age):
+            return {name: entry.health for name, entry in self._entries.items()}
+        if self._pinging is None or self._pinging.done():
+            self._pinging = asyncio.ensure_future(self._ping_round())
+        # shielded: a caller cancelled (its deadline) does not cancel the others' round
+        return dict(await asyncio.shield(self._pinging))
+
+    async def _ping_round(self) -> dict[str, SourceHealth]:
         names = list(self._entries)
-        results = await asyncio.gather(*(self.ping(n) for n in names))
+        try:
+            results = await asyncio.gather(*(self.ping(n) for n in names))
+        finally:
+            self._pinged_at = time.monotonic()
         return dict(zip(names, results))
 
     async def aclose(self) -> None:

@@ -90,7 +90,30 @@ def app() -> web.Application:
     application.router.add_get("/html", lambda r: _text("<html>维护中</html>"))
     application.router.add_get("/wrong-shape", lambda r: _json({"data": {"items": {"not": "a list"}}}))
     application.router.add_get("/not-objects", lambda r: _json({"data": {"items": [1, 2]}}))
+    application.router.add_get("/huge", lambda r: _json(_padded(2 * 1024 * 1024)))
+    application.router.add_get("/huge-streamed", _streamed)
+    application.router.add_get("/no-ids", lambda r: _json({"data": {"items": [
+        MEMBERS[0], {**MEMBERS[1], "memberId": None}, {**MEMBERS[2], "memberId": {"x": 1}},
+        {k: v for k, v in MEMBERS[3].items() if k != "memberId"}]}}))
     return application
+
+
+def _padded(size: int) -> dict[str, Any]:
+    """A valid answer of about `size` bytes (one member with a long address)."""
+    return {"data": {"items": [{**MEMBERS[0], "areaName": "x" * size}]}}
+
+
+async def _streamed(request: web.Request) -> web.StreamResponse:
+    """An answer without Content-Length that never ends: only a read cap stops it."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    await response.write(b'{"data": {"items": [{"memberId": "m01", "realName": "')
+    try:
+        for _ in range(10_000):
+            await response.write(b"x" * 65536)
+    except (ConnectionResetError, RuntimeError):
+        pass
+    return response
 
 
 async def _status(code: int) -> web.Response:
@@ -242,6 +265,35 @@ async def test_bad_answers(path: str, error: type[Exception], text: str) -> None
         async with connector(cursor_mapping(url, path)) as rest:
             with pytest.raises(error, match=text):
                 await rest.read(ReadRequest("member"))
+
+
+async def test_answers_over_max_response_bytes_are_refused() -> None:
+    async with serve() as url:
+        async with connector(cursor_mapping(url, "/huge")) as rest:  # default 8 MiB: read
+            result = await rest.read(ReadRequest("member"))
+            assert [r.local_id for r in result.records] == ["m01"]
+        for path in ("/huge", "/huge-streamed"):
+            raw = cursor_mapping(url, path, max_response_bytes=1024 * 1024)
+            async with connector(raw) as rest:
+                with pytest.raises(SourceInvalid, match="over 1048576 bytes") as caught:
+                    await asyncio.wait_for(rest.read(ReadRequest("member")), 10)
+            assert caught.value.code == "SOURCE_INVALID"
+            assert "max_response_bytes" in str(caught.value)
+
+
+def test_max_response_bytes_is_validated() -> None:
+    with pytest.raises(ConnectorConfigError, match="max_response_bytes"):
+        connector(cursor_mapping("http://127.0.0.1:1", max_response_bytes=10))
+
+
+async def test_items_without_a_usable_id_become_issues() -> None:
+    async with serve() as url:
+        async with connector(cursor_mapping(url, "/no-ids")) as rest:
+            result = await rest.read(ReadRequest("member"))
+    assert [r.local_id for r in result.records] == ["m01"]
+    missing = [i for i in result.issues if i.code == "MISSING_KEY"]
+    assert [i.location.row for i in missing] == [2, 3, 4]
+    assert all(i.column == "memberId" for i in missing)
 
 
 async def test_wrong_credentials_rejected() -> None:

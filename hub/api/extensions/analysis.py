@@ -33,6 +33,8 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -46,10 +48,55 @@ from graphql import (
 )
 
 __all__ = ["QueryPlan", "FilterUse", "analyse", "PAGED_ARGUMENT", "FILTER_INPUTS",
-           "FILTER_ARGUMENTS", "IMPLICIT_FILTERS"]
+           "FILTER_ARGUMENTS", "IMPLICIT_FILTERS", "LIST_BOUNDS", "PAGE_LISTS",
+           "ARGUMENT_COSTS", "SOURCE_CALL_COST", "CAPPED_AT_MAX_LIST_SIZE", "list_bound"]
 
 #: the argument that sets how many items a list field returns
 PAGED_ARGUMENT = "first"
+
+#: the lists of a connection (`...Connection.edges`, `.nodes`): one page, already counted by
+#: the paged field's multiplier
+PAGE_LISTS = frozenset({"edges", "nodes"})
+
+#: (type, field) of a list of objects without `first` -> the most items it returns; its
+#: resolver enforces the same bound (hub.api.types, hub.api.loaders), so the cost estimate is
+#: an upper bound of the real work. Unlisted lists count at `limits.max_list_size`, which is
+#: also what the resolvers of attendees, a member's activities, contracts and the access log
+#: cap at. tests/api/test_list_bounds.py checks every list field of the schema is bounded.
+LIST_BOUNDS: Mapping[tuple[str, str], int] = {
+    ("Member", "sources"): 20,        # one record per system, rarely two
+    ("Organization", "sources"): 20,
+    ("Query", "sources"): 50,         # the configured systems
+    ("Source", "sync"): 10,           # one per entity
+    # a contract's own parties and signatures: leaf objects already in memory, as many as the
+    # signed document names (not cut by a resolver: a contract is shown whole)
+    ("Contract", "parties"): 20,
+    ("Contract", "signatures"): 20,
+}
+
+#: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)
+CAPPED_AT_MAX_LIST_SIZE: frozenset[tuple[str, str]] = frozenset({
+    ("Activity", "attendees"), ("Member", "activities"), ("Query", "contracts"),
+    ("Query", "accessLog"),
+})
+
+#: one call to every configured source, as `sources(ping: true)` makes (pings are shared by
+#: the whole request and cached for `limits.health_cache_seconds`, but each alias still asks)
+SOURCE_CALL_COST = 1_000
+#: (type, field, argument) -> cost added to the field when the argument is true
+ARGUMENT_COSTS: Mapping[tuple[str, str, str], int] = {
+    ("Query", "sources", "ping"): SOURCE_CALL_COST,
+}
+
+
+def list_bound(type_name: str, field_name: str, max_list_size: int) -> int:
+    """The most items `type_name.field_name` (a list without `first`) returns."""
+    return min(LIST_BOUNDS.get((type_name, field_name), max_list_size), max_list_size)
+
+
+def _is_list(type_: Any) -> bool:
+    return isinstance(getattr(type_, "of_type", None) if isinstance(type_, GraphQLNonNull)
+                      else type_, GraphQLList)
 
 #: input type -> its field -> (type, field) of the schema it tests, and the routing value it
 #: compares when the field is one contract scopes are written in (origin_region,
@@ -139,12 +186,22 @@ class _Walker:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         default_page: int,
+        max_list_size: int = 100,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.default_page = default_page
+        self.max_list_size = max_list_size
         self.plan = QueryPlan()
+        #: (fragment, target type) -> its (cost, depth); per operation (variables differ)
+        self._memo: dict[tuple[str, str], tuple[int, int]] = {}
+        self._open: set[str] = set()
+
+    def start(self, variables: Mapping[str, Any]) -> None:
+        """Walk another operation: its variables, and fragments costed afresh with them."""
+        self.variables = variables
+        self._memo.clear()
 
     def _first(self, node: FieldNode) -> int:
         for arg in node.arguments or ():
@@ -212,52 +269,87 @@ class _Walker:
         self,
         selection_set: SelectionSetNode | None,
         parent: GraphQLNamedType,
-        depth: int,
-        seen: frozenset[str] = frozenset(),
-    ) -> int:
-        """Return the cost of `selection_set` under `parent`, recording pairs and depth."""
+    ) -> tuple[int, int]:
+        """(cost, depth) of `selection_set` under `parent`, recording the pairs and filters.
+        Depth is relative: a selection set of leaves has depth 1."""
         if selection_set is None:
-            return 0
-        cost = 0
+            return 0, 0
+        cost = depth = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                cost += self._field(selection, parent, depth, seen)
+                inner_cost, inner_depth = self._field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
                 target = parent
                 if selection.type_condition is not None:
                     found = self.schema.get_type(selection.type_condition.name.value)
                     target = found if found is not None else parent
-                cost += self.walk(selection.selection_set, target, depth, seen)
+                inner_cost, inner_depth = self.walk(selection.selection_set, target)
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:  # validation reports cycles and unknowns
-                    continue
-                target = self.schema.get_type(fragment.type_condition.name.value) or parent
-                cost += self.walk(fragment.selection_set, target, depth, seen | {name})
-        return cost
+                inner_cost, inner_depth = self._spread(selection.name.value, parent)
+            else:
+                continue
+            cost += inner_cost
+            depth = max(depth, inner_depth)
+        return cost, depth
 
-    def _field(
-        self, node: FieldNode, parent: GraphQLNamedType, depth: int, seen: frozenset[str]
-    ) -> int:
+    def _spread(self, name: str, parent: GraphQLNamedType) -> tuple[int, int]:
+        """A fragment is walked once per target type and its (cost, depth) reused by every
+        spread of it: the analysis stays linear in the document however often a fragment is
+        spread (a fragment spreading the previous one twice, 30 deep, is 2^30 walks
+        otherwise). Its pairs and filters are the same wherever it is spread."""
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._open:  # validation reports cycles and unknowns
+            return 0, 0
+        target = self.schema.get_type(fragment.type_condition.name.value) or parent
+        key = (name, target.name)
+        found = self._memo.get(key)
+        if found is None:
+            self._open.add(name)
+            try:
+                found = self.walk(fragment.selection_set, target)
+            finally:
+                self._open.discard(name)
+            self._memo[key] = found
+        return found
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType) -> tuple[int, int]:
         name = node.name.value
         if name.startswith("__"):
-            return 0
+            return 0, 0
         for type_name in _concrete_names(self.schema, parent):
             self.plan.add(type_name, name)
-        self.plan.depth = max(self.plan.depth, depth + 1)
         if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
-            return 1
+            return 1, 1
         definition = parent.fields.get(name)
         if definition is None:
-            return 1
-        # a paged field multiplies everything under it by its page size; plain lists inside a
-        # page (edges, nodes, sources) are already counted by that multiplier
+            return 1, 1
         self._filters(node, parent.name, definition)
-        paged = PAGED_ARGUMENT in definition.args
-        multiplier = self._first(node) if paged else 1
+        multiplier = self._multiplier(node, parent.name, definition)
         child = get_named_type(definition.type)
-        return 1 + multiplier * self.walk(node.selection_set, child, depth + 1, seen)
+        cost, depth = self.walk(node.selection_set, child)
+        return 1 + multiplier * cost + self._argument_cost(node, parent.name, definition), 1 + depth
+
+    def _multiplier(self, node: FieldNode, parent: str, definition: Any) -> int:
+        """How many times the field's selection runs: a paged field's page size; a list
+        without `first` its declared bound (LIST_BOUNDS, enforced by its resolver); a page's
+        own lists (edges, nodes) 1, as the page's size already counts them."""
+        if PAGED_ARGUMENT in definition.args:
+            return self._first(node)
+        if not _is_list(definition.type):
+            return 1
+        if parent.endswith("Connection") and node.name.value in PAGE_LISTS:
+            return 1
+        return list_bound(parent, node.name.value, self.max_list_size)
+
+    def _argument_cost(self, node: FieldNode, parent: str, definition: Any) -> int:
+        """What an argument adds to the field's own cost (`sources(ping: true)` calls every
+        source): see ARGUMENT_COSTS."""
+        cost = 0
+        for (type_name, field_name, arg_name), extra in ARGUMENT_COSTS.items():
+            if type_name == parent and field_name == node.name.value and arg_name in definition.args:
+                if self._argument_value(node, arg_name, definition.args[arg_name].type):
+                    cost += extra
+        return cost
 
 
 def analyse(
@@ -267,6 +359,7 @@ def analyse(
     variables: Mapping[str, Any] | None,
     *,
     default_page: int = 20,
+    max_list_size: int = 100,
 ) -> QueryPlan:
     """Plan the operation that will run (`operation_name`, or the only one)."""
     fragments = {
@@ -277,12 +370,14 @@ def analyse(
         op for op in operations
         if operation_name is None or (op.name is not None and op.name.value == operation_name)
     ]
-    walker = _Walker(schema, fragments, {}, default_page)
+    walker = _Walker(schema, fragments, {}, default_page, max_list_size)
     for operation in chosen[:1] if operation_name is None and len(chosen) == 1 else chosen:
-        walker.variables = _with_defaults(schema, operation, variables or {})
+        walker.start(_with_defaults(schema, operation, variables or {}))
         root = schema.get_root_type(operation.operation)
         if root is not None:
-            walker.plan.cost += walker.walk(operation.selection_set, root, 0)
+            cost, depth = walker.walk(operation.selection_set, root)
+            walker.plan.cost += cost
+            walker.plan.depth = max(walker.plan.depth, depth)
     return walker.plan
 
 

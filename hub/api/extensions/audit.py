@@ -22,5 +22,6 @@ class AuditExtension(SchemaExtension):
         yield
         ec = self.execution_context
         ctx = ec.context
-        if isinstance(ctx, Context) and ctx.runtime.enforcement is not None:
+        if isinstance(ctx, Context) and ctx.runtime.enforcement is not None and not ctx.audited:
+            ctx.audited = True
             await ctx.runtime.enforcement.record(ctx, ec.query, ec.operation_name)

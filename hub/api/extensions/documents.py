@@ -42,5 +42,14 @@ class DocumentCache(SchemaExtension):
 
 
 class ValidationResultCache(ValidationCache):
+    """strawberry's `ValidationCache`, except that a document already refused before
+    validation (hub.api.extensions.document_limits) is not validated at all."""
+
     def __init__(self) -> None:
         super().__init__(maxsize=DOCUMENT_CACHE_SIZE)
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors:
+            yield
+            return
+        yield from super().on_validate()

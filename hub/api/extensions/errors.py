@@ -23,7 +23,7 @@ from strawberry.extensions import SchemaExtension
 from connectors.errors import ConnectorError, SourceError
 from hub.api.context import Context
 from hub.api.extensions.exposure import strip_suggestions
-from hub.errors import AccessDenied, HubError
+from hub.errors import AccessDenied, HubError, LimitExceeded
 
 __all__ = ["ErrorsExtension", "error_code", "format_error"]
 
@@ -73,7 +73,8 @@ class ErrorsExtension(SchemaExtension):
         yield
         ctx = self.execution_context.context
         result = self.execution_context.result
-        if not isinstance(ctx, Context) or result is None or not ctx.source_errors:
+        if not isinstance(ctx, Context) or result is None or not (
+                ctx.source_errors or ctx.truncated):
             return
         errors = list(getattr(result, "errors", None) or [])
         for error, path in ctx.source_errors.values():
@@ -81,6 +82,9 @@ class ErrorsExtension(SchemaExtension):
                 f"{error}; its fields are missing from this answer",
                 path=path, original_error=error,
             ))
+        for message, list_path in ctx.truncated:
+            errors.append(GraphQLError(message, path=list_path,
+                                       original_error=LimitExceeded(message)))
         result.errors = errors
 
     def on_operation(self) -> Iterator[None]:

@@ -33,7 +33,7 @@ class LimitsExtension(SchemaExtension):
             limits = ctx.runtime.limits
             plan = analyse(
                 ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables,
-                default_page=limits.default_page_size,
+                default_page=limits.default_page_size, max_list_size=limits.max_list_size,
             )
             ctx.plan = plan
             if plan.depth > limits.max_depth:

@@ -88,9 +88,10 @@ class Activity(Node):
         from hub.api.types.member import Attendance
 
         ctx: Context = info.context
-        return [Attendance(_row=r) for r in await ctx.loaders.attendance_by_activity.load(
-            self._row.key
-        )]
+        rows = await ctx.loaders.attendance_by_activity.load(self._row.key)
+        rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Activity.attendees",
+                           info.path)
+        return [Attendance(_row=r) for r in rows]
 
 
 async def activity_by_key(info: Info, key: str | None) -> Activity | None:

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from connectors.base import PartialDate
+from hub.api.extensions.analysis import list_bound
 from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.api.types.enums import AttendanceMode, Gender, MemberStatus, to_enum
 from hub.api.types.node import Node, to_global_id
@@ -289,6 +290,8 @@ class Member(Node, _MemberPart):
     async def activities(self, info: Info) -> list["Attendance"] | None:
         ctx: Context = info.context
         rows = await ctx.loaders.attendance_by_member.load(self.key)
+        rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Member.activities",
+                           info.path)
         return [Attendance(_row=r, _member=self) for r in rows]
 
     @strawberry.field(description="数据来源：各系统提供了哪些字段。 Provenance: per system, the "
@@ -297,7 +300,10 @@ class Member(Node, _MemberPart):
         merged = await self.details(info)
         if merged is None:
             return []
-        return [SourceRecord.from_provenance(r, self._subject) for r in merged.records]
+        ctx: Context = info.context
+        records = ctx.bounded(merged.records, list_bound("Member", "sources",
+                              ctx.runtime.limits.max_list_size), "Member.sources", info.path)
+        return [SourceRecord.from_provenance(r, self._subject) for r in records]
 
 
 @strawberry.type(description="参加记录：某成员参加某次活动的方式。 Attendance: how one member "

@@ -68,13 +68,17 @@ class Organization(Node, PolicedObject):
         return self._row.contact_phone if self._row else None
 
     @strawberry.field(description="数据来源。 Provenance: which systems supplied this record.")
-    def sources(self) -> list[_SourceRecord]:
+    def sources(self, info: Info) -> list[_SourceRecord]:
         from datetime import datetime
 
+        from hub.api.extensions.analysis import list_bound
         from hub.api.types.member import SourceRecord
 
+        ctx: Context = info.context
+        bound = list_bound("Organization", "sources", ctx.runtime.limits.max_list_size)
         out = []
-        for s in (self._row.sources if self._row else None) or []:
+        provenance = (self._row.sources if self._row else None) or []
+        for s in ctx.bounded(list(provenance), bound, "Organization.sources", info.path):
             fetched = s.get("fetchedAt")
             out.append(SourceRecord(
                 system=str(s.get("system")),

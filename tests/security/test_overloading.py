@@ -215,6 +215,7 @@ CONFIG = """
 [hub]
 database_url = "sqlite+aiosqlite:///hub.db"
 secret = "{secret}"
+open_access = true  # production mode, no [trust]: as behind an authenticating gateway
 
 [limits]
 source_timeout_seconds = 60

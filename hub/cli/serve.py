@@ -5,7 +5,9 @@ party tokens, contract policy per request, audit log. `--trust FILE` (a file hol
 `[trust]` table) still works and overrides it, deprecated: it goes in the next release.
 
 The configuration is loaded and validated before the server starts, so a bad file lists all
-its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
+its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup. So is the
+database: serve never migrates it; one behind the code's migration head (or unreachable) is
+refused with exit 2 and the advice to run `yanxing db upgrade`.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hub.app import create_app
+    from hub.cli.db import check_schema
     from hub.settings import load_settings
 
     settings = load_settings(args.config)
+    check_schema(settings.hub.database_url)
     trust = settings.trust
     if args.trust is not None:
         from hub.contracts.runtime import load_trust_config
@@ -49,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
               f"move the [trust] table of {args.trust} into {args.config} (paths relative to "
               f"it){' (it overrides the [trust] there)' if settings.trust else ''}",
               file=sys.stderr)
-    uvicorn.run(create_app(settings, trust=trust), host=args.host, port=args.port,
-                log_level="info")
+    app = create_app(settings, trust=trust, migrate=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -29,7 +29,6 @@ __all__ = [
     "current_revision",
     "head_revision",
     "require_head",
-    "stamp",
     "upgrade",
     "UPGRADE_HINT",
 ]
@@ -87,13 +86,6 @@ def _upgrade(connection: Connection, revision: str) -> None:
     if revision == "head" and _current(connection) == head_revision():
         return  # the common case (every start, every test): skip loading env.py
     command.upgrade(alembic_config(connection=connection), revision)
-
-
-async def stamp(engine: AsyncEngine, revision: str = "head") -> None:
-    """Record `revision` without running migrations (tables made by `create_all`)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(
-            lambda c: command.stamp(alembic_config(connection=c), revision))
 
 
 async def require_head(engine: AsyncEngine) -> str:

@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
         p.set_defaults(handler=handler)
     p = sub.add_parser(
         "revision", help="(developers) autogenerate a migration from the models",
-        description="Write hub/store/migrations/versions/<id>_<slug>.py with the operations "
+        description="Write hub/store/migrations/versions/<NNNN>_<slug>.py with the operations "
         "that take a database at head to the models' schema. Review it before committing.")
     p.add_argument("-m", "--message", required=True, help="what the migration changes")
     p.add_argument("--db", default=None,
@@ -156,12 +156,13 @@ def _current(args: argparse.Namespace) -> int:
 def _revision(args: argparse.Namespace) -> int:
     from alembic import command
 
-    from hub.store.migrate import alembic_config, upgrade
+    from hub.store.migrate import alembic_config, next_revision_id, upgrade
     from hub.tables import METADATA
 
     def generate(connection: Any) -> None:
         config = alembic_config(target_metadata=METADATA, connection=connection)
-        script = command.revision(config, message=args.message, autogenerate=True)
+        script = command.revision(config, message=args.message, autogenerate=True,
+                                  rev_id=next_revision_id())
         for written in script if isinstance(script, list) else [script]:
             if written is not None:
                 print(f"wrote {written.path}: review it, then commit it")

@@ -28,6 +28,7 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "head_revision",
+    "next_revision_id",
     "require_head",
     "upgrade",
     "UPGRADE_HINT",
@@ -64,6 +65,11 @@ def head_revision() -> str:
     head = _scripts().get_current_head()
     assert head is not None, "hub.store.migrations has no revision"
     return head
+
+
+def next_revision_id() -> str:
+    """Revisions are numbered 0001, 0002, ... so the versions folder reads in order."""
+    return f"{sum(1 for _ in _scripts().walk_revisions()) + 1:04d}"
 
 
 def _current(connection: Connection) -> str | None:

@@ -50,6 +50,9 @@ async def test_upgrading_an_empty_database_gives_exactly_the_models(db_url: str)
         # every package's tables are in the one MetaData
         assert {"members", "contracts", "audit_entries", "exchange_checkins"} <= tables
         await upgrade(engine)  # at head: nothing to do, nothing fails
+        async with engine.begin() as conn:  # the comparison does see a missing index
+            await conn.execute(text("DROP INDEX ix_members_name"))
+            assert [d[0] for d in await conn.run_sync(_diff)] == ["add_index"]
     finally:
         await engine.dispose()
 

@@ -37,6 +37,7 @@ from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
 from hub.errors import ConfigError
 from hub.settings import Mode, Settings
+from hub.store.migrate import require_head
 from hub.store.session import create_engine, create_session_factory, init_db
 
 if TYPE_CHECKING:
@@ -49,17 +50,22 @@ STATIC_DIR = Path(__file__).parent / "api" / "static"
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, policy: Policy | None = None, trust: TrustConfig | None = None
+    settings: Settings, policy: Policy | None = None, trust: TrustConfig | None = None,
+    *, migrate: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Open the engine and every configured source (and, with `trust`, the registry, contract
     store and audit log: party tokens, contract policy and audit on every request); close them
-    all on exit."""
+    all on exit. `migrate`: upgrade the database to the code's head (demo, tests); False only
+    checks that it is there (`yanxing serve`: SchemaOutOfDate otherwise)."""
     from connectors.factory import open_connector
 
     engine = create_engine(settings.hub.database_url)
     registry = SourceRegistry()
     try:
-        await init_db(engine)
+        if migrate:
+            await init_db(engine)
+        else:
+            await require_head(engine)
         limits = settings.limits
         for source in settings.sources:
             registry.add(SourceEntry(
@@ -148,6 +154,7 @@ def create_app(
     trust: TrustConfig | None = None,
     demo_tokens: tuple[Sequence[tuple[str, str]], DemoTokens] | None = None,
     mode: Mode | None = None,
+    migrate: bool = True,
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
@@ -157,6 +164,8 @@ def create_app(
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
     token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
     `mode`: production unless given, or unless Settings say `[hub] mode = "development"`.
+    `migrate` (Settings only): upgrade the database in the lifespan; False: refuse to start
+    unless it is at the migrations' head (see open_runtime).
     """
     if mode is None:
         mode = config.hub.mode if isinstance(config, Settings) else Mode()
@@ -181,8 +190,8 @@ def create_app(
                 await config.registry.aclose()
                 await config.engine.dispose()
             return
-        async with open_runtime(config, policy,
-                                trust if trust is not None else config.trust) as runtime:
+        async with open_runtime(config, policy, trust if trust is not None else config.trust,
+                                migrate=migrate) as runtime:
             app.state.runtime = runtime
             _freeze_startup_objects()
             yield

@@ -8,7 +8,9 @@ HubError (.code → GraphQL extensions.code)
 ├── AuthenticationError  UNAUTHENTICATED: the request token is missing or bad (HTTP 401)
 ├── RequestError         BAD_REQUEST: the query itself is wrong
 │   └── LimitExceeded    LIMIT_EXCEEDED: depth, cost, size or page limit
-└── NotFound             NOT_FOUND: no such object, or not visible to the caller
+├── NotFound             NOT_FOUND: no such object, or not visible to the caller
+└── DatabaseError        DATABASE_UNAVAILABLE: the database URL is bad or unreachable
+    └── SchemaOutOfDate  SCHEMA_OUT_OF_DATE: the database is not at the code's migration head
 ```
 Source failures are `connectors.errors.SourceError` subclasses; they reach clients with their
 own codes (SOURCE_UNAVAILABLE, SOURCE_TIMEOUT, SOURCE_INVALID, ...) and the source's name.
@@ -27,6 +29,8 @@ __all__ = [
     "RequestError",
     "LimitExceeded",
     "NotFound",
+    "DatabaseError",
+    "SchemaOutOfDate",
 ]
 
 
@@ -84,3 +88,15 @@ class NotFound(HubError):
     """No such object, or it is outside every scope the caller may see (no existence leak)."""
 
     code = "NOT_FOUND"
+
+
+class DatabaseError(HubError):
+    """The database URL is malformed or the database cannot be reached; fix the URL or start it."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+
+class SchemaOutOfDate(DatabaseError):
+    """The database's schema is not the one this code was written for: migrate it first."""
+
+    code = "SCHEMA_OUT_OF_DATE"

@@ -5,7 +5,6 @@ from hub.audit.log import (
     AuditEvent,
     AuditLog,
     Decision,
-    create_audit_tables,
     operation_hash,
 )
 from hub.audit.verify import VerifyReport, verify_log
@@ -16,7 +15,6 @@ __all__ = [
     "AuditLog",
     "Decision",
     "VerifyReport",
-    "create_audit_tables",
     "operation_hash",
     "verify_log",
 ]

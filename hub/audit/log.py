@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, insert, select
+from sqlalchemy import ForeignKey, Integer, String, Text, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -33,15 +33,15 @@ from sqlalchemy.ext.asyncio import (
     AsyncSession,
     async_sessionmaker,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.contracts._json import canonical
 from hub.contracts._time import format_time, parse_time, utcnow
 from hub.contracts.jws import sign_compact
 from hub.errors import AccessDenied, ContractError
+from hub.store.base import Base
 
 __all__ = [
-    "AuditBase",
     "AuditEntryRow",
     "AuditMemberRow",
     "AuditCheckpointRow",
@@ -51,7 +51,6 @@ __all__ = [
     "AuditLog",
     "GENESIS",
     "CHECKPOINT_TYPE",
-    "create_audit_tables",
     "operation_hash",
     "entry_hash",
 ]
@@ -61,11 +60,7 @@ CHECKPOINT_TYPE = "yanxing-audit-checkpoint+jws"
 _MEMBER_KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
-class AuditBase(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True)}
-
-
-class AuditEntryRow(AuditBase):
+class AuditEntryRow(Base):
     __tablename__ = "audit_entries"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -76,7 +71,7 @@ class AuditEntryRow(AuditBase):
     party: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
-class AuditMemberRow(AuditBase):
+class AuditMemberRow(Base):
     """Lookup index member key -> entries (for `access_log`); the chained body is the truth."""
 
     __tablename__ = "audit_members"
@@ -85,17 +80,12 @@ class AuditMemberRow(AuditBase):
     member_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
-class AuditCheckpointRow(AuditBase):
+class AuditCheckpointRow(Base):
     __tablename__ = "audit_checkpoints"
 
     size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     head_hash: Mapped[str] = mapped_column(String(64))
     signed: Mapped[str] = mapped_column(Text)  # compact JWS by the hub key
-
-
-async def create_audit_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(AuditBase.metadata.create_all)
 
 
 class Decision(enum.StrEnum):

@@ -20,6 +20,7 @@ __all__ = ["main"]
 COMMANDS = (
     "demo",
     "serve",
+    "db",
     "sync",
     "schema",
     "keys",

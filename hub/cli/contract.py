@@ -19,11 +19,11 @@ from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
 from hub.contracts.lint import known_fields_from_sdl, lint_contract
 from hub.contracts.registry import Registry, load_registry
-from hub.contracts.store import ContractRecord, ContractStore, create_contract_tables
+from hub.contracts.store import ContractRecord, ContractStore
 from hub.cli._json_files import read_document, write_document
 from hub.cli.schema import DEFAULT_PATH as PACKAGED_SDL
 from hub.errors import ContractError
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 __all__ = ["register"]
 
@@ -145,7 +145,7 @@ def _with_store(url: str, action: Callable[[ContractStore], Awaitable[T]]) -> T:
     async def run() -> T:
         engine = create_engine(url)
         try:
-            await create_contract_tables(engine)
+            await init_db(engine)
             return await action(ContractStore(create_session_factory(engine)))
         finally:
             await engine.dispose()

@@ -8,7 +8,9 @@ It runs in production mode unless `[hub] mode = "development"` (hub.settings.Mod
 production hub without `[trust]` (and without `[hub] open_access = true`) refuses to start.
 
 The configuration is loaded and validated before the server starts, so a bad file lists all
-its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
+its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup. So is the
+database: serve never migrates it; one behind the code's migration head (or unreachable) is
+refused with exit 2 and the advice to run `yanxing db upgrade`.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hub.app import create_app
+    from hub.cli.db import check_schema
     from hub.settings import load_settings
 
     settings = load_settings(args.config)
+    check_schema(settings.hub.database_url)
     trust = settings.trust
     if args.trust is not None:
         from hub.contracts.runtime import load_trust_config
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     # SIGTERM: stop accepting, let running requests finish for at most
     # limits.shutdown_timeout_seconds, then cancel them (each also ends at its own deadline)
-    uvicorn.run(create_app(settings, trust=trust), host=args.host, port=args.port,
-                log_level="info",
+    app = create_app(settings, trust=trust, migrate=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info",
                 timeout_graceful_shutdown=settings.limits.shutdown_timeout_seconds)
     return 0

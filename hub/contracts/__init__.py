@@ -27,7 +27,7 @@ from hub.contracts.registry import (
     sign_registry,
     verify_registry,
 )
-from hub.contracts.store import ContractRecord, ContractStore, create_contract_tables
+from hub.contracts.store import ContractRecord, ContractStore
 from hub.contracts.tokens import (
     MemoryReplayCache,
     ReplayCache,
@@ -40,7 +40,7 @@ __all__ = [
     "Contract", "ContractPolicy", "ContractRecord", "ContractState", "ContractStore",
     "DemoTrust", "LintReport", "MemoryReplayCache", "Registry", "ReplayCache",
     "SubjectWithOwners", "TokenRejected", "VerifiedContract",
-    "add_key", "add_party", "build_demo_trust", "contract_digest", "create_contract_tables",
+    "add_key", "add_party", "build_demo_trust", "contract_digest",
     "generate_key", "known_fields_from_sdl", "lint_contract", "load_private_key",
     "load_public_key", "load_registry", "make_revocation", "mint_token", "new_key_files",
     "new_registry", "parse_contract", "revoke_key", "sign_contract", "sign_registry",

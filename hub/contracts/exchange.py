@@ -13,24 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Integer, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.contracts._time import utcnow
+from hub.store.base import Base
 
-__all__ = ["CheckIn", "CheckInRow", "create_exchange_tables", "record_checkin", "checkins_of",
+__all__ = ["CheckIn", "CheckInRow", "record_checkin", "checkins_of",
            "MAX_NOTE"]
 
 #: longest note accepted with a check-in, in characters
 MAX_NOTE = 500
 
 
-class ExchangeBase(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True)}
-
-
-class CheckInRow(ExchangeBase):
+class CheckInRow(Base):
     __tablename__ = "exchange_checkins"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -42,11 +39,6 @@ class CheckInRow(ExchangeBase):
     #: space-separated digests of the contracts that granted the permission
     contracts: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime]
-
-
-async def create_exchange_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(ExchangeBase.metadata.create_all)
 
 
 @dataclass(frozen=True, slots=True)

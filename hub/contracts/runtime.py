@@ -44,16 +44,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
-from hub.audit.log import AuditEvent, AuditLog, Decision, create_audit_tables, operation_hash
+from hub.audit.log import AuditEvent, AuditLog, Decision, operation_hash
 from hub.contracts._time import utcnow
-from hub.contracts.exchange import create_exchange_tables
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.policy import ContractPolicy
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import (
     ContractStore,
     StateWatch,
-    create_contract_tables,
     next_transition,
 )
 from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
@@ -151,8 +149,9 @@ class Trust:
         *,
         now: datetime | None = None,
     ) -> Trust:
-        """Load and check the registry and keys, create the contract, audit and exchange
-        tables, submit `config.contracts`. Fails (ContractError) before anything serves."""
+        """Load and check the registry and keys, submit `config.contracts`. Fails
+        (ContractError) before anything serves. The contract, audit and exchange tables come
+        with the database's schema (hub.store.migrate: the caller has upgraded or checked it)."""
         hub_public = load_public_key(config.hub_public_key_path)
         registry = load_registry(config.registry_path, hub_public, now=now)
         private = (load_private_key(config.hub_private_key_path)
@@ -165,9 +164,6 @@ class Trust:
             raise ContractError(
                 f"sources {', '.join(missing)} are owned by parties missing from the trust "
                 "registry: add them with `yanxing registry add-party`")
-        await create_contract_tables(engine)
-        await create_audit_tables(engine)
-        await create_exchange_tables(engine)
         store = ContractStore(sessions)
         for path in config.contracts:
             envelope = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -11,7 +11,8 @@ contracts (the API's cached policy, hub.contracts.runtime) can revalidate it wit
 primary-key read (`state_version`), across processes sharing the database. Time-based changes
 (a contract coming into force or expiring) need no write: see `next_transition`.
 
-Tables use their own `ContractBase`; create them with `create_contract_tables(engine)`.
+The tables are declared on the hub's one schema root (hub.store.base) and created by its
+migrations (hub.store.migrations), which also seed the `contract_state` row.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Integer, String, Text, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.contracts._json import strict_loads
 from hub.contracts._time import format_time, parse_time, utcnow
@@ -43,24 +44,19 @@ from hub.contracts.lifecycle import (
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.registry import Registry
 from hub.errors import ContractError, NotFound
+from hub.store.base import Base
 
 __all__ = [
-    "ContractBase",
     "ContractRow",
     "ContractRecord",
     "ContractStateRow",
     "ContractStore",
     "StateWatch",
-    "create_contract_tables",
     "next_transition",
 ]
 
 
-class ContractBase(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True)}
-
-
-class ContractRow(ContractBase):
+class ContractRow(Base):
     __tablename__ = "contracts"
 
     digest: Mapped[str] = mapped_column(String(71), primary_key=True)
@@ -81,24 +77,13 @@ class ContractRow(ContractBase):
     revocation: Mapped[str | None] = mapped_column(Text)
 
 
-class ContractStateRow(ContractBase):
+class ContractStateRow(Base):
     """One row (id 1): a counter bumped by every transaction that changes contract state."""
 
     __tablename__ = "contract_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(Integer)
-
-
-async def create_contract_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(ContractBase.metadata.create_all)
-    try:
-        async with engine.begin() as conn:
-            if (await conn.execute(select(ContractStateRow.id))).first() is None:
-                await conn.execute(insert(ContractStateRow).values(id=1, version=0))
-    except IntegrityError:
-        pass  # another process seeded it first
 
 
 async def _bump_state_version(session: AsyncSession) -> None:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +26,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.store.base import Base
 
 __all__ = [
     "Base",
@@ -39,10 +40,6 @@ __all__ = [
     "DataIssueRow",
     "SyncStateRow",
 ]
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True)}
 
 
 class MemberRow(Base):

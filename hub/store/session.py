@@ -1,9 +1,9 @@
 """Engine and session factory for the member index, on SQLite (default) or PostgreSQL.
 
 One `AsyncEngine` per process, opened in the app lifespan or a CLI command and disposed there;
-one `AsyncSession` per task (sqlalchemy `examples/asyncio/async_orm.py`). `init_db` creates the
-tables with `create_all`; when the schema starts to change under deployed data, Alembic takes
-over from here with `Base.metadata` as its target, so nothing else needs to know.
+one `AsyncSession` per task (sqlalchemy `examples/asyncio/async_orm.py`). `init_db` brings the
+database to the code's schema by running the migrations (hub.store.migrate), never
+`create_all`, which would not alter a table a deployed hub already has.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
-
-from hub.store.models import Base
 
 __all__ = ["create_engine", "create_session_factory", "init_db", "is_sqlite"]
 
@@ -58,6 +56,7 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 async def init_db(engine: AsyncEngine) -> None:
-    """Create every missing table and index (idempotent)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    """Upgrade the database to the migrations' head: every table of the hub (idempotent)."""
+    from hub.store.migrate import upgrade  # alembic loads only where a schema is prepared
+
+    await upgrade(engine)

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from hub.audit import AuditEvent, AuditLog, Decision, create_audit_tables
+from hub.audit import AuditEvent, AuditLog, Decision
 from hub.audit.log import AuditEntryRow
 from hub.cli import main
 from hub.contracts.keys import load_private_key, new_key_files
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 
 async def _make_log(url: str, key_file: Path) -> None:
     engine = create_engine(url)
-    await create_audit_tables(engine)
+    await init_db(engine)
     sessions = create_session_factory(engine)
     log = AuditLog(sessions, signing_key=load_private_key(key_file), kid="hub-1")
     for n in range(3):

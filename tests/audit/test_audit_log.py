@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.audit import AuditEvent, AuditLog, Decision, create_audit_tables, operation_hash, verify_log
+from hub.audit import AuditEvent, AuditLog, Decision, operation_hash, verify_log
 from hub.audit.log import AuditCheckpointRow, AuditEntryRow, AuditMemberRow, entry_hash
 from hub.errors import AccessDenied, ContractError
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 HUB = Ed25519PrivateKey.generate()
@@ -45,7 +45,7 @@ class Env:
 @pytest.fixture
 async def env(db_url: str) -> AsyncIterator[Env]:
     engine = create_engine(db_url)
-    await create_audit_tables(engine)
+    await init_db(engine)
     sessions = create_session_factory(engine)
     log = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=3)
     for n in range(1, 6):
@@ -164,7 +164,7 @@ async def test_group_commit_keeps_one_chain_and_its_checkpoints(db_url: str) -> 
     falling inside a batch is signed over exactly that entry's head."""
     engine = create_engine(db_url)
     try:
-        await create_audit_tables(engine)
+        await init_db(engine)
         sessions = create_session_factory(engine)
         log = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=4,
                        engine=engine)
@@ -190,7 +190,7 @@ async def test_a_conflicting_writer_is_followed_not_forked(db_url: str) -> None:
     reloads the head and re-chains, so the chain stays one and verifies."""
     engine = create_engine(db_url)
     try:
-        await create_audit_tables(engine)
+        await init_db(engine)
         sessions = create_session_factory(engine)
         a = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=3, engine=engine)
         b = AuditLog(sessions, signing_key=HUB, kid="hub-1", checkpoint_every=3)

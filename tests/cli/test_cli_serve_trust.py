@@ -86,7 +86,9 @@ def test_serve_picks_up_trust_and_trust_flag_overrides(
     demo = build_demo_trust(tmp_path / "trust", PARTIES)
     config = _write(tmp_path, _trust_table(demo, tmp_path))
     seen: list[Any] = []
-    monkeypatch.setattr(hub.app, "create_app", lambda settings, trust=None: (settings, trust))
+    assert main(["db", "upgrade", "--config", str(config)]) == 0  # serve never migrates
+    monkeypatch.setattr(hub.app, "create_app",
+                        lambda settings, trust=None, **_: (settings, trust))
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.append(app))
     assert main(["serve", "--config", str(config), "--port", "0"]) == 0
     settings, trust = seen[-1]

@@ -13,12 +13,11 @@ from hub.contracts import (
     MemoryReplayCache,
     SubjectWithOwners,
     build_demo_trust,
-    create_contract_tables,
     load_registry,
     verify_token,
 )
 from hub.policy.base import Transform
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 PARTIES = [
     ("chengdu-operator", "成都市委组织部（蓉城先锋）", ["510100"]),
@@ -43,7 +42,7 @@ async def test_demo_trust_end_to_end(tmp_path: Path) -> None:
 
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
     try:
-        await create_contract_tables(engine)
+        await init_db(engine)
         store = ContractStore(create_session_factory(engine))
         for envelope in trust.envelopes():
             record = await store.submit(envelope, registry)

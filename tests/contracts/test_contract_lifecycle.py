@@ -21,15 +21,15 @@ from hub.contracts.lifecycle import (
 )
 from hub.contracts.model import contract_digest, parse_contract
 from hub.contracts.registry import KeyRevoked, RegistryExpired, UnknownKey, revoke_key
-from hub.contracts.store import ContractStore, create_contract_tables
+from hub.contracts.store import ContractStore
 from hub.errors import ContractError
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[ContractStore]:
     engine = create_engine(db_url)
-    await create_contract_tables(engine)
+    await init_db(engine)
     yield ContractStore(create_session_factory(engine))
     await engine.dispose()
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub.contracts.lifecycle import make_revocation
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.policy import ContractPolicy, SubjectWithOwners
-from hub.contracts.store import ContractStore, create_contract_tables
+from hub.contracts.store import ContractStore
 from hub.policy.base import Caller, Policy, Subject, Transform
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.session import create_engine, create_session_factory, init_db
@@ -174,7 +174,7 @@ async def test_revocation_denies_the_next_request(db_url: str, world: World,
                                                   sign_all: SignAll) -> None:
     engine = create_engine(db_url)
     try:
-        await create_contract_tables(engine)
+        await init_db(engine)
         store = ContractStore(create_session_factory(engine))
         record = await store.submit(sign_all(contract_doc), world.registry, now=NOW)
         before = await ContractPolicy.from_store(store, now=NOW)

@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
     from hub.settings import load_settings
 
     settings = load_settings(args.config)
-    check_schema(settings.hub.database_url)
     trust = settings.trust
     if args.trust is not None:
         from hub.contracts.runtime import load_trust_config
@@ -60,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     # SIGTERM: stop accepting, let running requests finish for at most
     # limits.shutdown_timeout_seconds, then cancel them (each also ends at its own deadline)
-    app = create_app(settings, trust=trust, migrate=False)
+    app = create_app(settings, trust=trust, migrate=False)  # refuses a bad mode first
+    check_schema(settings.hub.database_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info",
                 timeout_graceful_shutdown=settings.limits.shutdown_timeout_seconds)
     return 0

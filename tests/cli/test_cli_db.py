@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _config(tmp_path: Path, db_url: str) -> Path:
     path = tmp_path / "yanxing.toml"
-    path.write_text(f'[hub]\ndatabase_url = "{db_url}"\nsecret = "{SECRET}"\n', encoding="utf-8")
+    path.write_text(f'[hub]\ndatabase_url = "{db_url}"\nsecret = "{SECRET}"\n'
+                    'open_access = true\n', encoding="utf-8")
     return path
 
 

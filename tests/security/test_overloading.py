@@ -257,6 +257,10 @@ async def test_sigterm_stops_serve_under_load(tmp_path: Path) -> None:
         MAPPING.format(base_url=f"http://127.0.0.1:{source_port}"), encoding="utf-8")
     (tmp_path / "yanxing.toml").write_text(CONFIG.format(secret="s" * 40), encoding="utf-8")
     port = _free_port()
+    upgrade = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "db", "upgrade", "--config", str(tmp_path / "yanxing.toml"),
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
+    assert await upgrade.wait() == 0
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hub", "serve", "--config", str(tmp_path / "yanxing.toml"),
         "--port", str(port), cwd=ROOT,

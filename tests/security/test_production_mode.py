@@ -122,7 +122,10 @@ def test_yanxing_serve_open_access_serves_production(tmp_path: Path) -> None:
     """`open_access = true`: the operator says a gateway authenticates. The hub starts,
     answers anonymously, and is still in production mode."""
     port = _free_port()
-    proc = _serve(write_config(tmp_path, "open_access = true"), "--port", str(port))
+    config = write_config(tmp_path, "open_access = true")
+    subprocess.run([sys.executable, "-m", "hub", "db", "upgrade", "--config", str(config)],
+                   check=True, capture_output=True, timeout=60)
+    proc = _serve(config, "--port", str(port))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

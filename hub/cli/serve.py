@@ -5,7 +5,8 @@ party tokens, contract policy per request, audit log. `--trust FILE` (a file hol
 `[trust]` table) still works and overrides it, deprecated: it goes in the next release.
 
 The configuration is loaded and validated before the server starts, so a bad file lists all
-its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup.
+its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup; so is the
+trust registry against the newest one the hub's database accepted (a downgrade: exit 2).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
               f"move the [trust] table of {args.trust} into {args.config} (paths relative to "
               f"it){' (it overrides the [trust] there)' if settings.trust else ''}",
               file=sys.stderr)
+    if trust is not None:
+        from hub.cli._registry_db import check_registry_not_older
+
+        # a registry older than one the hub accepted could bring revoked keys back
+        check_registry_not_older(settings.hub.database_url, trust)
     uvicorn.run(create_app(settings, trust=trust), host=args.host, port=args.port,
                 log_level="info")
     return 0

@@ -31,7 +31,7 @@ from hub.contracts.jws import parse_general
 from hub.contracts.registry import Registry, RegistryDowngrade, RegistryError
 from hub.contracts.store import RegistryStateRow
 
-__all__ = ["accept_registry", "newest_registry"]
+__all__ = ["accept_registry", "check_not_older", "newest_registry"]
 
 
 async def accept_registry(
@@ -55,21 +55,7 @@ async def accept_registry(
                     await session.execute(insert(RegistryStateRow).values(
                         id=1, version=registry.version, envelope=text, accepted_at=now))
                     return True
-                if registry.version < row.version:
-                    raise RegistryDowngrade(
-                        f"trust registry version {registry.version} is older than version "
-                        f"{row.version}, which this hub accepted at "
-                        f"{format_time(_aware(row.accepted_at))}: an older registry could bring "
-                        "revoked keys back. Install the newest signed registry (the one last "
-                        "published with `yanxing registry publish`) as trust.registry"
-                    )
-                if registry.version == row.version:
-                    if _payload(strict_loads(row.envelope)) != _payload(envelope):
-                        raise RegistryError(
-                            f"trust registry version {registry.version} differs from the "
-                            f"version {row.version} this hub already accepted: a changed "
-                            "registry needs a higher version (yanxing registry sign bumps it)"
-                        )
+                if not _is_newer(row, registry, envelope):
                     return False
                 row.version, row.envelope, row.accepted_at = registry.version, text, now
                 return True
@@ -78,6 +64,41 @@ async def accept_registry(
                 raise
             # another process stored the first row at the same moment: decide against it
     raise AssertionError("unreachable")
+
+
+async def check_not_older(
+    sessions: async_sessionmaker[AsyncSession],
+    envelope: Mapping[str, Any],
+    registry: Registry,
+) -> None:
+    """Raise as `accept_registry` would, without storing anything (`yanxing serve` checks
+    before it starts the server, so a downgrade is an error message, not a failed startup)."""
+    async with sessions() as session:
+        row = await session.get(RegistryStateRow, 1)
+    if row is not None:
+        _is_newer(row, registry, envelope)
+
+
+def _is_newer(row: RegistryStateRow, registry: Registry, envelope: Mapping[str, Any]) -> bool:
+    """True when `registry` is newer than the stored one, False when it is the stored one;
+    raises for an older one or a different one under the same version."""
+    if registry.version < row.version:
+        raise RegistryDowngrade(
+            f"trust registry version {registry.version} is older than version "
+            f"{row.version}, which this hub accepted at "
+            f"{format_time(_aware(row.accepted_at))}: an older registry could bring revoked "
+            "keys back. Install the newest signed registry (the one last published with "
+            "`yanxing registry publish`) as trust.registry"
+        )
+    if registry.version == row.version:
+        if _payload(strict_loads(row.envelope)) != _payload(envelope):
+            raise RegistryError(
+                f"trust registry version {registry.version} differs from the registry of the "
+                "same version this hub already accepted: a changed registry needs a higher "
+                "version (yanxing registry sign bumps it)"
+            )
+        return False
+    return True
 
 
 async def newest_registry(

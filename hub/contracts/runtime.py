@@ -123,6 +123,13 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     return out
 
 
+class _Unread:
+    """Marks a version argument the caller did not read (None is a valid version: no row)."""
+
+
+_UNREAD = _Unread()
+
+
 @dataclass(frozen=True, slots=True)
 class _CachedPolicy:
     version: int
@@ -220,20 +227,23 @@ class Trust:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise TokenRejected("malformed", "the Authorization header must be 'Bearer <JWS>'")
-        await self.refresh_registry()
+        state_version, registry_version = await self._versions()  # one round trip
+        await self.refresh_registry(registry_version)
         caller = await verify_token(token.strip(), self.registry, self.audience,
                                     self.replay_cache)
         if self.config.enforce:
-            await self._check_purpose(caller)
+            await self._check_purpose(caller, state_version)
         return caller
 
-    async def refresh_registry(self) -> None:
+    async def refresh_registry(self, version: int | None | _Unread = _UNREAD) -> None:
         """Switch to a newer registry published to the database, verified with the hub key
-        (one primary-key read when nothing changed). A stored registry that does not verify
-        is logged and ignored: the hub keeps deciding with the last good one."""
+        (`version`: the stored version if the caller just read it; else one primary-key
+        read). A stored registry that does not verify is logged and ignored: the hub keeps
+        deciding with the last good one."""
         if self.hub_public_key is None:
             return
-        version = await self._registry_version()
+        if isinstance(version, _Unread):
+            version = (await self._versions())[1]
         if version is None or version <= self.registry.version or \
                 version == self._refused_registry:
             return
@@ -253,12 +263,12 @@ class Trust:
                      self.registry.version)
             self.registry = registry
 
-    async def _check_purpose(self, caller: Caller) -> None:
+    async def _check_purpose(self, caller: Caller, state_version: int | None) -> None:
         purpose = caller.purpose
         if purpose in self.config.own_data_purposes:
             return
-        declared = (await self._current(self.clock())).purposes.get(caller.party or "",
-                                                                    frozenset())
+        current = await self._current(self.clock(), state_version)
+        declared = current.purposes.get(caller.party or "", frozenset())
         if purpose not in declared:
             allowed = sorted(declared | set(self.config.own_data_purposes))
             raise TokenRejected(
@@ -272,14 +282,18 @@ class Trust:
             return self.fallback
         return (await self._current(self.clock())).policy
 
-    async def _current(self, now: datetime) -> _CachedPolicy:
+    async def _current(self, now: datetime,
+                       state_version: int | None | _Unread = _UNREAD) -> _CachedPolicy:
         """The policy (and declared purposes) for the contracts at `now`: the cached build
-        while it is still exact, else a new one."""
+        while it is still exact (`state_version`: the contract-state counter if the caller
+        just read it), else a new one."""
         sources = tuple((e.name, e.owner) for e in self.sources)
         cached = self._policy
-        if cached is not None and cached.valid(await self._state_version(), sources,
-                                             self.registry, now):
-            return cached
+        if cached is not None:
+            if isinstance(state_version, _Unread):
+                state_version = await self._state_version()
+            if cached.valid(state_version, sources, self.registry, now):
+                return cached
         version, contracts = await self.store.active_state()
         policy = ContractPolicy(
             contracts, now=now,
@@ -295,11 +309,11 @@ class Trust:
             self._policy = built
         return built
 
-    async def _registry_version(self) -> int | None:
+    async def _versions(self) -> tuple[int | None, int | None]:
+        """(contract-state counter, newest stored registry version)."""
         if self.watch is not None:
-            return await self.watch.registry_version()
-        stored = await newest_registry(self.store.sessions)
-        return None if stored is None else stored[0]
+            return await self.watch.versions()
+        return await self.store.versions()
 
     async def _state_version(self) -> int | None:
         if self.watch is not None:

@@ -12,7 +12,11 @@
   `purpose` must be declared by an active contract the caller is party to (in force or not:
   the validity decides what flows, not whether the purpose is real), or be one of
   `[trust] own_data_purposes` (default "own-records"), which reach only the caller's own
-  sources; any other purpose is refused (`purpose_not_allowed`), never silently narrowed.
+  sources (a contract applies only under the purposes it declares itself); any other purpose
+  is refused (`purpose_not_allowed`), never silently narrowed. Why "active" and not "in
+  force": a contract about to start or just expired still names the purpose the party works
+  under; its validity window decides what data flows, and a revoked or superseded contract
+  no longer vouches for anything.
 - `policy_for`: a `ContractPolicy` over the contracts in force now, knowing which sources each
   party owns (it always sees their data) and each party's regions (from the registry). It is
   cached per app and revalidated exactly on every request: the store's contract-state

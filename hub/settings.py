@@ -33,6 +33,9 @@ audience = "yanxing-hub"                               # the registry's hub id b
 enforce = true                                         # false: verify and audit, stage-1 policy
 checkpoint_every = 100                                 # 1..100000
 contracts = ["trust/contracts/a.jws.json"]             # optional: submitted at startup
+replay_cache = "redis://127.0.0.1:6379/0"              # or "database" (default), "memory"
+replay_cache_prefix = "yanxing:replay:"                # Redis key prefix
+own_data_purposes = ["own-records"]                    # token purposes for own data only
 ```
 `${VAR}` and `${VAR:-default}` are substituted from the environment in [hub] values.
 `[trust]` becomes `Settings.trust` (a `TrustConfig`, None without the table); the registry and
@@ -231,10 +234,22 @@ class TrustConfig:
     enforce: bool = True
     checkpoint_every: int = 100
     contracts: tuple[Path, ...] = ()
+    #: where used token ids are kept (hub.contracts.replay): "database" (the hub's, shared by
+    #: every process on it), a redis:// URL, or "memory" (one process only: tests, demo)
+    replay_cache: str = "database"
+    replay_cache_prefix: str = "yanxing:replay:"
+    #: token purposes accepted without a contract declaring them: they never reach past the
+    #: caller's own sources (any other purpose must be declared by an active contract of the
+    #: caller; hub.contracts.runtime)
+    own_data_purposes: tuple[str, ...] = ("own-records",)
 
 
 TRUST_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audience", "enforce",
-              "checkpoint_every", "contracts")
+              "checkpoint_every", "contracts", "replay_cache", "replay_cache_prefix",
+              "own_data_purposes")
+#: a purpose, as contracts declare them (schema/contract.schema.json)
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,13 +524,54 @@ def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig
             found = file(f"trust.contracts[{i}]", item)
             if found is not None:
                 contracts.append(found)
+    replay = table.get("replay_cache", "database")
+    if not isinstance(replay, str) or not (
+            replay in ("database", "memory") or _valid_redis_url(replay)):
+        problems.append(
+            "trust.replay_cache must be \"database\", \"memory\" (one process only) or a "
+            f"redis://host:port/db URL, got {_redacted(replay)!r}")
+    prefix = table.get("replay_cache_prefix", "yanxing:replay:")
+    if not isinstance(prefix, str) or not 1 <= len(prefix) <= 64 or not prefix.isprintable():
+        problems.append(f"trust.replay_cache_prefix must be 1..64 printable characters, "
+                        f"got {prefix!r}")
+    purposes = table.get("own_data_purposes", ["own-records"])
+    if not isinstance(purposes, list) or not all(
+            isinstance(p, str) and _PURPOSE.match(p) for p in purposes):
+        problems.append(f"trust.own_data_purposes must be a list of purposes matching "
+                        f"{_PURPOSE.pattern}, got {purposes!r}")
     if len(problems) > before or registry is None or public is None:
         return None
     return TrustConfig(
         registry_path=registry, hub_public_key_path=public, hub_private_key_path=private,
         hub_kid=table.get("hub_kid"), audience=table.get("audience"), enforce=enforce,
-        checkpoint_every=every, contracts=tuple(contracts),
+        checkpoint_every=every, contracts=tuple(contracts), replay_cache=replay,
+        replay_cache_prefix=prefix, own_data_purposes=tuple(dict.fromkeys(purposes)),
     )
+
+
+def _valid_redis_url(value: str) -> bool:
+    """A URL redis.asyncio can open: redis://, rediss:// (TLS) or unix:// with a host or path,
+    and a numeric database if one is given."""
+    from urllib.parse import urlsplit
+
+    if not value.startswith(_REDIS_SCHEMES):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        return False
+    if parts.scheme == "unix":
+        return bool(parts.path)
+    db = parts.path.lstrip("/")
+    return bool(parts.hostname) and (db == "" or db.isdigit())
+
+
+def _redacted(value: Any) -> Any:
+    """A replay_cache value without a password (redis://user:secret@host)."""
+    if isinstance(value, str) and "@" in value:
+        return re.sub(r"//[^@/]*@", "//***@", value)
+    return value
 
 
 def _default_loader() -> MappingLoader:

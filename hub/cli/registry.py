@@ -1,7 +1,11 @@
-"""`yanxing registry init|add-party|add-key|revoke-key|sign|show`: the trust registry.
+"""`yanxing registry init|add-party|add-key|revoke-key|sign|show|publish`: the trust registry.
 
 Edits go to an unsigned draft file; `sign` (hub operator only) writes the signed registry the
 hub loads, and bumps the draft's version so the next signing cannot be downgraded to.
+`publish FILE --config yanxing.toml` verifies a signed registry with the hub key and stores it
+in the hub's database as the newest accepted one: every running hub process on that database
+uses it from its next request (hub.contracts.registry_state says why the database); only a
+newer version than the one accepted is taken.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from hub.contracts.registry import (
     sign_registry,
 )
 from hub.cli._json_files import read_document, write_document
-from hub.errors import ContractError
+from hub.errors import ConfigError, ContractError
 
 __all__ = ["register"]
 
@@ -72,6 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--hub-key", type=Path, required=True, help="hub public key (JWK or PEM)")
     p.add_argument("--current-version", type=int)
     p.set_defaults(handler=_show)
+
+    p = cmds.add_parser("publish", help="load a signed registry into the running hub(s)")
+    p.add_argument("registry", type=Path, help="the signed registry (from `registry sign`)")
+    p.add_argument("--config", type=Path, default=Path("yanxing.toml"),
+                   help="the hub's configuration: its database and [trust] hub key")
+    p.set_defaults(handler=_publish)
 
 
 
@@ -132,4 +142,21 @@ def _show(args: argparse.Namespace) -> int:
             state = f"revoked at {format_time(key.revoked_at)}" if key.revoked_at else "active"
             print(f"    {key.kid}: {format_time(key.not_before)} .. "
                   f"{format_time(key.not_after)} ({state})")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from hub.cli._registry_db import publish_registry, verified_registry
+    from hub.settings import load_settings
+
+    settings = load_settings(args.config)
+    if settings.trust is None:
+        raise ConfigError(f"{args.config}: has no [trust] table, so the hub trusts no registry")
+    envelope, registry = verified_registry(args.registry, settings.trust)
+    if publish_registry(settings.hub.database_url, envelope, registry):
+        print(f"registry version {registry.version} published: every hub on this database "
+              "uses it from its next request. Install it as trust.registry "
+              f"({settings.trust.registry_path}) too: a restart with an older one is refused")
+    else:
+        print(f"registry version {registry.version} is already the hub's current registry")
     return 0

@@ -10,7 +10,8 @@ production hub without `[trust]` (and without `[hub] open_access = true`) refuse
 The configuration is loaded and validated before the server starts, so a bad file lists all
 its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's startup. So is the
 database: serve never migrates it; one behind the code's migration head (or unreachable) is
-refused with exit 2 and the advice to run `yanxing db upgrade`.
+refused with exit 2 and the advice to run `yanxing db upgrade`. So is the trust registry,
+against the newest one the hub's database accepted (a downgrade: exit 2).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     # limits.shutdown_timeout_seconds, then cancel them (each also ends at its own deadline)
     app = create_app(settings, trust=trust, migrate=False)  # refuses a bad mode first
     check_schema(settings.hub.database_url)
+    if trust is not None:
+        from hub.cli._registry_db import check_registry_not_older
+
+        # a registry older than one the hub accepted could bring revoked keys back
+        check_registry_not_older(settings.hub.database_url, trust)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info",
                 timeout_graceful_shutdown=settings.limits.shutdown_timeout_seconds)
     return 0

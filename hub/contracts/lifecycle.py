@@ -7,12 +7,18 @@ Any invalid signature makes the whole envelope invalid — never "ignore the bad
 signature that no longer verifies means the body changed after signing. A revocation is its
 own small document, signed by any one party of the contract; it takes effect at its signing
 time. Superseded, expired and revoked are terminal. Stored state lives in `hub.contracts.store`.
+
+A signature's claimed signing time is the signer's word; a revoked key's holder can back-date.
+So a signature counts only if the hub *registered* it (its own record, `first_seen`, kept by the
+store) before the key's `revoked_at`; a signature the hub sees for the first time now is judged
+at now, and a revocation is always judged at the time it is presented.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from types import MappingProxyType
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +26,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.contracts._time import utcnow
-from hub.contracts.jws import add_signature, parse_general, sign_general, verify_signature
+from hub.contracts._json import b64url
+from hub.contracts.jws import (
+    SignatureEntry,
+    add_signature,
+    parse_general,
+    sign_general,
+    verify_signature,
+)
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.registry import Registry
 from hub.errors import ContractError
@@ -37,9 +50,11 @@ __all__ = [
     "verify_contract",
     "make_revocation",
     "verify_revocation",
+    "signature_id",
 ]
 
 REVOCATION_TYPE = "yanxing.contract-revocation"
+_NOTHING_SEEN: Mapping[str, datetime] = MappingProxyType({})
 _HEADER = {"typ": "yanxing-contract+jws"}
 
 
@@ -118,10 +133,23 @@ def merge_signatures(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def signature_id(entry: SignatureEntry) -> str:
+    """Names one signature (an Ed25519 signature is unique to its key, header and payload):
+    the key of the store's `first_seen` record."""
+    return b64url(entry.signature)
+
+
 def verify_contract(
-    envelope: Mapping[str, Any], registry: Registry, *, now: datetime | None = None
+    envelope: Mapping[str, Any],
+    registry: Registry,
+    *,
+    now: datetime | None = None,
+    first_seen: Mapping[str, datetime] | None = _NOTHING_SEEN,
 ) -> VerifiedContract:
-    """Verify every signature; raise ContractError naming the first problem found."""
+    """Verify every signature; raise ContractError naming the first problem found.
+    `first_seen`: signature id -> when the hub registered it; a signature not in it is being
+    presented `now`. None judges claimed signing times only: a cheap pre-check that can never
+    admit a signature by itself (the store always verifies again with its records)."""
     now = now or utcnow()
     registry.check_current(now)
     jws = parse_general(envelope)
@@ -129,7 +157,8 @@ def verify_contract(
     parties: dict[str, SignatureInfo] = {}
     registrar: SignatureInfo | None = None
     for entry in jws.signatures:
-        key = registry.resolve(entry.kid, entry.signed_at, now)
+        presented = None if first_seen is None else first_seen.get(signature_id(entry), now)
+        key = registry.resolve(entry.kid, entry.signed_at, now, presented_at=presented)
         if not verify_signature(jws.payload_b64, entry, key.public_key):
             raise ContractError(
                 f"signature by key {entry.kid!r} (party {key.party!r}) does not verify: the "
@@ -202,7 +231,8 @@ def verify_revocation(
     if len(jws.signatures) != 1:
         raise ContractError("a revocation carries exactly one party signature")
     entry = jws.signatures[0]
-    key = registry.resolve(entry.kid, entry.signed_at, now)
+    # presented now: a revocation signed by a revoked key is refused whatever time it claims
+    key = registry.resolve(entry.kid, entry.signed_at, now, presented_at=now)
     if not verify_signature(jws.payload_b64, entry, key.public_key):
         raise ContractError("the revocation's signature does not verify")
     if key.party not in contract.parties:

@@ -8,6 +8,10 @@ the one place trust is decided, and it fails closed:
 - a key is usable for signatures made inside its `not_before`..`not_after` window (two keys of
   one party may overlap: that is rotation), and not for signatures made at or after its
   `revoked_at` (revocation effective time; earlier signatures stay valid).
+- a signature's claimed time proves nothing (whoever holds a revoked key can back-date), so
+  verifiers also pass `presented_at`, the hub's own record of when it first saw the signature
+  (a token: now; a contract signature: when the hub registered it): a signature presented at
+  or after the key's `revoked_at` or `not_after` is refused, whatever time it claims.
 
 Drafts are plain dicts edited by `new_registry`/`add_party`/`add_key`/`revoke_key`, then
 `sign_registry` turns a draft into the signed document that `load_registry` reads.
@@ -117,6 +121,23 @@ class PartyKey:
             )
 
 
+    def check_presented(self, presented_at: datetime) -> None:
+        """Raise if the hub first saw a signature by this key at or after its revocation or
+        expiry: a back-dated signing time does not bring a revoked key back."""
+        if self.revoked_at is not None and presented_at >= self.revoked_at:
+            raise KeyRevoked(
+                f"key {self.kid!r} of party {self.party!r} was revoked at "
+                f"{format_time(self.revoked_at)}; nothing it signs is accepted after that, "
+                "whatever signing time it claims: sign with the party's current key"
+            )
+        if presented_at >= self.not_after:
+            raise KeyNotValid(
+                f"key {self.kid!r} of party {self.party!r} expired at "
+                f"{format_time(self.not_after)}; nothing it signs is accepted after that, "
+                "whatever signing time it claims: sign with the party's current key"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class Party:
     id: str
@@ -165,11 +186,17 @@ class Registry:
             "register it with `yanxing registry add-key`"
         )
 
-    def resolve(self, kid: str, signed_at: datetime, now: datetime) -> PartyKey:
-        """The key `kid` if the registry is current and the key may sign at `signed_at`."""
+    def resolve(self, kid: str, signed_at: datetime, now: datetime, *,
+                presented_at: datetime | None = None) -> PartyKey:
+        """The key `kid` if the registry is current and the key may sign at `signed_at`.
+        `presented_at`: when the hub first saw the signature (its own clock, not the signer's
+        claim); the key must still be unrevoked and unexpired then. None only for offline
+        checks of a document's claimed times (never to admit a signature)."""
         self.check_current(now)
         key = self.key(kid)
         key.check_usable(signed_at, now)
+        if presented_at is not None:
+            key.check_presented(presented_at)
         return key
 
 

@@ -4,7 +4,19 @@
 (a bad registry or key fails before serving) and is what `Runtime.enforcement` holds:
 
 - `authenticate`: `Authorization: Bearer <party token>`, verified against the registry
-  (audience = this hub, one replay cache per app); anything else is `TokenRejected` (401).
+  (audience = this hub) and the shared replay cache (`[trust] replay_cache`: the database by
+  default, Redis, or memory for tests and the demo: hub.contracts.replay); anything else is
+  `TokenRejected` (401). Before that, the registry is brought up to date: a newer one published
+  to the hub's database (`yanxing registry publish`, hub.contracts.registry_state) is
+  verified and used from that request on, by every process on the database. The token's
+  `purpose` must be declared by an active contract the caller is party to (in force or not:
+  the validity decides what flows, not whether the purpose is real), or be one of
+  `[trust] own_data_purposes` (default "own-records"), which reach only the caller's own
+  sources (a contract applies only under the purposes it declares itself); any other purpose
+  is refused (`purpose_not_allowed`), never silently narrowed. Why "active" and not "in
+  force": a contract about to start or just expired still names the purpose the party works
+  under; its validity window decides what data flows, and a revoked or superseded contract
+  no longer vouches for anything.
 - `policy_for`: a `ContractPolicy` over the contracts in force now, knowing which sources each
   party owns (it always sees their data) and each party's regions (from the registry). It is
   cached per app and revalidated exactly on every request: the store's contract-state
@@ -33,6 +45,7 @@ The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of 
 from __future__ import annotations
 
 import json
+import logging
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,10 +58,14 @@ from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.audit.log import AuditEvent, AuditLog, Decision, operation_hash
+from hub.contracts._json import strict_loads
 from hub.contracts._time import utcnow
 from hub.contracts.keys import load_private_key, load_public_key
+from hub.contracts.model import Contract
 from hub.contracts.policy import ContractPolicy
-from hub.contracts.registry import Registry, load_registry
+from hub.contracts.registry import Registry, RegistryError, verify_registry
+from hub.contracts.registry_state import accept_registry, newest_registry
+from hub.contracts.replay import open_replay_cache
 from hub.contracts.store import (
     ContractStore,
     StateWatch,
@@ -62,7 +79,11 @@ from hub.policy.masking import MaskingPolicy
 from hub.settings import TrustConfig, read_trust_table
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from hub.api.context import Context
+
+log = logging.getLogger(__name__)
 
 __all__ = ["TrustConfig", "Trust", "load_trust_config", "supplied_fields"]
 
@@ -104,6 +125,13 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     return out
 
 
+class _Unread:
+    """Marks a version argument the caller did not read (None is a valid version: no row)."""
+
+
+_UNREAD = _Unread()
+
+
 @dataclass(frozen=True, slots=True)
 class _CachedPolicy:
     version: int
@@ -113,6 +141,8 @@ class _CachedPolicy:
     #: the policy answers as built until this time (None: no scheduled transition)
     valid_until: datetime | None
     policy: ContractPolicy
+    #: party -> purposes declared by the stored-active contracts it is party to
+    purposes: dict[str, frozenset[str]]
 
     def valid(self, version: int | None, sources: tuple[tuple[str, str | None], ...],
               registry: Registry, now: datetime) -> bool:
@@ -137,7 +167,11 @@ class Trust:
     clock: Callable[[], datetime] = utcnow
     #: reads the contract-state version cheaply (None: through the store's sessions)
     watch: StateWatch | None = None
+    #: verifies registries published to the database (None: no hot reload)
+    hub_public_key: Ed25519PublicKey | None = field(default=None, repr=False)
     _policy: _CachedPolicy | None = field(default=None, init=False, repr=False)
+    #: a stored registry version that failed verification (logged once, not retried)
+    _refused_registry: int | None = field(default=None, init=False, repr=False)
 
     @classmethod
     async def open(
@@ -153,7 +187,8 @@ class Trust:
         (ContractError) before anything serves. The contract, audit and exchange tables come
         with the database's schema (hub.store.migrate: the caller has upgraded or checked it)."""
         hub_public = load_public_key(config.hub_public_key_path)
-        registry = load_registry(config.registry_path, hub_public, now=now)
+        envelope = _read_registry(config.registry_path)
+        registry = verify_registry(envelope, hub_public, now=now)
         private = (load_private_key(config.hub_private_key_path)
                    if config.hub_private_key_path is not None else None)
         if private is not None and private.public_key().public_bytes_raw() != \
@@ -164,6 +199,8 @@ class Trust:
             raise ContractError(
                 f"sources {', '.join(missing)} are owned by parties missing from the trust "
                 "registry: add them with `yanxing registry add-party`")
+        # refuses an older registry than the newest this hub accepted (a downgrade)
+        await accept_registry(sessions, envelope, registry, now=now)
         store = ContractStore(sessions)
         for path in config.contracts:
             envelope = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -171,8 +208,11 @@ class Trust:
         audit_log = AuditLog(sessions, signing_key=private,
                              kid=config.hub_kid or registry.hub_kid,
                              checkpoint_every=config.checkpoint_every, engine=engine)
+        replay_cache = open_replay_cache(config.replay_cache, sessions,
+                                         prefix=config.replay_cache_prefix)
         return cls(config, registry, store, audit_log, sources,
-                   config.audience or registry.hub_id, watch=StateWatch(engine))
+                   config.audience or registry.hub_id, replay_cache=replay_cache,
+                   watch=StateWatch(engine), hub_public_key=hub_public)
 
     # ------------------------------------------------------------ Enforcement
 
@@ -187,17 +227,73 @@ class Trust:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise TokenRejected("malformed", "the Authorization header must be 'Bearer <JWS>'")
-        return verify_token(token.strip(), self.registry, self.audience, self.replay_cache)
+        state_version, registry_version = await self._versions()  # one round trip
+        await self.refresh_registry(registry_version)
+        caller = await verify_token(token.strip(), self.registry, self.audience,
+                                    self.replay_cache)
+        if self.config.enforce:
+            await self._check_purpose(caller, state_version)
+        return caller
+
+    async def refresh_registry(self, version: int | None | _Unread = _UNREAD) -> None:
+        """Switch to a newer registry published to the database, verified with the hub key
+        (`version`: the stored version if the caller just read it; else one primary-key
+        read). A stored registry that does not verify is logged and ignored: the hub keeps
+        deciding with the last good one."""
+        if self.hub_public_key is None:
+            return
+        if isinstance(version, _Unread):
+            version = (await self._versions())[1]
+        if version is None or version <= self.registry.version or \
+                version == self._refused_registry:
+            return
+        stored = await newest_registry(self.store.sessions)
+        if stored is None:
+            return
+        try:
+            registry = verify_registry(stored[1], self.hub_public_key,
+                                       current_version=self.registry.version, now=self.clock())
+        except ContractError as exc:
+            self._refused_registry = version
+            log.error("trust registry version %s in the database is not used: %s",
+                      version, exc)
+            return
+        if registry.version > self.registry.version:
+            log.info("trust registry version %s loaded (was %s)", registry.version,
+                     self.registry.version)
+            self.registry = registry
+
+    async def _check_purpose(self, caller: Caller, state_version: int | None) -> None:
+        purpose = caller.purpose
+        if purpose in self.config.own_data_purposes:
+            return
+        current = await self._current(self.clock(), state_version)
+        declared = current.purposes.get(caller.party or "", frozenset())
+        if purpose not in declared:
+            allowed = sorted(declared | set(self.config.own_data_purposes))
+            raise TokenRejected(
+                "purpose_not_allowed",
+                f"purpose {purpose!r} is declared by no active contract of party "
+                f"{caller.party!r}; use one of {', '.join(map(repr, allowed))} (contract "
+                "purposes, or own-data purposes that reach only your own sources)")
 
     async def policy_for(self, caller: Caller) -> Policy:
         if not self.config.enforce:
             return self.fallback
-        now = self.clock()
+        return (await self._current(self.clock())).policy
+
+    async def _current(self, now: datetime,
+                       state_version: int | None | _Unread = _UNREAD) -> _CachedPolicy:
+        """The policy (and declared purposes) for the contracts at `now`: the cached build
+        while it is still exact (`state_version`: the contract-state counter if the caller
+        just read it), else a new one."""
         sources = tuple((e.name, e.owner) for e in self.sources)
         cached = self._policy
-        if cached is not None and cached.valid(await self._state_version(), sources,
-                                             self.registry, now):
-            return cached.policy
+        if cached is not None:
+            if isinstance(state_version, _Unread):
+                state_version = await self._state_version()
+            if cached.valid(state_version, sources, self.registry, now):
+                return cached
         version, contracts = await self.store.active_state()
         policy = ContractPolicy(
             contracts, now=now,
@@ -205,11 +301,19 @@ class Trust:
             sources_of=self.sources_of(),
             party_regions={p.id: p.region_codes for p in self.registry.parties.values()},
         )
+        built = _CachedPolicy(version or 0, sources, self.registry, now,
+                              next_transition(contracts, now), policy,
+                              _declared_purposes(contracts))
         if version is not None:
             # a concurrent request may store an older build: the next one just rebuilds
-            self._policy = _CachedPolicy(version, sources, self.registry, now,
-                                         next_transition(contracts, now), policy)
-        return policy
+            self._policy = built
+        return built
+
+    async def _versions(self) -> tuple[int | None, int | None]:
+        """(contract-state counter, newest stored registry version)."""
+        if self.watch is not None:
+            return await self.watch.versions()
+        return await self.store.versions()
 
     async def _state_version(self) -> int | None:
         if self.watch is not None:
@@ -238,6 +342,29 @@ class Trust:
             await self.audit_log.close()
             if self.watch is not None:
                 await self.watch.close()
+            close = getattr(self.replay_cache, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def _read_registry(path: Path) -> dict[str, object]:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise RegistryError(f"cannot read trust registry {path}: {exc}") from exc
+    document = strict_loads(data)
+    if not isinstance(document, dict):
+        raise RegistryError(f"trust registry {path} is not a signed registry (a JSON object)")
+    return document
+
+
+def _declared_purposes(contracts: Sequence[Contract]) -> dict[str, frozenset[str]]:
+    """party -> every purpose the given contracts of it declare."""
+    out: dict[str, set[str]] = {}
+    for contract in contracts:
+        for party in contract.parties:
+            out.setdefault(party, set()).update(contract.purposes)
+    return {p: frozenset(ps) for p, ps in out.items()}
 
 
 def audit_event(ctx: Context, document: str | None, operation_name: str | None,

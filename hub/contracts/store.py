@@ -13,6 +13,16 @@ primary-key read (`state_version`), across processes sharing the database. Time-
 
 The tables are declared on the hub's one schema root (hub.store.base) and created by its
 migrations (hub.store.migrations), which also seed the `contract_state` row.
+
+Every signature of a stored envelope has the time the hub first saw it (`signers.first_seen`,
+the hub's own clock): a later submit judges each stored signature at that time and each new one
+at now, so a key revoked at T admits nothing first presented at or after T, whatever signing
+time it claims (hub.contracts.lifecycle). Submits and revocations under a registry older than
+the newest the hub accepted (`registry_state`, hub.contracts.registry_state) are refused.
+
+The trust tables of the hub live here too: `registry_state` (the newest accepted registry:
+downgrade guard and hot reload) and `seen_tokens` (the database replay cache,
+hub.contracts.replay).
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, Text, insert, select, update
@@ -38,11 +48,12 @@ from hub.contracts.lifecycle import (
     SignatureInfo,
     VerifiedContract,
     merge_signatures,
+    signature_id,
     verify_contract,
     verify_revocation,
 )
 from hub.contracts.model import Contract, parse_contract
-from hub.contracts.registry import Registry
+from hub.contracts.registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
 from hub.store.base import Base
 
@@ -51,6 +62,8 @@ __all__ = [
     "ContractRecord",
     "ContractStateRow",
     "ContractStore",
+    "RegistryStateRow",
+    "SeenTokenRow",
     "StateWatch",
     "next_transition",
 ]
@@ -86,6 +99,30 @@ class ContractStateRow(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class RegistryStateRow(Base):
+    """One row (id 1): the newest trust registry the hub accepted, as signed. Its version only
+    grows (hub.contracts.registry_state): an older registry is refused at start, and every hub
+    process on the database loads a newer one on its next request."""
+
+    __tablename__ = "registry_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+    #: the signed registry envelope (JSON), verified again by every process that loads it
+    envelope: Mapped[str] = mapped_column(Text)
+    accepted_at: Mapped[datetime]
+
+
+class SeenTokenRow(Base):
+    """A request token already used (the database replay cache): sha256 of issuer and jti,
+    kept until the token expires."""
+
+    __tablename__ = "seen_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 async def _bump_state_version(session: AsyncSession) -> None:
     """Part of every state-changing transaction (never a separate one)."""
     result = await session.execute(
@@ -97,10 +134,24 @@ async def _bump_state_version(session: AsyncSession) -> None:
 
 
 _VERSION = select(ContractStateRow.version).where(ContractStateRow.id == 1)
+_REGISTRY_VERSION = select(RegistryStateRow.version).where(RegistryStateRow.id == 1)
+_VERSIONS = select(_VERSION.scalar_subquery(), _REGISTRY_VERSION.scalar_subquery())
+
+
+async def _check_registry_version(session: AsyncSession, registry: Registry) -> None:
+    """Refuse to decide with a registry older than the newest the hub accepted (it could
+    bring a revoked key back)."""
+    newest = await session.scalar(_REGISTRY_VERSION)
+    if newest is not None and registry.version < newest:
+        raise RegistryDowngrade(
+            f"trust registry version {registry.version} is older than version {newest}, "
+            "which this hub has accepted: use the newest registry"
+        )
 
 
 class StateWatch:
-    """Reads the contract-state version over one held autocommit connection: no pool checkout,
+    """Reads the contract-state version (and, with `versions`, the newest registry version in
+    the same round trip) over one held autocommit connection: no pool checkout,
     no transaction and no ORM per read (~0.2 ms on SQLite instead of ~0.7 ms through a
     session). Every call reads the database afresh (reads are serialised, never shared), so a
     change committed before the call is seen by it. A failed connection is dropped and
@@ -112,13 +163,25 @@ class StateWatch:
         self._lock = asyncio.Lock()
 
     async def version(self) -> int | None:
+        """The contract-state counter."""
+        return await self._read(_VERSION)
+
+    async def versions(self) -> tuple[int | None, int | None]:
+        """(contract-state counter, newest registry version) in one round trip: what a
+        request needs checked before it is authenticated."""
+        row = await self._read(_VERSIONS, scalar=False)
+        return (row[0], row[1]) if row is not None else (None, None)
+
+    async def _read(self, statement: Any, *, scalar: bool = True) -> Any:
         async with self._lock:
             for attempt in (1, 2):
                 if self._conn is None:
                     conn = await self._engine.connect()
                     self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 try:
-                    return await self._conn.scalar(_VERSION)
+                    if scalar:
+                        return await self._conn.scalar(statement)
+                    return (await self._conn.execute(statement)).first()
                 except DBAPIError:
                     await self._drop()
                     if attempt == 2:
@@ -172,6 +235,11 @@ class ContractStore:
         self._sessions = sessions
         self._texts: dict[str, Contract] = {}
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The sessions on the hub's database (the trust tables beside the contracts)."""
+        return self._sessions
+
     # -------------------------------------------------------------- writes
 
     async def submit(
@@ -180,10 +248,13 @@ class ContractStore:
         """Store a (partially) signed envelope, merging signatures with what is already
         stored; activate it when every party and the registrar have signed."""
         now = now or utcnow()
-        verify_contract(envelope, registry, now=now)  # refuse bad input before touching rows
+        # refuse bad input before touching rows (claimed times only: the check below decides)
+        verify_contract(envelope, registry, now=now, first_seen=None)
         async with self._sessions.begin() as session:
+            await _check_registry_version(session, registry)
             digest = parse_contract(parse_general(envelope).payload).digest
             row = await session.get(ContractRow, digest, with_for_update=True)
+            first_seen: dict[str, datetime] = {}
             if row is not None:
                 state = ContractState(row.state)
                 if state in TERMINAL_STATES:
@@ -191,8 +262,9 @@ class ContractStore:
                         f"contract {row.contract_id!r} is {state.value}: terminal states are "
                         "final; propose a new version instead"
                     )
+                first_seen = _first_seen(row)
                 envelope = merge_signatures(json.loads(row.envelope), envelope)
-            verified = verify_contract(envelope, registry, now=now)
+            verified = verify_contract(envelope, registry, now=now, first_seen=first_seen)
             contract = verified.contract
             if now >= contract.not_after:
                 raise ContractError(
@@ -209,7 +281,9 @@ class ContractStore:
                 )
                 session.add(row)
             row.envelope = json.dumps(envelope, ensure_ascii=False)
-            row.signers = _signers_json(verified)
+            row.signers = _signers_json(verified, {
+                signature_id(e): first_seen.get(signature_id(e), now)
+                for e in parse_general(envelope).signatures})
             row.state = state.value
             row.updated_at = now
             await _bump_state_version(session)
@@ -248,6 +322,7 @@ class ContractStore:
         now = now or utcnow()
         digest = parse_general(revocation).payload.get("contract")
         async with self._sessions.begin() as session:
+            await _check_registry_version(session, registry)
             row = await session.get(ContractRow, str(digest), with_for_update=True)
             if row is None:
                 raise NotFound(f"no contract with digest {digest!r}")
@@ -285,6 +360,12 @@ class ContractStore:
         """The contract-state counter (None when the row is missing: then cache nothing)."""
         async with self._sessions() as session:
             return await session.scalar(_VERSION)
+
+    async def versions(self) -> tuple[int | None, int | None]:
+        """(contract-state counter, newest registry version), as `StateWatch.versions`."""
+        async with self._sessions() as session:
+            row = (await session.execute(_VERSIONS)).first()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     async def active_state(self) -> tuple[int | None, list[Contract]]:
         """(state version, every contract whose stored state is active, in force or not).
@@ -361,10 +442,12 @@ class ContractStore:
 
 
 
-def _signers_json(verified: VerifiedContract) -> str:
+def _signers_json(verified: VerifiedContract, first_seen: Mapping[str, datetime]) -> str:
     """Who signed, recorded at submit time (when the registry vouched for each kid), so the
-    record stays readable after keys rotate out of the registry."""
+    record stays readable after keys rotate out of the registry; and when the hub first saw
+    each signature (`first_seen`, by signature id), which later submits judge them at."""
     doc: dict[str, Any] = {
+        "first_seen": {sig: format_time(at) for sig, at in sorted(first_seen.items())},
         "parties": {p: {"kid": i.kid, "signed_at": format_time(i.signed_at)}
                     for p, i in verified.signatures.items()},
         "registrar": None if verified.registrar is None else {
@@ -372,6 +455,18 @@ def _signers_json(verified: VerifiedContract) -> str:
             "signed_at": format_time(verified.registrar.signed_at)},
     }
     return json.dumps(doc, sort_keys=True)
+
+
+def _first_seen(row: ContractRow) -> dict[str, datetime]:
+    """When the hub first saw each signature of the stored envelope. Rows stored before the
+    hub kept this record count every stored signature as seen at the row's last update (the
+    latest time the hub can vouch for: never earlier than the truth)."""
+    doc = json.loads(row.signers)
+    if "first_seen" in doc:
+        return {sig: parse_time(at) for sig, at in doc["first_seen"].items()}
+    updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+    return {signature_id(e): updated
+            for e in parse_general(strict_loads(row.envelope)).signatures}
 
 
 def _signers(text: str) -> tuple[dict[str, SignatureInfo], SignatureInfo | None]:

@@ -4,14 +4,17 @@ A token is a compact JWS (EdDSA only) whose claims are
 `iss` (party id), `sub` (the official's user id), `aud` (this hub's id), `iat`, `exp`
 (at most 10 minutes later), `jti` (unique; refused on replay) and `purpose`.
 It is verified against the trust registry by `kid`: the key must belong to `iss`, be valid
-and unrevoked at `iat`, and the registry must be current. Every refusal is a `TokenRejected`
-(UNAUTHENTICATED, HTTP 401) whose `reason` a developer can act on.
+and unrevoked at `iat` *and now* (an `iat` is the signer's claim: after a key's `revoked_at` no
+token it signs is accepted, however it is dated), and the registry must be current. Every
+refusal is a `TokenRejected` (UNAUTHENTICATED, HTTP 401) whose `reason` a developer can act on.
+
+The replay cache is asynchronous so that it can be shared by every hub process (Redis or the
+hub's database, hub.contracts.replay); `MemoryReplayCache` is for tests and the demo only.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -55,33 +58,36 @@ class TokenRejected(AuthenticationError):
 
 @runtime_checkable
 class ReplayCache(Protocol):
-    """Remembers token ids until they expire. One per hub; shared by every worker that
-    verifies tokens, or replays across workers go unnoticed (a database- or Redis-backed
-    implementation satisfies the same protocol)."""
+    """Remembers token ids until they expire. One per hub, shared by every process that
+    verifies tokens, or replays across workers and restarts go unnoticed (Redis and database
+    implementations: hub.contracts.replay). A cache that cannot answer raises `TokenRejected`
+    (`replay_cache_unavailable`): it fails closed."""
 
-    def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
-        """Record `jti`; False if it was already recorded and has not expired."""
+    async def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record `jti` atomically; False if it was already recorded and has not expired."""
         ...
 
 
 class MemoryReplayCache:
-    """In-process replay cache: correct for one process only."""
+    """In-process replay cache: correct for one process only (tests and `yanxing demo`)."""
 
     def __init__(self) -> None:
         self._seen: dict[str, datetime] = {}
-        self._lock = threading.Lock()
         self._next_purge: datetime | None = None
 
-    def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
-        with self._lock:
-            if self._next_purge is None or now >= self._next_purge:
-                self._seen = {k: v for k, v in self._seen.items() if v > now}
-                self._next_purge = now + timedelta(seconds=60)
-            seen = self._seen.get(jti)
-            if seen is not None and seen > now:
-                return False
-            self._seen[jti] = expires_at
-            return True
+    async def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
+        # no await inside: atomic on the event loop
+        if self._next_purge is None or now >= self._next_purge:
+            self._seen = {k: v for k, v in self._seen.items() if v > now}
+            self._next_purge = now + timedelta(seconds=60)
+        seen = self._seen.get(jti)
+        if seen is not None and seen > now:
+            return False
+        self._seen[jti] = expires_at
+        return True
+
+    async def aclose(self) -> None:
+        """Nothing to release (the shared caches hold connections)."""
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -109,7 +115,7 @@ def mint_token(
     return sign_compact(claims, private_key, kid, iat=now, extra_header={"typ": TOKEN_TYPE})
 
 
-def verify_token(
+async def verify_token(
     token: str,
     registry: Registry,
     audience: str,
@@ -148,7 +154,8 @@ def verify_token(
     if issued > now + CLOCK_SKEW:
         raise TokenRejected("not_yet_valid", "token is issued in the future: check the clock")
     try:
-        key = registry.resolve(jws.kid, issued, now)
+        # presented now: a token dated before its key's revocation is still refused after it
+        key = registry.resolve(jws.kid, issued, now, presented_at=now)
     except RegistryExpired as exc:
         raise TokenRejected("registry_expired", str(exc)) from exc
     except UnknownKey as exc:
@@ -163,7 +170,8 @@ def verify_token(
         )
     if not verify_compact(jws, key.public_key):
         raise TokenRejected("bad_signature", "signature does not verify with the registry key")
-    if not replay_cache.remember(claims["jti"], expires, now):
+    # scoped by issuer: one party cannot burn another's token ids
+    if not await replay_cache.remember(f"{claims['iss']}\x00{claims['jti']}", expires, now):
         raise TokenRejected("replayed", f"token id {claims['jti']!r} was already used")
     return Caller(party=claims["iss"], user=claims["sub"], purpose=claims["purpose"],
                   token_id=claims["jti"])

@@ -83,6 +83,7 @@ def _trust_lines(trust: DemoTrust, directory: Path) -> list[str]:
         f"audience = {_toml_string(trust.hub_id)}",
         "enforce = true",
         "checkpoint_every = 20",
+        'replay_cache = "memory"          # one process; a real hub: "database" or redis://',
         f"contracts = [{contracts}]",
         "",
     ]

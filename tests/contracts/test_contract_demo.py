@@ -53,9 +53,10 @@ async def test_demo_trust_end_to_end(tmp_path: Path) -> None:
         await engine.dispose()
 
     cache = MemoryReplayCache()
-    origin = verify_token(trust.token_for("xuzhou-county"), registry, trust.hub_id, cache)
-    destination = verify_token(trust.token_for("chengdu-operator"), registry, trust.hub_id,
-                               cache)
+    origin = await verify_token(trust.token_for("xuzhou-county"), registry, trust.hub_id,
+                                cache)
+    destination = await verify_token(trust.token_for("chengdu-operator"), registry,
+                                     trust.hub_id, cache)
     member = SubjectWithOwners("k", None, "511504", "510115", "in_contact",
                                owners=frozenset({"xuzhou-county", "chengdu-operator"}))
     # the same field, answered differently per party
@@ -71,7 +72,7 @@ async def test_demo_trust_end_to_end(tmp_path: Path) -> None:
                             "xuzhou-county") is Transform.DENY
     deyang_member = SubjectWithOwners("k2", None, "510623", "510104", None,
                                       owners=frozenset({"chengdu-operator"}))
-    deyang = verify_token(trust.token_for("deyang"), registry, trust.hub_id, cache)
+    deyang = await verify_token(trust.token_for("deyang"), registry, trust.hub_id, cache)
     assert policy.can_see(deyang, deyang_member)
     assert not policy.can_see(origin, deyang_member)
 

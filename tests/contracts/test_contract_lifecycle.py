@@ -17,8 +17,10 @@ from hub.contracts.lifecycle import (
     ContractState,
     make_revocation,
     sign_contract,
+    signature_id,
     verify_contract,
 )
+from hub.contracts.jws import parse_general
 from hub.contracts.model import contract_digest, parse_contract
 from hub.contracts.registry import KeyRevoked, RegistryExpired, UnknownKey, revoke_key
 from hub.contracts.store import ContractStore
@@ -111,8 +113,15 @@ def test_key_used_after_its_revocation(world: World, contract_doc: dict[str, Any
     revoked_at = NOW - timedelta(minutes=5)
     earlier = sign_all(contract_doc, now=revoked_at - timedelta(seconds=1))
     world.resign(revoke_key(world.draft, "xz-1", revoked_at))
-    # signed before the revocation: still valid evidence
-    assert verify_contract(earlier, world.registry, now=NOW).signing_state is ContractState.ACTIVE
+    # signed before the revocation and registered by the hub before it: still valid evidence
+    seen = {signature_id(e): revoked_at - timedelta(seconds=1)
+            for e in parse_general(earlier).signatures}
+    assert verify_contract(earlier, world.registry, now=NOW,
+                           first_seen=seen).signing_state is ContractState.ACTIVE
+    # the same signatures first presented after the revocation: their claimed time proves
+    # nothing (issue 6 §3: back-dating), so they are refused
+    with pytest.raises(KeyRevoked, match="whatever signing time it claims"):
+        verify_contract(earlier, world.registry, now=NOW)
     with pytest.raises(KeyRevoked, match="'xz-1' of party 'xuzhou' was revoked"):
         verify_contract(sign_all(contract_doc, now=NOW), world.registry, now=NOW)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -31,13 +32,14 @@ def _token(world: World, *, kid: str = "xz-1", party: str = "xuzhou", ttl: int =
 
 def _reason(world: World, token: str, *, now=NOW, cache: ReplayCache | None = None) -> str:  # type: ignore[no-untyped-def]
     with pytest.raises(TokenRejected) as info:
-        verify_token(token, world.registry, AUD, cache or MemoryReplayCache(), now)
+        asyncio.run(verify_token(token, world.registry, AUD, cache or MemoryReplayCache(), now))
     assert isinstance(info.value, AuthenticationError) and info.value.code == "UNAUTHENTICATED"
     return info.value.reason
 
 
 def test_valid_token_gives_caller(world: World) -> None:
-    caller = verify_token(_token(world), world.registry, AUD, MemoryReplayCache(), NOW)
+    caller = asyncio.run(verify_token(_token(world), world.registry, AUD, MemoryReplayCache(),
+                                      NOW))
     assert caller == Caller(party="xuzhou", user="official-007", purpose="co-management",
                             token_id=caller.token_id)
     assert caller.token_id
@@ -46,7 +48,7 @@ def test_valid_token_gives_caller(world: World) -> None:
 def test_replayed(world: World) -> None:
     cache = MemoryReplayCache()
     token = _token(world)
-    verify_token(token, world.registry, AUD, cache, NOW)
+    asyncio.run(verify_token(token, world.registry, AUD, cache, NOW))
     assert _reason(world, token, now=NOW + timedelta(seconds=1), cache=cache) == "replayed"
 
 
@@ -109,11 +111,11 @@ def test_malformed(world: World, token: str) -> None:
     assert _reason(world, token) == "malformed"
 
 
-def test_replay_cache_forgets_after_expiry() -> None:
+async def test_replay_cache_forgets_after_expiry() -> None:
     cache = MemoryReplayCache()
-    assert cache.remember("j", NOW + timedelta(seconds=10), NOW)
-    assert not cache.remember("j", NOW + timedelta(seconds=10), NOW + timedelta(seconds=5))
+    assert await cache.remember("j", NOW + timedelta(seconds=10), NOW)
+    assert not await cache.remember("j", NOW + timedelta(seconds=10), NOW + timedelta(seconds=5))
     later = NOW + timedelta(seconds=120)
-    assert cache.remember("other", later + timedelta(seconds=10), later)
+    assert await cache.remember("other", later + timedelta(seconds=10), later)
     assert len(cache) == 1  # "j" purged once expired
     assert isinstance(cache, ReplayCache)

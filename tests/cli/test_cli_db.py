@@ -19,6 +19,7 @@ from hub.settings import load_settings
 from hub.store.migrate import head_revision
 from hub.store.session import create_engine
 from hub.tables import METADATA
+from tests.store.legacy import create_0_1_0_tables
 
 pytestmark = pytest.mark.store
 
@@ -46,7 +47,7 @@ async def _create_all(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(METADATA.create_all)
+            await conn.run_sync(create_0_1_0_tables)
     finally:
         await engine.dispose()
 

@@ -20,6 +20,7 @@ from hub.store.migrate import current_revision, head_revision, require_head, upg
 from hub.store.models import MemberRow
 from hub.store.session import create_engine, create_session_factory
 from hub.tables import METADATA
+from tests.store.legacy import create_0_1_0_tables
 
 pytestmark = pytest.mark.store
 
@@ -62,7 +63,7 @@ async def test_a_database_made_by_create_all_is_adopted_with_its_rows(db_url: st
     engine = create_engine(db_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(METADATA.create_all)
+            await conn.run_sync(create_0_1_0_tables)
         async with create_session_factory(engine).begin() as session:
             session.add(MemberRow(key="k" * 64, name="张三", indexed_at=NOW))
         with pytest.raises(SchemaOutOfDate, match="no hub schema"):

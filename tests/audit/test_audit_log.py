@@ -120,7 +120,12 @@ async def test_inserted_entry_with_rewritten_chain_caught_by_checkpoint(env: Env
         prev = "0" * 64
         for seq, body in enumerate(forged, start=1):
             h = entry_hash(prev, seq, body)
-            s.add(AuditEntryRow(seq=seq, body=body, prev_hash=prev, entry_hash=h, party="x"))
+            # the indexes too, consistent with the forged bodies: only the checkpoint is left
+            parsed = json.loads(body)
+            s.add(AuditEntryRow(seq=seq, body=body, prev_hash=prev, entry_hash=h,
+                                party=parsed["party"]))
+            await s.flush()
+            s.add_all(AuditMemberRow(seq=seq, member_key=k) for k in parsed["members"])
             prev = h
     found = await problems(env)
     assert found == ("checkpoint 3: the log up to entry 3 differs from what the hub signed "

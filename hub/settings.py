@@ -28,6 +28,10 @@ hub_kid = "hub-1"                                      # the registry's hub key 
 audience = "yanxing-hub"                               # the registry's hub id by default
 enforce = true                                         # false: verify and audit, stage-1 policy
 checkpoint_every = 100                                 # 1..100000
+audit_anchor = "audit-anchor.jsonl"                    # append-only copy of every signed
+                                                       #   checkpoint, outside the database
+audit_rejections_per_minute = 10                       # rejected requests logged one by one
+audit_rejections_total_per_minute = 300                #   per client network / in all
 contracts = ["trust/contracts/a.jws.json"]             # optional: submitted at startup
 ```
 `${VAR}` and `${VAR:-default}` are substituted from the environment in [hub] values.
@@ -147,10 +151,21 @@ class TrustConfig:
     enforce: bool = True
     checkpoint_every: int = 100
     contracts: tuple[Path, ...] = ()
+    #: every signed audit checkpoint is appended here too (None: nowhere; yanxing.toml
+    #: defaults it to audit-anchor.jsonl next to the file)
+    audit_anchor: Path | None = None
+    #: rejected requests (bad token, malformed request) audited one by one per client
+    #: network and minute; the rest are counted in one "k more suppressed" entry
+    audit_rejections_per_minute: int = 10
+    #: the same, over all networks together (a flood from many addresses)
+    audit_rejections_total_per_minute: int = 300
 
 
 TRUST_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audience", "enforce",
-              "checkpoint_every", "contracts")
+              "checkpoint_every", "contracts", "audit_anchor", "audit_rejections_per_minute",
+              "audit_rejections_total_per_minute")
+#: the anchor file's name when [trust] does not say (next to yanxing.toml)
+DEFAULT_AUDIT_ANCHOR = "audit-anchor.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +405,14 @@ def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig
     every = table.get("checkpoint_every", 100)
     if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100_000:
         problems.append(f"trust.checkpoint_every must be an integer 1..100000, got {every!r}")
+    rate_limits: dict[str, int] = {}
+    for key, default, high in (("audit_rejections_per_minute", 10, 10_000),
+                               ("audit_rejections_total_per_minute", 300, 1_000_000)):
+        value = table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            problems.append(f"trust.{key} must be an integer 1..{high}, got {value!r}")
+        rate_limits[key] = value
+    anchor = _anchor_path(table.get("audit_anchor", DEFAULT_AUDIT_ANCHOR), base, problems)
     for key in ("hub_kid", "audience"):
         if key in table and (not isinstance(table[key], str) or not table[key].strip()):
             problems.append(f"trust.{key} must be a non-empty string, got {table[key]!r}")
@@ -407,8 +430,23 @@ def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig
     return TrustConfig(
         registry_path=registry, hub_public_key_path=public, hub_private_key_path=private,
         hub_kid=table.get("hub_kid"), audience=table.get("audience"), enforce=enforce,
-        checkpoint_every=every, contracts=tuple(contracts),
+        checkpoint_every=every, contracts=tuple(contracts), audit_anchor=anchor,
+        **rate_limits,
     )
+
+
+def _anchor_path(value: Any, base: Path, problems: list[str]) -> Path | None:
+    """trust.audit_anchor: a file (created on the first checkpoint) in an existing directory;
+    it must be outside the database, so that rewriting the database cannot rewrite it."""
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"trust.audit_anchor must be a path string, got {value!r}")
+        return None
+    path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
+    if path.is_dir():
+        problems.append(f"trust.audit_anchor: {path} is a directory; name a file in it")
+    elif not path.parent.is_dir():
+        problems.append(f"trust.audit_anchor: directory not found: {path.parent}")
+    return path
 
 
 def _default_loader() -> MappingLoader:

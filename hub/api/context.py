@@ -43,6 +43,9 @@ class Context:
     fields_denied: set[str] = field(default_factory=set)
     #: the whole operation was refused before execution
     refused: bool = False
+    #: the operation could not run at all (parse, validation, variables, limits): the error
+    #: code, lower-cased; recorded as a `rejected` entry, never as `allowed`
+    rejected: str | None = None
 
     def __post_init__(self) -> None:
         if self.policy is None:

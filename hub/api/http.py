@@ -109,6 +109,16 @@ def _validate(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str |
     return query, variables, name
 
 
+async def _audit_unrun(context: Context, query: str, operation_name: str | None,
+                       reason: str) -> None:
+    """An authenticated operation that strawberry refused before its extensions ran (so the
+    audit extension never saw it) still leaves its one `rejected` entry."""
+    enforcement = context.runtime.enforcement
+    if enforcement is not None:
+        context.rejected = reason
+        await enforcement.record(context, query, operation_name)
+
+
 class GraphQLEndpoint:
     """The /graphql route. `runtime` is looked up per request (the lifespan sets it)."""
 
@@ -138,6 +148,8 @@ class GraphQLEndpoint:
                 params = await _params_from_post(request, runtime.limits.max_body_bytes)
             query, variables, operation_name = _validate(params)
         except _BadRequest as exc:
+            if runtime.enforcement is not None:
+                await runtime.enforcement.record_rejection(request, exc.code.lower())
             return error_response(exc.status, exc.code, str(exc))
         enforcement = runtime.enforcement
         authenticate = self.authenticate or (
@@ -145,6 +157,10 @@ class GraphQLEndpoint:
         try:
             caller = await authenticate(request)
         except AuthenticationError as exc:
+            if enforcement is not None:
+                reason = getattr(exc, "reason", None)
+                await enforcement.record_rejection(
+                    request, f"unauthenticated:{reason}" if reason else "unauthenticated")
             return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
                                   **{"WWW-Authenticate": "Bearer"})
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
@@ -158,12 +174,15 @@ class GraphQLEndpoint:
                 operation_name=operation_name, allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
+            await _audit_unrun(context, query, operation_name, "bad_request:operation_type")
             if request.method == "GET":
                 return error_response(405, "BAD_REQUEST", "mutations need POST", Allow="POST")
             return error_response(400, "BAD_REQUEST", "this operation type is not supported")
         except MissingQueryError:
+            await _audit_unrun(context, query, operation_name, "bad_request")
             return error_response(400, "BAD_REQUEST", "the request has no `query` string")
         except HubError as exc:
+            await _audit_unrun(context, query, operation_name, exc.code.lower())
             return error_response(400, exc.code, str(exc))
         body: dict[str, Any] = {"data": result.data}
         if result.errors:

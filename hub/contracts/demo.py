@@ -76,6 +76,7 @@ class DemoTrust:
             hub_private_key_path=self.hub_private_key_path, hub_kid=self.hub_kid,
             audience=self.hub_id, checkpoint_every=checkpoint_every,
             contracts=tuple(self.contracts.values()) if submit else (),
+            audit_anchor=self.directory / "audit-anchor.jsonl",
         )
 
     def token_for(self, party: str, user: str = "demo-official", *,

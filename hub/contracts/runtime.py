@@ -13,7 +13,8 @@
   be before the earliest time a stored active contract comes into force or expires
   (`next_transition`), and the sources' owners must be the same. So a revocation is still
   honoured by the very next request, and an expiry by the first request at or after it.
-- `record`: one audit entry per operation (hub.audit), with the contracts it relied on.
+- `record`: one audit entry per operation (hub.audit), with the contracts it relied on;
+  `record_rejection`: one per request refused before it ran (rate-limited per network).
 
 The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of the file, into
 `Settings.trust`); `yanxing serve --trust FILE` still reads one from a file of its own
@@ -44,7 +45,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
-from hub.audit.log import AuditEvent, AuditLog, Decision, create_audit_tables, operation_hash
+from hub.audit.log import AuditEvent, AuditLog, Decision, create_audit_tables
+from hub.audit.privacy import (
+    SAFE_PURPOSE,
+    SAFE_USER,
+    operation_hash,
+    source_network,
+    unsafe_id_reason,
+)
+from hub.audit.rejections import RejectionLimiter
 from hub.contracts._time import utcnow
 from hub.contracts.exchange import create_exchange_tables
 from hub.contracts.keys import load_private_key, load_public_key
@@ -139,6 +148,8 @@ class Trust:
     clock: Callable[[], datetime] = utcnow
     #: reads the contract-state version cheaply (None: through the store's sessions)
     watch: StateWatch | None = None
+    #: how many rejected requests are audited one by one (per network and minute)
+    rejections: RejectionLimiter = field(default_factory=RejectionLimiter)
     _policy: _CachedPolicy | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -174,9 +185,13 @@ class Trust:
             await store.submit(envelope, registry, now=now)
         audit_log = AuditLog(sessions, signing_key=private,
                              kid=config.hub_kid or registry.hub_kid,
-                             checkpoint_every=config.checkpoint_every, engine=engine)
+                             checkpoint_every=config.checkpoint_every, engine=engine,
+                             anchor=config.audit_anchor)
+        limiter = RejectionLimiter(config.audit_rejections_per_minute,
+                                   config.audit_rejections_total_per_minute)
         return cls(config, registry, store, audit_log, sources,
-                   config.audience or registry.hub_id, watch=StateWatch(engine))
+                   config.audience or registry.hub_id, watch=StateWatch(engine),
+                   rejections=limiter)
 
     # ------------------------------------------------------------ Enforcement
 
@@ -191,7 +206,14 @@ class Trust:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise TokenRejected("malformed", "the Authorization header must be 'Bearer <JWS>'")
-        return verify_token(token.strip(), self.registry, self.audience, self.replay_cache)
+        caller = verify_token(token.strip(), self.registry, self.audience, self.replay_cache)
+        # the audit log keeps user and purpose for years: ids only, never personal data
+        for what, value, pattern in (("sub (the user id)", caller.user, SAFE_USER),
+                                     ("purpose", caller.purpose, SAFE_PURPOSE)):
+            problem = unsafe_id_reason(what, value, pattern)
+            if problem is not None:
+                raise TokenRejected("personal_data", problem)
+        return caller
 
     async def policy_for(self, caller: Caller) -> Policy:
         if not self.config.enforce:
@@ -231,10 +253,28 @@ class Trust:
                      operation_name: str | None) -> None:
         await self.audit_log.append(audit_event(ctx, document, operation_name))
 
+    async def record_rejection(self, request: Request, reason: str) -> None:
+        """One `rejected` entry (no token, no body: the reason, the client's network, the
+        time), unless this network already had its share this minute (then it is counted
+        and summarised later)."""
+        client = getattr(request, "client", None)
+        network = source_network(client.host if client is not None else None) or "unknown"
+        now = self.clock()
+        admission = self.rejections.admit(network, now.timestamp())
+        await self._summarise(admission.summaries, now)
+        if admission.log:
+            await self.audit_log.append(rejection_event(now, network, reason))
+
+    async def _summarise(self, summaries: Sequence[tuple[str, int]], now: datetime) -> None:
+        for network, count in summaries:
+            await self.audit_log.append(
+                rejection_event(now, network, "suppressed", suppressed=count))
+
     async def close(self) -> None:
         """Sign a last checkpoint so the tail of the log is covered too; release the held
         connection."""
         try:
+            await self._summarise(self.rejections.flush(), self.clock())
             await self.audit_log.drain()
             if self.config.hub_private_key_path is not None:
                 await self.audit_log.checkpoint()
@@ -242,6 +282,14 @@ class Trust:
             await self.audit_log.close()
             if self.watch is not None:
                 await self.watch.close()
+
+
+def rejection_event(now: datetime, network: str, reason: str, *,
+                    suppressed: int | None = None) -> AuditEvent:
+    """A request refused before it was authenticated or could run: nobody is known."""
+    return AuditEvent(at=now, party=None, user=None, purpose=None, decision=Decision.REJECTED,
+                      operation_hash=operation_hash(""), reason=reason, source=network,
+                      suppressed=suppressed)
 
 
 def audit_event(ctx: Context, document: str | None, operation_name: str | None,
@@ -254,6 +302,8 @@ def audit_event(ctx: Context, document: str | None, operation_name: str | None,
     denied = set(ctx.fields_denied)
     if ctx.refused:
         decision = Decision.DENIED
+    elif ctx.rejected is not None:
+        decision = Decision.REJECTED
     elif denied or ctx.members_hidden:
         decision = Decision.PARTIAL
     else:
@@ -266,6 +316,7 @@ def audit_event(ctx: Context, document: str | None, operation_name: str | None,
         at=now or utcnow(), party=caller.party, user=caller.user, purpose=caller.purpose,
         decision=decision, operation_hash=operation_hash(document or "", operation_name),
         contract_digests=digests, member_keys=sorted(ctx.members_touched),
-        fields_allowed=sorted(asked - denied), fields_denied=sorted(denied),
+        fields_allowed=sorted(asked - denied) if ctx.rejected is None else (),
+        fields_denied=sorted(denied), reason=ctx.rejected if not ctx.refused else None,
     )
 

@@ -83,6 +83,8 @@ def _trust_lines(trust: DemoTrust, directory: Path) -> list[str]:
         f"audience = {_toml_string(trust.hub_id)}",
         "enforce = true",
         "checkpoint_every = 20",
+        '# append-only copy of every signed audit checkpoint, outside the database',
+        'audit_anchor = "audit-anchor.jsonl"',
         f"contracts = [{contracts}]",
         "",
     ]

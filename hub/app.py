@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
+from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
 from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
@@ -148,6 +149,7 @@ def create_app(
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
     token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
     """
+    install_log_redaction()  # no personal data in the server's logs (hub.api.log_privacy)
     endpoint = GraphQLEndpoint(schema or published_schema(), _runtime, authenticate)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
 

@@ -68,6 +68,7 @@ __all__ = [
     "Secret",
     "load_settings",
     "read_trust_table",
+    "read_audit_location",
     "MIN_SECRET_BYTES",
 ]
 
@@ -507,3 +508,31 @@ def load_settings(
         raise ConfigError([f"{path}: {p}" for p in reader.problems])
     return Settings(hub, limits, tuple(s for s in sources if s is not None), path.resolve(),
                     trust)
+
+
+def read_audit_location(path: Path, *, env: Mapping[str, str] | None = None,
+                        ) -> tuple[str, TrustConfig | None]:
+    """Just where the audit log is: `[hub] database_url` and `[trust]` of yanxing.toml, for
+    `yanxing audit verify --config`, which must run where the sources' secrets are not set
+    (an auditor's machine). Validated like `load_settings` does; ConfigError otherwise."""
+    env = os.environ if env is None else env
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
+    reader = _Reader(env)
+    hub = reader.table("[hub]", raw.get("hub", {}))
+    url = reader.text("hub.database_url",
+                      hub.get("database_url", "sqlite+aiosqlite:///yanxing.db"))
+    base = path.resolve().parent
+    if url is not None:
+        problems = _url_problems(url)
+        reader.problems.extend(problems)
+        url = url if problems else _anchor_sqlite(url, base)
+    trust = read_trust_table(raw["trust"], base, reader.problems) if "trust" in raw else None
+    if reader.problems or url is None:
+        raise ConfigError([f"{path}: {p}" for p in reader.problems])
+    return url, trust

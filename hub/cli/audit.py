@@ -67,14 +67,14 @@ class _Target:
 def _target(args: argparse.Namespace) -> _Target:
     url, key, anchor, every = args.db, args.hub_key, args.anchor, args.checkpoint_every
     if args.config is not None:
-        from hub.settings import load_settings
+        from hub.settings import read_audit_location
 
-        settings = load_settings(args.config)
-        url = url or settings.hub.database_url
-        if settings.trust is not None:
-            key = key or settings.trust.hub_public_key_path
-            anchor = anchor or settings.trust.audit_anchor
-            every = every or settings.trust.checkpoint_every
+        database_url, trust = read_audit_location(args.config)
+        url = url or database_url
+        if trust is not None:
+            key = key or trust.hub_public_key_path
+            anchor = anchor or trust.audit_anchor
+            every = every or trust.checkpoint_every
     if url is None or key is None:
         raise ConfigError("say where the log is: --config yanxing.toml (with a [trust] table), "
                           "or --db URL and --hub-key FILE")

@@ -38,7 +38,7 @@ class AccessLogEntry:
     party: str | None = strawberry.field(description="访问方。 Party that asked.")
     user: str | None = strawberry.field(description="经办人。 The official's user id.")
     purpose: str | None = strawberry.field(description="用途。 Stated purpose.")
-    decision: str = strawberry.field(description="决定。 allowed | partial | denied.")
+    decision: str = strawberry.field(description="决定。 allowed | partial | denied | rejected.")
     contract_digests: list[str] = strawberry.field(description="依据的协议。 Contracts relied on.")
     member_keys: list[strawberry.ID] = strawberry.field(
         description="涉及的（所问）成员。 Members asked about that it touched.")

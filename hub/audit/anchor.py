@@ -27,8 +27,8 @@ from hub.contracts._time import format_time, parse_time
 from hub.contracts.jws import parse_compact, verify_compact
 from hub.errors import ContractError
 
-__all__ = ["CHECKPOINT_TYPE", "SignedCheckpoint", "append_anchor", "read_anchor",
-           "read_head_file"]
+__all__ = ["CHECKPOINT_TYPE", "SignedCheckpoint", "append_anchor", "open_anchor",
+           "read_anchor", "read_head_file"]
 
 CHECKPOINT_TYPE = "yanxing-audit-checkpoint+jws"
 
@@ -83,6 +83,17 @@ def append_anchor(path: Path, checkpoint: SignedCheckpoint) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def open_anchor(path: Path) -> None:
+    """At startup: create the file if need be and prove it is appendable, so a hub whose
+    anchor cannot be written fails before serving, not at its first checkpoint."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise ContractError(f"cannot append to the audit anchor file {path}: "
+                            f"{exc.strerror or exc}") from None
 
 
 def _jws_of(value: Any) -> str | None:

@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
+from hub.audit.anchor import open_anchor
 from hub.audit.log import AuditEvent, AuditLog, Decision, create_audit_tables
 from hub.audit.privacy import (
     SAFE_PURPOSE,
@@ -176,6 +177,8 @@ class Trust:
             raise ContractError(
                 f"sources {', '.join(missing)} are owned by parties missing from the trust "
                 "registry: add them with `yanxing registry add-party`")
+        if config.audit_anchor is not None:
+            open_anchor(config.audit_anchor)
         await create_contract_tables(engine)
         await create_audit_tables(engine)
         await create_exchange_tables(engine)

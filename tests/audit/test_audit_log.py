@@ -164,6 +164,16 @@ def test_operation_hash_ignores_whitespace_not_text() -> None:
     assert operation_hash("{ a }", "Q") != operation_hash("{ a }")
 
 
+def test_operation_hash_leaves_out_literals_and_comments() -> None:
+    """A hash of the literal text would let anyone confirm a guessed phone or name."""
+    q = '{ members(filter: {name: "%s"}, first: %s) { nodes { name } } } # %s'
+    assert operation_hash(q % ("张三", 5, "13812345678")) == operation_hash(
+        q % ("李四", 99, "asked by phone"))
+    assert operation_hash('{ m(x: """block 张三""", y: 1.5) }') == operation_hash(
+        '{ m(x: "other", y: 7) }')
+    assert operation_hash("{ members { ") != operation_hash("{ members }")  # unlexable: kept
+
+
 async def test_group_commit_keeps_one_chain_and_its_checkpoints(db_url: str) -> None:
     """Concurrent appends share transactions; each returns its own committed seq; a checkpoint
     falling inside a batch is signed over exactly that entry's head."""

@@ -127,6 +127,16 @@ async def test_a_token_with_personal_data_as_user_is_refused(trusted: Trusted,
     assert user not in json.dumps([e.user for e in await entries(trusted)])
 
 
+@pytest.mark.parametrize("purpose", ["co-management 13812345678", "联系", "case-5105211990"])
+async def test_a_token_with_personal_data_as_purpose_is_refused(trusted: Trusted,
+                                                                purpose: str) -> None:
+    response = await trusted.post(MEMBERS, token=token_of(trusted, "wenjiang",
+                                                          purpose=purpose))
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["reason"] == "personal_data"
+    assert "purpose" in response.json()["errors"][0]["message"]
+
+
 async def test_a_token_flood_is_rate_limited_per_network(trusted: Trusted) -> None:
     """30 bad tokens from one address: 10 entries (the per-minute share), then, with the next
     minute's first rejection, one summary '20 more suppressed', then that rejection."""

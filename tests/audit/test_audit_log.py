@@ -220,3 +220,16 @@ async def test_a_conflicting_writer_is_followed_not_forked(db_url: str) -> None:
         assert report.ok and report.entries == 6 and report.checkpoints == 2, report.problems
     finally:
         await engine.dispose()
+
+
+async def test_a_user_or_purpose_that_is_not_an_id_is_stored_hashed(env: Env) -> None:
+    """The API refuses such tokens (401 personal_data); should one reach the log anyway, the
+    log keeps a hash, never the text."""
+    seq = await env.log.append(AuditEvent(
+        at=T0, party="xuzhou", user="张三 13812345678", purpose="Co Management",
+        decision=Decision.ALLOWED, operation_hash="0" * 64))
+    async with env.sessions() as s:
+        row = await s.get(AuditEntryRow, seq)
+    assert row is not None and "张三" not in row.body and "13812345678" not in row.body
+    body = json.loads(row.body)
+    assert body["user"].startswith("sha256:") and body["purpose"].startswith("sha256:")

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
+from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
 from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
@@ -167,6 +168,7 @@ def create_app(
     `migrate` (Settings only): upgrade the database in the lifespan; False: refuse to start
     unless it is at the migrations' head (see open_runtime).
     """
+    install_log_redaction()  # no personal data in the server's logs (hub.api.log_privacy)
     if mode is None:
         mode = config.hub.mode if isinstance(config, Settings) else Mode()
     authenticated = authenticate is not None or trust is not None or (

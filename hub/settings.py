@@ -32,6 +32,10 @@ hub_kid = "hub-1"                                      # the registry's hub key 
 audience = "yanxing-hub"                               # the registry's hub id by default
 enforce = true                                         # false: verify and audit, stage-1 policy
 checkpoint_every = 100                                 # 1..100000
+audit_anchor = "audit-anchor.jsonl"                    # append-only copy of every signed
+                                                       #   checkpoint, outside the database
+audit_rejections_per_minute = 10                       # rejected requests logged one by one
+audit_rejections_total_per_minute = 300                #   per client network / in all
 contracts = ["trust/contracts/a.jws.json"]             # optional: submitted at startup
 replay_cache = "redis://127.0.0.1:6379/0"              # or "database" (default), "memory"
 replay_cache_prefix = "yanxing:replay:"                # Redis key prefix
@@ -74,6 +78,7 @@ __all__ = [
     "Secret",
     "load_settings",
     "read_trust_table",
+    "read_audit_location",
     "MIN_SECRET_BYTES",
 ]
 
@@ -242,14 +247,25 @@ class TrustConfig:
     #: caller's own sources (any other purpose must be declared by an active contract of the
     #: caller; hub.contracts.runtime)
     own_data_purposes: tuple[str, ...] = ("own-records",)
+    #: every signed audit checkpoint is appended here too (None: nowhere; yanxing.toml
+    #: defaults it to audit-anchor.jsonl next to the file)
+    audit_anchor: Path | None = None
+    #: rejected requests (bad token, malformed request) audited one by one per client
+    #: network and minute; the rest are counted in one "k more suppressed" entry
+    audit_rejections_per_minute: int = 10
+    #: the same, over all networks together (a flood from many addresses)
+    audit_rejections_total_per_minute: int = 300
 
 
 TRUST_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audience", "enforce",
               "checkpoint_every", "contracts", "replay_cache", "replay_cache_prefix",
-              "own_data_purposes")
+              "own_data_purposes", "audit_anchor", "audit_rejections_per_minute",
+              "audit_rejections_total_per_minute")
 #: a purpose, as contracts declare them (schema/contract.schema.json)
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+#: the anchor file's name when [trust] does not say (next to yanxing.toml)
+DEFAULT_AUDIT_ANCHOR = "audit-anchor.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,6 +528,14 @@ def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig
     every = table.get("checkpoint_every", 100)
     if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100_000:
         problems.append(f"trust.checkpoint_every must be an integer 1..100000, got {every!r}")
+    rate_limits: dict[str, int] = {}
+    for key, default, high in (("audit_rejections_per_minute", 10, 10_000),
+                               ("audit_rejections_total_per_minute", 300, 1_000_000)):
+        value = table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            problems.append(f"trust.{key} must be an integer 1..{high}, got {value!r}")
+        rate_limits[key] = value
+    anchor = _anchor_path(table.get("audit_anchor", DEFAULT_AUDIT_ANCHOR), base, problems)
     for key in ("hub_kid", "audience"):
         if key in table and (not isinstance(table[key], str) or not table[key].strip()):
             problems.append(f"trust.{key} must be a non-empty string, got {table[key]!r}")
@@ -546,6 +570,7 @@ def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig
         hub_kid=table.get("hub_kid"), audience=table.get("audience"), enforce=enforce,
         checkpoint_every=every, contracts=tuple(contracts), replay_cache=replay,
         replay_cache_prefix=prefix, own_data_purposes=tuple(dict.fromkeys(purposes)),
+        audit_anchor=anchor, **rate_limits,
     )
 
 
@@ -572,6 +597,20 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, str) and "@" in value:
         return re.sub(r"//[^@/]*@", "//***@", value)
     return value
+
+
+def _anchor_path(value: Any, base: Path, problems: list[str]) -> Path | None:
+    """trust.audit_anchor: a file (created on the first checkpoint) in an existing directory;
+    it must be outside the database, so that rewriting the database cannot rewrite it."""
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"trust.audit_anchor must be a path string, got {value!r}")
+        return None
+    path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
+    if path.is_dir():
+        problems.append(f"trust.audit_anchor: {path} is a directory; name a file in it")
+    elif not path.parent.is_dir():
+        problems.append(f"trust.audit_anchor: directory not found: {path.parent}")
+    return path
 
 
 def _default_loader() -> MappingLoader:
@@ -632,3 +671,31 @@ def load_settings(
         raise ConfigError([f"{path}: {p}" for p in reader.problems])
     return Settings(hub, limits, tuple(s for s in sources if s is not None), path.resolve(),
                     trust)
+
+
+def read_audit_location(path: Path, *, env: Mapping[str, str] | None = None,
+                        ) -> tuple[str, TrustConfig | None]:
+    """Just where the audit log is: `[hub] database_url` and `[trust]` of yanxing.toml, for
+    `yanxing audit verify --config`, which must run where the sources' secrets are not set
+    (an auditor's machine). Validated like `load_settings` does; ConfigError otherwise."""
+    env = os.environ if env is None else env
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
+    reader = _Reader(env)
+    hub = reader.table("[hub]", raw.get("hub", {}))
+    url = reader.text("hub.database_url",
+                      hub.get("database_url", "sqlite+aiosqlite:///yanxing.db"))
+    base = path.resolve().parent
+    if url is not None:
+        problems = _url_problems(url)
+        reader.problems.extend(problems)
+        url = url if problems else _anchor_sqlite(url, base)
+    trust = read_trust_table(raw["trust"], base, reader.problems) if "trust" in raw else None
+    if reader.problems or url is None:
+        raise ConfigError([f"{path}: {p}" for p in reader.problems])
+    return url, trust

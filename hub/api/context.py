@@ -50,6 +50,9 @@ class Context:
     audited: bool = False
     #: lists cut at their bound: (message, path of the list), reported as LIMIT_EXCEEDED
     truncated: list[tuple[str, list[str | int] | None]] = field(default_factory=list)
+    #: the operation could not run at all (parse, validation, variables, limits): the error
+    #: code, lower-cased; recorded as a `rejected` entry, never as `allowed`
+    rejected: str | None = None
 
     def __post_init__(self) -> None:
         if self.policy is None:

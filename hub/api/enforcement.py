@@ -7,7 +7,9 @@
 2. `policy_for(caller)`: the request's policy, current at this request (a cached policy must be
    revalidated exactly), so a revocation is honoured by the very next request;
 3. `record(ctx, document, operation_name)` after execution (hub.api.extensions.audit): one
-   audit entry per operation, whatever the outcome.
+   audit entry per operation, whatever the outcome;
+   or, for a request refused before it could run (failed authentication, a malformed body),
+   `record_rejection(request, reason)` instead: one entry, rate-limited per client network.
 """
 
 from __future__ import annotations
@@ -37,4 +39,9 @@ class Enforcement(Protocol):
     async def record(self, ctx: "Context", document: str | None,
                      operation_name: str | None) -> None:
         """Append the request's decision to the audit log."""
+        ...
+
+    async def record_rejection(self, request: Request, reason: str) -> None:
+        """Audit a request refused before authentication or execution (`reason`: a slug such
+        as `unauthenticated:expired`); never the token or the body."""
         ...

@@ -135,6 +135,17 @@ async def _audit_cut_short(context: Context, query: str, operation_name: str | N
         log.exception("could not audit a request ended by its deadline")
 
 
+async def _audit_unrun(context: Context, query: str, operation_name: str | None,
+                       reason: str) -> None:
+    """An authenticated operation that strawberry refused before its extensions ran (so the
+    audit extension never saw it) still leaves its one `rejected` entry."""
+    enforcement = context.runtime.enforcement
+    if enforcement is not None and not context.audited:
+        context.audited = True
+        context.rejected = reason
+        await enforcement.record(context, query, operation_name)
+
+
 class GraphQLEndpoint:
     """The /graphql route. `runtime` is looked up per request (the lifespan sets it)."""
 
@@ -176,6 +187,8 @@ class GraphQLEndpoint:
                 params = await _params_from_post(request, runtime.limits.max_body_bytes)
             query, variables, operation_name = _validate(params)
         except _BadRequest as exc:
+            if runtime.enforcement is not None:
+                await runtime.enforcement.record_rejection(request, exc.code.lower())
             return error_response(exc.status, exc.code, str(exc))
         enforcement = runtime.enforcement
         authenticate = self.authenticate or (
@@ -183,6 +196,10 @@ class GraphQLEndpoint:
         try:
             caller = await authenticate(request)
         except AuthenticationError as exc:
+            if enforcement is not None:
+                reason = getattr(exc, "reason", None)
+                await enforcement.record_rejection(
+                    request, f"unauthenticated:{reason}" if reason else "unauthenticated")
             return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
                                   **{"WWW-Authenticate": "Bearer"})
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
@@ -204,12 +221,15 @@ class GraphQLEndpoint:
                 f"the request did not finish within {deadline:g} s "
                 "(limits.request_timeout_seconds); ask for less, or retry later")
         except InvalidOperationTypeError:
+            await _audit_unrun(context, query, operation_name, "bad_request:operation_type")
             if request.method == "GET":
                 return error_response(405, "BAD_REQUEST", "mutations need POST", Allow="POST")
             return error_response(400, "BAD_REQUEST", "this operation type is not supported")
         except MissingQueryError:
+            await _audit_unrun(context, query, operation_name, "bad_request")
             return error_response(400, "BAD_REQUEST", "the request has no `query` string")
         except HubError as exc:
+            await _audit_unrun(context, query, operation_name, exc.code.lower())
             return error_response(400, exc.code, str(exc))
         body: dict[str, Any] = {"data": result.data}
         if result.errors:

@@ -1,7 +1,13 @@
-"""GraphQL for the audit log: `accessLog`, who accessed these members (owning party only).
+"""GraphQL for the audit log: `accessLog` (owning party only) and `auditHead` (every party).
 
-A party may ask about members held in a source it owns; asking about any other member is
-CONTRACT_DENIED, worded the same whether the member exists or not (no existence leak).
+`accessLog`: a party may ask about members held in a source it owns; asking about any other
+member is CONTRACT_DENIED, worded the same whether the member exists or not (no existence
+leak).
+
+`auditHead`: the latest checkpoint the hub signed (size, head hash, time, key id and the JWS
+itself). A party stores it; later, `yanxing audit verify --since-head FILE` proves the log only
+grew since (the chain still holds that entry with that hash), so the hub operator cannot
+rewrite or truncate the past without every party that kept a head noticing.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from strawberry.types import Info
 
 from hub.api.context import Context
 from hub.audit.log import AuditEntry
+from hub.contracts._time import parse_time
+from hub.contracts.jws import parse_compact
 from hub.contracts.runtime import Trust
 from hub.errors import AccessDenied, RequestError
 
-__all__ = ["QUERY_TYPES", "AuditQuery", "AccessLogEntry", "MAX_KEYS"]
+__all__ = ["QUERY_TYPES", "AuditQuery", "AccessLogEntry", "AuditHead", "MAX_KEYS"]
 
 #: member keys per `accessLog` call
 MAX_KEYS = 100
@@ -30,7 +38,7 @@ class AccessLogEntry:
     party: str | None = strawberry.field(description="访问方。 Party that asked.")
     user: str | None = strawberry.field(description="经办人。 The official's user id.")
     purpose: str | None = strawberry.field(description="用途。 Stated purpose.")
-    decision: str = strawberry.field(description="决定。 allowed | partial | denied.")
+    decision: str = strawberry.field(description="决定。 allowed | partial | denied | rejected.")
     contract_digests: list[str] = strawberry.field(description="依据的协议。 Contracts relied on.")
     member_keys: list[strawberry.ID] = strawberry.field(
         description="涉及的（所问）成员。 Members asked about that it touched.")
@@ -48,8 +56,39 @@ class AccessLogEntry:
         )
 
 
+@strawberry.type(description="审计日志的最新签名检查点。 The latest hub-signed checkpoint of the "
+                 "audit log: keep it, and present it later to `yanxing audit verify "
+                 "--since-head FILE` to prove the log only grew.")
+class AuditHead:
+    sequence: int = strawberry.field(description="所覆盖的最后一条日志序号。 Sequence number of "
+                                     "the last entry covered (the log's size then).")
+    hash: str = strawberry.field(description="该条目的哈希（链头）。 Hash of that entry: the "
+                                 "head of the chain.")
+    at: datetime = strawberry.field(description="签名时间。 When the hub signed it.")
+    kid: str = strawberry.field(description="枢纽签名密钥。 Key id of the hub key that signed it.")
+    jws: str = strawberry.field(description="枢纽签名（JWS 紧凑格式）。 The hub's signature: a "
+                                "compact JWS over {size, head, at, every}; this is what verify "
+                                "checks.")
+
+
 @strawberry.type
 class AuditQuery:
+    @strawberry.field(description="审计日志的最新签名检查点（尚无则为空）。 The latest signed "
+                      "checkpoint of the audit log (null before the first).")
+    async def audit_head(self, info: Info) -> AuditHead | None:
+        ctx: Context = info.context
+        trust = ctx.runtime.enforcement
+        if not isinstance(trust, Trust) or ctx.caller.party is None:
+            ctx.refused = True
+            raise AccessDenied("the audit head needs the hub to run under signed contracts",
+                               fields=["Query.auditHead"])
+        row = await trust.audit_log.latest_checkpoint()
+        if row is None:
+            return None
+        jws = parse_compact(row.signed)
+        return AuditHead(sequence=row.size, hash=row.head_hash,
+                         at=parse_time(jws.payload["at"]), kid=jws.kid, jws=row.signed)
+
     @strawberry.field(description="谁访问了这些成员（仅限其数据源的所属方查询）。 Who accessed "
                       "these members; only the party owning a source holding each of them may "
                       "ask.")

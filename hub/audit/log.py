@@ -3,11 +3,20 @@
 Each entry records who asked (party, user, purpose), under which contracts (digests), what
 (operation hash, member keys, fields allowed and denied) and the decision — never raw personal
 data: member keys are the hub's keyed hashes (exactly 64 hex digits, so an ID number cannot slip
-in), and the operation is hashed without its variables.
+in), user and purpose are ids (hub.audit.privacy), and the operation is hashed without its
+variables and literals. Requests refused before any access decision (a rejected token, a
+malformed or invalid document, a limit) are `rejected` entries with a `reason` and the client's
+network (hub.audit.rejections rate-limits them per network).
+
+Everything `accessLog` shows comes from the hashed body: `audit_members` (member key -> seq)
+and the `party` column are only lookup indexes, and `verify_log` checks them against the
+bodies, so deleting an index row to hide an access is detected.
 
 Tamper evidence: `entry_hash = sha256(prev_hash || RFC 8785(entry))`, so editing, deleting,
 reordering or inserting an entry breaks the chain; someone who rewrites the chain from that
-point on is caught by the checkpoints, which the hub signs over (size, head hash). Entries
+point on is caught by the checkpoints, which the hub signs over (size, head hash). Each
+checkpoint is also appended to the anchor file outside the database (hub.audit.anchor) and
+served as `auditHead`, so deleting the checkpoints with the entries is caught too. Entries
 appended after the last checkpoint are protected only by the chain: checkpoint often
 (`checkpoint_every`) and on shutdown.
 """
@@ -19,6 +28,7 @@ import enum
 import hashlib
 import json
 import re
+from pathlib import Path
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +45,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub.audit.anchor import CHECKPOINT_TYPE, SignedCheckpoint, append_anchor
+from hub.audit.privacy import SAFE_PURPOSE, SAFE_USER, operation_hash, unsafe_id_reason
 from hub.contracts._json import canonical
 from hub.contracts._time import format_time, parse_time, utcnow
 from hub.contracts.jws import sign_compact
@@ -56,7 +68,6 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
-CHECKPOINT_TYPE = "yanxing-audit-checkpoint+jws"
 _MEMBER_KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -91,7 +102,17 @@ class AuditCheckpointRow(Base):
 class Decision(enum.StrEnum):
     ALLOWED = "allowed"
     PARTIAL = "partial"   # some fields nulled or some members hidden
-    DENIED = "denied"
+    DENIED = "denied"     # refused by the contract policy
+    #: refused before any access decision: bad token, malformed or invalid request, a limit
+    REJECTED = "rejected"
+
+
+def _recordable_id(value: str | None, pattern: re.Pattern[str]) -> str | None:
+    """`value` if it is a safe id, else its hash: a last line of defence (the API refuses
+    such tokens before anything is recorded)."""
+    if value is None or unsafe_id_reason("id", value, pattern) is None:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +127,12 @@ class AuditEvent:
     member_keys: Sequence[str] = ()
     fields_allowed: Sequence[str] = ()   # "Member.employer"
     fields_denied: Sequence[str] = ()
+    #: why a `rejected` (or denied) request was refused: a stable slug
+    reason: str | None = None
+    #: the client's network for a rejected request (never the full address)
+    source: str | None = None
+    #: a summary entry: this many more rejections from `source` were not logged one by one
+    suppressed: int | None = None
 
     def body(self) -> dict[str, Any]:
         bad = [k for k in self.member_keys if not _MEMBER_KEY.match(k)]
@@ -113,11 +140,11 @@ class AuditEvent:
             raise ContractError(
                 "audit member keys must be the hub's 64-hex member keys, never raw identifiers"
             )
-        return {
+        body: dict[str, Any] = {
             "at": format_time(self.at),
             "party": self.party,
-            "user": self.user,
-            "purpose": self.purpose,
+            "user": _recordable_id(self.user, SAFE_USER),
+            "purpose": _recordable_id(self.purpose, SAFE_PURPOSE),
             "decision": Decision(self.decision).value,
             "operation": self.operation_hash,
             "contracts": sorted(set(self.contract_digests)),
@@ -125,6 +152,12 @@ class AuditEvent:
             "allowed": sorted(set(self.fields_allowed)),
             "denied": sorted(set(self.fields_denied)),
         }
+        # only when set, so an ordinary entry's body (and hash) is as it always was
+        for key, value in (("reason", self.reason), ("source", self.source),
+                           ("suppressed", self.suppressed)):
+            if value is not None:
+                body[key] = value
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,20 +173,18 @@ class AuditEntry:
     fields_allowed: tuple[str, ...]
     fields_denied: tuple[str, ...]
     entry_hash: str = field(repr=False)
+    reason: str | None = None
+    source: str | None = None
+    suppressed: int | None = None
 
     @classmethod
     def from_row(cls, row: AuditEntryRow) -> AuditEntry:
+        """Everything from the hashed body (never from the index columns)."""
         b = json.loads(row.body)
         return cls(row.seq, parse_time(b["at"]), b["party"], b["user"], b["purpose"],
                    Decision(b["decision"]), tuple(b["contracts"]), tuple(b["members"]),
-                   tuple(b["allowed"]), tuple(b["denied"]), row.entry_hash)
-
-
-def operation_hash(document: str, operation_name: str | None = None) -> str:
-    """sha256 of the operation text and name; variables are left out on purpose (they may
-    carry personal data such as a name being searched)."""
-    normalised = " ".join(document.split())
-    return hashlib.sha256(f"{operation_name or ''}\n{normalised}".encode()).hexdigest()
+                   tuple(b["allowed"]), tuple(b["denied"]), row.entry_hash,
+                   b.get("reason"), b.get("source"), b.get("suppressed"))
 
 
 def entry_hash(prev_hash: str, seq: int, body: str) -> str:
@@ -181,7 +212,10 @@ class AuditLog:
     == 0) are signed and stored in the same transaction as their entry.
 
     With `engine`, writes go over one held connection (no pool checkout per batch); call
-    `close()` when done (Trust.close does). Without it, each batch uses a session."""
+    `close()` when done (Trust.close does). Without it, each batch uses a session.
+
+    With `anchor`, every checkpoint signed is appended to that file once its transaction has
+    committed (never before: the file must not claim a head the database never held)."""
 
     #: re-chain and retry a batch this often when another writer took its sequence numbers
     RETRIES = 5
@@ -194,8 +228,10 @@ class AuditLog:
         kid: str | None = None,
         checkpoint_every: int = 100,
         engine: AsyncEngine | None = None,
+        anchor: Path | None = None,
     ) -> None:
         self._sessions = sessions
+        self.anchor = anchor
         self._key = signing_key
         self._kid = kid
         self._every = checkpoint_every
@@ -266,6 +302,7 @@ class AuditLog:
         entries: list[dict[str, Any]] = []
         members: list[dict[str, Any]] = []
         checkpoints: list[tuple[int, str]] = []
+        signed: list[SignedCheckpoint] = []
         for p in batch:
             seq += 1
             digest = entry_hash(prev, seq, p.body)
@@ -282,12 +319,28 @@ class AuditLog:
                 if members:
                     await conn.execute(insert(AuditMemberRow), members)
                 for size, head_hash in checkpoints:
-                    await self._add_checkpoint(conn, size, head_hash, utcnow())
+                    made = await self._add_checkpoint(conn, size, head_hash, utcnow())
+                    if made is not None:
+                        signed.append(made)
         finally:
             if self._engine is None:
                 await conn.close()
         self._head = (seq, prev)
+        await self._anchor(signed)
         return [e["seq"] for e in entries]
+
+    def _sign(self, size: int, head: str, now: datetime) -> SignedCheckpoint:
+        assert self._key is not None and self._kid is not None
+        jws = sign_compact({"size": size, "head": head, "at": format_time(now),
+                            "every": self._every},
+                           self._key, self._kid, iat=now, extra_header={"typ": CHECKPOINT_TYPE})
+        return SignedCheckpoint(size, head, now, self._kid, jws, self._every)
+
+    async def _anchor(self, checkpoints: Sequence[SignedCheckpoint]) -> None:
+        if self.anchor is None:
+            return
+        for checkpoint in checkpoints:
+            await asyncio.to_thread(append_anchor, self.anchor, checkpoint)
 
     async def _connection(self) -> AsyncConnection:
         if self._engine is None:
@@ -305,16 +358,15 @@ class AuditLog:
                 await conn.close()
 
     async def _add_checkpoint(self, conn: AsyncConnection, size: int, head: str,
-                              now: datetime) -> None:
-        assert self._key is not None and self._kid is not None
+                              now: datetime) -> SignedCheckpoint | None:
         exists = (await conn.execute(
             select(AuditCheckpointRow.size).where(AuditCheckpointRow.size == size))).first()
-        if exists is None:
-            signed = sign_compact({"size": size, "head": head, "at": format_time(now)},
-                                  self._key, self._kid, iat=now,
-                                  extra_header={"typ": CHECKPOINT_TYPE})
-            await conn.execute(insert(AuditCheckpointRow).values(
-                size=size, head_hash=head, signed=signed))
+        if exists is not None:
+            return None
+        signed = self._sign(size, head, now)
+        await conn.execute(insert(AuditCheckpointRow).values(
+            size=size, head_hash=head, signed=signed.jws))
+        return signed
 
     async def drain(self) -> None:
         """Wait until every append made so far is written (or has failed)."""
@@ -339,6 +391,7 @@ class AuditLog:
         another writer appended is covered too."""
         if self._key is None or self._kid is None:
             raise ContractError("the audit log has no hub signing key: cannot checkpoint")
+        signed: SignedCheckpoint | None = None
         async with self._sessions.begin() as session:
             last = (await session.execute(
                 select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
@@ -346,11 +399,18 @@ class AuditLog:
             )).first()
             size, head = (last[0], last[1]) if last else (0, GENESIS)
             if await session.get(AuditCheckpointRow, size) is None:
-                signed = sign_compact({"size": size, "head": head, "at": format_time(now)},
-                                      self._key, self._kid, iat=now,
-                                      extra_header={"typ": CHECKPOINT_TYPE})
-                session.add(AuditCheckpointRow(size=size, head_hash=head, signed=signed))
+                signed = self._sign(size, head, now)
+                session.add(AuditCheckpointRow(size=size, head_hash=head, signed=signed.jws))
+        if signed is not None:
+            await self._anchor([signed])
         return size
+
+    async def latest_checkpoint(self) -> AuditCheckpointRow | None:
+        """The signed checkpoint of the largest size (what `auditHead` hands out)."""
+        async with self._sessions() as session:
+            return (await session.scalars(
+                select(AuditCheckpointRow).order_by(AuditCheckpointRow.size.desc()).limit(1)
+            )).first()
 
     async def count(self) -> int:
         async with self._sessions() as session:
@@ -381,4 +441,7 @@ class AuditLog:
                 ))
                 .order_by(AuditEntryRow.seq)
             )).all()
-        return [AuditEntry.from_row(r) for r in rows]
+        # the index only finds candidates; the hashed body says which members an entry touched
+        asked = set(member_keys)
+        entries = (AuditEntry.from_row(r) for r in rows)
+        return [e for e in entries if asked.intersection(e.member_keys)]

@@ -77,6 +77,7 @@ class DemoTrust:
             audience=self.hub_id, checkpoint_every=checkpoint_every,
             contracts=tuple(self.contracts.values()) if submit else (),
             replay_cache="memory",  # the demo is one process
+            audit_anchor=self.directory / "audit-anchor.jsonl",
         )
 
     def token_for(self, party: str, user: str = "demo-official", *,

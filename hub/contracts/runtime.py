@@ -25,7 +25,8 @@
   be before the earliest time a stored active contract comes into force or expires
   (`next_transition`), and the sources' owners must be the same. So a revocation is still
   honoured by the very next request, and an expiry by the first request at or after it.
-- `record`: one audit entry per operation (hub.audit), with the contracts it relied on.
+- `record`: one audit entry per operation (hub.audit), with the contracts it relied on;
+  `record_rejection`: one per request refused before it ran (rate-limited per network).
 
 The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of the file, into
 `Settings.trust`); `yanxing serve --trust FILE` still reads one from a file of its own
@@ -57,7 +58,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
-from hub.audit.log import AuditEvent, AuditLog, Decision, operation_hash
+from hub.audit.anchor import open_anchor
+from hub.audit.log import AuditEvent, AuditLog, Decision
+from hub.audit.privacy import (
+    SAFE_PURPOSE,
+    SAFE_USER,
+    operation_hash,
+    source_network,
+    unsafe_id_reason,
+)
+from hub.audit.rejections import RejectionLimiter
 from hub.contracts._json import strict_loads
 from hub.contracts._time import utcnow
 from hub.contracts.keys import load_private_key, load_public_key
@@ -169,6 +179,8 @@ class Trust:
     watch: StateWatch | None = None
     #: verifies registries published to the database (None: no hot reload)
     hub_public_key: Ed25519PublicKey | None = field(default=None, repr=False)
+    #: how many rejected requests are audited one by one (per network and minute)
+    rejections: RejectionLimiter = field(default_factory=RejectionLimiter)
     _policy: _CachedPolicy | None = field(default=None, init=False, repr=False)
     #: a stored registry version that failed verification (logged once, not retried)
     _refused_registry: int | None = field(default=None, init=False, repr=False)
@@ -199,6 +211,8 @@ class Trust:
             raise ContractError(
                 f"sources {', '.join(missing)} are owned by parties missing from the trust "
                 "registry: add them with `yanxing registry add-party`")
+        if config.audit_anchor is not None:
+            open_anchor(config.audit_anchor)
         # refuses an older registry than the newest this hub accepted (a downgrade)
         await accept_registry(sessions, envelope, registry, now=now)
         store = ContractStore(sessions)
@@ -207,12 +221,15 @@ class Trust:
             await store.submit(envelope, registry, now=now)
         audit_log = AuditLog(sessions, signing_key=private,
                              kid=config.hub_kid or registry.hub_kid,
-                             checkpoint_every=config.checkpoint_every, engine=engine)
+                             checkpoint_every=config.checkpoint_every, engine=engine,
+                             anchor=config.audit_anchor)
         replay_cache = open_replay_cache(config.replay_cache, sessions,
                                          prefix=config.replay_cache_prefix)
+        limiter = RejectionLimiter(config.audit_rejections_per_minute,
+                                   config.audit_rejections_total_per_minute)
         return cls(config, registry, store, audit_log, sources,
                    config.audience or registry.hub_id, replay_cache=replay_cache,
-                   watch=StateWatch(engine), hub_public_key=hub_public)
+                   watch=StateWatch(engine), hub_public_key=hub_public, rejections=limiter)
 
     # ------------------------------------------------------------ Enforcement
 
@@ -231,6 +248,12 @@ class Trust:
         await self.refresh_registry(registry_version)
         caller = await verify_token(token.strip(), self.registry, self.audience,
                                     self.replay_cache)
+        # the audit log keeps user and purpose for years: ids only, never personal data
+        for what, value, pattern in (("sub (the user id)", caller.user, SAFE_USER),
+                                     ("purpose", caller.purpose, SAFE_PURPOSE)):
+            problem = unsafe_id_reason(what, value, pattern)
+            if problem is not None:
+                raise TokenRejected("personal_data", problem)
         if self.config.enforce:
             await self._check_purpose(caller, state_version)
         return caller
@@ -331,10 +354,28 @@ class Trust:
                      operation_name: str | None) -> None:
         await self.audit_log.append(audit_event(ctx, document, operation_name))
 
+    async def record_rejection(self, request: Request, reason: str) -> None:
+        """One `rejected` entry (no token, no body: the reason, the client's network, the
+        time), unless this network already had its share this minute (then it is counted
+        and summarised later)."""
+        client = getattr(request, "client", None)
+        network = source_network(client.host if client is not None else None) or "unknown"
+        now = self.clock()
+        admission = self.rejections.admit(network, now.timestamp())
+        await self._summarise(admission.summaries, now)
+        if admission.log:
+            await self.audit_log.append(rejection_event(now, network, reason))
+
+    async def _summarise(self, summaries: Sequence[tuple[str, int]], now: datetime) -> None:
+        for network, count in summaries:
+            await self.audit_log.append(
+                rejection_event(now, network, "suppressed", suppressed=count))
+
     async def close(self) -> None:
         """Sign a last checkpoint so the tail of the log is covered too; release the held
         connection."""
         try:
+            await self._summarise(self.rejections.flush(), self.clock())
             await self.audit_log.drain()
             if self.config.hub_private_key_path is not None:
                 await self.audit_log.checkpoint()
@@ -367,6 +408,14 @@ def _declared_purposes(contracts: Sequence[Contract]) -> dict[str, frozenset[str
     return {p: frozenset(ps) for p, ps in out.items()}
 
 
+def rejection_event(now: datetime, network: str, reason: str, *,
+                    suppressed: int | None = None) -> AuditEvent:
+    """A request refused before it was authenticated or could run: nobody is known."""
+    return AuditEvent(at=now, party=None, user=None, purpose=None, decision=Decision.REJECTED,
+                      operation_hash=operation_hash(""), reason=reason, source=network,
+                      suppressed=suppressed)
+
+
 def audit_event(ctx: Context, document: str | None, operation_name: str | None,
                 *, now: datetime | None = None) -> AuditEvent:
     """What the log keeps of one request: keys, field names and contract digests only."""
@@ -377,6 +426,8 @@ def audit_event(ctx: Context, document: str | None, operation_name: str | None,
     denied = set(ctx.fields_denied)
     if ctx.refused:
         decision = Decision.DENIED
+    elif ctx.rejected is not None:
+        decision = Decision.REJECTED
     elif denied or ctx.members_hidden:
         decision = Decision.PARTIAL
     else:
@@ -389,6 +440,7 @@ def audit_event(ctx: Context, document: str | None, operation_name: str | None,
         at=now or utcnow(), party=caller.party, user=caller.user, purpose=caller.purpose,
         decision=decision, operation_hash=operation_hash(document or "", operation_name),
         contract_digests=digests, member_keys=sorted(ctx.members_touched),
-        fields_allowed=sorted(asked - denied), fields_denied=sorted(denied),
+        fields_allowed=sorted(asked - denied) if ctx.rejected is None else (),
+        fields_denied=sorted(denied), reason=ctx.rejected if not ctx.refused else None,
     )
 

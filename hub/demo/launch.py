@@ -84,6 +84,8 @@ def _trust_lines(trust: DemoTrust, directory: Path) -> list[str]:
         "enforce = true",
         "checkpoint_every = 20",
         'replay_cache = "memory"          # one process; a real hub: "database" or redis://',
+        '# append-only copy of every signed audit checkpoint, outside the database',
+        'audit_anchor = "audit-anchor.jsonl"',
         f"contracts = [{contracts}]",
         "",
     ]

@@ -120,7 +120,12 @@ async def test_inserted_entry_with_rewritten_chain_caught_by_checkpoint(env: Env
         prev = "0" * 64
         for seq, body in enumerate(forged, start=1):
             h = entry_hash(prev, seq, body)
-            s.add(AuditEntryRow(seq=seq, body=body, prev_hash=prev, entry_hash=h, party="x"))
+            # the indexes too, consistent with the forged bodies: only the checkpoint is left
+            parsed = json.loads(body)
+            s.add(AuditEntryRow(seq=seq, body=body, prev_hash=prev, entry_hash=h,
+                                party=parsed["party"]))
+            await s.flush()
+            s.add_all(AuditMemberRow(seq=seq, member_key=k) for k in parsed["members"])
             prev = h
     found = await problems(env)
     assert found == ("checkpoint 3: the log up to entry 3 differs from what the hub signed "
@@ -157,6 +162,16 @@ def test_operation_hash_ignores_whitespace_not_text() -> None:
     assert operation_hash("{ a }") == operation_hash("{\n  a\n}")
     assert operation_hash("{ a }") != operation_hash("{ b }")
     assert operation_hash("{ a }", "Q") != operation_hash("{ a }")
+
+
+def test_operation_hash_leaves_out_literals_and_comments() -> None:
+    """A hash of the literal text would let anyone confirm a guessed phone or name."""
+    q = '{ members(filter: {name: "%s"}, first: %s) { nodes { name } } } # %s'
+    assert operation_hash(q % ("张三", 5, "13812345678")) == operation_hash(
+        q % ("李四", 99, "asked by phone"))
+    assert operation_hash('{ m(x: """block 张三""", y: 1.5) }') == operation_hash(
+        '{ m(x: "other", y: 7) }')
+    assert operation_hash("{ members { ") != operation_hash("{ members }")  # unlexable: kept
 
 
 async def test_group_commit_keeps_one_chain_and_its_checkpoints(db_url: str) -> None:
@@ -205,3 +220,16 @@ async def test_a_conflicting_writer_is_followed_not_forked(db_url: str) -> None:
         assert report.ok and report.entries == 6 and report.checkpoints == 2, report.problems
     finally:
         await engine.dispose()
+
+
+async def test_a_user_or_purpose_that_is_not_an_id_is_stored_hashed(env: Env) -> None:
+    """The API refuses such tokens (401 personal_data); should one reach the log anyway, the
+    log keeps a hash, never the text."""
+    seq = await env.log.append(AuditEvent(
+        at=T0, party="xuzhou", user="张三 13812345678", purpose="Co Management",
+        decision=Decision.ALLOWED, operation_hash="0" * 64))
+    async with env.sessions() as s:
+        row = await s.get(AuditEntryRow, seq)
+    assert row is not None and "张三" not in row.body and "13812345678" not in row.body
+    body = json.loads(row.body)
+    assert body["user"].startswith("sha256:") and body["purpose"].startswith("sha256:")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import strawberry
+from sqlalchemy import select, tuple_
 
 from hub.api.types.enums import HealthState, SourceSide
 from hub.federation.registry import SourceEntry
-from hub.store.models import DataIssueRow, SyncStateRow
+from hub.api.types.policed import PolicedObject
+from hub.policy.base import Subject
+from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow, SyncStateRow
+
+if TYPE_CHECKING:
+    from hub.api.context import Context
 
 __all__ = ["Source", "SourceHealthInfo", "SyncInfo", "DataQualityIssue"]
 
@@ -65,7 +73,7 @@ class Source:
 
 @strawberry.type(description="数据质量问题：哪个系统、哪个文件/页、哪一行哪一列、什么问题。 A "
                  "data-quality problem: system, file or page, row, column, what to fix.")
-class DataQualityIssue:
+class DataQualityIssue(PolicedObject):
     system: str = strawberry.field(description="系统。 Source system.")
     entity: str = strawberry.field(description="实体。 Entity.")
     location: str = strawberry.field(description="文件、页或表。 File, API page or table.")
@@ -77,10 +85,41 @@ class DataQualityIssue:
     first_seen: datetime = strawberry.field(description="首次发现。 First seen.")
     last_seen: datetime = strawberry.field(description="最近发现。 Last seen.")
 
+    #: the member the issue's record belongs to (None: own issues, or no linked member)
+    _subject: strawberry.Private[Subject | None] = None
+
+    def policy_subject(self) -> Subject | None:
+        return self._subject
+
+    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+        return ctx.runtime.registry.owner_of(self.system)
+
     @classmethod
-    def from_row(cls, r: DataIssueRow) -> "DataQualityIssue":
+    def from_row(cls, r: DataIssueRow, subject: Subject | None = None) -> "DataQualityIssue":
         return cls(
             system=r.source, entity=r.entity, location=r.location, row=r.row, column=r.column,
             code=r.code, message=r.message, local_id=r.local_id, first_seen=r.first_seen,
-            last_seen=r.last_seen,
+            last_seen=r.last_seen, _subject=subject,
         )
+
+
+async def issue_subjects(ctx: "Context", rows: Sequence[DataIssueRow]
+                         ) -> dict[tuple[str, str | None], Subject]:
+    """The member each issue of *another* party's source is about (its linked record), so the
+    policy decides its record-level fields (localId, row, location, message) for that member
+    under the contracts' scope; one query per page."""
+    owner_of = ctx.runtime.registry.owner_of
+    party = ctx.caller.party
+    wanted = {(r.source, r.local_id) for r in rows
+              if r.local_id is not None and owner_of(r.source) != party}
+    if not wanted:
+        return {}
+    from hub.api.scope import subject_of
+
+    stmt = (select(SourceLinkRow.source, SourceLinkRow.local_id, MemberRow)
+            .join(MemberRow, MemberRow.key == SourceLinkRow.member_key)
+            .where(SourceLinkRow.entity == "member",
+                   tuple_(SourceLinkRow.source, SourceLinkRow.local_id).in_(sorted(wanted))))
+    async with ctx.runtime.session_factory() as session:
+        found = (await session.execute(stmt)).all()
+    return {(source, local_id): subject_of(member) for source, local_id, member in found}

@@ -192,7 +192,14 @@ class Query:
         by_source: dict[str, list[SyncStateRow]] = {}
         for row in rows:
             by_source.setdefault(row.source, []).append(row)
-        return [Source.from_entry(e, by_source.get(e.name, [])) for e in registry]
+        granted = getattr(ctx.active_policy, "aggregate_granted", None)
+
+        def counts(owner: str | None) -> bool:
+            # stage 1 shows everything; under contracts the owner's (or granted) only
+            return granted is None or granted(ctx.caller, "SyncInfo", "recordsSeen", owner)
+
+        return [Source.from_entry(e, by_source.get(e.name, []), counts=counts(e.owner))
+                for e in registry]
 
     @strawberry.field(description="数据质量问题（坏行、坏值），直到源系统修正。 Data-quality "
                       "issues found in the sources, visible until fixed there.")

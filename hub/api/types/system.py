@@ -33,15 +33,22 @@ class SyncInfo:
     entity: str = strawberry.field(description="实体：member、organization 等。 Entity.")
     status: str = strawberry.field(description="状态：never、running、ok、failed。 Status.")
     finished_at: datetime | None = strawberry.field(description="上次完成时间。 Last finished.")
-    records_seen: int = strawberry.field(description="上次读取记录数。 Records seen last run.")
-    issues_seen: int = strawberry.field(description="上次发现问题数。 Issues seen last run.")
+    records_seen: int | None = strawberry.field(description="上次读取记录数（仅所属方或协议授予）。 "
+                                                "Records seen last run (the owner's, or "
+                                                "granted).")
+    issues_seen: int | None = strawberry.field(description="上次发现问题数（仅所属方或协议授予）。 "
+                                               "Issues seen last run (the owner's, or "
+                                               "granted).")
     last_error_code: str | None = strawberry.field(description="上次错误代码。 Last error code.")
 
     @classmethod
-    def from_row(cls, row: SyncStateRow) -> "SyncInfo":
+    def from_row(cls, row: SyncStateRow, *, counts: bool = True) -> "SyncInfo":
+        """`counts`: may the caller see how many records and issues the source holds?
+        (How many members another party's system keeps is that party's to share.)"""
         return cls(
             entity=row.entity, status=row.status, finished_at=row.finished_at,
-            records_seen=row.records_seen or 0, issues_seen=row.issues_seen or 0,
+            records_seen=(row.records_seen or 0) if counts else None,
+            issues_seen=(row.issues_seen or 0) if counts else None,
             last_error_code=getattr(row, "last_error_code", None),
         )
 
@@ -59,7 +66,8 @@ class Source:
     sync: list[SyncInfo] = strawberry.field(description="各实体同步状态。 Last sync per entity.")
 
     @classmethod
-    def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow]) -> "Source":
+    def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow], *,
+                   counts: bool = True) -> "Source":
         h = entry.health
         return cls(
             name=entry.name, title=entry.title, kind=entry.kind,
@@ -67,7 +75,7 @@ class Source:
             health=SourceHealthInfo(
                 state=HealthState(h.status.value), checked_at=h.checked_at, code=h.code
             ),
-            sync=[SyncInfo.from_row(r) for r in sync],
+            sync=[SyncInfo.from_row(r, counts=counts) for r in sync],
         )
 
 
@@ -76,11 +84,16 @@ class Source:
 class DataQualityIssue(PolicedObject):
     system: str = strawberry.field(description="系统。 Source system.")
     entity: str = strawberry.field(description="实体。 Entity.")
-    location: str = strawberry.field(description="文件、页或表。 File, API page or table.")
+    location: str | None = strawberry.field(description="文件、页或表（他方系统的问题须协议授予"
+                                            "记录编号）。 File, API page or table (of another "
+                                            "party's system: needs SourceRecord.localId).")
     row: int | None = strawberry.field(description="行号（按人数法，从 1 开始）。 Row, 1-based.")
     column: str | None = strawberry.field(description="列名（源系统中的名称）。 Column.")
     code: str = strawberry.field(description="问题代码，如 INVALID_ID_NUMBER。 Issue code.")
-    message: str = strawberry.field(description="说明与修正办法。 What is wrong, how to fix it.")
+    message: str | None = strawberry.field(description="说明与修正办法（可能引用原值；他方系统的问题"
+                                           "须协议授予记录编号）。 What is wrong, how to fix it "
+                                           "(may quote the value; of another party's system: "
+                                           "needs SourceRecord.localId).")
     local_id: str | None = strawberry.field(description="源系统记录编号。 Record id in the system.")
     first_seen: datetime = strawberry.field(description="首次发现。 First seen.")
     last_seen: datetime = strawberry.field(description="最近发现。 Last seen.")

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from connectors.errors import SourceUnavailable
@@ -432,14 +433,20 @@ async def test_a_narrow_contract_leaks_nothing_beyond_its_grants(narrow: Trusted
 # ------------------------------------------------------------------ the demo itself
 
 
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[tuple[Any, str]]:
+DEMO_LOOP = pytest.mark.asyncio(loop_scope="module")
+XUZHOU, CHENGDU = "xuzhou-county-org", "chengdu-rcxf-operator"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Any, str]]:
+    """One `yanxing demo` world for the module (generating and syncing it takes seconds)."""
     import uvicorn
 
     from hub.app import create_app
     from hub.demo.launch import start_demo
 
-    async with start_demo(tmp_path / "demo", port=0, members=240) as hub:
+    directory = tmp_path_factory.mktemp("policy-demo") / "demo"
+    async with start_demo(directory, port=0, members=240) as hub:
         assert hub.trust is not None
         app = create_app(hub.settings, trust=hub.trust.trust_config(),
                          demo_tokens=(hub.parties, hub.trust.token_for))
@@ -456,62 +463,69 @@ async def demo(tmp_path: Path) -> AsyncIterator[tuple[Any, str]]:
             await task
 
 
-async def _ask(client: httpx.AsyncClient, url: str, hub: Any, party: str, query: str,
+async def _ask(demo: tuple[Any, str], party: str, query: str,
                variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    hub, url = demo
     token = hub.trust.token_for(party)
-    response = await client.post(f"{url}/graphql", json={"query": query, "variables": variables},
-                                 headers={"Authorization": f"Bearer {token}"})
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(f"{url}/graphql",
+                                     json={"query": query, "variables": variables},
+                                     headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-async def test_the_demo_instances_are_closed(demo: tuple[Any, str]) -> None:
-    hub, url = demo
-    xuzhou, chengdu = "xuzhou-county-org", "chengdu-rcxf-operator"
-    async with httpx.AsyncClient(timeout=30) as client:
-        async def ask(party: str, query: str, variables: dict[str, Any] | None = None
-                      ) -> dict[str, Any]:
-            return await _ask(client, url, hub, party, query, variables)
+@DEMO_LOOP
+async def test_demo_region_wildcard_no_longer_gets_past_the_filter_policy(
+        demo: tuple[Any, str]) -> None:
+    # 叙州 may not filter on where members live; `3%0000` once counted 杭州's members
+    region = "query($r: String) { members(filter: {destinationRegion: $r}) { totalCount } }"
+    assert _codes(await _ask(demo, XUZHOU, region, {"r": "330000"})) == ["CONTRACT_DENIED"]
+    for value in ("3%0000", "5%0000", "51%500", "33____"):
+        _bad_input(await _ask(demo, XUZHOU, region, {"r": value}))
 
-        # 1. 叙州 may not filter on where members live; a wildcard once got past that
-        region = "query($r: String) { members(filter: {destinationRegion: $r}) { totalCount } }"
-        assert _codes(await ask(xuzhou, region, {"r": "330000"})) == ["CONTRACT_DENIED"]
-        for value in ("3%0000", "5%0000", "51%500", "33____"):
-            _bad_input(await ask(xuzhou, region, {"r": value}))
 
-        # 2. the prohibition of 村干部意愿 to 成都 is a CONTRACT_DENIED, not a silent null
-        body = await ask(chengdu, """{ members(first: 100) { nodes {
-            fourClarities { willingVillageCadre } sources { system } } } }""")
-        nodes = body["data"]["members"]["nodes"]
-        denied = {p[2] for p in _denied_paths(body) if p[-1] == "willingVillageCadre"}
-        assert denied, "no member of 成都's reach holds 村干部意愿 only in an origin system"
-        for i, node in enumerate(nodes):
-            if node["fourClarities"]["willingVillageCadre"] is None:
-                assert i in denied, node
-        assert all(e["extensions"]["fields"] == ["FourClarities.willingVillageCadre"]
-                   for e in body["errors"])
+@DEMO_LOOP
+async def test_demo_prohibited_field_is_contract_denied(demo: tuple[Any, str]) -> None:
+    # the demo contracts prohibit 村干部意愿 of the origin systems' records to 成都: where only
+    # an origin system holds it, the field is CONTRACT_DENIED, not a silent null
+    body = await _ask(demo, CHENGDU, """{ members(first: 100) { nodes {
+        fourClarities { willingVillageCadre } sources { system } } } }""")
+    nodes = body["data"]["members"]["nodes"]
+    denied = {p[2] for p in _denied_paths(body) if p[-1] == "willingVillageCadre"}
+    assert denied, "no member of 成都's reach holds 村干部意愿 only in an origin system"
+    for i, node in enumerate(nodes):
+        if node["fourClarities"]["willingVillageCadre"] is None:
+            assert i in denied, node
+    assert all(e["extensions"]["fields"] == ["FourClarities.willingVillageCadre"]
+               for e in body["errors"])
 
-        # 3. 成都 checks members in only at organisations its own system holds
-        orgs = (await ask(chengdu, """{ organizations(first: 100) { nodes { code kind
-            region { code } sources { system } } } }"""))["data"]["organizations"]["nodes"]
-        hangzhou = next(o["code"] for o in orgs if o["kind"] == "DESTINATION_BRANCH"
-                        and o["region"]["code"].startswith("3301"))
-        xuzhou_branch = next(o["code"] for o in orgs if o["kind"] == "ORIGIN_BRANCH"
-                             and o["region"]["code"] == "511502")
-        own = next(o["code"] for o in orgs if o["kind"] == "DESTINATION_BRANCH"
-                   and {s["system"] for s in o["sources"]} == {"chengdu"})
-        members = (await ask(chengdu, '{ members(first: 1, filter: {originRegion: "511502", '
-                             'destinationRegion: "510100"}) { nodes { key } } }'))
-        key = members["data"]["members"]["nodes"][0]["key"]
-        for org in (hangzhou, xuzhou_branch):
-            refused = await ask(chengdu, CHECK_IN, {"k": key, "o": org})
-            assert _codes(refused) == ["CONTRACT_DENIED"], (org, refused)
-        accepted = await ask(chengdu, CHECK_IN, {"k": key, "o": own})
-        assert "errors" not in accepted, accepted
 
-        # 4. a source failure names the source and the code, never 成都's record ids
-        hub.world.chengdu.fail_rate = 1.0
-        body = await ask(xuzhou, "{ members(first: 50) { nodes { destination { employer } } } }")
-        [error] = [e for e in body["errors"] if e["extensions"]["code"] == "SOURCE_UNAVAILABLE"]
-        assert error["extensions"]["source"] == "chengdu"
-        assert "rc0" not in error["message"] and "ids" not in error["message"], error
+@DEMO_LOOP
+async def test_demo_check_in_only_at_own_organisations(demo: tuple[Any, str]) -> None:
+    orgs = (await _ask(demo, CHENGDU, """{ organizations(first: 100) { nodes { code kind
+        region { code } sources { system } } } }"""))["data"]["organizations"]["nodes"]
+    hangzhou = next(o["code"] for o in orgs if o["kind"] == "DESTINATION_BRANCH"
+                    and o["region"]["code"].startswith("3301"))
+    xuzhou_branch = next(o["code"] for o in orgs if o["kind"] == "ORIGIN_BRANCH"
+                         and o["region"]["code"] == "511502")
+    own = next(o["code"] for o in orgs if o["kind"] == "DESTINATION_BRANCH"
+               and {s["system"] for s in o["sources"]} == {"chengdu"})
+    members = await _ask(demo, CHENGDU, '{ members(first: 1, filter: {originRegion: "511502", '
+                         'destinationRegion: "510100"}) { nodes { key } } }')
+    key = members["data"]["members"]["nodes"][0]["key"]
+    for org in (hangzhou, xuzhou_branch):
+        refused = await _ask(demo, CHENGDU, CHECK_IN, {"k": key, "o": org})
+        assert _codes(refused) == ["CONTRACT_DENIED"], (org, refused)
+    accepted = await _ask(demo, CHENGDU, CHECK_IN, {"k": key, "o": own})
+    assert "errors" not in accepted, accepted
+
+
+@DEMO_LOOP
+async def test_demo_source_unavailable_names_no_record_ids(demo: tuple[Any, str]) -> None:
+    hub, _ = demo
+    hub.world.chengdu.fail_rate = 1.0  # the last demo test: 成都's platform is down for good
+    body = await _ask(demo, XUZHOU, "{ members(first: 50) { nodes { destination { employer } } } }")
+    [error] = [e for e in body["errors"] if e["extensions"]["code"] == "SOURCE_UNAVAILABLE"]
+    assert error["extensions"]["source"] == "chengdu"
+    assert "rc0" not in error["message"] and "ids" not in error["message"], error

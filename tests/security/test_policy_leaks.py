@@ -317,6 +317,23 @@ async def test_attendees_need_the_activities_grant(narrow: Trusted) -> None:
         "ONLINE", "PRESENT", "PRESENT"]
 
 
+async def test_member_activities_show_only_granted_records(narrow: Trusted) -> None:
+    """Member.activities once listed every system's attendance of a member the caller owns a
+    record of: here the county's record of member 1 (not shared with wenjiang by the narrow
+    contract) and the city's (not shared with luxian)."""
+    key = narrow.world.keys[1]
+    async with narrow.world.runtime.session_factory() as session:
+        session.add(AttendanceRow(source="county", local_id="x1", activity_key="city:a1",
+                                  member_key=key, mode="excused",
+                                  fetched_at=datetime.now(timezone.utc)))
+        await session.commit()
+    query = "query($k: ID!) { member(key: $k) { activities { mode } } }"
+    modes = lambda b: sorted(a["mode"] for a in b["data"]["member"]["activities"])  # noqa: E731
+    # each party sees its own system's record only: none shares organisation life here
+    assert modes(await narrow.gql(query, {"k": key}, party="luxian")) == ["EXCUSED"]
+    assert modes(await narrow.gql(query, {"k": key}, party="wenjiang")) == ["PRESENT"]
+
+
 # ------------------------------------------------------------------ check-in
 
 

@@ -23,7 +23,7 @@ from hub.api.types.node import Node, to_global_id
 from hub.api.types.policed import PolicedObject
 from hub.api.types.region import Region, region
 from hub.federation.fetch import Link, MergedMember, ProvenanceRecord
-from hub.policy.base import Subject
+from hub.policy.base import Subject, Transform
 
 if TYPE_CHECKING:
     from hub.api.context import Context
@@ -321,7 +321,14 @@ class Member(Node, _MemberPart):
     async def activities(self, info: Info) -> list["Attendance"] | None:
         ctx: Context = info.context
         rows = await ctx.loaders.attendance_by_member.load(self.key)
-        return [Attendance(_row=r, _member=self) for r in rows]
+        # each entry is the recording system's record: shown when the caller may see that
+        # party's organisation-life records of this member (its own, or granted), as in
+        # Activity.attendees; another system's entries do not ride on the caller's own
+        policy, caller = ctx.active_policy, ctx.caller
+        owner_of = ctx.runtime.registry.owner_of
+        return [Attendance(_row=r, _member=self) for r in rows
+                if policy.transform(caller, self._subject, "Member", "activities",
+                                    owner_of(r.source)) is not Transform.DENY]
 
     @strawberry.field(description="数据来源：各系统提供了哪些字段。 Provenance: per system, the "
                       "record and which fields it supplied.")

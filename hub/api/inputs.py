@@ -18,7 +18,6 @@ from hub.errors import RequestError
 
 __all__ = [
     "BadUserInput",
-    "MAX_TEXT",
     "check_region",
     "check_org_code",
     "check_source_name",
@@ -26,9 +25,6 @@ __all__ = [
     "check_text",
     "ROUTING_CHECKS",
 ]
-
-#: longest free-text filter value (a name "contains"), in characters
-MAX_TEXT = 64
 
 _REGION = re.compile(r"\d{6}")
 #: organisation codes are shared by every system: letters, digits and - _ . : (no spaces,
@@ -63,11 +59,10 @@ check_issue_code = _check(_ISSUE_CODE, "a data-issue code, e.g. INVALID_ID_NUMBE
 
 
 def check_text(value: object, argument: str) -> str:
-    """Free text searched with `contains` (escaped there): bounded, printable."""
-    if not isinstance(value, str) or len(value) > MAX_TEXT or \
-            any(not ch.isprintable() for ch in value):
-        raise BadUserInput(f"`{argument}` must be printable text of at most {MAX_TEXT} "
-                           "characters")
+    """Free text searched with `contains` (escaped there): printable, no control characters.
+    Its length is bounded by the request body limit (`limits.max_body_bytes`)."""
+    if not isinstance(value, str) or any(not ch.isprintable() for ch in value):
+        raise BadUserInput(f"`{argument}` must be printable text (no control characters)")
     return value
 
 

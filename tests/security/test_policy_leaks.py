@@ -160,14 +160,13 @@ async def test_filter_values_are_checked_against_their_type(trusted: Trusted) ->
         for party in ("wenjiang", "luxian", "deyang"):
             message = _bad_input(await trusted.gql(count, variables, party=party))
             assert "filter." in message
-    for variables in ({"f": {"name": "张" * 65}}, {"f": {"name": "张\x00"}}):
+    for variables in ({"f": {"name": "张\x00"}}, {"f": {"name": "\u202e张"}}):
         _bad_input(await trusted.gql(count, variables, party="wenjiang"))
     literal = '{ members(filter: {destinationRegion: "5%0000"}) { totalCount } }'
     assert "destinationRegion" in _bad_input(await trusted.gql(literal, party="wenjiang"))
     for query in ('{ organizations(filter: {region: "5%0000"}) { totalCount } }',
                   '{ organizations(filter: {parent: "L%"}) { totalCount } }',
-                  '{ organizations(filter: {name: "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%'
-                  '%%%%%%%%%%%%%%%%%%%%%%%%%%%"}) { totalCount } }',
+                  '{ organizations(filter: {name: "\\u0007"}) { totalCount } }',
                   '{ activities(filter: {organization: "W J"}) { totalCount } }',
                   '{ dataQualityIssues(filter: {system: "c%"}) { totalCount } }',
                   '{ dataQualityIssues(filter: {code: "%"}) { totalCount } }'):

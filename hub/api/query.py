@@ -198,7 +198,7 @@ class Query:
             # stage 1 shows everything; under contracts the owner's (or granted) only
             return granted is None or granted(ctx.caller, "SyncInfo", "recordsSeen", owner)
 
-        return [Source.from_entry(e, by_source.get(e.name, []), counts=counts(e.owner))
+        return [Source.from_entry(e, by_source.get(e.name, []), counts(e.owner))
                 for e in registry]
 
     @strawberry.field(description="数据质量问题（坏行、坏值），直到源系统修正。 Data-quality "

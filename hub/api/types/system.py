@@ -66,7 +66,7 @@ class Source:
     sync: list[SyncInfo] = strawberry.field(description="各实体同步状态。 Last sync per entity.")
 
     @classmethod
-    def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow], *,
+    def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow],
                    counts: bool = True) -> "Source":
         h = entry.health
         return cls(

@@ -8,6 +8,15 @@ Rules, in order:
    grants the field to the caller (by role or party id). The most permissive granted transform
    wins: full > year > hashed > masked.
 3. A prohibition in any contract that applies to the member wins over every permission.
+4. Record-level facts of other types leave as the member data they stand for
+   (`FIELD_ALIASES`): a data issue's record id, row, location and message as
+   `SourceRecord.localId`; a match candidate's name, birth date and id as `Member.name`,
+   `Member.birthDate` and `SourceRecord.localId`.
+
+Row scope beyond members: `issue_scope_filter` (data-quality issues: own sources', others'
+only for member records a contract brings into range); `aggregate_granted` (an activity's
+attendance figures, a source's sync counts: the owner's, or granted); `names_organization`
+(where a party may record besides its own sources' organisations).
 
 Filters (`filter_allowed`): a list filtered on a field, with `totalCount`, reveals that field
 for every member the filter ranges over, so the API refuses a filter argument before execution

@@ -409,6 +409,15 @@ class ContractPolicy:
                 column = MemberRow.origin_region_code if role is Role.ORIGIN else \
                     MemberRow.destination_region_code
                 clause = and_(clause, or_(*(_region_sql(column, r) for r in regions)))
+            if self.sources_of:
+                # as `can_see`: a contract shares only what its other parties' sources hold
+                # (a member in scope known only to a third system is not brought in, and
+                # must not be counted either)
+                theirs = sorted({s for p in c.parties if p != caller.party
+                                 for s in self.sources_of.get(p, ())})
+                clause = and_(clause, exists(select(SourceLinkRow.id).where(
+                    SourceLinkRow.member_key == MemberRow.key,
+                    SourceLinkRow.source.in_(theirs))) if theirs else false())
             out.append((c, clause))
         return out
 

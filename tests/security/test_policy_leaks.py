@@ -390,6 +390,31 @@ async def test_sync_counts_of_other_parties_sources_are_theirs(trusted: Trusted)
 # ------------------------------------------------------------------ siblings
 
 
+async def test_counts_never_include_members_the_caller_cannot_see(narrow: Trusted) -> None:
+    """A member inside the contract's scope but known only to a system of no contract party
+    is hidden from wenjiang, and was still counted by `totalCount`."""
+    from hub.store.models import MemberRow
+
+    now = datetime.now(timezone.utc)
+    async with narrow.world.runtime.session_factory() as session:
+        session.add(MemberRow(key="f" * 64, name="王外", status="in_contact",
+                              origin_org_id="LX-YS", origin_region_code="510521",
+                              destination_region_code="510115", destination_org_id="WJ-YQ",
+                              updated_at=now, indexed_at=now))
+        session.add(SourceLinkRow(source="third", local_id="t1", member_key="f" * 64,
+                                  fields=[], routing={}, content_hash="x", fetched_at=now,
+                                  side="origin"))
+        await session.commit()
+    for query in ("{ members(first: 100) { totalCount nodes { key } } }",
+                  '{ organization(code: "WJ-YQ") { members(first: 100) { totalCount '
+                  'nodes { key } } } }'):
+        body = await narrow.gql(query, party="wenjiang")
+        assert "errors" not in body, body
+        page = body["data"].get("members") or body["data"]["organization"]["members"]
+        assert page["totalCount"] == len(page["nodes"]) == 60
+        assert "f" * 64 not in json.dumps(body)
+
+
 async def test_a_party_to_nothing_learns_nothing_about_members(narrow: Trusted) -> None:
     await _seed_issues_and_candidates(narrow)
     keys = narrow.world.keys

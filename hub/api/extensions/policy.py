@@ -12,8 +12,8 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
 
 Filters are checked in step 1 too (their routing values first: a region code that is not six
-digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inputs): each filter argument of a list field (QueryPlan.filters,
-literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
+digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inputs): each
+filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
 as surely as selecting it. A policy with `filter_allowed` (the contract policy; see its module
 docstring for the rule) refuses a filter on a field the caller may not see in full with
 CONTRACT_DENIED naming the argument and the field; policies without it (stage 1) filter freely.

@@ -52,6 +52,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from hub.contracts._time import utcnow
@@ -415,9 +416,10 @@ class ContractPolicy:
                 # must not be counted either)
                 theirs = sorted({s for p in c.parties if p != caller.party
                                  for s in self.sources_of.get(p, ())})
-                clause = and_(clause, exists(select(SourceLinkRow.id).where(
-                    SourceLinkRow.member_key == MemberRow.key,
-                    SourceLinkRow.source.in_(theirs))) if theirs else false())
+                held = aliased(SourceLinkRow)  # never correlated with an enclosing link
+                clause = and_(clause, exists(select(held.id).where(
+                    held.member_key == MemberRow.key,
+                    held.source.in_(theirs))) if theirs else false())
             out.append((c, clause))
         return out
 

@@ -52,8 +52,12 @@ class SourceError(ConnectorError):
 
     code = "SOURCE_ERROR"
 
-    def __init__(self, source: str, message: str) -> None:
+    def __init__(self, source: str, message: str, *, public_detail: str | None = None) -> None:
+        """`message` is for the operator's log and may name records (a batch's ids, a
+        page); `public_detail`, when given, is a part a client may see: it names no record
+        and no value (the hub's API shows only the source, the code and this)."""
         self.source = source
+        self.public_detail = public_detail
         super().__init__(f"{source}: {message}")
 
 

@@ -237,7 +237,8 @@ class RestConnector(MappedConnector):
         found: dict[str, Record] = {}
 
         async def one(chunk: list[str]) -> list[Record | None]:
-            where = f"GET {path} {spec.param}={chunk[0]}…"
+            # never the ids themselves: this text reaches errors, logs and data issues
+            where = f"GET {path} ({len(chunk)} {spec.param})"
             body = await self._get(path, {spec.param: spec.separator.join(chunk)}, where)
             return self._convert(entity, self._items(entity, body, where), where, request.fields, issues)
 

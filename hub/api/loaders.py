@@ -92,6 +92,10 @@ class _PolicedFetcher(LiveFetcher):
         self.ctx = ctx
         self._allowed: dict[str | None, frozenset[str]] = {}
 
+    def readable(self, owner: str | None) -> frozenset[str]:
+        """The canonical member fields the caller may read from `owner`'s sources."""
+        return self._readable(owner)
+
     def _readable(self, owner: str | None) -> frozenset[str]:
         found = self._allowed.get(owner)
         if found is None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from hub.api.context import Context
+from hub.api.inputs import check_region
 from hub.api.scope import NO_SQL_SCOPE, sql_scope, visible
 from hub.store.models import MemberRow, SourceLinkRow
 
@@ -27,11 +28,15 @@ __all__ = ["region_condition", "Page", "fetch_page", "fetch_member_page"]
 R = TypeVar("R")
 
 
-def region_condition(column: InstrumentedAttribute[Any], code: str) -> ColumnElement[bool]:
+def region_condition(column: InstrumentedAttribute[Any], code: str,
+                     argument: str = "region") -> ColumnElement[bool]:
+    """Members (or organisations) in region `code`; BAD_USER_INPUT unless it is a 6-digit
+    code (the prefix is escaped all the same: a pattern is never built from raw input)."""
+    check_region(code, argument)
     if code.endswith("0000"):
-        return column.like(code[:2] + "%")
+        return column.startswith(code[:2], autoescape=True)
     if code.endswith("00"):
-        return column.like(code[:4] + "%")
+        return column.startswith(code[:4], autoescape=True)
     return column == code
 
 

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from hub.api.context import Context
 from hub.api.extensions.analysis import list_bound
+from hub.api.inputs import check_issue_code, check_org_code, check_source_name, check_text
 from hub.api.queries import fetch_member_page, fetch_page, region_condition
 from hub.api.types.activity import Activity, activity_by_key
 from hub.api.types.enums import ActivityKind, MemberStatus, OrganizationKind
@@ -23,7 +24,7 @@ from hub.api.types.node import Node, from_global_id
 from hub.api.types.organization import Organization, organization_by_code
 from hub.api.types.pagination import Connection, page_window
 from hub.api.types.resolve import member_by_key, members_from_rows
-from hub.api.types.system import DataQualityIssue, Source
+from hub.api.types.system import DataQualityIssue, Source, issue_subjects
 from hub.store.models import ActivityRow, DataIssueRow, MemberRow, OrganizationRow, SyncStateRow
 
 __all__ = ["Query", "MemberFilter", "OrganizationFilter", "ActivityFilter", "DataIssueFilter"]
@@ -95,17 +96,20 @@ class Query:
         f = filter or MemberFilter()
         conditions = []
         if f.origin_region:
-            conditions.append(region_condition(MemberRow.origin_region_code, f.origin_region))
+            conditions.append(region_condition(MemberRow.origin_region_code, f.origin_region,
+                                               "filter.originRegion"))
         if f.destination_region:
-            conditions.append(
-                region_condition(MemberRow.destination_region_code, f.destination_region)
-            )
+            conditions.append(region_condition(
+                MemberRow.destination_region_code, f.destination_region,
+                "filter.destinationRegion"))
         if f.origin_organization:
-            conditions.append(MemberRow.origin_org_id == f.origin_organization)
+            code = check_org_code(f.origin_organization, "filter.originOrganization")
+            conditions.append(MemberRow.origin_org_id == code)
         if f.status is not None:
             conditions.append(MemberRow.status == f.status.value)
         if f.name:
-            conditions.append(MemberRow.name.contains(f.name, autoescape=True))
+            name = check_text(f.name, "filter.name")
+            conditions.append(MemberRow.name.contains(name, autoescape=True))
         page = await fetch_member_page(ctx, conditions, offset, limit)
         items = await members_from_rows(ctx, page.rows, limit)
         return Connection.build(items, offset, limit, page.count)
@@ -129,11 +133,14 @@ class Query:
         if f.kind is not None:
             stmt = stmt.where(OrganizationRow.kind == f.kind.value)
         if f.region:
-            stmt = stmt.where(region_condition(OrganizationRow.region_code, f.region))
+            stmt = stmt.where(region_condition(OrganizationRow.region_code, f.region,
+                                               "filter.region"))
         if f.parent:
-            stmt = stmt.where(OrganizationRow.parent_id == f.parent)
+            stmt = stmt.where(
+                OrganizationRow.parent_id == check_org_code(f.parent, "filter.parent"))
         if f.name:
-            stmt = stmt.where(OrganizationRow.name.contains(f.name, autoescape=True))
+            name = check_text(f.name, "filter.name")
+            stmt = stmt.where(OrganizationRow.name.contains(name, autoescape=True))
         page = await fetch_page(ctx, stmt, (OrganizationRow.org_id,), offset, limit)
         items = [Organization(code=strawberry.ID(r.org_id), _row=r) for r in page.rows]
         return Connection.build(items, offset, limit, page.count)
@@ -151,7 +158,8 @@ class Query:
         f = filter or ActivityFilter()
         stmt = select(ActivityRow)
         if f.organization:
-            stmt = stmt.where(ActivityRow.org_id == f.organization)
+            stmt = stmt.where(
+                ActivityRow.org_id == check_org_code(f.organization, "filter.organization"))
         if f.kind is not None:
             stmt = stmt.where(ActivityRow.kind == f.kind.value)
         if f.since is not None:
@@ -189,7 +197,14 @@ class Query:
         entries = ctx.bounded(list(registry), list_bound("Query", "sources", limit),
                               "Query.sources", info.path)
         sync_bound = list_bound("Source", "sync", limit)
-        return [Source.from_entry(e, by_source.get(e.name, [])[:sync_bound]) for e in entries]
+        granted = getattr(ctx.active_policy, "aggregate_granted", None)
+
+        def counts(owner: str | None) -> bool:
+            # without contracts everything; under contracts the owner's (or granted) only
+            return granted is None or granted(ctx.caller, "SyncInfo", "recordsSeen", owner)
+
+        return [Source.from_entry(e, by_source.get(e.name, [])[:sync_bound], counts(e.owner))
+                for e in entries]
 
     @strawberry.field(description="数据质量问题（坏行、坏值），直到源系统修正。 Data-quality "
                       "issues found in the sources, visible until fixed there.")
@@ -205,14 +220,21 @@ class Query:
         f = filter or DataIssueFilter()
         stmt = select(DataIssueRow)
         if f.system:
-            stmt = stmt.where(DataIssueRow.source == f.system)
+            stmt = stmt.where(DataIssueRow.source == check_source_name(f.system, "filter.system"))
         if f.code:
-            stmt = stmt.where(DataIssueRow.code == f.code)
+            stmt = stmt.where(DataIssueRow.code == check_issue_code(f.code, "filter.code"))
         if not f.include_resolved:
             stmt = stmt.where(DataIssueRow.resolved_at.is_(None))
+        # row scope, as for members: its own sources' issues, others' only for members a
+        # contract lets the caller see (counts included)
+        scope = getattr(ctx.active_policy, "issue_scope_filter", None)
+        if scope is not None:
+            stmt = stmt.where(scope(ctx.caller))
         order = (DataIssueRow.source, DataIssueRow.location, DataIssueRow.row, DataIssueRow.id)
         page = await fetch_page(ctx, stmt, order, offset, limit)
-        items = [DataQualityIssue.from_row(r) for r in page.rows]
+        subjects = await issue_subjects(ctx, page.rows[:limit])
+        items = [DataQualityIssue.from_row(r, subjects.get((r.source, r.local_id)))
+                 for r in page.rows]
         return Connection.build(items, offset, limit, page.count)
 
     @strawberry.field(description="疑似匹配（撞库摸排）：无有效身份证号的记录及其可能对应的党员，"

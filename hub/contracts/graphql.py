@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from hub.api.context import Context
+from hub.api.inputs import check_org_code
 from hub.api.types.resolve import member_from_row
 from hub.contracts.exchange import MAX_NOTE, record_checkin
 from hub.contracts.lifecycle import SignatureInfo
@@ -21,6 +22,8 @@ from hub.contracts.policy import ContractPolicy
 from hub.contracts.runtime import Trust
 from hub.contracts.store import ContractRecord
 from hub.errors import AccessDenied, NotFound, RequestError
+from hub.policy.base import Subject
+from hub.store.models import OrganizationRow
 
 __all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ContractsQuery", "ContractsMutation"]
 
@@ -91,6 +94,21 @@ class CheckInReceipt:
     contract_digests: list[str] = strawberry.field(description="依据的协议。 Contracts relied on.")
 
 
+def _may_record_at(ctx: Context, policy: ContractPolicy, subject: Subject,
+                   org: OrganizationRow) -> bool:
+    """A check-in is the recording party's own act at one of its organisations: one that a
+    source it owns holds (the organisation's provenance), or that a contract applying to
+    this member names. Never another party's branch (a Hangzhou branch for 成都, or an
+    origin branch of 叙州)."""
+    party = ctx.caller.party
+    owner_of = ctx.runtime.registry.owner_of
+    holders = {owner_of(str(s.get("system", ""))) for s in (org.sources or [])
+               if isinstance(s, dict)}
+    if party is not None and party in holders:
+        return True
+    return policy.names_organization(ctx.caller, subject, org.org_id)
+
+
 def _trust(ctx: Context) -> Trust | None:
     enforcement = ctx.runtime.enforcement
     return enforcement if isinstance(enforcement, Trust) else None
@@ -128,12 +146,15 @@ class ContractsMutation:
                                fields=["Mutation.recordCheckIn"])
         if note is not None and len(note) > MAX_NOTE:
             raise RequestError(f"note is over {MAX_NOTE} characters")
+        code = check_org_code(str(organization), "organization")
         member = await member_from_row(ctx, await ctx.loaders.member_rows.load(str(member_key)))
         if member is None:
             ctx.refused = True
             raise NotFound(f"no member with key {member_key!r}")
-        if await ctx.loaders.organizations.load(str(organization)) is None:
-            raise NotFound(f"no organisation with code {organization!r}")
+        org = await ctx.loaders.organizations.load(code)
+        if org is None:
+            ctx.refused = True
+            raise NotFound(f"no organisation with code {code!r}")
         subject = member._subject
         if not policy.can_record(ctx.caller, subject, "checkin"):
             ctx.refused = True
@@ -141,6 +162,12 @@ class ContractsMutation:
             raise AccessDenied(
                 "no active contract grants this party the `checkin` record permission for "
                 "this member", fields=["Mutation.recordCheckIn"])
+        if not _may_record_at(ctx, policy, subject, org):
+            ctx.refused = True
+            ctx.fields_denied.add("Mutation.recordCheckIn")
+            raise AccessDenied(
+                f"this party may record only at organisations its own sources hold or that a "
+                f"contract names; {code!r} is neither", fields=["Mutation.recordCheckIn"])
         assert ctx.caller.party is not None
         digests = policy.contract_digests(ctx.caller, subject)
         entry = await record_checkin(

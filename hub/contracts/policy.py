@@ -8,6 +8,15 @@ Rules, in order:
    grants the field to the caller (by role or party id). The most permissive granted transform
    wins: full > year > hashed > masked.
 3. A prohibition in any contract that applies to the member wins over every permission.
+4. Record-level facts of other types leave as the member data they stand for
+   (`FIELD_ALIASES`): a data issue's record id, row, location and message as
+   `SourceRecord.localId`; a match candidate's name, birth date and id as `Member.name`,
+   `Member.birthDate` and `SourceRecord.localId`.
+
+Row scope beyond members: `issue_scope_filter` (data-quality issues: own sources', others'
+only for member records a contract brings into range); `aggregate_granted` (an activity's
+attendance figures, a source's sync counts: the owner's, or granted); `names_organization`
+(where a party may record besides its own sources' organisations).
 
 Filters (`filter_allowed`): a list filtered on a field, with `totalCount`, reveals that field
 for every member the filter ranges over, so the API refuses a filter argument before execution
@@ -43,6 +52,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from hub.contracts._time import utcnow
@@ -55,7 +65,7 @@ from hub.contracts.model import (
     region_prefix,
 )
 from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners, Transform
-from hub.store.models import MemberRow, SourceLinkRow
+from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow
 
 __all__ = [
     "ContractPolicy",
@@ -65,6 +75,7 @@ __all__ = [
     "MASKED_UNLESS_GRANTED",
     "MEMBER_TYPES",
     "MEMBER_WIDE_FIELDS",
+    "FIELD_ALIASES",
     "rank",
 ]
 
@@ -77,6 +88,23 @@ DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
     "Member": frozenset({"id", "key", "destination", "fourClarities", "sources"}),
     "FourClarities": frozenset({"destination", "work"}),
     "SourceRecord": frozenset({"system", "fetchedAt", "fields", "usedFields"}),
+    # what is wrong and where (system, column), never which record or its values
+    "DataQualityIssue": frozenset({"system", "entity", "code", "column", "firstSeen",
+                                   "lastSeen"}),
+    "MatchCandidate": frozenset({"system", "score", "reasons", "member", "cursor"}),
+}
+#: (type, field) decided by the grant of another (type, field): a data issue's record id,
+#: row, location and message identify one source record (a SQL location is "table t id=..",
+#: a message quotes the bad value), so they leave as that record's id would; a match
+#: candidate's name, birth date and id are another system's record of (maybe) that member
+FIELD_ALIASES: Mapping[tuple[str, str], tuple[str, str]] = {
+    ("DataQualityIssue", "localId"): ("SourceRecord", "localId"),
+    ("DataQualityIssue", "location"): ("SourceRecord", "localId"),
+    ("DataQualityIssue", "row"): ("SourceRecord", "localId"),
+    ("DataQualityIssue", "message"): ("SourceRecord", "localId"),
+    ("MatchCandidate", "localId"): ("SourceRecord", "localId"),
+    ("MatchCandidate", "name"): ("Member", "name"),
+    ("MatchCandidate", "birthDate"): ("Member", "birthDate"),
 }
 #: (type, field) made of every linked source's records rather than one source's value: the
 #: parties owning the member's sources own it (the most permissive answer among them wins)
@@ -198,6 +226,7 @@ class ContractPolicy:
                    name: str) -> bool:
         if name in self.public.get(type_name, ()) or name.startswith("__"):
             return True
+        type_name, name = FIELD_ALIASES.get((type_name, name), (type_name, name))
         if (type_name, name) in self.masked_unless_granted:
             return True  # at least masked
         party = caller.party
@@ -220,8 +249,9 @@ class ContractPolicy:
         full over every member the filter ranges over)? `routing` / `value`: the scope
         dimension the filter compares (origin_region, origin_org, destination_region,
         status) and the value, so a contract whose scope decides the filter needs no grant."""
-        if type_name not in self.governed:
-            return True  # no party's data: visible to everyone
+        if type_name not in self.governed or field in self.public.get(type_name, ()):
+            return True  # no party's data, or a field every caller sees of every row
+        type_name, field = FIELD_ALIASES.get((type_name, field), (type_name, field))
         party = caller.party
         if party is None:
             return False
@@ -261,6 +291,8 @@ class ContractPolicy:
             if scope.origin_region_codes:
                 return False
             return scope.origin_org_ids <= {value} or value not in scope.origin_org_ids
+        if not (len(value) == 6 and value.isascii() and value.isdigit()):
+            return False  # not a region code (a `%` in it would match anything): no decision
         bounds: list[Sequence[str]] = []
         if routing == "origin_region":
             if not scope.origin_org_ids:
@@ -287,6 +319,7 @@ class ContractPolicy:
         party = caller.party
         if field in self.public.get(type_name, ()):
             return True
+        type_name, field = FIELD_ALIASES.get((type_name, field), (type_name, field))
         if party is None:
             return False
         if owner is not None and owner == party:
@@ -317,6 +350,7 @@ class ContractPolicy:
         party = caller.party
         if field in self.public.get(type_name, ()):
             return Transform.FULL
+        type_name, field = FIELD_ALIASES.get((type_name, field), (type_name, field))
         if party is None:
             return Transform.DENY
         if owner is None and (type_name, field) in MEMBER_WIDE_FIELDS:
@@ -363,12 +397,11 @@ class ContractPolicy:
 
     # ------------------------------------------------------------ SQL row scope
 
-    def scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
-        """`can_see` over `MemberRow` columns, so lists and counts never include members the
-        caller may not see. Owned members are found through `source_links`."""
-        if caller.party is None:
-            return false()
-        clauses = []
+    def _contract_scopes(self, caller: Caller) -> list[tuple[Contract, ColumnElement[bool]]]:
+        """Per applicable contract, the members it brings into the caller's range, over
+        `MemberRow` columns (its scope, narrowed to the caller's own regions by role)."""
+        assert caller.party is not None
+        out = []
         for c in self.applicable(caller):
             clause = _scope_sql(c.scope)
             regions = self.party_regions.get(caller.party)
@@ -377,7 +410,78 @@ class ContractPolicy:
                 column = MemberRow.origin_region_code if role is Role.ORIGIN else \
                     MemberRow.destination_region_code
                 clause = and_(clause, or_(*(_region_sql(column, r) for r in regions)))
-            clauses.append(clause)
+            if self.sources_of:
+                # as `can_see`: a contract shares only what its other parties' sources hold
+                # (a member in scope known only to a third system is not brought in, and
+                # must not be counted either)
+                theirs = sorted({s for p in c.parties if p != caller.party
+                                 for s in self.sources_of.get(p, ())})
+                held = aliased(SourceLinkRow)  # never correlated with an enclosing link
+                clause = and_(clause, exists(select(held.id).where(
+                    held.member_key == MemberRow.key,
+                    held.source.in_(theirs))) if theirs else false())
+            out.append((c, clause))
+        return out
+
+    def issue_scope_filter(self, caller: Caller) -> ColumnElement[bool]:
+        """Which data-quality issues the caller may list, over `DataIssueRow` columns: every
+        issue of its own sources; another party's only when the record it is about is a
+        member linked from that party's source and in the scope of a contract both are
+        party to (as `can_see` would decide for that member). Issues that name no linked
+        member record (a row without an id, an organisation, an unlinked record) stay with
+        the source's owner."""
+        party = caller.party
+        if party is None:
+            return false()
+        clauses: list[ColumnElement[bool]] = []
+        owned = self.sources_of.get(party)
+        if owned:
+            clauses.append(DataIssueRow.source.in_(sorted(owned)))
+        for c, scope in self._contract_scopes(caller):
+            theirs = sorted({s for p in c.parties if p != party
+                             for s in self.sources_of.get(p, ())})
+            if not theirs:
+                continue
+            clauses.append(and_(
+                DataIssueRow.source.in_(theirs),
+                DataIssueRow.entity == "member",
+                exists(select(SourceLinkRow.id).join(
+                    MemberRow, MemberRow.key == SourceLinkRow.member_key).where(
+                    SourceLinkRow.source == DataIssueRow.source,
+                    SourceLinkRow.entity == "member",
+                    SourceLinkRow.local_id == DataIssueRow.local_id,
+                    scope,
+                )),
+            ))
+        return or_(*clauses) if clauses else false()
+
+    def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
+        """Does a contract that applies to the caller and this member name organisation
+        `code` (its scope lists it)? Where a party may record besides its own sources'
+        organisations."""
+        return any(code in c.scope.origin_org_ids for c in self.applicable(caller, subject))
+
+    def aggregate_granted(self, caller: Caller, type_name: str, field: str,
+                          owner: str | None) -> bool:
+        """May the caller see `owner`'s aggregate `type_name.field` (an activity's attendance
+        figures) as recorded? Its own, or granted by a contract naming `owner`; otherwise
+        the API counts only what the caller may see."""
+        party = caller.party
+        if party is None or owner is None:
+            return False
+        if owner == party:
+            return True
+        return any(owner in c.parties
+                   and _granted(c, party, owner, type_name, field) is not Transform.DENY
+                   and not _prohibited(c, party, owner, type_name, field)
+                   for c in self.applicable(caller))
+
+    def scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
+        """`can_see` over `MemberRow` columns, so lists and counts never include members the
+        caller may not see. Owned members are found through `source_links`."""
+        if caller.party is None:
+            return false()
+        clauses = [clause for _, clause in self._contract_scopes(caller)]
         owned = self.sources_of.get(caller.party)
         if owned:
             clauses.append(
@@ -424,7 +528,7 @@ def _prohibited(c: Contract, party: str, owner: str | None, type_name: str, fiel
 
 
 def _region_sql(column: Any, code: str) -> ColumnElement[bool]:
-    return column.startswith(region_prefix(code))  # type: ignore[no-any-return]
+    return column.startswith(region_prefix(code), autoescape=True)  # type: ignore[no-any-return]
 
 
 def _scope_sql(scope: Scope) -> ColumnElement[bool]:

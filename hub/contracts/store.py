@@ -401,11 +401,13 @@ class ContractStore:
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
-                    select(ContractRow).where(ContractRow.parties.contains(f" {party} "))
+                    select(ContractRow).where(ContractRow.parties.contains(f" {party} ", autoescape=True))
                     .order_by(ContractRow.contract_id, ContractRow.version)
                 )
             ).all()
-        return [self._record(row, now or utcnow()) for row in rows]
+        records = [self._record(row, now or utcnow()) for row in rows]
+        # the LIKE only narrows; membership is decided on the contract itself
+        return [r for r in records if party in r.contract.parties]
 
     # -------------------------------------------------------------- internals
 

@@ -123,25 +123,28 @@ class FetchResult:
     errors: dict[str, SourceError]
 
 
+def _invalid(source: str, problem: str) -> SourceInvalid:
+    """The hub's own check of an answer failed: `problem` names a field or a count, never a
+    record or a value, so clients may see it."""
+    return SourceInvalid(source, problem, public_detail=problem)
+
+
 def _check_result(source: str, keys: Sequence[str], result: object) -> list[Record | None]:
     """Return the records when the answer honours the contract; raise SourceInvalid if not."""
     if not isinstance(result, ReadResult) or not isinstance(result.records, list):
-        raise SourceInvalid(source, "answered with something that is not a read result")
+        raise _invalid(source, "answered with something that is not a read result")
     if len(result.records) != len(keys):
-        raise SourceInvalid(
-            source, f"answered {len(result.records)} records for {len(keys)} keys"
-        )
+        raise _invalid(source, f"answered {len(result.records)} records for {len(keys)} keys")
     for record in result.records:
         if record is None:
             continue
         if not isinstance(record, Record) or not isinstance(record.values, Mapping):
-            raise SourceInvalid(source, "answered a record of the wrong shape")
+            raise _invalid(source, "answered a record of the wrong shape")
         for name, value in record.values.items():
             allowed = _MEMBER_TYPES.get(name)
             if value is not None and allowed is not None and not isinstance(value, allowed):
-                raise SourceInvalid(
-                    source, f"field {name!r} has a {type(value).__name__}, not a valid value"
-                )
+                raise _invalid(
+                    source, f"field {name!r} has a {type(value).__name__}, not a valid value")
     return result.records
 
 

@@ -88,7 +88,9 @@ async def build_world(
                                       "fetchedAt": now.isoformat(), "fields": ["name"]}]),
             OrganizationRow(org_id="LX", name="泸县委", kind="committee", region_code="510521"),
             OrganizationRow(org_id="WJ-YQ", name="涌泉街道流入党员党支部",
-                            kind="destination_branch", region_code="510115"),
+                            kind="destination_branch", region_code="510115",
+                            sources=[{"system": "city", "localId": "WJ-YQ",
+                                      "fetchedAt": now.isoformat(), "fields": ["name"]}]),
         ])
         for i in range(n + 1):
             origin, destination = member_values(i)

@@ -64,7 +64,11 @@ async def test_demo_over_http(served: tuple[DemoHub, str], tmp_path: Path) -> No
         for party in ("xuzhou-county-org", "chengdu-rcxf-operator"):
             token = (await client.get(f"{url}/demo/token", params={"party": party})).json()
             response = await _ask(client, url, token["token"])
-            assert response.status_code == 200 and "errors" not in response.json(), response.text
+            assert response.status_code == 200, response.text
+            # a field the party may not read from the system holding it is denied at its
+            # path (issue 6), never a failure of the whole answer
+            assert all(e["extensions"]["code"] == "CONTRACT_DENIED" and e.get("path")
+                       for e in response.json().get("errors", [])), response.text
             answers[party] = response.json()["data"]["members"]
         origin, destination = answers["xuzhou-county-org"], answers["chengdu-rcxf-operator"]
         assert origin["totalCount"] > destination["totalCount"] > 0

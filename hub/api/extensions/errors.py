@@ -1,7 +1,9 @@
 """Every error leaves with `extensions.code`; nothing internal leaves at all.
 
 - `HubError` and `ConnectorError` keep their message and get their `code` (plus `source` for
-  source errors and `fields` for CONTRACT_DENIED);
+  source errors and `fields` for CONTRACT_DENIED); a source error's message is rebuilt from
+  the source's name and its code only (`source_message`): a connector's own text may name
+  records (the ids of a batch read), which a caller denied `SourceRecord.localId` must not see;
 - GraphQL syntax and validation errors get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED,
   bad variables BAD_REQUEST;
 - in production mode "Did you mean ...?" hints are dropped (hub.api.extensions.exposure);
@@ -14,6 +16,7 @@ are appended here too, so the answer says which system is missing from it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +28,7 @@ from hub.api.context import Context
 from hub.api.extensions.exposure import strip_suggestions
 from hub.errors import AccessDenied, HubError, LimitExceeded
 
-__all__ = ["ErrorsExtension", "error_code", "format_error"]
+__all__ = ["ErrorsExtension", "error_code", "format_error", "source_message"]
 
 log = logging.getLogger("hub.api")
 
@@ -44,6 +47,27 @@ def error_code(error: GraphQLError) -> str:
     return "INTERNAL_ERROR"
 
 
+#: what a source error code tells a client, in words (the connector's own message stays in
+#: the hub log: it may name records, e.g. the ids of a batch read)
+_SOURCE_PROBLEM = {
+    "SOURCE_UNAVAILABLE": "is unavailable; retry later",
+    "SOURCE_TIMEOUT": "did not answer in time; retry later",
+    "SOURCE_REJECTED": "refused the hub's request; its operator must check the hub's "
+                       "credentials",
+    "SOURCE_INVALID": "answered with data the hub cannot use; its operator has been told in "
+                      "the hub log",
+    "NOT_SUPPORTED": "cannot answer this kind of request",
+}
+
+
+def source_message(error: SourceError) -> str:
+    """The client-facing message of a source failure: the source's name and what its code
+    means, never the connector's detail (record ids, URLs with parameters, driver text)."""
+    problem = _SOURCE_PROBLEM.get(error.code, "failed")
+    detail = getattr(error, "public_detail", None)
+    return f"source {error.source} {problem} ({error.code})" + (f": {detail}" if detail else "")
+
+
 def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
     """The client-facing copy of `error`; `suggestions` False (production) drops graphql-core's
     "Did you mean ...?" hints."""
@@ -53,6 +77,8 @@ def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLErr
     message = error.message if suggestions else strip_suggestions(error.message)
     if isinstance(original, SourceError):
         extensions["source"] = original.source
+        if not message.startswith(source_message(original)):
+            message = source_message(original)
     if isinstance(original, AccessDenied):
         extensions["fields"] = original.fields
     if code == "INTERNAL_ERROR":
@@ -68,6 +94,12 @@ def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLErr
     )
 
 
+def _log_text(error: SourceError) -> str:
+    """The connector's message for the hub log, with anything after `=` (a parameter value,
+    such as a batch of record ids) cut out."""
+    return re.sub(r"=\S+", "=…", str(error))
+
+
 class ErrorsExtension(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         yield
@@ -78,8 +110,10 @@ class ErrorsExtension(SchemaExtension):
             return
         errors = list(getattr(result, "errors", None) or [])
         for error, path in ctx.source_errors.values():
+            log.warning("source %s failed during a request: %s (%s)", error.source,
+                        error.code, _log_text(error))
             errors.append(GraphQLError(
-                f"{error}; its fields are missing from this answer",
+                f"{source_message(error)}; its fields are missing from this answer",
                 path=path, original_error=error,
             ))
         for message, list_path in ctx.truncated:

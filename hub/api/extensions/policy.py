@@ -11,8 +11,9 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
    DENY nulls the field with a CONTRACT_DENIED error at its path.
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
 
-Filters are checked in step 1 too: each filter argument of a list field (QueryPlan.filters,
-literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
+Filters are checked in step 1 too (their routing values first: a region code that is not six
+digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inputs): each
+filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
 as surely as selecting it. A policy with `filter_allowed` (the contract policy; see its module
 docstring for the rule) refuses a filter on a field the caller may not see in full with
 CONTRACT_DENIED naming the argument and the field; policies without it (stage 1) filter freely.
@@ -30,6 +31,7 @@ from strawberry.types import Info
 from hub.api.context import Context
 from hub.api.extensions.analysis import FilterUse
 from hub.api.extensions.limits import refuse
+from hub.api.inputs import ROUTING_CHECKS, BadUserInput
 from hub.api.types.policed import PolicedObject
 from hub.errors import AccessDenied
 from hub.policy.base import Transform
@@ -54,6 +56,8 @@ def leave(ctx: Context, root: PolicedObject, type_name: str, field: str, value: 
                            fields=[f"{type_name}.{field}"])
     if value is None or isinstance(value, (PolicedObject, list)):
         return value  # objects and lists are policed field by field below them
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None  # a number (a row) has no partial form: anything short of full is nothing
     return apply(transform, field, value, hash_key=ctx.runtime.hash_key)
 
 
@@ -103,6 +107,12 @@ class PolicyExtension(SchemaExtension):
         ec = self.execution_context
         ctx = ec.context
         if isinstance(ctx, Context) and ctx.plan is not None and not ec.result:
+            invalid = _invalid_routing_value(ctx)
+            if invalid is not None:
+                ctx.refused = True
+                refuse(self, invalid)
+                yield
+                return
             denied = ctx.active_policy.denied_fields(ctx.caller, ctx.plan.requested)
             names = sorted(f"{t}.{f}" for t, fs in denied.items() for f in fs)
             filters = _denied_filters(ctx)
@@ -120,6 +130,21 @@ class PolicyExtension(SchemaExtension):
                                       for u in filters})))
                 refuse(self, AccessDenied("; ".join(parts), fields=[*names, *tested]))
         yield
+
+
+def _invalid_routing_value(ctx: Context) -> BadUserInput | None:
+    """The policy decides a routing filter from its value: a value that is not one of its
+    type (a region code with a `%` in it) is refused before the policy is asked."""
+    assert ctx.plan is not None
+    for use in ctx.plan.filters:
+        check = ROUTING_CHECKS.get(use.routing or "")
+        if check is None or use.value is None:
+            continue
+        try:
+            check(use.value, use.argument)
+        except BadUserInput as exc:
+            return exc
+    return None
 
 
 def _denied_filters(ctx: Context) -> list[FilterUse]:

@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from hub.api.types.enums import ActivityKind, to_enum
 from hub.api.types.node import Node, to_global_id
-from hub.store.models import ActivityRow
+from hub.policy.base import Transform
+from hub.store.models import ActivityRow, AttendanceRow
 
 if TYPE_CHECKING:
     from hub.api.context import Context
@@ -75,23 +76,69 @@ class Activity(Node):
 
         return await organization_by_code(info, self._row.org_id)
 
-    @strawberry.field(description="出勤汇总。 Attendance summary with participation rate.")
-    def attendance(self) -> AttendanceSummary:
+    @strawberry.field(description="出勤汇总：记录方本方或协议授予时为原始数字，否则只统计调用方可见的"
+                      "参加人员。 Attendance summary with participation rate: the recorded "
+                      "figures for the recording party or when a contract grants them, else "
+                      "counted over the attendees the caller may see.")
+    async def attendance(self, info: Info) -> AttendanceSummary:
+        ctx: Context = info.context
         r = self._row
-        return AttendanceSummary(
-            expected=r.expected, present=r.present, excused=r.excused, online=r.online_count,
-            guests=r.guests,
-        )
+        recorded = {"expected": r.expected, "present": r.present, "excused": r.excused,
+                    "online": r.online_count, "guests": r.guests}
+        granted = getattr(ctx.active_policy, "aggregate_granted", None)
+        owner = ctx.runtime.registry.owner_of(r.source)
+        if granted is None or all(granted(ctx.caller, "AttendanceSummary", f, owner)
+                                  for f in recorded):
+            return AttendanceSummary(**recorded)
+        # the figures count members the caller may not see: count only those it may
+        seen = [a.mode for a in await visible_attendance(ctx, r.key)]
+        counted = {"expected": len(seen), "present": seen.count("present"),
+                   "excused": seen.count("excused"), "online": seen.count("online"),
+                   "guests": None}
+        return AttendanceSummary(**{f: recorded[f] if granted(ctx.caller, "AttendanceSummary",
+                                                              f, owner) else counted[f]
+                                    for f in recorded})
 
-    @strawberry.field(description="参加人员。 Attendees, with how each took part.")
+    @strawberry.field(description="参加人员（仅调用方可见的成员）。 Attendees the caller may see, "
+                      "with how each took part.")
     async def attendees(self, info: Info) -> list[_Attendance]:
         from hub.api.types.member import Attendance
 
         ctx: Context = info.context
-        rows = await ctx.loaders.attendance_by_activity.load(self._row.key)
-        rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Activity.attendees",
-                           info.path)
+        rows = ctx.bounded(await visible_attendance(ctx, self._row.key),
+                           ctx.runtime.limits.max_list_size, "Activity.attendees", info.path)
         return [Attendance(_row=r) for r in rows]
+
+
+async def visible_attendance(ctx: "Context", activity_key: str) -> list[AttendanceRow]:
+    """The attendance entries of an activity the caller may see. An entry says that one
+    member took part, which is that member's organisation life (`Member.activities`): it is
+    shown when the recording party is the caller, or when the caller may see the member and
+    is granted its activities from the recording party. Hidden members leave no trace."""
+    rows = await ctx.loaders.attendance_by_activity.load(activity_key)
+    if not rows:
+        return []
+    from hub.api.scope import subject_of
+    from hub.api.types.resolve import owners_of_links
+
+    policy, caller = ctx.active_policy, ctx.caller
+    owner_of = ctx.runtime.registry.owner_of
+    keys = [r.member_key for r in rows if r.member_key]
+    index = dict(zip(keys, await ctx.loaders.member_index.load_many(keys)))
+    out = []
+    for row in rows:
+        member, links = index.get(row.member_key or "", (None, []))
+        owner = owner_of(row.source)
+        if caller.party is not None and owner == caller.party:
+            out.append(row)
+            continue
+        if member is None:
+            continue
+        subject = subject_of(member, owners_of_links(ctx, links))
+        if policy.can_see(caller, subject) and policy.transform(
+                caller, subject, "Member", "activities", owner) is not Transform.DENY:
+            out.append(row)
+    return out
 
 
 async def activity_by_key(info: Info, key: str | None) -> Activity | None:

@@ -29,9 +29,14 @@ __all__ = ["MatchCandidate", "match_candidates"]
                  "without a valid ID number that may be a known member; a person confirms it.")
 class MatchCandidate(PolicedObject):
     system: str = strawberry.field(description="记录所在系统。 System holding the record.")
-    local_id: str = strawberry.field(description="该系统内的记录编号。 The record's id there.")
-    name: str = strawberry.field(description="记录上的姓名。 Name on the record.")
-    birth_date: PartialDate = strawberry.field(description="记录上的出生日期。 Birth date on it.")
+    local_id: str | None = strawberry.field(description="该系统内的记录编号（须协议授予或本方系统）。 "
+                                            "The record's id there (granted as "
+                                            "SourceRecord.localId, or the caller's system).")
+    name: str | None = strawberry.field(description="记录上的姓名（按 Member.name 授予）。 Name "
+                                        "on the record (granted as Member.name).")
+    birth_date: PartialDate | None = strawberry.field(description="记录上的出生日期（按 "
+                                                      "Member.birthDate 授予）。 Birth date on "
+                                                      "it (granted as Member.birthDate).")
     score: float = strawberry.field(description="匹配度 0–1。 Match score, 0..1.")
     reasons: list[str] = strawberry.field(description="一致的字段：name、birth_date、phone。 "
                                           "Fields that agree.")

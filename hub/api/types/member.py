@@ -10,7 +10,7 @@ before that awaits the same batched load.
 from __future__ import annotations
 
 from datetime import date, datetime
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -23,8 +23,8 @@ from hub.api.types.enums import AttendanceMode, Gender, MemberStatus, to_enum
 from hub.api.types.node import Node, to_global_id
 from hub.api.types.policed import PolicedObject
 from hub.api.types.region import Region, region
-from hub.federation.fetch import MergedMember, ProvenanceRecord
-from hub.policy.base import Subject
+from hub.federation.fetch import Link, MergedMember, ProvenanceRecord
+from hub.policy.base import Subject, Transform
 
 if TYPE_CHECKING:
     from hub.api.context import Context
@@ -52,6 +52,17 @@ def _partial(value: Any) -> PartialDate | None:
     if isinstance(value, date):
         return PartialDate.from_date(value)
     return None
+
+
+def _supplies(entry: Any, canonical: str) -> bool:
+    """Does this source hold `canonical` for members (its mapping maps it)? Unknown (no
+    mapping, e.g. a mock): assume it does."""
+    mapping = getattr(getattr(entry, "connector", None), "mapping", None)
+    entities = getattr(mapping, "entities", None)
+    if not isinstance(entities, Mapping) or "member" not in entities:
+        return True
+    fields = getattr(entities["member"], "fields", None)
+    return not isinstance(fields, Mapping) or canonical in fields
 
 
 #: (GraphQL type, field) -> the canonical field whose source decides the value's owner
@@ -93,7 +104,26 @@ class _MemberPart(PolicedObject):
         if canonical is None:
             return None
         winner = merged.values.get(canonical)
-        return ctx.runtime.registry.owner_of("" if winner is None else winner.source)
+        if winner is None:
+            return self._withheld_owner(ctx, canonical)
+        return ctx.runtime.registry.owner_of(winner.source)
+
+    def _withheld_owner(self, ctx: "Context", canonical: str) -> str | None:
+        """The owner of a source of this member that holds `canonical` but was not asked for
+        it because the caller may not read it from that owner (hub.api.loaders). Its value is
+        then denied, not missing: the field leaves as CONTRACT_DENIED, as any other denied
+        field does, instead of a silent null (a prohibition must be visible as one)."""
+        if not hasattr(ctx.active_policy, "may_read"):
+            return None
+        registry = ctx.runtime.registry
+        readable = ctx.loaders.fetcher.readable
+        for link in self._member._links:
+            owner = registry.owner_of(link.source)
+            if owner is None or canonical in readable(owner):
+                continue
+            if _supplies(registry.get(link.source), canonical):
+                return owner
+        return None
 
 
 @strawberry.type(description="流入地（现居住地与工作）。 Where the member lives and works now "
@@ -205,6 +235,8 @@ class Member(Node, _MemberPart):
     key: strawberry.ID = strawberry.field(description="稳定、不透明的成员键（身份证号的带密钥哈希）。"
                                           " Stable opaque member key (keyed hash of the ID number).")
     _subject: strawberry.Private[Subject]
+    #: the member's linked source records (which sources hold it)
+    _links: strawberry.Private[tuple[Link, ...]] = ()
     _merged: strawberry.Private[MergedMember | None] = None
     _reported: strawberry.Private[bool] = False
 
@@ -290,6 +322,13 @@ class Member(Node, _MemberPart):
     async def activities(self, info: Info) -> list["Attendance"] | None:
         ctx: Context = info.context
         rows = await ctx.loaders.attendance_by_member.load(self.key)
+        # each entry is the recording system's record: shown when the caller may see that
+        # party's organisation-life records of this member (its own, or granted), as in
+        # Activity.attendees; another system's entries do not ride on the caller's own
+        policy, caller = ctx.active_policy, ctx.caller
+        owner_of = ctx.runtime.registry.owner_of
+        rows = [r for r in rows if policy.transform(caller, self._subject, "Member", "activities",
+                                                    owner_of(r.source)) is not Transform.DENY]
         rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Member.activities",
                            info.path)
         return [Attendance(_row=r, _member=self) for r in rows]

@@ -26,12 +26,16 @@ from hub.api.types.member import Member
 from hub.federation.fetch import Link
 from hub.store.models import MemberRow
 
-__all__ = ["member_from_row", "members_from_rows", "member_by_key"]
+__all__ = ["member_from_row", "members_from_rows", "member_by_key", "owners_of_links"]
 
 
-def _owners(ctx: Context, links: Sequence[Link]) -> frozenset[str]:
+def owners_of_links(ctx: Context, links: Sequence[Link]) -> frozenset[str]:
+    """The parties owning a member's linked sources (a party always sees its own)."""
     owner_of = ctx.runtime.registry.owner_of
     return frozenset(o for o in (owner_of(link.source) for link in links) if o)
+
+
+_owners = owners_of_links
 
 
 def _make(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
@@ -40,7 +44,7 @@ def _make(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
     subject = subject_of(row, _owners(ctx, links))
     if not ctx.active_policy.can_see(ctx.caller, subject):
         return None
-    return Member(key=row.key, _subject=subject)
+    return Member(key=row.key, _subject=subject, _links=tuple(links))
 
 
 def _wants_details(ctx: Context) -> bool:

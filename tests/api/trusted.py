@@ -30,18 +30,20 @@ class Trusted:
     trust: Trust
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *,
-                   party: str | None = None, token: str | None = None) -> Any:
+                   party: str | None = None, token: str | None = None,
+                   purpose: str | None = None) -> Any:
         headers = {}
         if party is not None:
-            token = self.demo.token_for(party)
+            token = (self.demo.token_for(party) if purpose is None
+                     else self.demo.token_for(party, purpose=purpose))
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return await self.world.client.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers)
 
     async def gql(self, query: str, variables: dict[str, Any] | None = None, *,
-                  party: str) -> dict[str, Any]:
-        response = await self.post(query, variables, party=party)
+                  party: str, purpose: str | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables, party=party, purpose=purpose)
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 

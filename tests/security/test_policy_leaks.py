@@ -49,6 +49,9 @@ NARROW_PARTIES = [
     ("wenjian_", "名字像通配符的一方", ["510116"]),
 ]
 
+#: a party to no contract asks under an own-data purpose (any other is refused at the door)
+OWN_DATA = "own-records"
+
 
 def _codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
@@ -190,7 +193,7 @@ async def test_contracts_match_the_party_exactly(narrow: Trusted) -> None:
     mine = await narrow.gql("{ contracts { id parties { party } } }", party="wenjiang")
     assert [c["id"] for c in mine["data"]["contracts"]] == ["wenjiang--luxian--narrow"]
     for party in ("wenjian_", "nobody"):
-        assert await narrow.gql("{ contracts { id } }", party=party) == {
+        assert await narrow.gql("{ contracts { id } }", party=party, purpose=OWN_DATA) == {
             "data": {"contracts": []}}
 
 
@@ -242,10 +245,10 @@ async def test_data_quality_issues_show_record_ids_only_when_granted(narrow: Tru
     assert nodes[city]["localId"] == "d1" and nodes[city]["message"] == "sex: '9' is unknown"
     assert "c1" not in json.dumps(body)
     # a party to nothing that owns nothing may not even ask for record-level fields
-    refused = await narrow.gql(ISSUES, party="nobody")
+    refused = await narrow.gql(ISSUES, party="nobody", purpose=OWN_DATA)
     assert refused["data"] is None and _codes(refused) == ["CONTRACT_DENIED"]
     assert await narrow.gql("{ dataQualityIssues { totalCount nodes { code } } }",
-                            party="nobody") == {
+                            party="nobody", purpose=OWN_DATA) == {
         "data": {"dataQualityIssues": {"totalCount": 0, "nodes": []}}}
 
 
@@ -265,7 +268,7 @@ async def test_match_candidates_follow_the_member_grants(narrow: Trusted) -> Non
     assert candidate["name"] == "张001" and candidate["system"] == "county"
     assert candidate["localId"] is None and candidate["birthDate"] is None
     assert {p[-1] for p in _denied_paths(body)} == {"localId", "birthDate"}
-    nobody = await narrow.gql("{ memberMatchCandidates { system score } }", party="nobody")
+    nobody = await narrow.gql("{ memberMatchCandidates { system score } }", party="nobody", purpose=OWN_DATA)
     assert nobody == {"data": {"memberMatchCandidates": []}}
 
 
@@ -419,35 +422,35 @@ async def test_a_party_to_nothing_learns_nothing_about_members(narrow: Trusted) 
     await _seed_issues_and_candidates(narrow)
     keys = narrow.world.keys
     gql = narrow.gql
-    assert (await gql("{ members { totalCount nodes { key } } }", party="nobody")) == {
+    assert (await gql("{ members { totalCount nodes { key } } }", party="nobody", purpose=OWN_DATA)) == {
         "data": {"members": {"totalCount": 0, "nodes": []}}}
     assert (await gql("query($k: ID!) { member(key: $k) { key } }", {"k": keys[0]},
-                      party="nobody")) == {"data": {"member": None}}
+                      party="nobody", purpose=OWN_DATA)) == {"data": {"member": None}}
     node = await gql("query($id: ID!) { node(id: $id) { id } }",
-                     {"id": to_global_id("Member", keys[0])}, party="nobody")
+                     {"id": to_global_id("Member", keys[0])}, party="nobody", purpose=OWN_DATA)
     assert node == {"data": {"node": None}}
     org = await gql('{ organization(code: "LX-YS") { name members { totalCount } } }',
-                    party="nobody")
+                    party="nobody", purpose=OWN_DATA)
     assert org["data"] is None and _codes(org) == ["CONTRACT_DENIED"]  # the implicit filter
-    body = await gql(ATTENDANCE, party="nobody")
+    body = await gql(ATTENDANCE, party="nobody", purpose=OWN_DATA)
     assert body["data"]["activities"]["nodes"][0]["attendees"] == []
     assert body["data"]["activities"]["nodes"][0]["attendance"]["expected"] == 0
     for status in ("RETURNED", "IN_CONTACT"):
         refused = await gql(f"{{ members(filter: {{status: {status}}}) {{ totalCount }} }}",
-                            party="nobody")
+                            party="nobody", purpose=OWN_DATA)
         assert _codes(refused) == ["CONTRACT_DENIED"]
     # the access log: worded the same for a member that exists and one that does not
     real = await gql("query($k: [ID!]!) { accessLog(memberKeys: $k) { seq } }",
-                     {"k": [keys[0]]}, party="nobody")
+                     {"k": [keys[0]]}, party="nobody", purpose=OWN_DATA)
     fake = await gql("query($k: [ID!]!) { accessLog(memberKeys: $k) { seq } }",
-                     {"k": ["0" * 64]}, party="nobody")
+                     {"k": ["0" * 64]}, party="nobody", purpose=OWN_DATA)
     assert _codes(real) == _codes(fake) == ["CONTRACT_DENIED"]
     assert real["errors"][0]["message"] == fake["errors"][0]["message"]
-    sources = await gql("{ sources { name sync { recordsSeen } } }", party="nobody")
+    sources = await gql("{ sources { name sync { recordsSeen } } }", party="nobody", purpose=OWN_DATA)
     assert all(s["recordsSeen"] is None for src in sources["data"]["sources"]
                for s in src["sync"])
     assert "c1" not in json.dumps(await gql("{ dataQualityIssues { nodes { system code } } }",
-                                            party="nobody"))
+                                            party="nobody", purpose=OWN_DATA))
 
 
 async def test_a_narrow_contract_leaks_nothing_beyond_its_grants(narrow: Trusted) -> None:

@@ -3,9 +3,13 @@
 - `HubError` and `ConnectorError` keep their message and get their `code` (plus `source` for
   source errors and `fields` for CONTRACT_DENIED);
 - GraphQL syntax and validation errors get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED,
-  bad variables BAD_REQUEST;
+  variables that do not coerce (or a missing required one) BAD_USER_INPUT with graphql-core's
+  message, which names the variable;
 - anything else is logged with its traceback and replaced by "Internal server error"
-  (INTERNAL_ERROR), like strawberry's MaskErrors.
+  (INTERNAL_ERROR), like strawberry's MaskErrors. Only these are logged: an ordinary refusal
+  (CONTRACT_DENIED, BAD_USER_INPUT, LIMIT_EXCEEDED...) is an answer, not a fault of the hub,
+  so it leaves no traceback in the server log (`QuietSchema` turns strawberry's own logging
+  of every error off).
 Source failures collected during execution (one per source, however many members it touched)
 are appended here too, so the answer says which system is missing from it.
 """
@@ -16,16 +20,34 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, VariableDefinitionNode
+import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from connectors.errors import ConnectorError, SourceError
 from hub.api.context import Context
 from hub.errors import AccessDenied, HubError
 
-__all__ = ["ErrorsExtension", "error_code", "format_error"]
+__all__ = ["ErrorsExtension", "QuietSchema", "error_code", "format_error", "is_variable_error"]
 
 log = logging.getLogger("hub.api")
+
+
+#: graphql-core's messages for variable errors that point at no variable definition
+_VARIABLE_MESSAGES = ("Variable values are nested too deeply",
+                      "Too many errors processing variables")
+
+
+def is_variable_error(error: GraphQLError) -> bool:
+    """graphql-core could not coerce the request's variables (a bad Int or DateTime, a missing
+    required variable): the client's input is wrong, and graphql-core's message names the
+    variable and says what was expected. These errors carry the scalar's exception as
+    `original_error`, so without this test they looked like crashes (INTERNAL_ERROR)."""
+    if error.path is not None:
+        return False
+    return any(isinstance(node, VariableDefinitionNode) for node in error.nodes or ()) or \
+        error.message.startswith(_VARIABLE_MESSAGES)
 
 
 def error_code(error: GraphQLError) -> str:
@@ -35,6 +57,8 @@ def error_code(error: GraphQLError) -> str:
     existing = (error.extensions or {}).get("code")
     if isinstance(existing, str):
         return existing
+    if is_variable_error(error):
+        return "BAD_USER_INPUT"
     if original is None:
         if error.message.startswith("Syntax Error"):
             return "GRAPHQL_PARSE_FAILED"
@@ -53,12 +77,9 @@ def format_error(error: GraphQLError) -> GraphQLError:
     if isinstance(original, AccessDenied):
         extensions["fields"] = original.fields
     if code == "INTERNAL_ERROR":
-        if error.path is None and isinstance(original, (ValueError, TypeError)):
-            extensions["code"] = "BAD_REQUEST"  # a variable that failed to coerce
-        else:
-            log.error("internal error at %s", error.path, exc_info=original)
-            message = "Internal server error"
-            extensions = {"code": code}
+        log.error("internal error at %s", error.path, exc_info=original)
+        message = "Internal server error"
+        extensions = {"code": code}
     return GraphQLError(
         message, nodes=error.nodes, source=error.source, positions=error.positions,
         path=error.path, original_error=None, extensions=extensions,
@@ -85,3 +106,14 @@ class ErrorsExtension(SchemaExtension):
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
             result.errors = [format_error(e) for e in result.errors]
+
+
+class QuietSchema(strawberry.Schema):
+    """A schema that leaves logging to `format_error`. Strawberry's default `process_errors`
+    logs every error with its traceback, so each contract denial, bad variable or limit
+    refusal wrote a traceback (the audit of one request ran to kilobytes of log, and a flood of
+    denials could fill the disk); `format_error` logs exactly the unexpected ones."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        return None

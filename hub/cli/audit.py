@@ -12,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.contracts.keys import load_public_key
 from hub.errors import ContractError
-from hub.store.session import create_engine, create_session_factory
+from hub.cli._db import open_db
+from hub.store.session import create_session_factory
 
 __all__ = ["register"]
 
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 async def _run(url: str, key_path: Path) -> VerifyReport:
-    engine = create_engine(url)
+    engine = open_db(url)
     try:
         return await verify_log(create_session_factory(engine), load_public_key(key_path))
     except SQLAlchemyError as exc:

@@ -20,9 +20,11 @@ from hub.contracts.lifecycle import make_revocation, sign_contract
 from hub.contracts.lint import known_fields_from_sdl, lint_contract
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import ContractRecord, ContractStore, create_contract_tables
+from hub.cli._args import DAYS
 from hub.cli._json_files import read_document, write_document
 from hub.errors import ContractError
-from hub.store.session import create_engine, create_session_factory
+from hub.cli._db import open_db
+from hub.store.session import create_session_factory
 
 __all__ = ["register"]
 
@@ -40,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--title", required=True)
     p.add_argument("--party", action="append", required=True, metavar="ID:ROLE",
                    help="e.g. wenjiang:destination (repeat; roles origin|destination|observer)")
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--days", type=DAYS, default=365)
     p.set_defaults(handler=_new)
 
     p = cmds.add_parser("lint", help="check a contract before signing")
@@ -141,7 +143,7 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _with_store(url: str, action: Callable[[ContractStore], Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = create_engine(url)
+        engine = open_db(url)
         try:
             await create_contract_tables(engine)
             return await action(ContractStore(create_session_factory(engine)))

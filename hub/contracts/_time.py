@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from hub.errors import ContractError
 
 __all__ = ["utcnow", "format_time", "parse_time", "to_epoch", "from_epoch", "EPOCH_MAX",
-           "is_numeric_date"]
+           "is_numeric_date", "as_utc"]
 
 #: the last second a `datetime` can hold (9999-12-31T23:59:59Z): a NumericDate beyond it, or
 #: before 1970, is absurd and would overflow the conversion (HTTP 500 before any signature
@@ -21,6 +21,14 @@ EPOCH_MAX = 253402300799
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time read back from the database, aware: SQLite stores `DateTime(timezone=True)`
+    without the zone and returns it naive, although the hub only ever writes UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def format_time(value: datetime) -> str:

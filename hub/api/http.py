@@ -185,6 +185,9 @@ class GraphQLEndpoint:
         except AuthenticationError as exc:
             return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
                                   **{"WWW-Authenticate": "Bearer"})
+        except HubError as exc:  # a trust check that is not a token refusal of its own
+            return error_response(401, "UNAUTHENTICATED", f"request token refused: {exc}",
+                                  reason="untrusted", **{"WWW-Authenticate": "Bearer"})
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
         context = Context(runtime=runtime, caller=caller, request=request, policy=policy)
         allowed = {OperationType.QUERY}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -15,6 +16,7 @@ from hub.contracts._json import b64url, canonical
 from hub.contracts.jws import sign_compact
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import TOKEN_TYPE
+from tests.api.conftest import World
 from tests.api.trusted import Trusted
 
 JSON = "application/json"
@@ -212,3 +214,33 @@ async def test_ordinary_refusals_leave_no_traceback_in_the_log(
     assert not [rec for rec in caplog.records if rec.exc_info], caplog.text
     assert "Traceback" not in caplog.text
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR], caplog.text
+
+
+async def test_unexpected_failures_still_answer_graphql_errors(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The last line of defence, with a pluggable authenticator standing in for a failing
+    trust check: a HubError of another kind is 401 UNAUTHENTICATED; a bug is a 500 with a
+    GraphQL error body and its traceback in the server log only."""
+    from hub.app import create_app
+    from hub.errors import ContractError
+
+    async def untrusted(request: Any) -> Any:
+        raise ContractError("registry is not signed by the hub key you trust")
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("bug with a secret: 13800001111")
+
+    for authenticate, status, code in ((untrusted, 401, "UNAUTHENTICATED"),
+                                       (broken, 500, "INTERNAL_ERROR")):
+        app = create_app(world.runtime, authenticate=authenticate)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://hub") as client:
+            with caplog.at_level(logging.ERROR, logger="hub.api"):
+                r = await client.post("/graphql", json={"query": "{ __typename }"})
+        assert r.status_code == status, r.text
+        [error] = r.json()["errors"]
+        assert error["extensions"]["code"] == code
+        _assert_clean(r.text)
+        assert "13800001111" not in r.text
+    assert "Traceback" in caplog.text and "bug with a secret" in caplog.text

@@ -10,9 +10,9 @@ from pathlib import Path
 from hub.audit.verify import VerifyReport, verify_log
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.cli._db import open_db
 from hub.contracts.keys import load_public_key
 from hub.errors import ContractError
-from hub.cli._db import open_db
 from hub.store.session import create_session_factory
 
 __all__ = ["register"]

@@ -21,9 +21,9 @@ from hub.contracts.lint import known_fields_from_sdl, lint_contract
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import ContractRecord, ContractStore, create_contract_tables
 from hub.cli._args import DAYS
+from hub.cli._db import open_db
 from hub.cli._json_files import read_document, write_document
 from hub.errors import ContractError
-from hub.cli._db import open_db
 from hub.store.session import create_session_factory
 
 __all__ = ["register"]

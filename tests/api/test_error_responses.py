@@ -151,6 +151,19 @@ async def test_bad_variables_are_bad_user_input(trusted: Trusted, query: str,
     _assert_clean(str(body))
 
 
+@pytest.mark.parametrize("query, variables", [
+    ("query($a: Int) { __typename }", {"a": 1}),                          # never used
+    ("query($a: String) { members(first: $a) { totalCount } }", {"a": "1"}),  # wrong type
+    ("query($a: Int, $a: Int) { members(first: $a) { totalCount } }", {"a": 1}),
+])
+async def test_variable_declaration_errors_stay_validation_errors(
+    trusted: Trusted, query: str, variables: dict[str, Any]
+) -> None:
+    body = await trusted.gql(query, variables, party="wenjiang")
+    assert body["data"] is None
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"GRAPHQL_VALIDATION_FAILED"}
+
+
 async def test_audit_write_failure_withholds_the_answer(
     trusted: Trusted, caplog: pytest.LogCaptureFixture
 ) -> None:

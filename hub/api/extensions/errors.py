@@ -17,6 +17,7 @@ are appended here too, so the answer says which system is missing from it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,20 +35,27 @@ __all__ = ["ErrorsExtension", "QuietSchema", "error_code", "format_error", "is_v
 log = logging.getLogger("hub.api")
 
 
-#: graphql-core's messages for variable errors that point at no variable definition
-_VARIABLE_MESSAGES = ("Variable values are nested too deeply",
-                      "Too many errors processing variables")
+#: graphql-core's messages for variable values that cannot be coerced (3.2 and 3.3 spellings),
+#: including those that point at no variable definition
+_VARIABLE_VALUE_MESSAGE = re.compile(
+    r"^(Variable '\$\w+' (has invalid (default )?value|got invalid value"
+    r"|of required type .* was not provided|of non-null type .* must not be null)"
+    r"|Variable values are nested too deeply|Too many errors processing variables)")
 
 
 def is_variable_error(error: GraphQLError) -> bool:
-    """graphql-core could not coerce the request's variables (a bad Int or DateTime, a missing
-    required variable): the client's input is wrong, and graphql-core's message names the
-    variable and says what was expected. These errors carry the scalar's exception as
-    `original_error`, so without this test they looked like crashes (INTERNAL_ERROR)."""
+    """graphql-core could not coerce the request's variable values (a bad Int or DateTime, a
+    missing required variable): the client's input is wrong, and graphql-core's message names
+    the variable and says what was expected. These errors carry the scalar's exception as
+    `original_error`, so without this test they looked like crashes (INTERNAL_ERROR). A
+    validation error about a variable's declaration ("Variable '$a' is never used") has no
+    `original_error` and stays GRAPHQL_VALIDATION_FAILED."""
     if error.path is not None:
         return False
-    return any(isinstance(node, VariableDefinitionNode) for node in error.nodes or ()) or \
-        error.message.startswith(_VARIABLE_MESSAGES)
+    if error.original_error is not None and any(
+            isinstance(node, VariableDefinitionNode) for node in error.nodes or ()):
+        return True
+    return bool(_VARIABLE_VALUE_MESSAGE.match(error.message))
 
 
 def error_code(error: GraphQLError) -> str:

@@ -121,6 +121,26 @@ async def test_bad_bodies_are_400_bad_request(trusted: Trusted, body: bytes,
     _assert_clean(r.text)
 
 
+@pytest.mark.parametrize("accept, status", [("application/json", 200),
+                                            ("application/graphql-response+json", 400)])
+async def test_several_operations_need_an_operation_name(trusted: Trusted, accept: str,
+                                                         status: int) -> None:
+    """GraphQL spec (GetOperation); strawberry used to run the first operation silently."""
+    document = "query A { members { totalCount } } query B { __typename }"
+    headers = {"accept": accept,
+               "Authorization": f"Bearer {trusted.demo.token_for('wenjiang')}"}
+    r = await trusted.world.client.post("/graphql", json={"query": document}, headers=headers)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and "operationName" in error["message"]
+    headers["Authorization"] = f"Bearer {trusted.demo.token_for('wenjiang')}"
+    named = await trusted.world.client.post(
+        "/graphql", json={"query": document, "operationName": "B"}, headers=headers)
+    assert named.json() == {"data": {"__typename": "Query"}}
+
+
 async def test_deeply_nested_get_variables_are_400(trusted: Trusted) -> None:
     r = await trusted.world.client.get("/graphql", params={
         "query": "{ __typename }", "variables": "[" * 5000 + "]" * 5000,

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, VariableDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode, VariableDefinitionNode
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
@@ -95,6 +95,20 @@ def format_error(error: GraphQLError) -> GraphQLError:
 
 
 class ErrorsExtension(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        """GraphQL spec, GetOperation: without `operationName` a document must hold exactly one
+        operation. Strawberry runs the first of several instead, so a client that forgot the
+        name silently got another operation's answer; now it is told (BAD_REQUEST). Set before
+        validation runs (after the validation cache's hook), so the operation stops here."""
+        ec = self.execution_context
+        document = ec.graphql_document
+        if ec._provided_operation_name is None and document is not None and sum(
+                isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1:
+            ec.pre_execution_errors = [*(ec.pre_execution_errors or ()), GraphQLError(
+                "the document has several operations: name the one to run with "
+                "`operationName`", extensions={"code": "BAD_REQUEST"})]
+        yield
+
     def on_execute(self) -> Iterator[None]:
         yield
         ctx = self.execution_context.context

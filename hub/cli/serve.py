@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hub.cli._args import PORT
@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
 def check_trust_files(trust: TrustConfig, owners: set[str]) -> None:
     """Before uvicorn starts, the checks the hub's startup (`Trust.open`) makes on the trust
     files: keys readable and matching, the registry signed by the hub key, current and naming
-    every source owner, each contract file a contract validly signed under it. A failure inside uvicorn's lifespan
-    prints a traceback and exits 3; here it is one `ContractError` line and exit 2 (hub.cli).
-    `Trust.open` still checks everything again, against the database too."""
+    every source owner, each contract file a contract validly signed under it. A failure
+    inside uvicorn's lifespan prints a traceback and exits 3; here it is one `ContractError`
+    line and exit 2 (hub.cli). `Trust.open` still checks everything again, with the database."""
     from hub.cli._json_files import read_document
     from hub.contracts.keys import load_private_key, load_public_key
     from hub.contracts.lifecycle import verify_contract

@@ -45,13 +45,13 @@ from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.audit.log import AuditEvent, AuditLog, Decision, create_audit_tables, operation_hash
-from hub.contracts._time import utcnow
 from hub.contracts._json import strict_loads
+from hub.contracts._time import utcnow
 from hub.contracts.exchange import create_exchange_tables
 from hub.contracts.jws import parse_general
+from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import TERMINAL_STATES, ContractState
 from hub.contracts.model import parse_contract
-from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.policy import ContractPolicy
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import (

@@ -79,6 +79,7 @@ __all__ = [
     "load_settings",
     "read_trust_table",
     "read_audit_location",
+    "database_url_problems",
     "MIN_SECRET_BYTES",
 ]
 
@@ -318,17 +319,23 @@ def _secret_problems(secret: str) -> list[str]:
     return []
 
 
-def _url_problems(url: str) -> list[str]:
+def _url_problems(url: str, what: str = "hub.database_url") -> list[str]:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return ["hub.database_url is not a database URL (e.g. sqlite+aiosqlite:///yanxing.db)"]
+        return [f"{what} is not a database URL (e.g. sqlite+aiosqlite:///yanxing.db)"]
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in _DRIVERS:
-        return [f"hub.database_url: unsupported database {backend!r} (use sqlite or postgresql)"]
+        return [f"{what}: unsupported database {backend!r} (use sqlite or postgresql)"]
     if driver != _DRIVERS[backend]:
-        return [f"hub.database_url: use the async driver: {backend}+{_DRIVERS[backend]}://..."]
+        return [f"{what}: use the async driver: {backend}+{_DRIVERS[backend]}://..."]
     return []
+
+
+def database_url_problems(url: str, what: str) -> list[str]:
+    """What is wrong with a database URL given elsewhere than yanxing.toml (a CLI's `--db`),
+    by the rules `hub.database_url` follows; empty when it can be opened."""
+    return _url_problems(url, what)
 
 
 class _Reader:

@@ -25,10 +25,11 @@ from strawberry.types.graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from hub.api.context import Context
 from hub.api.csrf import CSRF_MESSAGE, is_preflighted
+from hub.api.extensions.audit import AUDIT_UNAVAILABLE
 from hub.api.graphiql import graphiql_html
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
@@ -42,6 +43,8 @@ log = logging.getLogger("hub.api")
 Authenticate = Callable[[Request], Awaitable[Caller]]
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+log = logging.getLogger("hub.api")
 
 
 async def anonymous(request: Request) -> Caller:
@@ -81,14 +84,32 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _parse_json(data: bytes | str, what: str) -> Any:
+    """`data` as JSON, or `_BadRequest` saying why not. Safe on anything a client sends: bad
+    UTF-8, a document nested deeper than the parser's stack (a 90 KB body of "[[[[..." used to
+    be a 500), and lone surrogates (`"\\ud800"` parses, but no answer quoting it could be
+    encoded as UTF-8)."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise _BadRequest(f"{what} is nested too deeply") from None
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise _BadRequest(f"{what} is not valid JSON (UTF-8)") from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _BadRequest(f"{what} has a lone UTF-16 surrogate (\\ud800-\\udfff): "
+                          "send valid Unicode") from None
+    except (RecursionError, ValueError):
+        raise _BadRequest(f"{what} is nested too deeply") from None
+    return value
+
+
 def _params_from_get(request: Request) -> dict[str, Any]:
     qp = request.query_params
     params: dict[str, Any] = {"query": qp.get("query"), "operationName": qp.get("operationName")}
     if qp.get("variables"):
-        try:
-            params["variables"] = json.loads(qp["variables"])
-        except ValueError:
-            raise _BadRequest("`variables` is not valid JSON") from None
+        params["variables"] = _parse_json(qp["variables"], "`variables`")
     return params
 
 
@@ -96,11 +117,7 @@ async def _params_from_post(request: Request, limit: int) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", "application/graphql-request+json"):
         raise _BadRequest("send the request as application/json", 415, "BAD_REQUEST")
-    body = await _read_body(request, limit)
-    try:
-        params = json.loads(body)
-    except ValueError:
-        raise _BadRequest("the request body is not valid JSON") from None
+    params = _parse_json(await _read_body(request, limit), "the request body")
     if not isinstance(params, dict):
         raise _BadRequest("the request body must be a JSON object (batches are not supported)")
     return params
@@ -146,6 +163,16 @@ async def _audit_unrun(context: Context, query: str, operation_name: str | None,
         await enforcement.record(context, query, operation_name)
 
 
+def _no_operation_message(operation_name: str | None) -> str:
+    """GraphQL spec, GetOperation: a request error when the named operation is not in the
+    document, or when no name is given and there is not exactly one operation."""
+    if operation_name is not None:
+        return (f"the document has no operation named {operation_name[:100]!r}: send the name of "
+                "one of its operations as `operationName`")
+    return ("the document has no operation, or several: name the one to run with "
+            "`operationName`")
+
+
 class GraphQLEndpoint:
     """The /graphql route. `runtime` is looked up per request (the lifespan sets it)."""
 
@@ -164,6 +191,16 @@ class GraphQLEndpoint:
         self.mode = mode or Mode()
 
     async def handle(self, request: Request) -> Response:
+        """Serve one request. Whatever goes wrong, the client gets a GraphQL error body with
+        a code, never a traceback; an unexpected failure is logged here with its traceback
+        (the server's log is where a developer of the hub looks, not the client's answer)."""
+        try:
+            return await self._handle(request)
+        except Exception:
+            log.exception("unhandled error serving %s /graphql", request.method)
+            return error_response(500, "INTERNAL_ERROR", "Internal server error")
+
+    async def _handle(self, request: Request) -> Response:
         if request.method == "GET" and self.mode.graphiql and _wants_html(request):
             return HTMLResponse(graphiql_html(
                 parties=getattr(request.app.state, "demo_parties", None)))
@@ -202,6 +239,9 @@ class GraphQLEndpoint:
                     request, f"unauthenticated:{reason}" if reason else "unauthenticated")
             return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
                                   **{"WWW-Authenticate": "Bearer"})
+        except HubError as exc:  # a trust check that is not a token refusal of its own
+            return error_response(401, "UNAUTHENTICATED", f"request token refused: {exc}",
+                                  reason="untrusted", **{"WWW-Authenticate": "Bearer"})
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
         context = Context(runtime=runtime, caller=caller, request=request, policy=policy,
                           mode=self.mode)
@@ -228,12 +268,18 @@ class GraphQLEndpoint:
         except MissingQueryError:
             await _audit_unrun(context, query, operation_name, "bad_request")
             return error_response(400, "BAD_REQUEST", "the request has no `query` string")
+        except CannotGetOperationTypeError:
+            await _audit_unrun(context, query, operation_name, "bad_request:operation")
+            return error_response(400, "BAD_REQUEST", _no_operation_message(operation_name))
         except HubError as exc:
             await _audit_unrun(context, query, operation_name, exc.code.lower())
             return error_response(400, exc.code, str(exc))
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [e.formatted for e in result.errors]
+            if any((e.extensions or {}).get("code") == AUDIT_UNAVAILABLE for e in result.errors):
+                # the hub failed, not the request; the answer was withheld (fail closed)
+                return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
         accept = request.headers.get("accept", "")
         if GRAPHQL_RESPONSE in accept:
             status = 400 if result.data is None and result.errors else 200

@@ -27,6 +27,7 @@ from hub.api.extensions import (
     ValidationResultCache,
 )
 from hub.api.extensions.document_limits import DocumentLimits
+from hub.api.extensions.errors import QuietSchema
 from hub.api.extensions.policy import police_types
 from hub.api.query import Query
 from hub.api.types.activity import Activity
@@ -68,7 +69,7 @@ def build_schema(
         mutation = merge_types("Mutation", tuple(extra_mutation_types))
         _describe(mutation, MUTATION_DESCRIPTION)
     police_types()
-    return strawberry.Schema(
+    return QuietSchema(
         query=query,
         mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],

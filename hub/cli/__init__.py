@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from connectors.errors import ConnectorError
 from hub.errors import ConfigError, HubError
 
@@ -60,6 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (HubError, ConnectorError) as exc:
         print(f"yanxing: {exc} [{exc.code}]", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        # the first line names the driver's error; the rest would quote SQL and parameters
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"yanxing: database error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or socket the command needs: say which, not where in code
+        print(f"yanxing: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("yanxing: interrupted", file=sys.stderr)

@@ -22,6 +22,8 @@ def read_document(path: Path, *, what: str = "JSON object") -> dict[str, Any]:
         doc = strict_loads(path.read_bytes())
     except OSError as exc:
         raise ContractError(f"cannot read {path}: {exc}") from exc
+    except ContractError as exc:  # not JSON, or ambiguous JSON: say which file
+        raise ContractError(f"{path}: {exc}") from exc
     if not isinstance(doc, dict):
         raise ContractError(f"{path} is not a {what}")
     return doc

@@ -21,9 +21,10 @@ from hub.audit.anchor import read_head_file
 from hub.audit.verify import VerifyReport, verify_log
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.cli._db import open_db
 from hub.contracts.keys import load_public_key
 from hub.errors import ConfigError, ContractError
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_session_factory
 
 __all__ = ["register"]
 
@@ -56,33 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=_verify)
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    url: str
-    hub_key: Path
-    anchor: Path | None
-    checkpoint_every: int | None
-
-
-def _target(args: argparse.Namespace) -> _Target:
-    url, key, anchor, every = args.db, args.hub_key, args.anchor, args.checkpoint_every
-    if args.config is not None:
-        from hub.settings import read_audit_location
-
-        database_url, trust = read_audit_location(args.config)
-        url = url or database_url
-        if trust is not None:
-            key = key or trust.hub_public_key_path
-            anchor = anchor or trust.audit_anchor
-            every = every or trust.checkpoint_every
-    if url is None or key is None:
-        raise ConfigError("say where the log is: --config yanxing.toml (with a [trust] table), "
-                          "or --db URL and --hub-key FILE")
-    return _Target(url, key, anchor, every)
-
-
 async def _run(target: _Target, heads: list[str]) -> VerifyReport:
-    engine = create_engine(target.url)
+    engine = open_db(target.url)
     try:
         return await verify_log(create_session_factory(engine), load_public_key(target.hub_key),
                                 anchor=target.anchor, since_heads=heads,

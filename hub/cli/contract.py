@@ -20,10 +20,12 @@ from hub.contracts.lifecycle import make_revocation, sign_contract
 from hub.contracts.lint import known_fields_from_sdl, lint_contract
 from hub.contracts.registry import Registry, load_registry
 from hub.contracts.store import ContractRecord, ContractStore
+from hub.cli._args import DAYS
+from hub.cli._db import open_db
 from hub.cli._json_files import read_document, write_document
 from hub.cli.schema import DEFAULT_PATH as PACKAGED_SDL
 from hub.errors import ContractError
-from hub.store.session import create_engine, create_session_factory, init_db
+from hub.store.session import create_session_factory, init_db
 
 __all__ = ["register"]
 
@@ -40,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--title", required=True)
     p.add_argument("--party", action="append", required=True, metavar="ID:ROLE",
                    help="e.g. wenjiang:destination (repeat; roles origin|destination|observer)")
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--days", type=DAYS, default=365)
     p.set_defaults(handler=_new)
 
     p = cmds.add_parser("lint", help="check a contract before signing")
@@ -143,7 +145,7 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _with_store(url: str, action: Callable[[ContractStore], Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = create_engine(url)
+        engine = open_db(url)
         try:
             await init_db(engine)
             return await action(ContractStore(create_session_factory(engine)))

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hub.cli._args import PORT
+
 __all__ = ["register", "run"]
 
 EXAMPLE_QUERIES = (
@@ -56,7 +58,7 @@ def register(subparsers: Any) -> None:
         description="Starts a Chengdu-style and a Zhejiang-style REST platform, writes a village "
         "Excel ledger and a county database, syncs them into a hub on SQLite and serves GraphQL.",
     )
-    parser.add_argument("--port", type=int, default=8000,
+    parser.add_argument("--port", type=PORT, default=8000,
                         help="hub port (default 8000; 0: any free port, printed at start)")
     parser.add_argument("--members", type=int, default=2000, help="synthetic members (default 2000)")
     parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="working directory")

@@ -25,6 +25,7 @@ from hub.contracts.registry import (
     revoke_key,
     sign_registry,
 )
+from hub.cli._args import DAYS
 from hub.cli._json_files import read_document, write_document
 from hub.errors import ConfigError, ContractError
 
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("draft", type=Path)
     p.add_argument("--hub-id", required=True)
     p.add_argument("--hub-kid", required=True, help="kid of the hub operator's key")
-    p.add_argument("--expires-days", type=int, default=90)
+    p.add_argument("--expires-days", type=DAYS, default=90)
     p.set_defaults(handler=_init)
 
     p = cmds.add_parser("add-party", help="add a party (organisation department or operator)")
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--public", type=Path, required=True, help="JWK or PEM public key file")
     p.add_argument("--kid", required=True)
     p.add_argument("--not-before", help="2025-01-01T00:00:00Z (default: now)")
-    p.add_argument("--days", type=int, default=365, help="validity length")
+    p.add_argument("--days", type=DAYS, default=365, help="validity length")
     p.set_defaults(handler=_add_key)
 
     p = cmds.add_parser("revoke-key", help="revoke a key from a time on")

@@ -18,10 +18,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["register", "run"]
+from hub.cli._args import PORT
+from hub.errors import ContractError
+
+if TYPE_CHECKING:
+    from hub.settings import TrustConfig
+
+__all__ = ["register", "run", "check_trust_files"]
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -37,7 +46,7 @@ def register(subparsers: Any) -> None:
                         help="DEPRECATED (removed in the next release): a file with a [trust] "
                         "table, overriding yanxing.toml's [trust]")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local)")
-    parser.add_argument("--port", default=8000, type=int, help="port (0: any free port)")
+    parser.add_argument("--port", default=8000, type=PORT, help="port (0: any free port)")
     parser.set_defaults(handler=run)
 
 
@@ -61,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     # SIGTERM: stop accepting, let running requests finish for at most
     # limits.shutdown_timeout_seconds, then cancel them (each also ends at its own deadline)
     app = create_app(settings, trust=trust, migrate=False)  # refuses a bad mode first
+    if trust is not None:
+        check_trust_files(trust, {s.owner for s in settings.sources if s.owner})
     check_schema(settings.hub.database_url)
     if trust is not None:
         from hub.cli._registry_db import check_registry_not_older
@@ -70,3 +81,41 @@ def run(args: argparse.Namespace) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level="info",
                 timeout_graceful_shutdown=settings.limits.shutdown_timeout_seconds)
     return 0
+
+
+def check_trust_files(trust: TrustConfig, owners: set[str]) -> None:
+    """Before uvicorn starts, the checks the hub's startup (`Trust.open`) makes on the trust
+    files: keys readable and matching, the registry signed by the hub key, current and naming
+    every source owner, each contract file a contract validly signed under it. A failure
+    inside uvicorn's lifespan prints a traceback and exits 3; here it is one `ContractError`
+    line and exit 2 (hub.cli). `Trust.open` still checks everything again, with the database."""
+    from hub.cli._json_files import read_document
+    from hub.contracts.keys import load_private_key, load_public_key
+    from hub.contracts.lifecycle import verify_contract
+    from hub.contracts.registry import load_registry
+
+    def step(what: str, path: Path, load: Callable[[], T]) -> T:
+        try:
+            return load()
+        except ContractError as exc:
+            raise ContractError(f"trust.{what} ({path}): {exc}") from exc
+
+    hub_public = step("hub_public_key", trust.hub_public_key_path,
+                      lambda: load_public_key(trust.hub_public_key_path))
+    registry = step("registry", trust.registry_path,
+                    lambda: load_registry(trust.registry_path, hub_public))
+    if trust.hub_private_key_path is not None:
+        private_path = trust.hub_private_key_path
+        private = step("hub_private_key", private_path, lambda: load_private_key(private_path))
+        if private.public_key().public_bytes_raw() != hub_public.public_bytes_raw():
+            raise ContractError("trust.hub_private_key does not match trust.hub_public_key")
+    missing = sorted(owners - set(registry.parties))
+    if missing:
+        raise ContractError(
+            f"sources are owned by parties missing from the trust registry: "
+            f"{', '.join(missing)}; add them with `yanxing registry add-party`")
+    for path in trust.contracts:
+        try:
+            verify_contract(read_document(path), registry)
+        except ContractError as exc:
+            raise ContractError(f"trust.contracts ({path}): {exc}") from exc

@@ -23,6 +23,8 @@ def canonical(value: Any) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of a JSON value."""
     try:
         return rfc8785.dumps(value)
+    except RecursionError:
+        raise ContractError("value is nested too deeply to canonicalise") from None
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise ContractError(f"value cannot be canonicalised as RFC 8785 JSON: {exc}") from exc
 
@@ -46,6 +48,9 @@ def strict_loads(data: bytes | str) -> Any:
         return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ContractError(f"not valid JSON: {exc}") from exc
+    except RecursionError:
+        # a few KB of "[[[[..." (a token header fits) exhausts the parser's stack
+        raise ContractError("not valid JSON: nested too deeply") from None
 
 
 def loads_canonical(data: bytes) -> Any:

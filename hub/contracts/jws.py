@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hub.contracts._json import b64url, b64url_decode, canonical, loads_canonical
-from hub.contracts._time import from_epoch, to_epoch
+from hub.contracts._time import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch
 from hub.errors import ContractError
 
 __all__ = [
@@ -129,8 +129,10 @@ def _check_header(header: Any) -> Mapping[str, Any]:
     if not isinstance(kid, str) or not kid:
         raise ContractError("JWS protected header has no 'kid': name the signing key")
     iat = header.get("iat")
-    if not isinstance(iat, int) or isinstance(iat, bool):
-        raise ContractError("JWS protected header has no integer 'iat' (signing time)")
+    if not is_numeric_date(iat):
+        raise ContractError(
+            "JWS protected header has no integer 'iat' (signing time, whole seconds since "
+            f"1970, at most {EPOCH_MAX})")
     return header
 
 

@@ -45,7 +45,6 @@ The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of 
 
 from __future__ import annotations
 
-import json
 import logging
 import tomllib
 from collections.abc import Callable, Sequence
@@ -70,8 +69,10 @@ from hub.audit.privacy import (
 from hub.audit.rejections import RejectionLimiter
 from hub.contracts._json import strict_loads
 from hub.contracts._time import utcnow
+from hub.contracts.jws import parse_general
 from hub.contracts.keys import load_private_key, load_public_key
-from hub.contracts.model import Contract
+from hub.contracts.lifecycle import TERMINAL_STATES, ContractState
+from hub.contracts.model import Contract, parse_contract
 from hub.contracts.policy import ContractPolicy
 from hub.contracts.registry import Registry, RegistryError, verify_registry
 from hub.contracts.registry_state import accept_registry, newest_registry
@@ -82,7 +83,7 @@ from hub.contracts.store import (
     next_transition,
 )
 from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
-from hub.errors import ConfigError, ContractError
+from hub.errors import ConfigError, ContractError, NotFound
 from hub.federation.registry import SourceRegistry
 from hub.policy.base import ANONYMOUS, Caller, Policy
 from hub.policy.masking import MaskingPolicy
@@ -93,9 +94,9 @@ if TYPE_CHECKING:
 
     from hub.api.context import Context
 
-log = logging.getLogger(__name__)
-
 __all__ = ["TrustConfig", "Trust", "load_trust_config", "supplied_fields"]
+
+log = logging.getLogger("hub.contracts")
 
 #: (type, field) a party's own sources supply beyond the live member fields
 OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
@@ -217,8 +218,7 @@ class Trust:
         await accept_registry(sessions, envelope, registry, now=now)
         store = ContractStore(sessions)
         for path in config.contracts:
-            envelope = json.loads(Path(path).read_text(encoding="utf-8"))
-            await store.submit(envelope, registry, now=now)
+            await _submit_configured(store, Path(path), registry, now or utcnow())
         audit_log = AuditLog(sessions, signing_key=private,
                              kid=config.hub_kid or registry.hub_kid,
                              checkpoint_every=config.checkpoint_every, engine=engine,
@@ -414,6 +414,30 @@ def rejection_event(now: datetime, network: str, reason: str, *,
     return AuditEvent(at=now, party=None, user=None, purpose=None, decision=Decision.REJECTED,
                       operation_hash=operation_hash(""), reason=reason, source=network,
                       suppressed=suppressed)
+
+
+async def _submit_configured(store: ContractStore, path: Path, registry: Registry,
+                             now: datetime) -> None:
+    """Submit a contract named in `[trust].contracts`, as at every start. One that has since
+    been revoked, superseded or has expired has nothing left to submit: the hub starts without
+    it (and says so in its log) instead of refusing to start, which would let any party that
+    revokes a contract take the hub down at its next restart."""
+    try:
+        envelope = strict_loads(path.read_bytes())
+    except OSError as exc:
+        raise ContractError(f"trust.contracts: cannot read {path}: {exc}") from exc
+    except ContractError as exc:
+        raise ContractError(f"trust.contracts: {path}: {exc}") from exc
+    contract = parse_contract(parse_general(envelope).payload)
+    try:
+        state = (await store.get(contract.digest, now=now)).state
+    except NotFound:
+        state = ContractState.EXPIRED if now >= contract.not_after else None
+    if state in TERMINAL_STATES:
+        log.warning("contract %s v%s (%s) is %s: not submitted at startup; remove it from "
+                    "[trust].contracts", contract.id, contract.version, path.name, state)
+        return
+    await store.submit(envelope, registry, now=now)
 
 
 def audit_event(ctx: Context, document: str | None, operation_name: str | None,

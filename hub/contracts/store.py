@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.contracts._json import strict_loads
-from hub.contracts._time import format_time, parse_time, utcnow
+from hub.contracts._time import as_utc, format_time, parse_time, utcnow
 from hub.contracts.jws import parse_general
 from hub.contracts.lifecycle import (
     TERMINAL_STATES,
@@ -439,7 +439,7 @@ class ContractStore:
             envelope=envelope,
             superseded_by=row.superseded_by,
             revoked_by=row.revoked_by,
-            revoked_at=row.revoked_at,
+            revoked_at=as_utc(row.revoked_at),
         )
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._time import from_epoch, to_epoch, utcnow
+from hub.contracts._time import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch, utcnow
 from hub.contracts.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
 from hub.contracts.registry import (
     CLOCK_SKEW,
@@ -45,6 +45,8 @@ __all__ = [
 
 TOKEN_TYPE = "yanxing-request+jwt"
 MAX_LIFETIME = timedelta(seconds=600)
+_STRING_CLAIMS = ("iss", "sub", "aud", "jti", "purpose")
+_TIME_CLAIMS = ("iat", "exp")
 _CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "purpose")
 
 
@@ -115,6 +117,23 @@ def mint_token(
     return sign_compact(claims, private_key, kid, iat=now, extra_header={"typ": TOKEN_TYPE})
 
 
+def _checked_claims(claims: Any) -> dict[str, Any]:
+    """The claims, if every one is there with its type and a sane value; `TokenRejected`
+    (malformed, naming the claim) otherwise. Runs before any time arithmetic: an absurd
+    NumericDate (2**53, negative, a float, a bool) must be refused here, not overflow later."""
+    if not isinstance(claims, dict) or any(c not in claims for c in _CLAIMS):
+        raise TokenRejected("missing_claims", f"claims {list(_CLAIMS)} are all required")
+    for name in _STRING_CLAIMS:
+        if not isinstance(claims[name], str) or not claims[name]:
+            raise TokenRejected("malformed", f"claim {name!r} must be a non-empty string")
+    for name in _TIME_CLAIMS:
+        if not is_numeric_date(claims[name]):
+            raise TokenRejected(
+                "malformed", f"claim {name!r} must be an integer NumericDate: whole seconds "
+                f"since 1970 (UTC), at most {EPOCH_MAX}")
+    return claims
+
+
 async def verify_token(
     token: str,
     registry: Registry,
@@ -132,14 +151,7 @@ async def verify_token(
         raise TokenRejected("malformed", f"{exc}; send 'Authorization: Bearer <JWS>'") from exc
     if jws.header.get("typ") != TOKEN_TYPE:
         raise TokenRejected("wrong_type", f"header typ must be {TOKEN_TYPE!r}")
-    claims = jws.payload
-    if not isinstance(claims, dict) or any(c not in claims for c in _CLAIMS):
-        raise TokenRejected("missing_claims", f"claims {list(_CLAIMS)} are all required")
-    if not all(isinstance(claims[c], str) and claims[c] for c in ("iss", "sub", "aud", "jti",
-                                                                    "purpose")) or not all(
-        isinstance(claims[c], int) and not isinstance(claims[c], bool) for c in ("iat", "exp")
-    ):
-        raise TokenRejected("malformed", "iss/sub/aud/jti/purpose must be strings, iat/exp ints")
+    claims = _checked_claims(jws.payload)
     if claims["iat"] != jws.header["iat"]:
         raise TokenRejected("malformed", "header iat and claim iat differ")
     if claims["aud"] != audience:

@@ -115,3 +115,26 @@ def test_compact_round_trip_and_tamper() -> None:
 def test_malformed_compact_refused(token: str) -> None:
     with pytest.raises(ContractError):
         parse_compact(token)
+
+
+@pytest.mark.parametrize("iat", [-1, 253402300800, 9007199254740991, 1.5, True, "1"])
+def test_header_iat_must_be_a_sane_numeric_date(iat: Any) -> None:
+    """Out of 1970..9999 a signing time overflowed `datetime` later (HTTP 500 for a token,
+    a traceback for a contract); it is refused when the header is read."""
+    with pytest.raises(ContractError, match="iat"):
+        parse_general(_forge({"alg": "EdDSA", "kid": "k", "iat": iat}, {"a": 1}))
+
+
+def test_deeply_nested_json_is_a_contract_error() -> None:
+    deep = b64url(b"[" * 10_000 + b"]" * 10_000)
+    with pytest.raises(ContractError, match="nested too deeply"):
+        parse_compact(f"{deep}.e30.AA")
+    with pytest.raises(ContractError, match="nested too deeply"):
+        canonical(_nested(5000))
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value

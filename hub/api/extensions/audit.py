@@ -7,19 +7,30 @@ including operations refused before execution. An operation that never ran (a sy
 validation error, a bad variable, a limit: errors without a path and no data) is recorded
 as `rejected` with its error code, never as `allowed`. Without enforcement nothing is
 recorded.
+
+Fail closed: an answer the hub could not audit is not given. When the write fails (database
+down, table missing, disk read-only), the result loses its data and carries one
+AUDIT_UNAVAILABLE error with a generic message (the endpoint answers 503); the cause is
+logged here without the audit row, the SQL or a traceback, which would quote the row (party,
+user, purpose, member keys) into the server log.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from hub.api.context import Context
 from hub.api.extensions.errors import error_code
 
-__all__ = ["AuditExtension", "rejected_reason"]
+__all__ = ["AuditExtension", "AUDIT_UNAVAILABLE", "audit_failure_cause", "rejected_reason"]
+
+log = logging.getLogger("hub.audit")
 
 
 def rejected_reason(result: Any) -> str | None:
@@ -32,13 +43,41 @@ def rejected_reason(result: Any) -> str | None:
     return error_code(errors[0]).lower()
 
 
+AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+_MESSAGE = ("the hub cannot write its audit log right now, so it gives no answer; "
+            "try again later (the hub's operator is told why in its log)")
+
+
+def audit_failure_cause(exc: BaseException) -> str:
+    """What the log may say about a failed audit write: the exception's class and, for a
+    database error, the driver's own message (e.g. "no such table: audit_entries", "attempt
+    to write a readonly database"), never SQLAlchemy's text, which quotes the statement and
+    its parameters (the audit row)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        driver = type(exc.orig)
+        return f"{driver.__module__}.{driver.__qualname__}: {exc.orig}"[:500]
+    return type(exc).__name__
+
+
 class AuditExtension(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         yield
         ec = self.execution_context
         ctx = ec.context
-        if isinstance(ctx, Context) and ctx.runtime.enforcement is not None and not ctx.audited:
-            ctx.audited = True
-            if not ctx.refused:
-                ctx.rejected = rejected_reason(ec.result)
+        if not isinstance(ctx, Context) or ctx.runtime.enforcement is None or ctx.audited:
+            return
+        ctx.audited = True
+        if not ctx.refused:
+            ctx.rejected = rejected_reason(ec.result)
+        try:
             await ctx.runtime.enforcement.record(ctx, ec.query, ec.operation_name)
+        except Exception as exc:
+            log.error("audit write failed, answer withheld (party %s): %s",
+                      ctx.caller.party, audit_failure_cause(exc))
+            result = ec.result
+            # in place: strawberry returns this very object once the hooks unwind (None: the
+            # operation failed before any result, so there is no answer to withhold)
+            if result is not None:
+                result.data = None
+                result.errors = [GraphQLError(_MESSAGE,
+                                              extensions={"code": AUDIT_UNAVAILABLE})]

@@ -72,7 +72,9 @@ def _check_status(value: object, argument: str) -> str:
 
     raw = getattr(value, "value", value)
     if raw not in {s.value for s in MemberStatus}:
-        raise BadUserInput(f"`{argument}` must be a MemberStatus")
+        names = ", ".join(s.name for s in MemberStatus)
+        raise BadUserInput(f"`{argument}` must be a MemberStatus ({names}), "
+                           f"got {str(raw)[:40]!r}")
     return str(raw)
 
 

@@ -57,6 +57,31 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=_verify)
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    url: str
+    hub_key: Path
+    anchor: Path | None
+    checkpoint_every: int | None
+
+
+def _target(args: argparse.Namespace) -> _Target:
+    url, key, anchor, every = args.db, args.hub_key, args.anchor, args.checkpoint_every
+    if args.config is not None:
+        from hub.settings import read_audit_location
+
+        database_url, trust = read_audit_location(args.config)
+        url = url or database_url
+        if trust is not None:
+            key = key or trust.hub_public_key_path
+            anchor = anchor or trust.audit_anchor
+            every = every or trust.checkpoint_every
+    if url is None or key is None:
+        raise ConfigError("say where the log is: --config yanxing.toml (with a [trust] table), "
+                          "or --db URL and --hub-key FILE")
+    return _Target(url, key, anchor, every)
+
+
 async def _run(target: _Target, heads: list[str]) -> VerifyReport:
     engine = open_db(target.url)
     try:

@@ -29,7 +29,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from hub.api.context import Context
 from hub.api.csrf import CSRF_MESSAGE, is_preflighted
-from hub.api.extensions.audit import AUDIT_UNAVAILABLE
+from hub.api.extensions.audit import AUDIT_UNAVAILABLE, audit_failure_cause
 from hub.api.graphiql import graphiql_html
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
@@ -152,6 +152,17 @@ async def _audit_cut_short(context: Context, query: str, operation_name: str | N
         log.exception("could not audit a request ended by its deadline")
 
 
+async def _audit_refusal(write: Awaitable[None], what: str) -> None:
+    """Write the audit entry of a refusal. A refusal gives no data, so it stands even when its
+    entry cannot be written: the client still gets its 400/401 (never a 500), and the log
+    says the audit write failed, without the SQL or the row (which would quote the caller)."""
+    try:
+        await write
+    except Exception as exc:  # noqa: BLE001 - any failure of the audit store
+        log.error("audit write failed for a refused request (%s): %s", what,
+                  audit_failure_cause(exc))
+
+
 async def _audit_unrun(context: Context, query: str, operation_name: str | None,
                        reason: str) -> None:
     """An authenticated operation that strawberry refused before its extensions ran (so the
@@ -160,7 +171,7 @@ async def _audit_unrun(context: Context, query: str, operation_name: str | None,
     if enforcement is not None and not context.audited:
         context.audited = True
         context.rejected = reason
-        await enforcement.record(context, query, operation_name)
+        await _audit_refusal(enforcement.record(context, query, operation_name), reason)
 
 
 def _no_operation_message(operation_name: str | None) -> str:
@@ -225,7 +236,8 @@ class GraphQLEndpoint:
             query, variables, operation_name = _validate(params)
         except _BadRequest as exc:
             if runtime.enforcement is not None:
-                await runtime.enforcement.record_rejection(request, exc.code.lower())
+                await _audit_refusal(runtime.enforcement.record_rejection(
+                    request, exc.code.lower()), exc.code.lower())
             return error_response(exc.status, exc.code, str(exc))
         enforcement = runtime.enforcement
         authenticate = self.authenticate or (
@@ -235,8 +247,8 @@ class GraphQLEndpoint:
         except AuthenticationError as exc:
             if enforcement is not None:
                 reason = getattr(exc, "reason", None)
-                await enforcement.record_rejection(
-                    request, f"unauthenticated:{reason}" if reason else "unauthenticated")
+                why = f"unauthenticated:{reason}" if reason else "unauthenticated"
+                await _audit_refusal(enforcement.record_rejection(request, why), why)
             return error_response(401, exc.code, str(exc), reason=getattr(exc, "reason", None),
                                   **{"WWW-Authenticate": "Bearer"})
         except HubError as exc:  # a trust check that is not a token refusal of its own

@@ -225,6 +225,35 @@ async def test_audit_write_failure_withholds_the_answer(
     assert (await trusted.gql(query, party="wenjiang"))["data"]["members"]["totalCount"] == 60
 
 
+async def test_refusals_stay_refusals_when_the_audit_write_fails(
+    trusted: Trusted, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bad token, a bad body or an unrunnable operation is refused whether or not its
+    audit entry can be written: no 500, no traceback; the log says the audit write failed."""
+    engine = trusted.world.runtime.engine
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_gone"))
+    try:
+        with caplog.at_level(logging.INFO):
+            bad_token = await trusted.post("{ members { totalCount } }", token="not.a.token")
+            bad_body = await trusted.world.client.post(
+                "/graphql", content=b"{", headers={"content-type": "application/json"})
+            unrunnable = await trusted.post("query A { __typename } query B { __typename }",
+                                            party="wenjiang")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_entries_gone RENAME TO audit_entries"))
+    assert bad_token.status_code == 401, bad_token.text
+    assert bad_body.status_code == 400, bad_body.text
+    # a GraphQL request error, answered as application/json (HTTP 200) with its code
+    assert [e["extensions"]["code"] for e in unrunnable.json()["errors"]] == ["BAD_REQUEST"]
+    for response in (bad_token, bad_body, unrunnable):
+        _assert_clean(response.text)
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "audit write failed" in logged
+    assert not any(rec.exc_info for rec in caplog.records)
+
+
 async def test_ordinary_refusals_leave_no_traceback_in_the_log(
     trusted: Trusted, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -72,9 +72,14 @@ class AuditExtension(SchemaExtension):
         try:
             await ctx.runtime.enforcement.record(ctx, ec.query, ec.operation_name)
         except Exception as exc:
+            result = ec.result
+            if ctx.refused or ctx.rejected is not None:
+                # the operation never ran: its refusal carries no data and stands as it is
+                log.error("audit write failed for a refused operation (party %s): %s",
+                          ctx.caller.party, audit_failure_cause(exc))
+                return
             log.error("audit write failed, answer withheld (party %s): %s",
                       ctx.caller.party, audit_failure_cause(exc))
-            result = ec.result
             # in place: strawberry returns this very object once the hooks unwind (None: the
             # operation failed before any result, so there is no answer to withhold)
             if result is not None:

@@ -64,7 +64,15 @@ from hub.contracts.model import (
     region_covers,
     region_prefix,
 )
-from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners, Transform
+from hub.policy.base import (
+    BasePolicy,
+    Caller,
+    FieldTable,
+    Policy,
+    Subject,
+    SubjectWithOwners,
+    Transform,
+)
 from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow
 
 __all__ = [
@@ -126,8 +134,10 @@ def rank(transform: Transform) -> int:
     return _RANK[transform]
 
 
-class ContractPolicy:
-    """Implements `hub.policy.base.Policy` (and `scope_filter` for SQL row scope)."""
+class ContractPolicy(BasePolicy):
+    """Implements every question of `hub.policy.base.Policy` from signed contracts."""
+
+    grants_records = True
 
     def __init__(
         self,
@@ -331,6 +341,13 @@ class ContractPolicy:
                     not _prohibited(c, party, owner, type_name, field):
                 return True
         return False
+
+    def readable_fields(self, caller: Caller, owner: str | None,
+                        table: FieldTable) -> frozenset[str]:
+        """The canonical fields of `table` behind a (type, field) `may_read` allows."""
+        return frozenset(canonical for (type_name, name), fields in table.items()
+                         if self.may_read(caller, type_name, name, owner)
+                         for canonical in fields)
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         if caller.party is None:

@@ -134,11 +134,6 @@ class Policy(Protocol):
         supplied the value (a party always sees its own sources' data)."""
         ...
 
-    def may_read(self, caller: Caller, type_name: str, field: str, owner: str | None) -> bool:
-        """Could any member's `type_name.field` from `owner`'s sources reach the caller?
-        (Optimistic over row scope, exact over the owner.)"""
-        ...
-
     def readable_fields(self, caller: Caller, owner: str | None,
                         table: FieldTable) -> frozenset[str] | None:
         """Of the canonical fields of `table`, those the caller may read from `owner`'s
@@ -203,9 +198,6 @@ class BasePolicy:
         self, caller: Caller, subject: Subject | None, type_name: str, field: str, owner: str | None
     ) -> Transform:
         return Transform.FULL
-
-    def may_read(self, caller: Caller, type_name: str, field: str, owner: str | None) -> bool:
-        return True
 
     def readable_fields(self, caller: Caller, owner: str | None,
                         table: FieldTable) -> frozenset[str] | None:

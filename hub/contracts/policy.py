@@ -125,6 +125,10 @@ MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = frozenset({("Organization", 
 #: types whose values belong to one member: contracts apply only when their scope covers it
 MEMBER_TYPES: frozenset[str] = frozenset({"Member", "Destination", "Work", "FourClarities"})
 
+#: how many (caller, subject) answers of `applicable` a policy keeps (it is shared between
+#: requests; past this it starts afresh, so memory stays bounded)
+APPLICABLE_MEMO_SIZE = 4096
+
 _RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.YEAR: 3,
          Transform.FULL: 4}
 
@@ -173,6 +177,9 @@ class ContractPolicy(BasePolicy):
             | {t for c in self.contracts for p in c.read_prohibitions for t in p.fields}
             | set(self.public)
         )
+        # every field of a member asks which contracts apply to it: the answer depends only
+        # on the caller and the member (the contracts are fixed at construction)
+        self._applicable: dict[tuple[Caller, Subject | None], list[Contract]] = {}
 
     @classmethod
     async def from_store(cls, store: object, *, now: datetime | None = None,
@@ -185,9 +192,20 @@ class ContractPolicy(BasePolicy):
     # ------------------------------------------------------------ which contracts apply
 
     def applicable(self, caller: Caller, subject: Subject | None = None) -> list[Contract]:
-        """Contracts the caller is party to, for its stated purpose (and covering `subject`)."""
+        """Contracts the caller is party to, for its stated purpose (and covering `subject`).
+        The list is shared: callers read it, never change it."""
         if caller.party is None or caller.purpose is None:
             return []
+        key = (caller, subject)
+        found = self._applicable.get(key)
+        if found is None:
+            if len(self._applicable) >= APPLICABLE_MEMO_SIZE:
+                self._applicable.clear()
+            found = self._applicable[key] = self._applicable_now(caller, subject)
+        return found
+
+    def _applicable_now(self, caller: Caller, subject: Subject | None) -> list[Contract]:
+        assert caller.party is not None
         return [
             c for c in self.contracts
             if caller.party in c.parties and caller.purpose in c.purposes

@@ -1,5 +1,8 @@
 """The per-request context: who is asking, under which policy, with per-request loaders.
 
+Policy questions go to `decisions` (hub.policy.decisions), audit facts to `access`
+(hub.api.access): each has one owner.
+
 Everything request-scoped lives here and nowhere else: DataLoaders (so batches and caches never
 leak between callers), the query plan computed before execution, and source failures collected
 during execution (reported once per source, however many members they touched).
@@ -12,8 +15,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from connectors.errors import SourceError
+from hub.api.access import AccessRecorder
 from hub.api.runtime import Runtime
 from hub.policy.base import ANONYMOUS, Caller, Policy
+from hub.policy.decisions import Decisions
 from hub.settings import Mode
 
 if TYPE_CHECKING:
@@ -36,23 +41,10 @@ class Context:
     source_errors: dict[str, tuple[SourceError, list[str | int] | None]] = field(
         default_factory=dict
     )
-    # What the audit log records of this request (hub.api.extensions.audit): keys only,
-    # never values.
-    #: keys of the members whose objects this request produced
-    members_touched: set[str] = field(default_factory=set)
-    #: members asked for by key that the caller may not see (answered "not found")
-    members_hidden: int = 0
-    #: "Type.field" refused before execution, or nulled for some member
-    fields_denied: set[str] = field(default_factory=set)
-    #: the whole operation was refused before execution
-    refused: bool = False
-    #: the audit entry of this request is written (once, whichever step writes it)
-    audited: bool = False
+    #: what the audit log records of this request (keys only, never values)
+    access: AccessRecorder = field(default_factory=AccessRecorder)
     #: lists cut at their bound: (message, path of the list), reported as LIMIT_EXCEEDED
     truncated: list[tuple[str, list[str | int] | None]] = field(default_factory=list)
-    #: the operation could not run at all (parse, validation, variables, limits): the error
-    #: code, lower-cased; recorded as a `rejected` entry, never as `allowed`
-    rejected: str | None = None
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -62,6 +54,13 @@ class Context:
     def active_policy(self) -> Policy:
         assert self.policy is not None
         return self.policy
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        """The request's policy point: every policy question of this request goes here."""
+        from hub.api.extensions.fields import MEMBER_FIELDS  # the package imports Context
+
+        return Decisions(self.active_policy, self.caller, MEMBER_FIELDS)
 
     @cached_property
     def loaders(self) -> "Loaders":

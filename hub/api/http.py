@@ -141,10 +141,9 @@ async def _audit_cut_short(context: Context, query: str, operation_name: str | N
     audit step after execution never ran. Bounded itself, so a slow audit log cannot hold the
     answer back."""
     enforcement = context.runtime.enforcement
-    if enforcement is None or context.audited:
+    if enforcement is None or not context.access.claim():
         return
-    context.audited = True
-    context.refused = True
+    context.access.refused()
     try:
         async with asyncio.timeout(5.0):
             await enforcement.record(context, query, operation_name)
@@ -168,9 +167,8 @@ async def _audit_unrun(context: Context, query: str, operation_name: str | None,
     """An authenticated operation that strawberry refused before its extensions ran (so the
     audit extension never saw it) still leaves its one `rejected` entry."""
     enforcement = context.runtime.enforcement
-    if enforcement is not None and not context.audited:
-        context.audited = True
-        context.rejected = reason
+    if enforcement is not None and context.access.claim():
+        context.access.reject(reason)
         await _audit_refusal(enforcement.record(context, query, operation_name), reason)
 
 

@@ -24,7 +24,7 @@ from strawberry.dataloader import DataLoader
 
 from hub.api.context import Context
 from connectors.base import Record
-from hub.api.extensions.fields import MEMBER_FIELDS, canonical_member_fields
+from hub.api.extensions.fields import canonical_member_fields
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.store.ingest import write_issues
@@ -84,34 +84,19 @@ def member_index_entries(rows: Iterable[Row[Any]]) -> dict[str, IndexEntry]:
 
 class _PolicedFetcher(LiveFetcher):
     """Asks each source only for the fields the caller may read from that source's owner
-    (`may_read`, when the policy offers it); a source with nothing readable is not asked at
-    all. `LiveFetcher.read_batch` strips whatever a source sends beyond the request."""
+    (`Decisions.readable`; a policy that does not narrow reads answers None); a source with
+    nothing readable is not asked at all. `LiveFetcher.read_batch` strips whatever a source
+    sends beyond the request."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx.runtime.registry)
         self.ctx = ctx
-        self._allowed: dict[str | None, frozenset[str]] = {}
-
-    def readable(self, owner: str | None) -> frozenset[str]:
-        """The canonical member fields the caller may read from `owner`'s sources."""
-        return self._readable(owner)
-
-    def _readable(self, owner: str | None) -> frozenset[str]:
-        found = self._allowed.get(owner)
-        if found is None:
-            may_read = self.ctx.active_policy.may_read  # type: ignore[attr-defined]
-            found = frozenset(
-                canonical for (type_name, name), fields in MEMBER_FIELDS.items()
-                if may_read(self.ctx.caller, type_name, name, owner) for canonical in fields
-            )
-            self._allowed[owner] = found
-        return found
 
     async def read_batch(
         self, source: str, local_ids: Sequence[str], fields: frozenset[str] | None
     ) -> dict[str, Record | None]:
-        if hasattr(self.ctx.active_policy, "may_read"):
-            readable = self._readable(self.registry.owner_of(source))
+        readable = self.ctx.decisions.readable(self.registry.owner_of(source))
+        if readable is not None:
             fields = readable if fields is None else fields & readable
             if not fields:
                 return {local_id: None for local_id in local_ids}
@@ -218,10 +203,8 @@ class Loaders:
 
     async def _member_details(self, keys: Sequence[str]) -> list[MergedMember | BaseException]:
         limit = self.ctx.runtime.limits.max_members_per_request
-        per_contract = getattr(self.ctx.active_policy, "max_members_per_request", None)
-        if per_contract is not None:
-            # the tightest `limits.max_members_per_request` of the contracts in play
-            limit = min(limit, per_contract(self.ctx.caller) or limit)
+        # the tightest `limits.max_members_per_request` of the contracts in play
+        limit = min(limit, self.ctx.decisions.max_members_per_request() or limit)
         self._members_fetched.update(keys)
         if len(self._members_fetched) > limit:
             error = LimitExceeded(f"at most {limit} members' details per request")

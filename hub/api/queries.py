@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from hub.api.context import Context
 from hub.api.inputs import check_region
-from hub.api.scope import NO_SQL_SCOPE, sql_scope, visible
+from hub.api.scope import NO_SQL_SCOPE, visible
 from hub.store.models import MemberRow, SourceLinkRow
 
 __all__ = ["region_condition", "Page", "fetch_page", "fetch_member_page"]
@@ -69,15 +69,15 @@ async def fetch_member_page(
     ctx: Context, conditions: Sequence[ColumnElement[bool]], offset: int, limit: int
 ) -> Page:
     """Members matching `conditions` that the caller may see, ordered by name then key."""
-    policy, caller = ctx.active_policy, ctx.caller
-    scope = sql_scope(policy, caller)
+    decisions = ctx.decisions
+    scope = decisions.member_scope()
     stmt = select(MemberRow).where(*conditions)
     order = (MemberRow.name, MemberRow.key)
     if scope is NO_SQL_SCOPE:
         # the policy cannot say its scope in SQL: filter every match in Python (correct, slow)
         async with ctx.runtime.session_factory() as session:
             every = [r for r in await session.scalars(stmt.order_by(*order))
-                     if visible(policy, caller, r)]
+                     if visible(decisions, r)]
 
         async def count() -> int:
             return len(every)

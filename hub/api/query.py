@@ -197,11 +197,11 @@ class Query:
         entries = ctx.bounded(list(registry), list_bound("Query", "sources", limit),
                               "Query.sources", info.path)
         sync_bound = list_bound("Source", "sync", limit)
-        granted = getattr(ctx.active_policy, "aggregate_granted", None)
+        granted = ctx.decisions.aggregate_granted
 
         def counts(owner: str | None) -> bool:
             # without contracts everything; under contracts the owner's (or granted) only
-            return granted is None or granted(ctx.caller, "SyncInfo", "recordsSeen", owner)
+            return granted("SyncInfo", "recordsSeen", owner)
 
         return [Source.from_entry(e, by_source.get(e.name, [])[:sync_bound], counts(e.owner))
                 for e in entries]
@@ -227,9 +227,9 @@ class Query:
             stmt = stmt.where(DataIssueRow.resolved_at.is_(None))
         # row scope, as for members: its own sources' issues, others' only for members a
         # contract lets the caller see (counts included)
-        scope = getattr(ctx.active_policy, "issue_scope_filter", None)
+        scope = ctx.decisions.issue_scope()
         if scope is not None:
-            stmt = stmt.where(scope(ctx.caller))
+            stmt = stmt.where(scope)
         order = (DataIssueRow.source, DataIssueRow.location, DataIssueRow.row, DataIssueRow.id)
         page = await fetch_page(ctx, stmt, order, offset, limit)
         subjects = await issue_subjects(ctx, page.rows[:limit])

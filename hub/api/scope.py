@@ -1,30 +1,22 @@
 """Row scope: which members the caller may see, in SQL when the policy can say it in SQL.
 
 `Policy.can_see` decides one member at a time. Lists and `totalCount` must not count what the
-caller cannot see (a count is an existence leak too), so a policy may also offer
-`scope_filter(caller)`: a SQLAlchemy condition over `MemberRow` columns, or None for "no
-restriction". A policy without it still works: the list is filtered member by member in Python
-(correct, slower). Every row is checked with `can_see` as well, so a filter that is too wide
-never shows anything.
+caller cannot see (a count is an existence leak too), so a policy also answers
+`scope_filter(caller)`: a SQLAlchemy condition over `MemberRow` columns, None for "no
+restriction", or SCOPE_BY_ROW when it cannot say its scope in SQL (BasePolicy's answer): the
+list is then filtered member by member in Python (correct, slower). Every row is checked with
+`can_see` as well, so a filter that is too wide never shows anything.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from sqlalchemy.sql import ColumnElement
-
-from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners
+from hub.policy.base import SCOPE_BY_ROW, Subject, SubjectWithOwners
+from hub.policy.decisions import Decisions
 from hub.store.models import MemberRow
 
-__all__ = ["ScopedPolicy", "subject_of", "sql_scope", "visible"]
-
-
-@runtime_checkable
-class ScopedPolicy(Protocol):
-    def scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
-        """The caller's row scope over `MemberRow` columns; None when unrestricted."""
-        ...
+__all__ = ["NO_SQL_SCOPE", "subject_of", "visible"]
 
 
 def subject_of(row: MemberRow, owners: frozenset[str] | None = None) -> Subject:
@@ -47,18 +39,9 @@ def subject_of(row: MemberRow, owners: frozenset[str] | None = None) -> Subject:
     )
 
 
-class _NoSqlScope:
-    """Marker: the policy cannot express its scope in SQL; filter in Python."""
+#: the policy cannot express its scope in SQL: filter in Python (hub.policy.base)
+NO_SQL_SCOPE: Any = SCOPE_BY_ROW
 
 
-NO_SQL_SCOPE: Any = _NoSqlScope()
-
-
-def sql_scope(policy: Policy, caller: Caller) -> ColumnElement[bool] | None | _NoSqlScope:
-    if isinstance(policy, ScopedPolicy):
-        return policy.scope_filter(caller)
-    return NO_SQL_SCOPE
-
-
-def visible(policy: Policy, caller: Caller, row: MemberRow) -> bool:
-    return policy.can_see(caller, subject_of(row))
+def visible(decisions: Decisions, row: MemberRow) -> bool:
+    return decisions.can_see(subject_of(row))

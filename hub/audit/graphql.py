@@ -79,7 +79,7 @@ class AuditQuery:
         ctx: Context = info.context
         trust = ctx.runtime.enforcement
         if not isinstance(trust, Trust) or ctx.caller.party is None:
-            ctx.refused = True
+            ctx.access.refused()
             raise AccessDenied("the audit head needs the hub to run under signed contracts",
                                fields=["Query.auditHead"])
         row = await trust.audit_log.latest_checkpoint()
@@ -109,8 +109,7 @@ class AuditQuery:
         try:
             entries = await trust.audit_log.access_log(ctx.caller.party, keys, owners=owners)
         except AccessDenied as exc:
-            ctx.refused = True
-            ctx.fields_denied.add("Query.accessLog")
+            ctx.access.refused("Query.accessLog")
             raise AccessDenied(str(exc), fields=["Query.accessLog"]) from None
         entries = ctx.bounded(list(entries), ctx.runtime.limits.max_list_size,
                               "Query.accessLog", info.path, keep_last=True)

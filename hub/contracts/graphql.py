@@ -18,7 +18,6 @@ from hub.api.inputs import check_org_code
 from hub.api.types.resolve import member_from_row
 from hub.contracts.exchange import MAX_NOTE, record_checkin
 from hub.contracts.lifecycle import SignatureInfo
-from hub.contracts.policy import ContractPolicy
 from hub.contracts.runtime import Trust
 from hub.contracts.store import ContractRecord
 from hub.errors import AccessDenied, NotFound, RequestError
@@ -94,8 +93,7 @@ class CheckInReceipt:
     contract_digests: list[str] = strawberry.field(description="依据的协议。 Contracts relied on.")
 
 
-def _may_record_at(ctx: Context, policy: ContractPolicy, subject: Subject,
-                   org: OrganizationRow) -> bool:
+def _may_record_at(ctx: Context, subject: Subject, org: OrganizationRow) -> bool:
     """A check-in is the recording party's own act at one of its organisations: one that a
     source it owns holds (the organisation's provenance), or that a contract applying to
     this member names. Never another party's branch (a Hangzhou branch for 成都, or an
@@ -106,7 +104,7 @@ def _may_record_at(ctx: Context, policy: ContractPolicy, subject: Subject,
                if isinstance(s, dict)}
     if party is not None and party in holders:
         return True
-    return policy.names_organization(ctx.caller, subject, org.org_id)
+    return ctx.decisions.names_organization(subject, org.org_id)
 
 
 def _trust(ctx: Context) -> Trust | None:
@@ -139,9 +137,9 @@ class ContractsMutation:
     ) -> CheckInReceipt:
         ctx: Context = info.context
         trust = _trust(ctx)
-        policy = ctx.active_policy
-        if trust is None or not isinstance(policy, ContractPolicy):
-            ctx.refused = True
+        decisions = ctx.decisions
+        if trust is None or not decisions.grants_records:
+            ctx.access.refused()
             raise AccessDenied("recording needs the hub to run under signed contracts",
                                fields=["Mutation.recordCheckIn"])
         if note is not None and len(note) > MAX_NOTE:
@@ -149,27 +147,25 @@ class ContractsMutation:
         code = check_org_code(str(organization), "organization")
         member = await member_from_row(ctx, await ctx.loaders.member_rows.load(str(member_key)))
         if member is None:
-            ctx.refused = True
+            ctx.access.refused()
             raise NotFound(f"no member with key {member_key!r}")
         org = await ctx.loaders.organizations.load(code)
         if org is None:
-            ctx.refused = True
+            ctx.access.refused()
             raise NotFound(f"no organisation with code {code!r}")
         subject = member._subject
-        if not policy.can_record(ctx.caller, subject, "checkin"):
-            ctx.refused = True
-            ctx.fields_denied.add("Mutation.recordCheckIn")
+        if not decisions.can_record(subject, "checkin"):
+            ctx.access.refused("Mutation.recordCheckIn")
             raise AccessDenied(
                 "no active contract grants this party the `checkin` record permission for "
                 "this member", fields=["Mutation.recordCheckIn"])
-        if not _may_record_at(ctx, policy, subject, org):
-            ctx.refused = True
-            ctx.fields_denied.add("Mutation.recordCheckIn")
+        if not _may_record_at(ctx, subject, org):
+            ctx.access.refused("Mutation.recordCheckIn")
             raise AccessDenied(
                 f"this party may record only at organisations its own sources hold or that a "
                 f"contract names; {code!r} is neither", fields=["Mutation.recordCheckIn"])
         assert ctx.caller.party is not None
-        digests = policy.contract_digests(ctx.caller, subject)
+        digests = decisions.contract_digests(subject)
         entry = await record_checkin(
             ctx.runtime.session_factory, member_key=str(member_key),
             organization=str(organization), note=note, party=ctx.caller.party,

@@ -64,7 +64,15 @@ from hub.contracts.model import (
     region_covers,
     region_prefix,
 )
-from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners, Transform
+from hub.policy.base import (
+    BasePolicy,
+    Caller,
+    FieldTable,
+    Policy,
+    Subject,
+    SubjectWithOwners,
+    Transform,
+)
 from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow
 
 __all__ = [
@@ -117,6 +125,10 @@ MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = frozenset({("Organization", 
 #: types whose values belong to one member: contracts apply only when their scope covers it
 MEMBER_TYPES: frozenset[str] = frozenset({"Member", "Destination", "Work", "FourClarities"})
 
+#: how many (caller, subject) answers of `applicable` a policy keeps (it is shared between
+#: requests; past this it starts afresh, so memory stays bounded)
+APPLICABLE_MEMO_SIZE = 4096
+
 _RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.YEAR: 3,
          Transform.FULL: 4}
 
@@ -126,8 +138,10 @@ def rank(transform: Transform) -> int:
     return _RANK[transform]
 
 
-class ContractPolicy:
-    """Implements `hub.policy.base.Policy` (and `scope_filter` for SQL row scope)."""
+class ContractPolicy(BasePolicy):
+    """Implements every question of `hub.policy.base.Policy` from signed contracts."""
+
+    grants_records = True
 
     def __init__(
         self,
@@ -163,6 +177,9 @@ class ContractPolicy:
             | {t for c in self.contracts for p in c.read_prohibitions for t in p.fields}
             | set(self.public)
         )
+        # every field of a member asks which contracts apply to it: the answer depends only
+        # on the caller and the member (the contracts are fixed at construction)
+        self._applicable: dict[tuple[Caller, Subject | None], list[Contract]] = {}
 
     @classmethod
     async def from_store(cls, store: object, *, now: datetime | None = None,
@@ -175,9 +192,20 @@ class ContractPolicy:
     # ------------------------------------------------------------ which contracts apply
 
     def applicable(self, caller: Caller, subject: Subject | None = None) -> list[Contract]:
-        """Contracts the caller is party to, for its stated purpose (and covering `subject`)."""
+        """Contracts the caller is party to, for its stated purpose (and covering `subject`).
+        The list is shared: callers read it, never change it."""
         if caller.party is None or caller.purpose is None:
             return []
+        key = (caller, subject)
+        found = self._applicable.get(key)
+        if found is None:
+            if len(self._applicable) >= APPLICABLE_MEMO_SIZE:
+                self._applicable.clear()
+            found = self._applicable[key] = self._applicable_now(caller, subject)
+        return found
+
+    def _applicable_now(self, caller: Caller, subject: Subject | None) -> list[Contract]:
+        assert caller.party is not None
         return [
             c for c in self.contracts
             if caller.party in c.parties and caller.purpose in c.purposes
@@ -331,6 +359,13 @@ class ContractPolicy:
                     not _prohibited(c, party, owner, type_name, field):
                 return True
         return False
+
+    def readable_fields(self, caller: Caller, owner: str | None,
+                        table: FieldTable) -> frozenset[str]:
+        """The canonical fields of `table` behind a (type, field) `may_read` allows."""
+        return frozenset(canonical for (type_name, name), fields in table.items()
+                         if self.may_read(caller, type_name, name, owner)
+                         for canonical in fields)
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         if caller.party is None:

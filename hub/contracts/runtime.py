@@ -447,24 +447,22 @@ def audit_event(ctx: Context, document: str | None, operation_name: str | None,
     requested = ctx.plan.requested if ctx.plan is not None else {}
     asked = {f"{t}.{f}" for t, fs in requested.items() for f in fs
              if t not in _PLUMBING and not t.endswith(("Connection", "Edge"))}
-    denied = set(ctx.fields_denied)
-    if ctx.refused:
+    access = ctx.access
+    denied = set(access.fields_denied)
+    if access.is_refused:
         decision = Decision.DENIED
-    elif ctx.rejected is not None:
+    elif access.rejected is not None:
         decision = Decision.REJECTED
-    elif denied or ctx.members_hidden:
+    elif denied or access.members_hidden:
         decision = Decision.PARTIAL
     else:
         decision = Decision.ALLOWED
-    digests: Sequence[str] = ()
-    policy = ctx.active_policy
-    if isinstance(policy, ContractPolicy):
-        digests = policy.contract_digests(caller)
+    digests: Sequence[str] = ctx.decisions.contract_digests()
     return AuditEvent(
         at=now or utcnow(), party=caller.party, user=caller.user, purpose=caller.purpose,
         decision=decision, operation_hash=operation_hash(document or "", operation_name),
-        contract_digests=digests, member_keys=sorted(ctx.members_touched),
-        fields_allowed=sorted(asked - denied) if ctx.rejected is None else (),
-        fields_denied=sorted(denied), reason=ctx.rejected if not ctx.refused else None,
+        contract_digests=digests, member_keys=sorted(access.members_touched),
+        fields_allowed=sorted(asked - denied) if access.rejected is None else (),
+        fields_denied=sorted(denied), reason=access.rejected if not access.is_refused else None,
     )
 

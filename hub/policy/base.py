@@ -12,11 +12,15 @@ contracts name fields of the published schema.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["Caller", "Subject", "SubjectWithOwners", "Transform", "Policy", "ANONYMOUS"]
+if TYPE_CHECKING:
+    from sqlalchemy.sql import ColumnElement
+
+__all__ = ["Caller", "Subject", "SubjectWithOwners", "Transform", "Policy", "BasePolicy",
+           "ANONYMOUS", "SCOPE_BY_ROW", "RowScope", "FieldTable"]
 
 
 class Transform(enum.Enum):
@@ -61,8 +65,39 @@ class SubjectWithOwners(Subject):
     owners: frozenset[str] = frozenset()
 
 
+class ScopeByRow:
+    """The answer of a policy that cannot say its row scope in SQL: lists are filtered member
+    by member with `can_see` (correct, slower). A singleton: `SCOPE_BY_ROW`."""
+
+    _instance: ScopeByRow | None = None
+
+    def __new__(cls) -> ScopeByRow:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "SCOPE_BY_ROW"
+
+
+SCOPE_BY_ROW: Final = ScopeByRow()
+
+#: a row scope: a SQL condition over the rows' columns, None for "every row", or SCOPE_BY_ROW
+RowScope: TypeAlias = "ColumnElement[bool] | None | ScopeByRow"
+#: (GraphQL type, field) -> the canonical source fields it is made of (hub.api.extensions.fields)
+FieldTable: TypeAlias = Mapping[tuple[str, str], Sequence[str]]
+
+
 @runtime_checkable
 class Policy(Protocol):
+    """Everything the hub asks its one policy point. Callers use these members and nothing
+    else (a test walks `hub/` for probes): a policy that cannot answer one inherits the open
+    answer of `BasePolicy`, so no caller has a branch for "this policy does not say"."""
+
+    #: can this policy ever grant a record action (`can_record`)? The API refuses recording
+    #: outright, naming why, under a policy that cannot (only contracts grant records).
+    grants_records: bool
+
     def denied_fields(
         self, caller: Caller, requested: Mapping[str, Set[str]]
     ) -> dict[str, set[str]]:
@@ -70,8 +105,26 @@ class Policy(Protocol):
         to this caller. A non-empty answer refuses the whole operation with CONTRACT_DENIED."""
         ...
 
+    def filter_allowed(self, caller: Caller, type_name: str, field: str, *,
+                       routing: str | None = None, value: str | None = None) -> bool:
+        """Before execution: may the caller filter a list on `type_name.field`? A filter with
+        `totalCount` reveals the field for every row it ranges over. `routing` / `value`: the
+        scope dimension the filter compares and the value, when it is a routing filter."""
+        ...
+
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         """Row scope: False makes the member 'not found' for this caller (no existence leak)."""
+        ...
+
+    def scope_filter(self, caller: Caller) -> RowScope:
+        """`can_see` over `MemberRow` columns, so lists and counts never include members the
+        caller may not see; None when unrestricted; SCOPE_BY_ROW when it cannot be said in
+        SQL (the list is then filtered member by member)."""
+        ...
+
+    def issue_scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
+        """Which data-quality issues the caller may list, over `DataIssueRow` columns; None
+        when every issue is listed."""
         ...
 
     def transform(
@@ -80,3 +133,91 @@ class Policy(Protocol):
         """How this field's value leaves the hub. `owner` is the party owning the source that
         supplied the value (a party always sees its own sources' data)."""
         ...
+
+    def readable_fields(self, caller: Caller, owner: str | None,
+                        table: FieldTable) -> frozenset[str] | None:
+        """Of the canonical fields of `table`, those the caller may read from `owner`'s
+        sources (the API asks each source for no others); None when this policy does not
+        narrow what is read (each source is asked for everything the query needs)."""
+        ...
+
+    def aggregate_granted(self, caller: Caller, type_name: str, field: str,
+                          owner: str | None) -> bool:
+        """May the caller see `owner`'s aggregate `type_name.field` (an activity's attendance
+        figures, a source's sync counts) as recorded? Otherwise the API counts only what
+        the caller may see."""
+        ...
+
+    def max_members_per_request(self, caller: Caller) -> int | None:
+        """A limit on the members' details one request may read, below the hub's own
+        (`limits.max_members_per_request`); None for no further limit."""
+        ...
+
+    def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
+        """Digests of the contracts the caller's decisions relied on (for the audit log)."""
+        ...
+
+    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
+        """May the caller record `action` (checkin, attendance, ...) for this member?"""
+        ...
+
+    def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
+        """Does a rule that applies to the caller and this member name organisation `code`
+        (where a party may record besides its own sources' organisations)?"""
+        ...
+
+
+class BasePolicy:
+    """The open answer to every question of `Policy`: every field, every member, every
+    filter, values in full, nothing recorded. Policies extend it and override what they
+    decide (MaskingPolicy masks a few fields; ContractPolicy decides everything from signed
+    contracts). Row scope defaults to SCOPE_BY_ROW, not "everyone": a subclass that narrows
+    `can_see` but says nothing about SQL is filtered row by row and never over-counts."""
+
+    grants_records: bool = False
+
+    def denied_fields(
+        self, caller: Caller, requested: Mapping[str, Set[str]]
+    ) -> dict[str, set[str]]:
+        return {}
+
+    def filter_allowed(self, caller: Caller, type_name: str, field: str, *,
+                       routing: str | None = None, value: str | None = None) -> bool:
+        return True
+
+    def can_see(self, caller: Caller, subject: Subject) -> bool:
+        return True
+
+    def scope_filter(self, caller: Caller) -> RowScope:
+        return SCOPE_BY_ROW
+
+    def issue_scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
+        return None
+
+    def transform(
+        self, caller: Caller, subject: Subject | None, type_name: str, field: str, owner: str | None
+    ) -> Transform:
+        return Transform.FULL
+
+    def readable_fields(self, caller: Caller, owner: str | None,
+                        table: FieldTable) -> frozenset[str] | None:
+        return None
+
+    def aggregate_granted(self, caller: Caller, type_name: str, field: str,
+                          owner: str | None) -> bool:
+        return True
+
+    def max_members_per_request(self, caller: Caller) -> int | None:
+        return None
+
+    def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
+        return []
+
+    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
+        return False
+
+    def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
+        return False
+
+
+_check: Policy = BasePolicy()  # the protocol is structural; fail at import if it drifts

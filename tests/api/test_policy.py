@@ -13,7 +13,7 @@ from starlette.requests import Request
 from hub.app import create_app
 from hub.settings import Mode
 from hub.errors import AuthenticationError
-from hub.policy.base import Caller, Subject, Transform
+from hub.policy.base import BasePolicy, Caller, Subject, Transform
 from tests.api.conftest import World
 
 RAW_ID = re.compile(r"\d{17}[\dX]")
@@ -54,7 +54,7 @@ async def test_masked_on_every_path(world: World) -> None:
     _assert_nothing_raw(body)
 
 
-class ContractLikePolicy:
+class ContractLikePolicy(BasePolicy):
     """A stand-in for stage 2: party 'wenjiang' sees only destination 510115, its own
     sources in full, others' employer coarsened/denied; nobody may read Member.phone."""
 

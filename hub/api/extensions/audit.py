@@ -64,16 +64,16 @@ class AuditExtension(SchemaExtension):
         yield
         ec = self.execution_context
         ctx = ec.context
-        if not isinstance(ctx, Context) or ctx.runtime.enforcement is None or ctx.audited:
+        if not isinstance(ctx, Context) or ctx.runtime.enforcement is None or \
+                not ctx.access.claim():
             return
-        ctx.audited = True
-        if not ctx.refused:
-            ctx.rejected = rejected_reason(ec.result)
+        if not ctx.access.is_refused:
+            ctx.access.reject(rejected_reason(ec.result))
         try:
             await ctx.runtime.enforcement.record(ctx, ec.query, ec.operation_name)
         except Exception as exc:
             result = ec.result
-            if ctx.refused or ctx.rejected is not None:
+            if ctx.access.is_refused or ctx.access.rejected is not None:
                 # the operation never ran: its refusal carries no data and stands as it is
                 log.error("audit write failed for a refused operation (party %s): %s",
                           ctx.caller.party, audit_failure_cause(exc))

@@ -170,7 +170,7 @@ class DocumentLimits(SchemaExtension):
         if isinstance(ctx, Context) and document is not None:
             problem = document_problem(document, ctx.runtime.limits)
             if problem is not None:
-                ctx.refused = True
+                ctx.access.refused()
                 error = LimitExceeded(problem)
                 ec.pre_execution_errors = [GraphQLError(str(error), original_error=error)]
         yield

@@ -14,9 +14,10 @@ Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, 
 Filters are checked in step 1 too (their routing values first: a region code that is not six
 digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inputs): each
 filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
-as surely as selecting it. A policy with `filter_allowed` (the contract policy; see its module
-docstring for the rule) refuses a filter on a field the caller may not see in full with
-CONTRACT_DENIED naming the argument and the field; policies without it (stage 1) filter freely.
+as surely as selecting it. `Policy.filter_allowed` (the contract policy's rule is in its module
+docstring) refuses a filter on a field the caller may not see in full with CONTRACT_DENIED
+naming the argument and the field; the open answer (BasePolicy, stage 1) filters freely.
+Every question goes through the request's `Decisions` (ctx.decisions), asked once each.
 """
 
 from __future__ import annotations
@@ -43,15 +44,14 @@ __all__ = ["PolicyExtension", "PolicyField", "leave", "police_types"]
 def leave(ctx: Context, root: PolicedObject, type_name: str, field: str, value: Any) -> Any:
     """How `value` of `type_name.field` of `root` leaves: the one function that applies the
     policy to a value (called by `PolicyField` on every field of every policed type)."""
-    transform = ctx.active_policy.transform(
-        ctx.caller, root.policy_subject(), type_name, field, root.policy_owner(ctx, field)
-    )
+    owner = root.policy_owner(ctx, field)
+    transform = ctx.decisions.transform(root.policy_subject(), type_name, field, owner)
     if transform is Transform.FULL:
         return value
     if transform is Transform.DENY:
-        if value is None and root.policy_owner(ctx, field) is None:
+        if value is None and owner is None:
             return None  # nothing was read (the source was not asked): nothing to deny
-        ctx.fields_denied.add(f"{type_name}.{field}")
+        ctx.access.denied(f"{type_name}.{field}")
         raise AccessDenied(f"{type_name}.{field} is not granted to this caller",
                            fields=[f"{type_name}.{field}"])
     if value is None or isinstance(value, (PolicedObject, list)):
@@ -109,17 +109,16 @@ class PolicyExtension(SchemaExtension):
         if isinstance(ctx, Context) and ctx.plan is not None and not ec.result:
             invalid = _invalid_routing_value(ctx)
             if invalid is not None:
-                ctx.refused = True
+                ctx.access.refused()
                 refuse(self, invalid)
                 yield
                 return
-            denied = ctx.active_policy.denied_fields(ctx.caller, ctx.plan.requested)
+            denied = ctx.decisions.denied_fields(ctx.plan.requested)
             names = sorted(f"{t}.{f}" for t, fs in denied.items() for f in fs)
             filters = _denied_filters(ctx)
             if names or filters:
                 tested = sorted({f"{u.type_name}.{u.field_name}" for u in filters})
-                ctx.refused = True
-                ctx.fields_denied.update(names, tested)
+                ctx.access.refused(*names, *tested)
                 parts = []
                 if names:
                     parts.append("not granted to this caller: " + ", ".join(names))
@@ -149,9 +148,6 @@ def _invalid_routing_value(ctx: Context) -> BadUserInput | None:
 
 def _denied_filters(ctx: Context) -> list[FilterUse]:
     assert ctx.plan is not None
-    allowed = getattr(ctx.active_policy, "filter_allowed", None)
-    if allowed is None:
-        return []
+    allowed = ctx.decisions.filter_allowed
     return [u for u in ctx.plan.filters
-            if not allowed(ctx.caller, u.type_name, u.field_name, routing=u.routing,
-                           value=u.value)]
+            if not allowed(u.type_name, u.field_name, routing=u.routing, value=u.value)]

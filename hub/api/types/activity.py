@@ -85,19 +85,17 @@ class Activity(Node):
         r = self._row
         recorded = {"expected": r.expected, "present": r.present, "excused": r.excused,
                     "online": r.online_count, "guests": r.guests}
-        granted = getattr(ctx.active_policy, "aggregate_granted", None)
+        granted = ctx.decisions.aggregate_granted
         owner = ctx.runtime.registry.owner_of(r.source)
-        if granted is None or all(granted(ctx.caller, "AttendanceSummary", f, owner)
-                                  for f in recorded):
+        if all(granted("AttendanceSummary", f, owner) for f in recorded):
             return AttendanceSummary(**recorded)
         # the figures count members the caller may not see: count only those it may
         seen = [a.mode for a in await visible_attendance(ctx, r.key)]
         counted = {"expected": len(seen), "present": seen.count("present"),
                    "excused": seen.count("excused"), "online": seen.count("online"),
                    "guests": None}
-        return AttendanceSummary(**{f: recorded[f] if granted(ctx.caller, "AttendanceSummary",
-                                                              f, owner) else counted[f]
-                                    for f in recorded})
+        return AttendanceSummary(**{f: recorded[f] if granted("AttendanceSummary", f, owner)
+                                    else counted[f] for f in recorded})
 
     @strawberry.field(description="参加人员（仅调用方可见的成员）。 Attendees the caller may see, "
                       "with how each took part.")
@@ -121,7 +119,7 @@ async def visible_attendance(ctx: "Context", activity_key: str) -> list[Attendan
     from hub.api.scope import subject_of
     from hub.api.types.resolve import owners_of_links
 
-    policy, caller = ctx.active_policy, ctx.caller
+    decisions, caller = ctx.decisions, ctx.caller
     owner_of = ctx.runtime.registry.owner_of
     keys = [r.member_key for r in rows if r.member_key]
     index = dict(zip(keys, await ctx.loaders.member_index.load_many(keys)))
@@ -135,8 +133,8 @@ async def visible_attendance(ctx: "Context", activity_key: str) -> list[Attendan
         if member is None:
             continue
         subject = subject_of(member, owners_of_links(ctx, links))
-        if policy.can_see(caller, subject) and policy.transform(
-                caller, subject, "Member", "activities", owner) is not Transform.DENY:
+        if decisions.can_see(subject) and decisions.transform(
+                subject, "Member", "activities", owner) is not Transform.DENY:
             out.append(row)
     return out
 

@@ -113,14 +113,15 @@ class _MemberPart(PolicedObject):
         it because the caller may not read it from that owner (hub.api.loaders). Its value is
         then denied, not missing: the field leaves as CONTRACT_DENIED, as any other denied
         field does, instead of a silent null (a prohibition must be visible as one)."""
-        if not hasattr(ctx.active_policy, "may_read"):
-            return None
         registry = ctx.runtime.registry
-        readable = ctx.loaders.fetcher.readable
+        readable = ctx.decisions.readable
         for link in self._member._links:
             owner = registry.owner_of(link.source)
-            if owner is None or canonical in readable(owner):
+            if owner is None:
                 continue
+            fields = readable(owner)
+            if fields is None or canonical in fields:
+                continue  # read from this owner (or reads are not narrowed at all)
             if _supplies(registry.get(link.source), canonical):
                 return owner
         return None
@@ -325,10 +326,10 @@ class Member(Node, _MemberPart):
         # each entry is the recording system's record: shown when the caller may see that
         # party's organisation-life records of this member (its own, or granted), as in
         # Activity.attendees; another system's entries do not ride on the caller's own
-        policy, caller = ctx.active_policy, ctx.caller
+        transform = ctx.decisions.transform
         owner_of = ctx.runtime.registry.owner_of
-        rows = [r for r in rows if policy.transform(caller, self._subject, "Member", "activities",
-                                                    owner_of(r.source)) is not Transform.DENY]
+        rows = [r for r in rows if transform(self._subject, "Member", "activities",
+                                             owner_of(r.source)) is not Transform.DENY]
         rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Member.activities",
                            info.path)
         return [Attendance(_row=r, _member=self) for r in rows]

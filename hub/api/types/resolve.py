@@ -42,7 +42,7 @@ def _make(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
     """The member if the caller may see it; not yet recorded as touched (only members the
     answer shows are: see `members_from_rows`)."""
     subject = subject_of(row, _owners(ctx, links))
-    if not ctx.active_policy.can_see(ctx.caller, subject):
+    if not ctx.decisions.can_see(subject):
         return None
     return Member(key=row.key, _subject=subject, _links=tuple(links))
 
@@ -83,9 +83,9 @@ async def member_from_row(ctx: Context, row: MemberRow | None) -> Member | None:
 async def _one(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
     member = _make(ctx, row, links)
     if member is None:
-        ctx.members_hidden += 1
+        ctx.access.hidden()
         return None
-    ctx.members_touched.add(member.key)
+    ctx.access.touched((member.key,))
     await _preload(ctx, [member])
     return member
 
@@ -100,7 +100,7 @@ async def members_from_rows(ctx: Context, rows: Sequence[MemberRow],
     made = (_make(ctx, row, ls) for row, ls in zip(rows, links))
     members = [m for m in made if m is not None]
     shown = members if limit is None else members[:limit]
-    ctx.members_touched.update(m.key for m in shown)
+    ctx.access.touched(m.key for m in shown)
     await _preload(ctx, shown)
     return members
 

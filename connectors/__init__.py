@@ -5,7 +5,7 @@ This package stands alone (it never imports `hub`). Open a source with
 `connectors.ledger` and `connectors.sql`, the in-memory double in `connectors.mock`.
 """
 
-from connectors._secret import Secret
+from connectors.secret import Secret
 from connectors.base import (
     Capability,
     Connector,

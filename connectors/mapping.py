@@ -29,7 +29,7 @@ from typing import Any
 import jsonschema
 
 from connectors._fields import ENUMS, FIELD_TYPES
-from connectors._secret import Secret
+from connectors.secret import Secret
 from connectors.errors import ConnectorConfigError
 
 __all__ = [

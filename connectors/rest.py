@@ -23,7 +23,7 @@ import aiohttp
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
-from connectors._secret import reveal
+from connectors.secret import reveal
 from connectors.base import (
     DataIssue,
     Location,

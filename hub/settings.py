@@ -60,7 +60,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from connectors._secret import Secret
+from connectors.secret import Secret
 from connectors.errors import ConnectorConfigError
 from hub.errors import ConfigError
 from hub.federation.merge import Side

@@ -23,8 +23,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.contracts._time import format_time, parse_time
-from hub.contracts.jws import parse_compact, verify_compact
+from hub.clock import format_time, parse_time
+from hub.jws import parse_compact, verify_compact
 from hub.errors import ContractError
 
 __all__ = ["CHECKPOINT_TYPE", "SignedCheckpoint", "append_anchor", "open_anchor",

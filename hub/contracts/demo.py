@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._time import format_time, utcnow
+from hub.clock import format_time, utcnow
 from hub.contracts.keys import load_private_key, new_key_files
 from hub.contracts.lifecycle import sign_contract
 from hub.contracts.registry import (

@@ -25,9 +25,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._time import utcnow
-from hub.contracts._json import b64url
-from hub.contracts.jws import (
+from hub.clock import utcnow
+from hub.canonical_json import b64url
+from hub.jws import (
     SignatureEntry,
     add_signature,
     parse_general,

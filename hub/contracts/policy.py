@@ -55,7 +55,7 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.model import (
     RECORD_ACTIONS,
     Contract,

@@ -25,9 +25,9 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.contracts._json import strict_loads
-from hub.contracts._time import format_time, utcnow
-from hub.contracts.jws import parse_general
+from hub.canonical_json import strict_loads
+from hub.clock import format_time, utcnow
+from hub.jws import parse_general
 from hub.contracts.registry import Registry, RegistryDowngrade, RegistryError
 from hub.contracts.store import RegistryStateRow
 

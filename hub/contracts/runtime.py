@@ -67,9 +67,9 @@ from hub.audit.privacy import (
     unsafe_id_reason,
 )
 from hub.audit.rejections import RejectionLimiter
-from hub.contracts._json import strict_loads
-from hub.contracts._time import utcnow
-from hub.contracts.jws import parse_general
+from hub.canonical_json import strict_loads
+from hub.clock import utcnow
+from hub.jws import parse_general
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import TERMINAL_STATES, ContractState
 from hub.contracts.model import Contract, parse_contract

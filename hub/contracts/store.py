@@ -39,9 +39,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.contracts._json import strict_loads
-from hub.contracts._time import as_utc, format_time, parse_time, utcnow
-from hub.contracts.jws import parse_general
+from hub.canonical_json import strict_loads
+from hub.clock import as_utc, format_time, parse_time, utcnow
+from hub.jws import parse_general
 from hub.contracts.lifecycle import (
     TERMINAL_STATES,
     ContractState,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from hub.contracts._json import b64url, canonical
-from hub.contracts.jws import sign_compact
+from hub.canonical_json import b64url, canonical
+from hub.jws import sign_compact
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import TOKEN_TYPE
 from tests.api.conftest import World

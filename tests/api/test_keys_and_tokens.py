@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.demo import DemoTrust, two_party_contract
-from hub.contracts.jws import parse_general
+from hub.jws import parse_general
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
 from hub.contracts.registry import (

@@ -10,7 +10,7 @@ import pytest
 from contract_world import NOW, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._json import b64url, canonical
+from hub.canonical_json import b64url, canonical
 from hub.contracts.registry import (
     KeyNotValid,
     KeyRevoked,

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from connectors.errors import SourceUnavailable
 from hub.audit.log import AuditEntryRow
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.demo import build_demo_trust, two_party_contract
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import sign_contract

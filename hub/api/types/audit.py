@@ -19,8 +19,8 @@ from strawberry.types import Info
 
 from hub.api.context import Context
 from hub.audit.log import AuditEntry
-from hub.contracts._time import parse_time
-from hub.contracts.jws import parse_compact
+from hub.clock import parse_time
+from hub.jws import parse_compact
 from hub.contracts.runtime import Trust
 from hub.errors import AccessDenied, RequestError
 

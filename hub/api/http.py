@@ -29,7 +29,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from hub.api.context import Context
 from hub.api.csrf import CSRF_MESSAGE, is_preflighted
-from hub.api.extensions.audit import AUDIT_UNAVAILABLE
+from hub.api.extensions.audit import AUDIT_UNAVAILABLE, access_record
 from hub.api.graphiql import graphiql_html
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
@@ -147,7 +147,7 @@ async def _audit_cut_short(context: Context, query: str, operation_name: str | N
     context.refused = True
     try:
         async with asyncio.timeout(5.0):
-            await enforcement.record(context, query, operation_name)
+            await enforcement.record(access_record(context, query, operation_name))
     except Exception:  # noqa: BLE001 - the client still gets its REQUEST_TIMEOUT
         log.exception("could not audit a request ended by its deadline")
 
@@ -160,7 +160,7 @@ async def _audit_unrun(context: Context, query: str, operation_name: str | None,
     if enforcement is not None and not context.audited:
         context.audited = True
         context.rejected = reason
-        await enforcement.record(context, query, operation_name)
+        await enforcement.record(access_record(context, query, operation_name))
 
 
 def _no_operation_message(operation_name: str | None) -> str:

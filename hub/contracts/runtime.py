@@ -25,7 +25,7 @@
   be before the earliest time a stored active contract comes into force or expires
   (`next_transition`), and the sources' owners must be the same. So a revocation is still
   honoured by the very next request, and an expiry by the first request at or after it.
-- `record`: one audit entry per operation (hub.audit), with the contracts it relied on;
+- `record`: one audit entry per operation (hub.audit), from the `AccessRecord` the API built;
   `record_rejection`: one per request refused before it ran (rate-limited per network).
 
 The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of the file, into
@@ -57,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from hub.api.extensions.fields import MEMBER_FIELDS
+from hub.audit.access import AccessRecord, access_event
 from hub.audit.anchor import open_anchor
 from hub.audit.log import AuditEvent, AuditLog, Decision
 from hub.audit.privacy import (
@@ -92,8 +93,6 @@ from hub.settings import TrustConfig, read_trust_table
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from hub.api.context import Context
-
 __all__ = ["TrustConfig", "Trust", "load_trust_config", "supplied_fields"]
 
 log = logging.getLogger("hub.contracts")
@@ -101,8 +100,6 @@ log = logging.getLogger("hub.contracts")
 #: (type, field) a party's own sources supply beyond the live member fields
 OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
                                                   ("Member", "activities"))
-#: GraphQL types whose (type, field) pairs never carry member data: left out of the audit
-_PLUMBING = ("Query", "Mutation", "PageInfo")
 
 
 def load_trust_config(path: Path | str) -> TrustConfig:
@@ -350,9 +347,8 @@ class Trust:
                 out.setdefault(entry.owner, set()).add(entry.name)
         return out
 
-    async def record(self, ctx: Context, document: str | None,
-                     operation_name: str | None) -> None:
-        await self.audit_log.append(audit_event(ctx, document, operation_name))
+    async def record(self, record: AccessRecord) -> None:
+        await self.audit_log.append(access_event(record))
 
     async def record_rejection(self, request: Request, reason: str) -> None:
         """One `rejected` entry (no token, no body: the reason, the client's network, the
@@ -438,33 +434,3 @@ async def _submit_configured(store: ContractStore, path: Path, registry: Registr
                     "[trust].contracts", contract.id, contract.version, path.name, state)
         return
     await store.submit(envelope, registry, now=now)
-
-
-def audit_event(ctx: Context, document: str | None, operation_name: str | None,
-                *, now: datetime | None = None) -> AuditEvent:
-    """What the log keeps of one request: keys, field names and contract digests only."""
-    caller = ctx.caller
-    requested = ctx.plan.requested if ctx.plan is not None else {}
-    asked = {f"{t}.{f}" for t, fs in requested.items() for f in fs
-             if t not in _PLUMBING and not t.endswith(("Connection", "Edge"))}
-    denied = set(ctx.fields_denied)
-    if ctx.refused:
-        decision = Decision.DENIED
-    elif ctx.rejected is not None:
-        decision = Decision.REJECTED
-    elif denied or ctx.members_hidden:
-        decision = Decision.PARTIAL
-    else:
-        decision = Decision.ALLOWED
-    digests: Sequence[str] = ()
-    policy = ctx.active_policy
-    if isinstance(policy, ContractPolicy):
-        digests = policy.contract_digests(caller)
-    return AuditEvent(
-        at=now or utcnow(), party=caller.party, user=caller.user, purpose=caller.purpose,
-        decision=decision, operation_hash=operation_hash(document or "", operation_name),
-        contract_digests=digests, member_keys=sorted(ctx.members_touched),
-        fields_allowed=sorted(asked - denied) if ctx.rejected is None else (),
-        fields_denied=sorted(denied), reason=ctx.rejected if not ctx.refused else None,
-    )
-

@@ -63,7 +63,7 @@ from sqlalchemy.exc import ArgumentError
 from connectors.secret import Secret
 from connectors.errors import ConnectorConfigError
 from hub.errors import ConfigError
-from hub.federation.merge import Side
+from hub.model import Side
 
 __all__ = [
     "Settings",

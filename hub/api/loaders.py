@@ -27,7 +27,7 @@ from connectors.base import Record
 from hub.api.extensions.fields import MEMBER_FIELDS, canonical_member_fields
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
-from hub.store.ingest import write_issues
+from hub.federation.ingest import write_issues
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from connectors.errors import SourceUnavailable
 from connectors.mock import MockConnector
 from hub.federation.fetch import Link, LiveFetcher
-from hub.federation.merge import Side
+from hub.model import Side
 from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
 
 OLD = datetime(2024, 1, 1, tzinfo=timezone.utc)

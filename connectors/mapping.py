@@ -28,7 +28,7 @@ from typing import Any
 
 import jsonschema
 
-from connectors._fields import ENUMS, FIELD_TYPES
+from connectors.canonical import ENUMS, FIELD_TYPES
 from connectors.secret import Secret
 from connectors.errors import ConnectorConfigError
 

@@ -64,6 +64,8 @@ from hub.contracts.model import (
     region_covers,
     region_prefix,
 )
+from hub.model import IDENTIFYING, MEMBER_GRAPHQL_TYPES
+from hub.model import MASKED_UNLESS_GRANTED as _OTHER_ENTITIES_MASKED
 from hub.policy.base import Caller, Policy, Subject, SubjectWithOwners, Transform
 from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow
 
@@ -110,12 +112,12 @@ FIELD_ALIASES: Mapping[tuple[str, str], tuple[str, str]] = {
 #: parties owning the member's sources own it (the most permissive answer among them wins)
 MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({("Member", "activities")})
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
-OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
+OWN_DATA_MASKED: frozenset[tuple[str, str]] = IDENTIFYING  # canonical table, hub.model
 #: (type, field) of otherwise ungoverned types that leave masked to other parties unless a
 #: contract grants more (the owner sees its own in full): organisations' contact phones
-MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = frozenset({("Organization", "contactPhone")})
+MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = _OTHER_ENTITIES_MASKED
 #: types whose values belong to one member: contracts apply only when their scope covers it
-MEMBER_TYPES: frozenset[str] = frozenset({"Member", "Destination", "Work", "FourClarities"})
+MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES
 
 _RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.YEAR: 3,
          Transform.FULL: 4}

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
+from hub.model import MASKED_BY_DEFAULT
 from hub.policy.base import Caller, Policy, Subject, Transform
 
 __all__ = ["MaskingPolicy", "MASKED_FIELDS"]
 
-#: (GraphQL type, field) pairs whose values always leave masked in stage 1
-MASKED_FIELDS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("Member", "idNumber"),
-        ("Member", "phone"),
-        ("Organization", "contactPhone"),
-    }
-)
+#: (GraphQL type, field) pairs whose values always leave masked: the canonical fields marked
+#: "masked" or "identifying" (connectors.canonical, derived by hub.model)
+MASKED_FIELDS: frozenset[tuple[str, str]] = MASKED_BY_DEFAULT
 
 
 class MaskingPolicy:

@@ -34,7 +34,7 @@ from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
-from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
+from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
 from hub.errors import ConfigError
 from hub.settings import Mode, Settings
@@ -42,7 +42,7 @@ from hub.store.migrate import require_head
 from hub.store.session import create_engine, create_session_factory, init_db
 
 if TYPE_CHECKING:
-    from hub.contracts.runtime import Trust, TrustConfig
+    from hub.contracts.trust import Trust, TrustConfig
 
 __all__ = ["create_app", "open_runtime", "STATIC_DIR"]
 
@@ -91,7 +91,7 @@ async def open_runtime(
 
 
 async def _open_trust(trust: TrustConfig, runtime: Runtime) -> Trust:
-    from hub.contracts.runtime import Trust
+    from hub.contracts.trust import Trust
 
     return await Trust.open(trust, runtime.engine, runtime.session_factory, runtime.registry)
 
@@ -159,7 +159,7 @@ def create_app(
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
-    `trust`: serve under signed contracts (hub.contracts.runtime); Settings default to their
+    `trust`: serve under signed contracts (hub.contracts.trust); Settings default to their
     own `trust` ([trust] in yanxing.toml); without any every caller is anonymous under
     `policy` (stage 1). A Runtime may carry its enforcement already.
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh

@@ -43,7 +43,7 @@ own_data_purposes = ["own-records"]                    # token purposes for own 
 ```
 `${VAR}` and `${VAR:-default}` are substituted from the environment in [hub] values.
 `[trust]` becomes `Settings.trust` (a `TrustConfig`, None without the table); the registry and
-keys themselves are verified when the app starts (hub.contracts.runtime.Trust.open).
+keys themselves are verified when the app starts (hub.contracts.trust.Trust.open).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ class SourceConfig:
 
 @dataclass(frozen=True, slots=True)
 class TrustConfig:
-    """Where the trust material is (hub.contracts.runtime serves under it). Paths are used as
+    """Where the trust material is (hub.contracts.trust serves under it). Paths are used as
     given; `read_trust_table` resolves relative ones against the configuration file."""
 
     registry_path: Path
@@ -246,7 +246,7 @@ class TrustConfig:
     replay_cache_prefix: str = "yanxing:replay:"
     #: token purposes accepted without a contract declaring them: they never reach past the
     #: caller's own sources (any other purpose must be declared by an active contract of the
-    #: caller; hub.contracts.runtime)
+    #: caller; hub.contracts.trust)
     own_data_purposes: tuple[str, ...] = ("own-records",)
     #: every signed audit checkpoint is appended here too (None: nowhere; yanxing.toml
     #: defaults it to audit-anchor.jsonl next to the file)

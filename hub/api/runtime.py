@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.api.enforcement import Enforcement
 from hub.api.limits import Limits
-from hub.federation.registry import SourceRegistry
+from hub.federation.sources import SourceRegistry
 from hub.policy.base import Policy
 from hub.policy.masking import MaskingPolicy
 

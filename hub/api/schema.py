@@ -31,7 +31,7 @@ from hub.api.extensions import (
 from hub.api.extensions.document_limits import DocumentLimits
 from hub.api.extensions.errors import QuietSchema
 from hub.api.extensions.policy import police_types
-from hub.api.query import Query
+from hub.api.types.query import Query
 from hub.api.types import audit as audit_types
 from hub.api.types import contracts as contract_types
 from hub.api.types.activity import Activity

@@ -17,7 +17,7 @@ from typing import Any
 
 from hub.clock import format_time, parse_time, utcnow
 from hub.contracts.keys import load_private_key, load_public_key
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     add_key,
     add_party,
     load_registry,

@@ -35,7 +35,7 @@ from hub.jws import (
     verify_signature,
 )
 from hub.contracts.model import Contract, parse_contract
-from hub.contracts.registry import Registry
+from hub.contracts.trust_registry import Registry
 from hub.errors import ContractError
 
 __all__ = [

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.clock import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch, utcnow
 from hub.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     CLOCK_SKEW,
     KeyNotValid,
     KeyRevoked,

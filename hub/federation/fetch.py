@@ -28,7 +28,7 @@ from connectors.errors import (
     SourceUnavailable,
 )
 from hub.federation.merge import SourcedValue, merge_values
-from hub.federation.registry import SourceRegistry
+from hub.federation.sources import SourceRegistry
 from hub.model import MEMBER_PYTHON_TYPES
 
 __all__ = ["Link", "ProvenanceRecord", "MergedMember", "FetchResult", "LiveFetcher"]

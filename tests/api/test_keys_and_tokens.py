@@ -17,7 +17,7 @@ from hub.contracts.demo import DemoTrust, two_party_contract
 from hub.jws import parse_general
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     KeyRevoked,
     RegistryDowngrade,
     revoke_key,
@@ -25,7 +25,7 @@ from hub.contracts.registry import (
     verify_registry,
 )
 from hub.contracts.registry_state import accept_registry
-from hub.contracts.runtime import Trust
+from hub.contracts.trust import Trust
 from hub.contracts.store import ContractStore
 from tests.api.trusted import PARTIES, Trusted
 

@@ -103,7 +103,7 @@ def test_publish_refuses_a_registry_not_signed_by_the_hub_key(
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from hub.jws import parse_general
-    from hub.contracts.registry import sign_registry
+    from hub.contracts.trust_registry import sign_registry
 
     demo = build_demo_trust(tmp_path / "trust", PARTIES)
     config = _write(tmp_path, _trust_table(demo, tmp_path))

@@ -11,7 +11,7 @@ from contract_world import NOW, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.canonical_json import b64url, canonical
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     KeyNotValid,
     KeyRevoked,
     RegistryDowngrade,

@@ -10,7 +10,7 @@ from contract_world import NOW, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.canonical_json import b64url, canonical
-from hub.contracts.registry import revoke_key
+from hub.contracts.trust_registry import revoke_key
 from hub.contracts.tokens import (
     MemoryReplayCache,
     ReplayCache,

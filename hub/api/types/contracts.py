@@ -19,7 +19,7 @@ from hub.api.types.resolve import member_from_row
 from hub.contracts.exchange import MAX_NOTE, record_checkin
 from hub.contracts.lifecycle import SignatureInfo
 from hub.contracts.policy import ContractPolicy
-from hub.contracts.runtime import Trust
+from hub.contracts.trust import Trust
 from hub.contracts.store import ContractRecord
 from hub.errors import AccessDenied, NotFound, RequestError
 from hub.policy.base import Subject

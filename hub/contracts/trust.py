@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.audit.access import AccessRecord, access_event
 from hub.audit.anchor import open_anchor
 from hub.audit.log import AuditEvent, AuditLog, Decision
@@ -75,7 +74,7 @@ from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import TERMINAL_STATES, ContractState
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.policy import ContractPolicy
-from hub.contracts.registry import Registry, RegistryError, verify_registry
+from hub.contracts.trust_registry import Registry, RegistryError, verify_registry
 from hub.contracts.registry_state import accept_registry, newest_registry
 from hub.contracts.replay import open_replay_cache
 from hub.contracts.store import (
@@ -85,7 +84,8 @@ from hub.contracts.store import (
 )
 from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
 from hub.errors import ConfigError, ContractError, NotFound
-from hub.federation.registry import SourceRegistry
+from hub.federation.sources import SourceRegistry
+from hub.model import MEMBER_GRAPHQL_FIELDS
 from hub.policy.base import ANONYMOUS, Caller, Policy
 from hub.policy.masking import MaskingPolicy
 from hub.settings import TrustConfig, read_trust_table
@@ -124,7 +124,7 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     """party -> GraphQL type -> fields its own sources can supply (a party may always ask
     for those: for its own members it sees them)."""
     member_pairs: dict[str, set[str]] = {}
-    for type_name, name in (*MEMBER_FIELDS, *OWN_SOURCE_FIELDS):
+    for type_name, name in (*MEMBER_GRAPHQL_FIELDS, *OWN_SOURCE_FIELDS):
         member_pairs.setdefault(type_name, set()).add(name)
     out: dict[str, dict[str, set[str]]] = {}
     for entry in sources:

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from hub.api.context import Context
 from hub.api.extensions.analysis import list_bound
 from hub.api.inputs import check_issue_code, check_org_code, check_source_name, check_text
-from hub.api.queries import fetch_member_page, fetch_page, region_condition
+from hub.api.pages import fetch_member_page, fetch_page, region_condition
 from hub.api.types.activity import Activity, activity_by_key
 from hub.api.types.enums import ActivityKind, MemberStatus, OrganizationKind
 from hub.api.types.matching import MatchCandidate, match_candidates

@@ -4,7 +4,8 @@
 closes them there (starlette `lifespan`); `create_app(runtime)` serves an already-open
 `Runtime` (tests, the demo, benchmarks) and closes it at shutdown.
 `trust` (hub.settings.TrustConfig; by default `settings.trust`, yanxing.toml's [trust]) turns
-on stage 2: party tokens (HTTP 401 without a good one), a contract policy built per request, and the audit log. `authenticate` overrides how
+on signed contracts: party tokens (HTTP 401 without a good one), a contract policy built per
+request, and the audit log. `authenticate` overrides how
 the `Caller` is found (it returns one or raises `AuthenticationError`, HTTP 401).
 `mode` (hub.settings.Mode; by default `settings.hub.mode`, and production for a Runtime) decides
 what the endpoint reveals: GraphiQL, its assets and introspection in development only. A
@@ -161,7 +162,7 @@ def create_app(
 
     `trust`: serve under signed contracts (hub.contracts.trust); Settings default to their
     own `trust` ([trust] in yanxing.toml); without any every caller is anonymous under
-    `policy` (stage 1). A Runtime may carry its enforcement already.
+    `policy` (the masking policy). A Runtime may carry its enforcement already.
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
     token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
     `mode`: production unless given, or unless Settings say `[hub] mode = "development"`.

@@ -30,7 +30,7 @@ hub_public_key = "trust/keys/hub-1.pub.pem"            #   to this file, and mus
 hub_private_key = "trust/keys/hub-1.key.pem"           # optional: signs audit checkpoints
 hub_kid = "hub-1"                                      # the registry's hub key id by default
 audience = "yanxing-hub"                               # the registry's hub id by default
-enforce = true                                         # false: verify and audit, stage-1 policy
+enforce = true                                         # false: verify and audit, masking policy
 checkpoint_every = 100                                 # 1..100000
 audit_anchor = "audit-anchor.jsonl"                    # append-only copy of every signed
                                                        #   checkpoint, outside the database
@@ -275,7 +275,7 @@ class Settings:
     limits: Limits = Limits()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
-    #: the [trust] table: serve under signed contracts (None: stage 1)
+    #: the [trust] table: serve under signed contracts (None: no contracts)
     trust: TrustConfig | None = None
 
     @property

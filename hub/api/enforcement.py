@@ -1,7 +1,7 @@
-"""The stage-2 seam of the API: who is calling, under which policy, and what gets recorded.
+"""The API's enforcement seam: who is calling, under which policy, and what gets recorded.
 
 `Runtime.enforcement` holds one of these when the hub runs under signed contracts
-(hub.contracts.trust.Trust implements it); None means stage 1 (anonymous callers,
+(hub.contracts.trust.Trust implements it); None means no contracts (anonymous callers,
 `Runtime.policy` for everyone). The API calls it three times per request:
 1. `authenticate(request)` before anything runs: a `Caller`, or `AuthenticationError` (401);
 2. `policy_for(caller)`: the request's policy, current at this request (a cached policy must be

@@ -48,7 +48,7 @@ log = logging.getLogger("hub.api")
 
 
 async def anonymous(request: Request) -> Caller:
-    """Stage 1: everyone is the anonymous caller; stage 2 passes the token verifier."""
+    """Without contracts everyone is the anonymous caller; under them the token verifier runs."""
     return ANONYMOUS
 
 
@@ -184,7 +184,7 @@ class GraphQLEndpoint:
         mode: Mode | None = None,
     ) -> None:
         """`authenticate` None: the runtime's enforcement verifies party tokens when it has
-        one, else every caller is anonymous (stage 1). `mode` None: production."""
+        one, else every caller is anonymous (no contracts). `mode` None: production."""
         self.schema = schema
         self.runtime = runtime
         self.authenticate = authenticate

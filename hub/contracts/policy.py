@@ -1,4 +1,4 @@
-"""`ContractPolicy`: the stage-2 answer at the policy point, decided by signed contracts.
+"""`ContractPolicy`: the answer at the policy point under signed contracts.
 
 Rules, in order:
 1. A party sees the data of the sources it owns — except `Member.idNumber`, which it sees

@@ -38,7 +38,7 @@ The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of 
     hub_private_key = "trust/keys/hub-1.key.pem"   # optional: signs audit checkpoints
     hub_kid = "hub-1"                          # the registry's hub key id by default
     audience = "yanxing-hub"                   # the registry's hub id by default
-    enforce = true                             # false: verify and audit, but stage-1 policy
+    enforce = true                             # false: verify and audit, but masking policy
     checkpoint_every = 100
     contracts = ["trust/contracts/a.jws.json"] # optional: submitted at startup
 """

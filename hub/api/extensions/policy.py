@@ -16,7 +16,7 @@ digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inp
 filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
 as surely as selecting it. A policy with `filter_allowed` (the contract policy; see its module
 docstring for the rule) refuses a filter on a field the caller may not see in full with
-CONTRACT_DENIED naming the argument and the field; policies without it (stage 1) filter freely.
+CONTRACT_DENIED naming the argument and the field; policies without it (the masking policy) filter freely.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The core `Query` type: reads over the index, with live member details.
 
-Other packages add their own query fields with `build_schema(extra_query_types=...)`
-(e.g. stage 2's `contracts` and `accessLog`); nothing here needs to change for that.
+Other packages' query fields (`contracts`, `accessLog`: hub.api.types.contracts and .audit)
+are merged in by `build_schema(extra_query_types=...)`; nothing here needs to change for that.
 """
 
 from __future__ import annotations

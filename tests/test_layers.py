@@ -105,13 +105,14 @@ def edges() -> list[tuple[str, int, str, str]]:
 
 
 def test_imports_only_point_down() -> None:
-    back_edges = []
+    back_edges: dict[tuple[str, int], str] = {}  # one line per import statement
     for where, line, here, target in edges():
         src, dst = package_of(here), package_of(target)
         if LAYERS[dst] > LAYERS[src]:
-            back_edges.append(f"{where}:{line}: {src} (layer {LAYERS[src]}) imports {target} "
-                              f"(layer {LAYERS[dst]})")
-    assert not back_edges, "imports that run back up a layer:\n" + "\n".join(back_edges)
+            back_edges.setdefault((where, line), f"{where}:{line}: {src} (layer {LAYERS[src]}) "
+                                  f"imports {target} (layer {LAYERS[dst]})")
+    assert not back_edges, "imports that run back up a layer:\n" + "\n".join(
+        back_edges.values())
 
 
 def test_no_cycles_between_packages() -> None:
@@ -127,12 +128,13 @@ def test_no_cycles_between_packages() -> None:
                 return True
         return False
 
-    cycles = sorted(f"{a} <-> {b}" for a in graph for b in graph[a] if reaches(b, a, {b}))
+    cycles = sorted({" <-> ".join(sorted((a, b))) for a in graph for b in graph[a]
+                     if reaches(b, a, {b})})
     assert not cycles, "packages that import each other:\n" + "\n".join(cycles)
 
 
 def test_no_cross_package_private_imports() -> None:
-    private = []
+    private: list[str] = []
     for where, line, here, target in edges():
         parts = target.split(".")
         for i, part in enumerate(parts):
@@ -141,10 +143,17 @@ def test_no_cross_package_private_imports() -> None:
                 if not here.startswith(owner + ".") and here != owner:
                     private.append(f"{where}:{line}: {here} imports private {target}")
                 break
-    assert not private, "imports of another package's private module:\n" + "\n".join(private)
+    assert not private, "imports of another package's private module:\n" + "\n".join(
+        dict.fromkeys(private))
 
 
 @pytest.mark.parametrize("module", ["hub.app", "connectors.rest"])
 def test_the_checker_sees_imports(module: str) -> None:
     """A guard on the guard: the walker finds real edges (an empty graph would pass vacuously)."""
     assert any(here == module for _, _, here, _ in edges())
+
+
+def test_every_package_is_placed() -> None:
+    """Every module of hub/ and connectors/ belongs to a layer (package_of raises otherwise)."""
+    for path in source_files():
+        package_of(module_name(path))

@@ -29,8 +29,8 @@ from typing import Any
 import jsonschema
 
 from connectors.canonical import ENUMS, FIELD_TYPES
-from connectors.secret import Secret
 from connectors.errors import ConnectorConfigError
+from connectors.secret import Secret
 
 __all__ = [
     "SCHEMA_RESOURCE",

@@ -60,8 +60,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from connectors.secret import Secret
 from connectors.errors import ConnectorConfigError
+from connectors.secret import Secret
 from hub.errors import ConfigError
 from hub.model import Side
 

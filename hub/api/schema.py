@@ -31,12 +31,12 @@ from hub.api.extensions import (
 from hub.api.extensions.document_limits import DocumentLimits
 from hub.api.extensions.errors import QuietSchema
 from hub.api.extensions.policy import police_types
-from hub.api.types.query import Query
 from hub.api.types import audit as audit_types
 from hub.api.types import contracts as contract_types
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
 from hub.api.types.organization import Organization
+from hub.api.types.query import Query
 from hub.api.types.scalars import SCALAR_MAP
 
 __all__ = ["build_schema", "published_schema", "PLUGINS", "print_sdl"]

@@ -24,8 +24,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.clock import format_time, parse_time
-from hub.jws import parse_compact, verify_compact
 from hub.errors import ContractError
+from hub.jws import parse_compact, verify_compact
 
 __all__ = ["CHECKPOINT_TYPE", "SignedCheckpoint", "append_anchor", "open_anchor",
            "read_anchor", "read_head_file"]

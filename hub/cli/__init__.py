@@ -16,7 +16,18 @@ from types import ModuleType
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import ConnectorError
-from hub.cli import audit, contract, db, demo, keys, registry, schema, serve, sync, token
+from hub.cli import (
+    audit,
+    contract,
+    db,
+    demo,
+    keys,
+    registry,
+    schema,
+    serve,
+    sync,
+    token,
+)
 from hub.errors import ConfigError, HubError
 
 __all__ = ["main"]

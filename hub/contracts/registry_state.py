@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.canonical_json import strict_loads
 from hub.clock import format_time, utcnow
-from hub.jws import parse_general
-from hub.contracts.trust_registry import Registry, RegistryDowngrade, RegistryError
 from hub.contracts.store import RegistryStateRow
+from hub.contracts.trust_registry import Registry, RegistryDowngrade, RegistryError
+from hub.jws import parse_general
 
 __all__ = ["accept_registry", "check_not_older", "newest_registry"]
 

@@ -69,12 +69,10 @@ from hub.audit.privacy import (
 from hub.audit.rejections import RejectionLimiter
 from hub.canonical_json import strict_loads
 from hub.clock import utcnow
-from hub.jws import parse_general
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import TERMINAL_STATES, ContractState
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.policy import ContractPolicy
-from hub.contracts.trust_registry import Registry, RegistryError, verify_registry
 from hub.contracts.registry_state import accept_registry, newest_registry
 from hub.contracts.replay import open_replay_cache
 from hub.contracts.store import (
@@ -82,9 +80,16 @@ from hub.contracts.store import (
     StateWatch,
     next_transition,
 )
-from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
+from hub.contracts.tokens import (
+    MemoryReplayCache,
+    ReplayCache,
+    TokenRejected,
+    verify_token,
+)
+from hub.contracts.trust_registry import Registry, RegistryError, verify_registry
 from hub.errors import ConfigError, ContractError, NotFound
 from hub.federation.sources import SourceRegistry
+from hub.jws import parse_general
 from hub.model import MEMBER_GRAPHQL_FIELDS
 from hub.policy.base import ANONYMOUS, Caller, Policy
 from hub.policy.masking import MaskingPolicy

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.base import Capability, Connector, ReadRequest, Record
 from connectors.errors import SourceError
-from hub.model import Side
+from hub.clock import as_utc
 from hub.federation.ingest import (
     PageOutcome,
     write_activities,
@@ -34,8 +34,8 @@ from hub.federation.ingest import (
     write_members,
     write_organizations,
 )
-from hub.clock import as_utc
 from hub.federation.member_rows import recompute_members
+from hub.model import Side
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,

@@ -14,9 +14,11 @@ import pytest
 
 from hub.clock import utcnow
 from hub.contracts.demo import DemoTrust, two_party_contract
-from hub.jws import parse_general
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
+from hub.contracts.registry_state import accept_registry
+from hub.contracts.store import ContractStore
+from hub.contracts.trust import Trust
 from hub.contracts.trust_registry import (
     KeyRevoked,
     RegistryDowngrade,
@@ -24,9 +26,7 @@ from hub.contracts.trust_registry import (
     sign_registry,
     verify_registry,
 )
-from hub.contracts.registry_state import accept_registry
-from hub.contracts.trust import Trust
-from hub.contracts.store import ContractStore
+from hub.jws import parse_general
 from tests.api.trusted import PARTIES, Trusted
 
 QUERY = "{ contracts { id state } }"

@@ -10,7 +10,6 @@ from contract_world import NOW, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.canonical_json import b64url, canonical
-from hub.contracts.trust_registry import revoke_key
 from hub.contracts.tokens import (
     MemoryReplayCache,
     ReplayCache,
@@ -18,6 +17,7 @@ from hub.contracts.tokens import (
     mint_token,
     verify_token,
 )
+from hub.contracts.trust_registry import revoke_key
 from hub.errors import AuthenticationError
 from hub.policy.base import Caller
 

@@ -5,7 +5,6 @@ This package stands alone (it never imports `hub`). Open a source with
 `connectors.ledger` and `connectors.sql`, the in-memory double in `connectors.mock`.
 """
 
-from connectors._secret import Secret
 from connectors.base import (
     Capability,
     Connector,
@@ -34,6 +33,7 @@ from connectors.factory import open_connector
 from connectors.idcard import is_valid_id_number, normalise_id_number
 from connectors.mapping import EntityMapping, FieldMapping, SourceMapping, load_mapping
 from connectors.regions import resolve_region
+from connectors.secret import Secret
 
 __all__ = [
     "Capability",

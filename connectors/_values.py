@@ -1,7 +1,7 @@
 """Raw cells and JSON values -> canonical Python values, or a `ValueProblem` saying what to fix.
 
 Every source spells the same fact differently: 男 / 1 / "M", 2016年3月 / 20160301 / an Excel
-date cell, 温江区 / 510115. Conversions are chosen by the canonical field's type (`_fields`), so
+date cell, 温江区 / 510115. Conversions are chosen by the canonical field's type (`connectors.canonical`), so
 a mapping file rarely says more than which column holds what. A value that cannot be
 converted raises `ValueProblem`; the connector turns it into a `DataIssue` next to the record
 (the field becomes None), so one bad cell never stops a sync.
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
-from connectors._fields import ENUM_SYNONYMS, ENUMS
+from connectors.canonical import ENUM_SYNONYMS, ENUMS
 from connectors.base import PartialDate
 from connectors.idcard import id_problem, mask_id_number, mask_middle, normalise_id_number
 from connectors.regions import resolve_region

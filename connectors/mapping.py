@@ -28,9 +28,9 @@ from typing import Any
 
 import jsonschema
 
-from connectors._fields import ENUMS, FIELD_TYPES
-from connectors._secret import Secret
+from connectors.canonical import ENUMS, FIELD_TYPES
 from connectors.errors import ConnectorConfigError
+from connectors.secret import Secret
 
 __all__ = [
     "SCHEMA_RESOURCE",

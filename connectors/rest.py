@@ -23,7 +23,6 @@ import aiohttp
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
-from connectors._secret import reveal
 from connectors.base import (
     DataIssue,
     Location,
@@ -41,6 +40,7 @@ from connectors.errors import (
     SourceUnavailable,
 )
 from connectors.mapping import EntityMapping, SourceMapping
+from connectors.secret import reveal
 
 __all__ = ["RestConnector", "sign_params", "map_client_error", "CLIENT_ERROR_MAP",
            "DEFAULT_MAX_RESPONSE_BYTES"]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
-from connectors._secret import reveal
+from connectors.secret import reveal
 from connectors.base import (
     DataIssue,
     Location,

@@ -4,7 +4,8 @@
 closes them there (starlette `lifespan`); `create_app(runtime)` serves an already-open
 `Runtime` (tests, the demo, benchmarks) and closes it at shutdown.
 `trust` (hub.settings.TrustConfig; by default `settings.trust`, yanxing.toml's [trust]) turns
-on stage 2: party tokens (HTTP 401 without a good one), a contract policy built per request, and the audit log. `authenticate` overrides how
+on signed contracts: party tokens (HTTP 401 without a good one), a contract policy built per
+request, and the audit log. `authenticate` overrides how
 the `Caller` is found (it returns one or raises `AuthenticationError`, HTTP 401).
 `mode` (hub.settings.Mode; by default `settings.hub.mode`, and production for a Runtime) decides
 what the endpoint reveals: GraphiQL, its assets and introspection in development only. A
@@ -34,7 +35,7 @@ from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
-from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
+from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
 from hub.errors import ConfigError
 from hub.settings import Mode, Settings
@@ -42,7 +43,7 @@ from hub.store.migrate import require_head
 from hub.store.session import create_engine, create_session_factory, init_db
 
 if TYPE_CHECKING:
-    from hub.contracts.runtime import Trust, TrustConfig
+    from hub.contracts.trust import Trust, TrustConfig
 
 __all__ = ["create_app", "open_runtime", "STATIC_DIR"]
 
@@ -91,7 +92,7 @@ async def open_runtime(
 
 
 async def _open_trust(trust: TrustConfig, runtime: Runtime) -> Trust:
-    from hub.contracts.runtime import Trust
+    from hub.contracts.trust import Trust
 
     return await Trust.open(trust, runtime.engine, runtime.session_factory, runtime.registry)
 
@@ -159,9 +160,9 @@ def create_app(
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
-    `trust`: serve under signed contracts (hub.contracts.runtime); Settings default to their
+    `trust`: serve under signed contracts (hub.contracts.trust); Settings default to their
     own `trust` ([trust] in yanxing.toml); without any every caller is anonymous under
-    `policy` (stage 1). A Runtime may carry its enforcement already.
+    `policy` (the masking policy). A Runtime may carry its enforcement already.
     `demo_tokens` (the demo ONLY): ((party id, name), ...) and a function minting a fresh
     token for a party; adds GET /demo/token?party=ID and a party picker to GraphiQL.
     `mode`: production unless given, or unless Settings say `[hub] mode = "development"`.

@@ -30,7 +30,7 @@ hub_public_key = "trust/keys/hub-1.pub.pem"            #   to this file, and mus
 hub_private_key = "trust/keys/hub-1.key.pem"           # optional: signs audit checkpoints
 hub_kid = "hub-1"                                      # the registry's hub key id by default
 audience = "yanxing-hub"                               # the registry's hub id by default
-enforce = true                                         # false: verify and audit, stage-1 policy
+enforce = true                                         # false: verify and audit, masking policy
 checkpoint_every = 100                                 # 1..100000
 audit_anchor = "audit-anchor.jsonl"                    # append-only copy of every signed
                                                        #   checkpoint, outside the database
@@ -43,7 +43,7 @@ own_data_purposes = ["own-records"]                    # token purposes for own 
 ```
 `${VAR}` and `${VAR:-default}` are substituted from the environment in [hub] values.
 `[trust]` becomes `Settings.trust` (a `TrustConfig`, None without the table); the registry and
-keys themselves are verified when the app starts (hub.contracts.runtime.Trust.open).
+keys themselves are verified when the app starts (hub.contracts.trust.Trust.open).
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from connectors._secret import Secret
 from connectors.errors import ConnectorConfigError
+from connectors.secret import Secret
 from hub.errors import ConfigError
-from hub.federation.merge import Side
+from hub.model import Side
 
 __all__ = [
     "Settings",
@@ -229,7 +229,7 @@ class SourceConfig:
 
 @dataclass(frozen=True, slots=True)
 class TrustConfig:
-    """Where the trust material is (hub.contracts.runtime serves under it). Paths are used as
+    """Where the trust material is (hub.contracts.trust serves under it). Paths are used as
     given; `read_trust_table` resolves relative ones against the configuration file."""
 
     registry_path: Path
@@ -246,7 +246,7 @@ class TrustConfig:
     replay_cache_prefix: str = "yanxing:replay:"
     #: token purposes accepted without a contract declaring them: they never reach past the
     #: caller's own sources (any other purpose must be declared by an active contract of the
-    #: caller; hub.contracts.runtime)
+    #: caller; hub.contracts.trust)
     own_data_purposes: tuple[str, ...] = ("own-records",)
     #: every signed audit checkpoint is appended here too (None: nowhere; yanxing.toml
     #: defaults it to audit-anchor.jsonl next to the file)
@@ -275,7 +275,7 @@ class Settings:
     limits: Limits = Limits()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
-    #: the [trust] table: serve under signed contracts (None: stage 1)
+    #: the [trust] table: serve under signed contracts (None: no contracts)
     trust: TrustConfig | None = None
 
     @property

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import ConfigError
-from hub.federation.merge import Side
+from hub.model import Side
 from hub.settings import Limits, Settings, load_settings
 
 SECRET = "s" * 40

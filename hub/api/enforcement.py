@@ -1,27 +1,26 @@
-"""The stage-2 seam of the API: who is calling, under which policy, and what gets recorded.
+"""The API's enforcement seam: who is calling, under which policy, and what gets recorded.
 
 `Runtime.enforcement` holds one of these when the hub runs under signed contracts
-(hub.contracts.runtime.Trust implements it); None means stage 1 (anonymous callers,
+(hub.contracts.trust.Trust implements it); None means no contracts (anonymous callers,
 `Runtime.policy` for everyone). The API calls it three times per request:
 1. `authenticate(request)` before anything runs: a `Caller`, or `AuthenticationError` (401);
 2. `policy_for(caller)`: the request's policy, current at this request (a cached policy must be
    revalidated exactly), so a revocation is honoured by the very next request;
-3. `record(ctx, document, operation_name)` after execution (hub.api.extensions.audit): one
-   audit entry per operation, whatever the outcome;
+3. `record(access_record)` after execution: one audit entry per operation, whatever the
+   outcome, from the plain `hub.audit.AccessRecord` the audit extension builds from the
+   request's Context (hub.api.extensions.audit.access_record);
    or, for a request refused before it could run (failed authentication, a malformed body),
    `record_rejection(request, reason)` instead: one entry, rate-limited per client network.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 
+from hub.audit.access import AccessRecord
 from hub.policy.base import Caller, Policy
-
-if TYPE_CHECKING:
-    from hub.api.context import Context
 
 __all__ = ["Enforcement"]
 
@@ -36,8 +35,7 @@ class Enforcement(Protocol):
         """The policy for one request by `caller` (cached only with exact revalidation)."""
         ...
 
-    async def record(self, ctx: "Context", document: str | None,
-                     operation_name: str | None) -> None:
+    async def record(self, record: AccessRecord) -> None:
         """Append the request's decision to the audit log."""
         ...
 

@@ -29,7 +29,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from hub.api.context import Context
 from hub.api.csrf import CSRF_MESSAGE, is_preflighted
-from hub.api.extensions.audit import AUDIT_UNAVAILABLE, audit_failure_cause
+from hub.api.extensions.audit import AUDIT_UNAVAILABLE, access_record, audit_failure_cause
 from hub.api.graphiql import graphiql_html
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
@@ -48,7 +48,7 @@ log = logging.getLogger("hub.api")
 
 
 async def anonymous(request: Request) -> Caller:
-    """Stage 1: everyone is the anonymous caller; stage 2 passes the token verifier."""
+    """Without contracts everyone is the anonymous caller; under them the token verifier runs."""
     return ANONYMOUS
 
 
@@ -146,7 +146,7 @@ async def _audit_cut_short(context: Context, query: str, operation_name: str | N
     context.access.refused()
     try:
         async with asyncio.timeout(5.0):
-            await enforcement.record(context, query, operation_name)
+            await enforcement.record(access_record(context, query, operation_name))
     except Exception:  # noqa: BLE001 - the client still gets its REQUEST_TIMEOUT
         log.exception("could not audit a request ended by its deadline")
 
@@ -169,7 +169,8 @@ async def _audit_unrun(context: Context, query: str, operation_name: str | None,
     enforcement = context.runtime.enforcement
     if enforcement is not None and context.access.claim():
         context.access.reject(reason)
-        await _audit_refusal(enforcement.record(context, query, operation_name), reason)
+        await _audit_refusal(enforcement.record(access_record(context, query, operation_name)),
+                             reason)
 
 
 def _no_operation_message(operation_name: str | None) -> str:
@@ -193,7 +194,7 @@ class GraphQLEndpoint:
         mode: Mode | None = None,
     ) -> None:
         """`authenticate` None: the runtime's enforcement verifies party tokens when it has
-        one, else every caller is anonymous (stage 1). `mode` None: production."""
+        one, else every caller is anonymous (no contracts). `mode` None: production."""
         self.schema = schema
         self.runtime = runtime
         self.authenticate = authenticate

@@ -7,7 +7,7 @@ never mixes two callers and a cache never outlives its request (strawberry
 A member's index row and its source links come together (`member_index`): one Core SELECT
 over members LEFT JOIN source_links per batch, on a pooled connection (no ORM session, no
 identity map), with a statement built once per process. `member_rows` and `member_links` are
-views of it; a page of members primes it with rows it already read (hub.api.queries).
+views of it; a page of members primes it with rows it already read (hub.api.pages).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Row, bindparam, func, select
 from strawberry.dataloader import DataLoader
@@ -27,7 +27,7 @@ from connectors.base import Record
 from hub.api.extensions.fields import canonical_member_fields
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
-from hub.store.ingest import write_issues
+from hub.federation.ingest import write_issues
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,
@@ -36,14 +36,23 @@ from hub.store.models import (
     SourceLinkRow,
 )
 
-__all__ = ["Loaders", "IndexEntry", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
+__all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
 
 K = TypeVar("K")
 
 log = logging.getLogger("hub.api")
 
-#: a member's index row (None when not indexed) and its linked source records, in link order
-IndexEntry = tuple[Any, list[Link]]
+class IndexEntry(NamedTuple):
+    """What the index holds of one member: its row and its linked source records."""
+
+    #: the member's index row (a joined Core row, read by column name); None: not indexed
+    row: Any
+    #: its linked source records, in link order
+    links: list[Link]
+
+
+#: the entry of a key the index does not hold (read-only: never append to its links)
+NOT_INDEXED = IndexEntry(None, [])
 
 _MEMBERS = MemberRow.__table__
 _LINKS = SourceLinkRow.__table__
@@ -76,9 +85,9 @@ def member_index_entries(rows: Iterable[Row[Any]]) -> dict[str, IndexEntry]:
         key = row[_KEY]
         entry = found.get(key)
         if entry is None:
-            entry = found[key] = (row, [])
+            entry = found[key] = IndexEntry(row, [])
         if row[-2] is not None:
-            entry[1].append(Link(row[-2], row[-1]))
+            entry.links.append(Link(row[-2], row[-1]))
     return found
 
 
@@ -181,10 +190,10 @@ class Loaders:
         async with self.ctx.runtime.engine.connect() as conn:
             rows = (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
         found = member_index_entries(rows)
-        return [found.get(k) or (None, []) for k in keys]
+        return [found.get(k) or IndexEntry(None, []) for k in keys]  # a fresh list per key
 
     async def _member_rows(self, keys: Sequence[str]) -> list[MemberRow | None]:
-        return [row for row, _ in await self.member_index.load_many(keys)]
+        return [entry.row for entry in await self.member_index.load_many(keys)]
 
     async def _organizations(self, keys: Sequence[str]) -> list[OrganizationRow | None]:
         return await self._by_pk(OrganizationRow.org_id, keys)
@@ -199,7 +208,7 @@ class Loaders:
         return await self._grouped(AttendanceRow.activity_key, keys)
 
     async def _member_links(self, keys: Sequence[str]) -> list[list[Link]]:
-        return [links for _, links in await self.member_index.load_many(keys)]
+        return [entry.links for entry in await self.member_index.load_many(keys)]
 
     async def _member_details(self, keys: Sequence[str]) -> list[MergedMember | BaseException]:
         limit = self.ctx.runtime.limits.max_members_per_request
@@ -209,7 +218,7 @@ class Loaders:
         if len(self._members_fetched) > limit:
             error = LimitExceeded(f"at most {limit} members' details per request")
             return [error for _ in keys]
-        links = [ls for _, ls in await self.member_index.load_many(keys)]
+        links = [entry.links for entry in await self.member_index.load_many(keys)]
         plan = self.ctx.plan
         fields = canonical_member_fields(plan.requested) if plan is not None else None
         result = await self.fetcher.fetch_members(dict(zip(keys, links)), fields)

@@ -1,5 +1,5 @@
 """What the API needs for the life of the process: index, sources, policy, limits, and
-(stage 2) the enforcement that authenticates callers and picks each request's policy.
+(under signed contracts) the enforcement that authenticates callers and picks each request's policy.
 
 The app lifespan builds one `Runtime` (from settings, or tests build it directly with their own
 engine and MockConnectors) and every request's `Context` points at it.
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.api.enforcement import Enforcement
 from hub.api.limits import Limits
-from hub.federation.registry import SourceRegistry
+from hub.federation.sources import SourceRegistry
 from hub.policy.base import Policy
 from hub.policy.masking import MaskingPolicy
 
@@ -29,6 +29,6 @@ class Runtime:
     limits: Limits = field(default_factory=Limits)
     #: key for the HASHED transform (the hub secret); never leaves the process
     hash_key: bytes = b""
-    #: stage 2: party tokens, a per-request contract policy and the audit log (None: stage 1,
-    #: everyone anonymous under `policy`)
+    #: under signed contracts: party tokens, a per-request contract policy and the audit log
+    #: (None: no contracts, everyone anonymous under `policy`)
     enforcement: Enforcement | None = None

@@ -1,5 +1,6 @@
 """Append-only, hash-chained audit log of access decisions with hub-signed checkpoints."""
 
+from hub.audit.access import AccessRecord, access_event
 from hub.audit.log import (
     AuditEntry,
     AuditEvent,
@@ -10,11 +11,13 @@ from hub.audit.log import (
 from hub.audit.verify import VerifyReport, verify_log
 
 __all__ = [
+    "AccessRecord",
     "AuditEntry",
     "AuditEvent",
     "AuditLog",
     "Decision",
     "VerifyReport",
+    "access_event",
     "operation_hash",
     "verify_log",
 ]

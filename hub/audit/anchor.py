@@ -23,9 +23,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.contracts._time import format_time, parse_time
-from hub.contracts.jws import parse_compact, verify_compact
+from hub.clock import format_time, parse_time
 from hub.errors import ContractError
+from hub.jws import parse_compact, verify_compact
 
 __all__ = ["CHECKPOINT_TYPE", "SignedCheckpoint", "append_anchor", "open_anchor",
            "read_anchor", "read_head_file"]

@@ -47,9 +47,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.audit.anchor import CHECKPOINT_TYPE, SignedCheckpoint, append_anchor
 from hub.audit.privacy import SAFE_PURPOSE, SAFE_USER, operation_hash, unsafe_id_reason
-from hub.contracts._json import canonical
-from hub.contracts._time import format_time, parse_time, utcnow
-from hub.contracts.jws import sign_compact
+from hub.canonical_json import canonical
+from hub.clock import format_time, parse_time, utcnow
+from hub.jws import sign_compact
 from hub.errors import AccessDenied, ContractError
 from hub.store.base import Base
 

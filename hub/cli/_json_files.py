@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hub.contracts._json import strict_loads
+from hub.canonical_json import strict_loads
 from hub.errors import ContractError
 
 __all__ = ["read_document", "write_document"]

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.cli._json_files import read_document
 from hub.contracts.keys import load_public_key
-from hub.contracts.registry import Registry, verify_registry
 from hub.contracts.registry_state import accept_registry, check_not_older
+from hub.contracts.trust_registry import Registry, verify_registry
 from hub.settings import TrustConfig
 from hub.store.session import create_engine, create_session_factory, init_db
 

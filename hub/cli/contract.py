@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hub.contracts._time import format_time, utcnow
+from hub.clock import format_time, utcnow
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
 from hub.contracts.lint import known_fields_from_sdl, lint_contract
-from hub.contracts.registry import Registry, load_registry
+from hub.contracts.trust_registry import Registry, load_registry
 from hub.contracts.store import ContractRecord, ContractStore
 from hub.cli._args import DAYS
 from hub.cli._db import open_db

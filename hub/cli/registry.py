@@ -15,9 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.contracts._time import format_time, parse_time, utcnow
+from hub.clock import format_time, parse_time, utcnow
 from hub.contracts.keys import load_private_key, load_public_key
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     add_key,
     add_party,
     load_registry,

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     trust = settings.trust
     if args.trust is not None:
-        from hub.contracts.runtime import load_trust_config
+        from hub.contracts.trust import load_trust_config
 
         trust = load_trust_config(args.trust)
         print(f"yanxing serve: --trust is deprecated and will be removed in the next release; "
@@ -92,7 +92,7 @@ def check_trust_files(trust: TrustConfig, owners: set[str]) -> None:
     from hub.cli._json_files import read_document
     from hub.contracts.keys import load_private_key, load_public_key
     from hub.contracts.lifecycle import verify_contract
-    from hub.contracts.registry import load_registry
+    from hub.contracts.trust_registry import load_registry
 
     def step(what: str, path: Path, load: Callable[[], T]) -> T:
         try:

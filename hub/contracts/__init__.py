@@ -17,7 +17,7 @@ from hub.contracts.lifecycle import (
 from hub.contracts.lint import LintReport, known_fields_from_sdl, lint_contract
 from hub.contracts.model import Contract, contract_digest, parse_contract
 from hub.contracts.policy import ContractPolicy, SubjectWithOwners
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     Registry,
     add_key,
     add_party,

@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._time import format_time, utcnow
+from hub.clock import format_time, utcnow
 from hub.contracts.keys import load_private_key, new_key_files
 from hub.contracts.lifecycle import sign_contract
-from hub.contracts.registry import (
+from hub.contracts.tokens import mint_token
+from hub.contracts.trust_registry import (
     Registry,
     add_key,
     add_party,
@@ -30,11 +31,8 @@ from hub.contracts.registry import (
     sign_registry,
     verify_registry,
 )
-from hub.contracts.tokens import mint_token
 from hub.errors import ContractError
-
-if TYPE_CHECKING:
-    from hub.contracts.runtime import TrustConfig
+from hub.settings import TrustConfig
 
 __all__ = ["DemoTrust", "build_demo_trust", "two_party_contract", "four_party_contract",
            "DEMO_PURPOSE"]
@@ -69,8 +67,6 @@ class DemoTrust:
 
     def trust_config(self, *, checkpoint_every: int = 100, submit: bool = True) -> TrustConfig:
         """Serve under this trust world (`submit`: submit the contracts at startup)."""
-        from hub.contracts.runtime import TrustConfig  # runtime imports hub.audit: keep lazy
-
         return TrustConfig(
             registry_path=self.registry_path, hub_public_key_path=self.hub_public_key_path,
             hub_private_key_path=self.hub_private_key_path, hub_kid=self.hub_kid,

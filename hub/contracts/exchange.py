@@ -5,7 +5,7 @@ member reported to it. Everything else named in contracts' `record` permissions 
 status reports, tasks, evaluation letters, transfers, reconciliation) will get its own rows
 here as its workflow arrives. Rows hold the member *key* (never an ID number) and who
 recorded what, when, under which contracts; the permission check is
-`ContractPolicy.can_record` (hub.contracts.graphql does it before calling `record_checkin`).
+`ContractPolicy.can_record` (hub.api.types.contracts does it before calling `record_checkin`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.store.base import Base
 
 __all__ = ["CheckIn", "CheckInRow", "record_checkin", "checkins_of",

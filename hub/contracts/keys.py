@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hub.contracts._json import b64url, b64url_decode
+from hub.canonical_json import b64url, b64url_decode
 from hub.errors import ContractError
 
 __all__ = [

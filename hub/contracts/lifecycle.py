@@ -25,9 +25,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._time import utcnow
-from hub.contracts._json import b64url
-from hub.contracts.jws import (
+from hub.clock import utcnow
+from hub.canonical_json import b64url
+from hub.jws import (
     SignatureEntry,
     add_signature,
     parse_general,
@@ -35,7 +35,7 @@ from hub.contracts.jws import (
     verify_signature,
 )
 from hub.contracts.model import Contract, parse_contract
-from hub.contracts.registry import Registry
+from hub.contracts.trust_registry import Registry
 from hub.errors import ContractError
 
 __all__ = [

@@ -23,8 +23,8 @@ from typing import Any
 
 import jsonschema
 
-from hub.contracts._json import canonical
-from hub.contracts._time import parse_time
+from hub.canonical_json import canonical
+from hub.clock import parse_time
 from hub.errors import ContractError
 from hub.policy.base import Subject, Transform
 

@@ -1,4 +1,4 @@
-"""`ContractPolicy`: the stage-2 answer at the policy point, decided by signed contracts.
+"""`ContractPolicy`: the answer at the policy point under signed contracts.
 
 Rules, in order:
 1. A party sees the data of the sources it owns — except `Member.idNumber`, which it sees
@@ -39,7 +39,7 @@ itself holds for the same person; and a party outside a contract whose source al
 member in the contract's scope is not considered (can_see requires a contract party's source).
 
 A policy answers for the contracts in force at its `now`; the API's cached one is revalidated
-on every request (hub.contracts.runtime.Trust.policy_for), so a revocation is seen by the next
+on every request (hub.contracts.trust.Trust.policy_for), so a revocation is seen by the next
 request and an expiry by the first one at or after it. For row scope `can_see` needs the parties owning the
 member's linked sources: pass a `SubjectWithOwners` (a plain `Subject` is judged by contract
 scope alone, so members known only from the caller's own sources would be hidden).
@@ -55,7 +55,7 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.model import (
     RECORD_ACTIONS,
     Contract,
@@ -64,6 +64,8 @@ from hub.contracts.model import (
     region_covers,
     region_prefix,
 )
+from hub.model import IDENTIFYING, MEMBER_GRAPHQL_TYPES
+from hub.model import MASKED_UNLESS_GRANTED as _OTHER_ENTITIES_MASKED
 from hub.policy.base import (
     BasePolicy,
     Caller,
@@ -118,12 +120,12 @@ FIELD_ALIASES: Mapping[tuple[str, str], tuple[str, str]] = {
 #: parties owning the member's sources own it (the most permissive answer among them wins)
 MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({("Member", "activities")})
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
-OWN_DATA_MASKED: frozenset[tuple[str, str]] = frozenset({("Member", "idNumber")})
+OWN_DATA_MASKED: frozenset[tuple[str, str]] = IDENTIFYING  # canonical table, hub.model
 #: (type, field) of otherwise ungoverned types that leave masked to other parties unless a
 #: contract grants more (the owner sees its own in full): organisations' contact phones
-MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = frozenset({("Organization", "contactPhone")})
+MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = _OTHER_ENTITIES_MASKED
 #: types whose values belong to one member: contracts apply only when their scope covers it
-MEMBER_TYPES: frozenset[str] = frozenset({"Member", "Destination", "Work", "FourClarities"})
+MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES
 
 #: how many (caller, subject) answers of `applicable` a policy keeps (it is shared between
 #: requests; past this it starts afresh, so memory stays bounded)

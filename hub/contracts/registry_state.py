@@ -25,11 +25,11 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.contracts._json import strict_loads
-from hub.contracts._time import format_time, utcnow
-from hub.contracts.jws import parse_general
-from hub.contracts.registry import Registry, RegistryDowngrade, RegistryError
+from hub.canonical_json import strict_loads
+from hub.clock import format_time, utcnow
 from hub.contracts.store import RegistryStateRow
+from hub.contracts.trust_registry import Registry, RegistryDowngrade, RegistryError
+from hub.jws import parse_general
 
 __all__ = ["accept_registry", "check_not_older", "newest_registry"]
 
@@ -105,7 +105,7 @@ async def newest_registry(
     sessions: async_sessionmaker[AsyncSession],
 ) -> tuple[int, dict[str, Any]] | None:
     """(version, signed envelope) of the newest accepted registry; None when none is stored.
-    The envelope is unverified: verify it (hub.contracts.registry.verify_registry) before use."""
+    The envelope is unverified: verify it (hub.contracts.trust_registry.verify_registry) before use."""
     async with sessions() as session:
         row = await session.get(RegistryStateRow, 1)
     if row is None:

@@ -7,7 +7,7 @@ contract *texts* are memoised, by digest, which is safe because a digest names i
 
 `contract_state` holds one counter row, bumped in the same transaction as every state change
 (submit, activation, supersession, revocation), so a caller holding something derived from the
-contracts (the API's cached policy, hub.contracts.runtime) can revalidate it with one tiny
+contracts (the API's cached policy, hub.contracts.trust) can revalidate it with one tiny
 primary-key read (`state_version`), across processes sharing the database. Time-based changes
 (a contract coming into force or expiring) need no write: see `next_transition`.
 
@@ -39,9 +39,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.contracts._json import strict_loads
-from hub.contracts._time import as_utc, format_time, parse_time, utcnow
-from hub.contracts.jws import parse_general
+from hub.canonical_json import strict_loads
+from hub.clock import as_utc, format_time, parse_time, utcnow
+from hub.jws import parse_general
 from hub.contracts.lifecycle import (
     TERMINAL_STATES,
     ContractState,
@@ -53,7 +53,7 @@ from hub.contracts.lifecycle import (
     verify_revocation,
 )
 from hub.contracts.model import Contract, parse_contract
-from hub.contracts.registry import Registry, RegistryDowngrade
+from hub.contracts.trust_registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
 from hub.store.base import Base
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._time import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch, utcnow
-from hub.contracts.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
-from hub.contracts.registry import (
+from hub.clock import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch, utcnow
+from hub.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
+from hub.contracts.trust_registry import (
     CLOCK_SKEW,
     KeyNotValid,
     KeyRevoked,

@@ -16,10 +16,10 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from connectors.base import DataIssue, PartialDate, ReadRequest, ReadResult, Record
+from connectors.base import DataIssue, ReadRequest, ReadResult, Record
 from connectors.errors import (
     ConnectorError,
     SourceError,
@@ -28,29 +28,15 @@ from connectors.errors import (
     SourceUnavailable,
 )
 from hub.federation.merge import SourcedValue, merge_values
-from hub.federation.registry import SourceRegistry
+from hub.federation.sources import SourceRegistry
+from hub.model import MEMBER_PYTHON_TYPES
 
 __all__ = ["Link", "ProvenanceRecord", "MergedMember", "FetchResult", "LiveFetcher"]
 
 log = logging.getLogger(__name__)
 
-#: canonical member field -> accepted Python types (see docs/architecture.md, canonical fields)
-_MEMBER_TYPES: Mapping[str, tuple[type, ...]] = {
-    **{
-        f: (str,)
-        for f in (
-            "id_number", "name", "gender", "phone", "status", "origin_org_id", "origin_org_name",
-            "origin_region_code", "destination_region_code", "destination_address", "employer",
-            "occupation", "destination_org_id",
-        )
-    },
-    "birth_date": (PartialDate, date),
-    "destination_since": (PartialDate, date),
-    "intends_return_business": (bool,),
-    "willing_village_cadre": (bool,),
-    "updated_at": (datetime,),
-}
-
+#: canonical member field -> accepted Python types (the table: connectors.canonical)
+_MEMBER_TYPES: Mapping[str, tuple[type, ...]] = MEMBER_PYTHON_TYPES
 
 #: read with every record (newest-wins needs it) but not reported as a supplied field
 _NOT_SUPPLIED = frozenset({"updated_at"})

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.errors import NotFound, RequestError
-from hub.store.members import recompute_members
+from hub.federation.member_rows import recompute_members
 from hub.store.models import MemberRow, SourceLinkRow
 
 __all__ = ["Candidate", "candidate_matches", "confirm_match", "SCORE_NAME_BIRTH", "SCORE_PHONE"]

@@ -3,53 +3,21 @@
 The rule comes from the split of responsibility in the co-management agreements
 (流入地管理为主、流出地协同管理): the origin side (流出地) keeps membership records (党籍管理), the
 destination side (流入地) knows where the member lives and works and runs their organisation
-life. Everything else takes the newest value. Sync uses this to derive the index's routing
-attributes and the query path uses it to merge live details, so both always agree.
+life. Everything else takes the newest value (the table: `hub.model.FIELD_AUTHORITY`). Sync
+uses this to derive the index's routing attributes and the query path uses it to merge live
+details, so both always agree.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Side", "Authority", "FIELD_AUTHORITY", "SourcedValue", "merge_field", "merge_values"]
+from hub.model import FIELD_AUTHORITY, Authority, Side
 
-
-class Side(enum.Enum):
-    """Which side of the co-management agreement a source system belongs to."""
-
-    ORIGIN = "origin"            # 流出地
-    DESTINATION = "destination"  # 流入地
-
-
-class Authority(enum.Enum):
-    ORIGIN = "origin"
-    DESTINATION = "destination"
-    NEWEST = "newest"
-
-
-#: Canonical member field -> who wins. Fields not listed take the newest value.
-FIELD_AUTHORITY: Mapping[str, Authority] = {
-    # membership facts (党籍): origin wins
-    "id_number": Authority.ORIGIN,
-    "name": Authority.ORIGIN,
-    "gender": Authority.ORIGIN,
-    "birth_date": Authority.ORIGIN,
-    "status": Authority.ORIGIN,
-    "origin_org_id": Authority.ORIGIN,
-    "origin_org_name": Authority.ORIGIN,
-    "origin_region_code": Authority.ORIGIN,
-    # residence, employer and organisation life: destination wins
-    "destination_region_code": Authority.DESTINATION,
-    "destination_address": Authority.DESTINATION,
-    "employer": Authority.DESTINATION,
-    "occupation": Authority.DESTINATION,
-    "destination_since": Authority.DESTINATION,
-    "destination_org_id": Authority.DESTINATION,
-}
+__all__ = ["SourcedValue", "merge_field", "merge_values"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

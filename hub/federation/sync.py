@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.base import Capability, Connector, ReadRequest, Record
 from connectors.errors import SourceError
-from hub.federation.merge import Side
-from hub.store.ingest import (
+from hub.clock import as_utc
+from hub.federation.ingest import (
     PageOutcome,
     write_activities,
     write_attendance,
@@ -34,7 +34,8 @@ from hub.store.ingest import (
     write_members,
     write_organizations,
 )
-from hub.store.members import as_utc, recompute_members
+from hub.federation.member_rows import recompute_members
+from hub.model import Side
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,

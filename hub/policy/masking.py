@@ -1,6 +1,7 @@
-"""Stage 1 policy: everyone sees everything, except ID numbers and phones, which leave masked.
+"""The policy without contracts: everyone sees everything, except ID numbers and phones, which
+leave masked (the canonical fields marked so, hub.model).
 
-It is the baseline the contract policy (stage 2, hub.contracts) replaces: the same seam, the
+It is the baseline the contract policy (hub.contracts, under signed contracts) replaces: the same seam, the
 same calls, only a different answer. Keeping it a real `Policy` means the query path never has
 an "unpoliced" branch to forget about.
 """
@@ -9,18 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Set
 
+from hub.model import MASKED_BY_DEFAULT
 from hub.policy.base import BasePolicy, Caller, Policy, Subject, Transform
 
 __all__ = ["MaskingPolicy", "MASKED_FIELDS"]
 
-#: (GraphQL type, field) pairs whose values always leave masked in stage 1
-MASKED_FIELDS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("Member", "idNumber"),
-        ("Member", "phone"),
-        ("Organization", "contactPhone"),
-    }
-)
+#: (GraphQL type, field) pairs whose values always leave masked: the canonical fields marked
+#: "masked" or "identifying" (connectors.canonical, derived by hub.model)
+MASKED_FIELDS: frozenset[tuple[str, str]] = MASKED_BY_DEFAULT
 
 
 class MaskingPolicy(BasePolicy):
@@ -36,7 +33,7 @@ class MaskingPolicy(BasePolicy):
         return Transform.MASKED if (type_name, field) in self.masked else Transform.FULL
 
     def scope_filter(self, caller: Caller) -> None:
-        """No row scope in stage 1: every member is visible (see hub.api.scope)."""
+        """No row scope without contracts: every member is visible (see hub.api.scope)."""
         return None
 
 

@@ -1,7 +1,9 @@
-"""The hub's member index: tables, engine/sessions, batched writes and read queries."""
+"""The hub's member index: tables, engine/sessions and batched writes.
 
-from hub.store.members import recompute_members
-from hub.store.queries import SourceSyncStatus, data_issues, sync_status
+Persistence only: how source records become index rows and member rows is federation's
+business (hub.federation.ingest, hub.federation.member_rows), one layer up.
+"""
+
 from hub.store.session import create_engine, create_session_factory, init_db
 from hub.store.upsert import upsert
 
@@ -10,8 +12,4 @@ __all__ = [
     "create_session_factory",
     "init_db",
     "upsert",
-    "recompute_members",
-    "sync_status",
-    "data_issues",
-    "SourceSyncStatus",
 ]

@@ -22,8 +22,8 @@ from hub.api.limits import Limits
 from hub.api.runtime import Runtime
 from hub.app import create_app
 from hub.federation.identity import member_key
-from hub.federation.merge import Side
-from hub.federation.registry import SourceEntry, SourceRegistry
+from hub.model import Side
+from hub.federation.sources import SourceEntry, SourceRegistry
 from hub.settings import Mode
 from hub.store.models import ActivityRow, AttendanceRow, MemberRow, OrganizationRow, SourceLinkRow
 

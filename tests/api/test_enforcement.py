@@ -213,8 +213,8 @@ async def test_a_submit_by_another_store_is_seen_by_the_next_request(
     """Another process (its own engine and ContractStore on the same database) activates a
     contract: the next request is decided under it, though the policy was cached."""
     from hub.contracts.demo import build_demo_trust
-    from hub.contracts.runtime import Trust
     from hub.contracts.store import ContractStore
+    from hub.contracts.trust import Trust
     from tests.api.trusted import PARTIES
 
     world = await make_world()

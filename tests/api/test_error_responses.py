@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from hub.contracts._json import b64url, canonical
-from hub.contracts.jws import sign_compact
+from hub.canonical_json import b64url, canonical
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import TOKEN_TYPE
+from hub.jws import sign_compact
 from tests.api.conftest import World
 from tests.api.trusted import Trusted
 

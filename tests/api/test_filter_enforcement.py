@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hub.api.extensions.analysis import FILTER_ARGUMENTS, FILTER_INPUTS
 from hub.api.schema import published_schema
 from hub.audit.log import AuditEntryRow
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.demo import two_party_contract
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import sign_contract

@@ -12,21 +12,21 @@ from typing import Any
 
 import pytest
 
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.demo import DemoTrust, two_party_contract
-from hub.contracts.jws import parse_general
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import make_revocation, sign_contract
-from hub.contracts.registry import (
+from hub.contracts.registry_state import accept_registry
+from hub.contracts.store import ContractStore
+from hub.contracts.trust import Trust
+from hub.contracts.trust_registry import (
     KeyRevoked,
     RegistryDowngrade,
     revoke_key,
     sign_registry,
     verify_registry,
 )
-from hub.contracts.registry_state import accept_registry
-from hub.contracts.runtime import Trust
-from hub.contracts.store import ContractStore
+from hub.jws import parse_general
 from tests.api.trusted import PARTIES, Trusted
 
 QUERY = "{ contracts { id state } }"

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from hub.contracts.runtime import Trust
+from hub.contracts.trust import Trust
 from tests.api.trusted import Trusted
 
 REDIS_ENV = "YANXING_TEST_REDIS_URL"

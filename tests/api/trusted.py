@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.contracts.demo import DemoTrust, build_demo_trust
-from hub.contracts.runtime import Trust
+from hub.contracts.trust import Trust
 from tests.api.conftest import World
 
 PARTIES = [

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hub.cli import main
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import mint_token
 from hub.demo.launch import DemoHub, start_demo

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hub.cli import main
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.demo import build_demo_trust
 from hub.settings import load_settings
 from tests.api.test_keys_and_tokens import next_registry
@@ -102,8 +102,8 @@ def test_publish_refuses_a_registry_not_signed_by_the_hub_key(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from hub.contracts.jws import parse_general
-    from hub.contracts.registry import sign_registry
+    from hub.jws import parse_general
+    from hub.contracts.trust_registry import sign_registry
 
     demo = build_demo_trust(tmp_path / "trust", PARTIES)
     config = _write(tmp_path, _trust_table(demo, tmp_path))

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.contracts.lifecycle import sign_contract
-from hub.contracts.registry import (
+from hub.contracts.trust_registry import (
     Registry,
     add_key,
     add_party,

@@ -10,7 +10,7 @@ import pytest
 from contract_world import CONTRACT
 
 from hub.cli import main
-from hub.contracts._time import format_time, utcnow
+from hub.clock import format_time, utcnow
 
 SDL = """
 type Member { key: ID! name: String idNumber: String phone: String birthDate: String

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from hub.contracts._json import b64url, b64url_decode, canonical, loads_canonical, strict_loads
+from hub.canonical_json import b64url, b64url_decode, canonical, loads_canonical, strict_loads
 from hub.errors import ContractError
 
 # RFC 8785 Appendix B: IEEE 754 bit pattern -> canonical JSON number

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._json import b64url, canonical
-from hub.contracts.jws import (
+from hub.canonical_json import b64url, canonical
+from hub.jws import (
     AlgorithmNotAllowed,
     add_signature,
     parse_compact,

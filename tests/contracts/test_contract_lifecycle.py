@@ -12,7 +12,7 @@ import pytest
 from contract_world import NOW, SignAll, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._json import b64url, canonical
+from hub.canonical_json import b64url, canonical
 from hub.contracts.lifecycle import (
     ContractState,
     make_revocation,
@@ -20,9 +20,9 @@ from hub.contracts.lifecycle import (
     signature_id,
     verify_contract,
 )
-from hub.contracts.jws import parse_general
+from hub.jws import parse_general
 from hub.contracts.model import contract_digest, parse_contract
-from hub.contracts.registry import KeyRevoked, RegistryExpired, UnknownKey, revoke_key
+from hub.contracts.trust_registry import KeyRevoked, RegistryExpired, UnknownKey, revoke_key
 from hub.contracts.store import ContractStore
 from hub.errors import ContractError
 from hub.store.session import create_engine, create_session_factory, init_db

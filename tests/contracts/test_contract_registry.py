@@ -10,8 +10,8 @@ import pytest
 from contract_world import NOW, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._json import b64url, canonical
-from hub.contracts.registry import (
+from hub.canonical_json import b64url, canonical
+from hub.contracts.trust_registry import (
     KeyNotValid,
     KeyRevoked,
     RegistryDowngrade,

@@ -9,8 +9,7 @@ import pytest
 from contract_world import NOW, World
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contracts._json import b64url, canonical
-from hub.contracts.registry import revoke_key
+from hub.canonical_json import b64url, canonical
 from hub.contracts.tokens import (
     MemoryReplayCache,
     ReplayCache,
@@ -18,6 +17,7 @@ from hub.contracts.tokens import (
     mint_token,
     verify_token,
 )
+from hub.contracts.trust_registry import revoke_key
 from hub.errors import AuthenticationError
 from hub.policy.base import Caller
 
@@ -86,7 +86,7 @@ def test_bad_signature(world: World) -> None:
 
 
 def test_lifetime_over_ten_minutes_refused(world: World) -> None:
-    from hub.contracts.jws import sign_compact
+    from hub.jws import sign_compact
 
     now = NOW
     claims = {"iss": "xuzhou", "sub": "u", "aud": AUD, "iat": int(now.timestamp()),

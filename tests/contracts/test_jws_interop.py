@@ -1,4 +1,4 @@
-"""hub.contracts.jws against an independent RFC 7515 implementation (joserfc).
+"""hub.jws against an independent RFC 7515 implementation (joserfc).
 
 The JWS code is hand-written (its docstring says why joserfc does not replace it), so a second
 implementation checks that it speaks RFC 7515: what it signs, compact and General JSON,
@@ -18,8 +18,8 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OKPKey
 from joserfc.registry import HeaderParameter
 
-from hub.contracts._json import b64url, canonical
-from hub.contracts.jws import (
+from hub.canonical_json import b64url, canonical
+from hub.jws import (
     add_signature,
     parse_compact,
     parse_general,

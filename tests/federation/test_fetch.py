@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from connectors.errors import SourceUnavailable
 from connectors.mock import MockConnector
 from hub.federation.fetch import Link, LiveFetcher
-from hub.federation.merge import Side
-from hub.federation.registry import HealthStatus, SourceEntry, SourceRegistry
+from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
+from hub.model import Side
 
 OLD = datetime(2024, 1, 1, tzinfo=timezone.utc)
 NEW = datetime(2025, 1, 1, tzinfo=timezone.utc)

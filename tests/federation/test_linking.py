@@ -12,8 +12,8 @@ from connectors.mock import MockConnector
 from hub.errors import NotFound, RequestError
 from hub.federation.identity import member_key
 from hub.federation.linking import Candidate, candidate_matches, confirm_match
-from hub.federation.merge import Side
 from hub.federation.sync import SyncTarget, sync_all
+from hub.model import Side
 from hub.store.models import MemberRow, SourceLinkRow
 
 pytestmark = pytest.mark.store

@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from hub.federation.merge import Side, SourcedValue, merge_field, merge_values
+from hub.federation.merge import SourcedValue, merge_field, merge_values
+from hub.model import Side
 
 FIELDS = ("name", "status", "employer", "destination_address", "phone", "updated_at")
 

@@ -15,8 +15,8 @@ from connectors.base import DataIssue, Location, ReadRequest, ReadResult
 from connectors.errors import SourceError, SourceUnavailable
 from connectors.mock import MockConnector
 from hub.federation.identity import member_key
-from hub.federation.merge import Side
 from hub.federation.sync import SyncProgress, SyncTarget, sync_all, sync_source
+from hub.model import Side
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,

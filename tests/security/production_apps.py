@@ -67,7 +67,7 @@ async def trusted_hub(session_factory: async_sessionmaker[AsyncSession], engine:
                       secret: bytes, tmp_path: Path) -> AsyncIterator[Hub]:
     """The federation under signed contracts (the enforcement is there before the app is
     built, as `yanxing serve` opens it)."""
-    from hub.contracts.runtime import Trust
+    from hub.contracts.trust import Trust
 
     *_, runtime = await build_world(session_factory, engine, secret, n=5)
     demo = build_demo_trust(tmp_path / "trust", PARTIES)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.contracts._json import b64url
+from hub.canonical_json import b64url
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import TOKEN_TYPE
 from tests.api.conftest import make_world, trusted  # noqa: F401  (pytest fixtures)

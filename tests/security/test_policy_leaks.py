@@ -30,11 +30,11 @@ from sqlalchemy import select
 
 from connectors.errors import SourceUnavailable
 from hub.audit.log import AuditEntryRow
-from hub.contracts._time import utcnow
+from hub.clock import utcnow
 from hub.contracts.demo import build_demo_trust, two_party_contract
 from hub.contracts.keys import load_private_key
 from hub.contracts.lifecycle import sign_contract
-from hub.contracts.runtime import Trust
+from hub.contracts.trust import Trust
 from hub.federation.identity import to_global_id
 from hub.store.models import AttendanceRow, DataIssueRow, SourceLinkRow, SyncStateRow
 from tests.api.conftest import make_world, trusted  # noqa: F401  (pytest fixtures)

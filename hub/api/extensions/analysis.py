@@ -101,7 +101,7 @@ def _is_list(type_: Any) -> bool:
 #: input type -> its field -> (type, field) of the schema it tests, and the routing value it
 #: compares when the field is one contract scopes are written in (origin_region,
 #: destination_region, origin_org, status; hub.contracts.policy decides with it). Keep in step
-#: with schema/yanxing.graphql and the SQL in hub/api/query.py (tests/api check the former).
+#: with schema/yanxing.graphql and the SQL in hub/api/types/query.py (tests/api check the former).
 FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
     "MemberFilter": {
         "originRegion": ("Member", "originOrganization", "origin_region"),

@@ -2,7 +2,9 @@
 
 The decision (allowed, partial, denied), the members touched and the fields allowed and
 denied are collected on the `Context` while the operation runs (hub.api.types.resolve,
-hub.api.extensions.policy); this step only records them, once, whatever the outcome —
+hub.api.extensions.policy); this step turns them into one plain `AccessRecord`
+(`access_record`: the audit log never sees the API's Context) and records it, once, whatever
+the outcome —
 including operations refused before execution. An operation that never ran (a syntax or
 validation error, a bad variable, a limit: errors without a path and no data) is recorded
 as `rejected` with its error code, never as `allowed`. Without enforcement nothing is
@@ -27,10 +29,35 @@ from strawberry.extensions import SchemaExtension
 
 from hub.api.context import Context
 from hub.api.extensions.errors import error_code
+from hub.audit.access import AccessRecord
 
-__all__ = ["AuditExtension", "AUDIT_UNAVAILABLE", "audit_failure_cause", "rejected_reason"]
+__all__ = ["AuditExtension", "AUDIT_UNAVAILABLE", "access_record", "audit_failure_cause",
+           "rejected_reason"]
 
 log = logging.getLogger("hub.audit")
+
+
+#: GraphQL types whose (type, field) pairs never carry member data: left out of the audit
+_PLUMBING = ("Query", "Mutation", "PageInfo")
+
+
+def access_record(ctx: Context, document: str | None,
+                  operation_name: str | None) -> AccessRecord:
+    """What the audit log keeps of one request, read off its Context: keys, field names and
+    contract digests only."""
+    caller = ctx.caller
+    requested = ctx.plan.requested if ctx.plan is not None else {}
+    asked = frozenset(f"{t}.{f}" for t, fs in requested.items() for f in fs
+                      if t not in _PLUMBING and not t.endswith(("Connection", "Edge")))
+    access = ctx.access
+    return AccessRecord(
+        party=caller.party, user=caller.user, purpose=caller.purpose, document=document,
+        operation_name=operation_name, fields_asked=asked,
+        fields_denied=frozenset(access.fields_denied),
+        members_touched=frozenset(access.members_touched), members_hidden=access.members_hidden,
+        refused=access.is_refused, rejected=access.rejected,
+        contract_digests=tuple(ctx.decisions.contract_digests()),
+    )
 
 
 def rejected_reason(result: Any) -> str | None:
@@ -70,7 +97,7 @@ class AuditExtension(SchemaExtension):
         if not ctx.access.is_refused:
             ctx.access.reject(rejected_reason(ec.result))
         try:
-            await ctx.runtime.enforcement.record(ctx, ec.query, ec.operation_name)
+            await ctx.runtime.enforcement.record(access_record(ctx, ec.query, ec.operation_name))
         except Exception as exc:
             result = ec.result
             if ctx.access.is_refused or ctx.access.rejected is not None:

@@ -9,29 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
+from hub.model import MEMBER_GRAPHQL_FIELDS
+
 __all__ = ["MEMBER_FIELDS", "canonical_member_fields", "ALL_FIELDS_FOR"]
 
-#: (GraphQL type, field) -> canonical member fields read from the sources
-MEMBER_FIELDS: Mapping[tuple[str, str], tuple[str, ...]] = {
-    ("Member", "name"): ("name",),
-    ("Member", "gender"): ("gender",),
-    ("Member", "birthDate"): ("birth_date",),
-    ("Member", "idNumber"): ("id_number",),
-    ("Member", "phone"): ("phone",),
-    ("Member", "status"): ("status",),
-    ("Member", "originOrganization"): ("origin_org_id", "origin_org_name"),
-    ("Member", "updatedAt"): ("updated_at",),
-    ("Destination", "region"): ("destination_region_code",),
-    ("Destination", "address"): ("destination_address",),
-    ("Destination", "employer"): ("employer",),
-    ("Destination", "occupation"): ("occupation",),
-    ("Destination", "since"): ("destination_since",),
-    ("Destination", "organization"): ("destination_org_id",),
-    ("Work", "employer"): ("employer",),
-    ("Work", "occupation"): ("occupation",),
-    ("FourClarities", "intendsReturnBusiness"): ("intends_return_business",),
-    ("FourClarities", "willingVillageCadre"): ("willing_village_cadre",),
-}
+#: (GraphQL type, field) -> canonical member fields read from the sources (derived from the
+#: canonical table, connectors.canonical, by hub.model)
+MEMBER_FIELDS: Mapping[tuple[str, str], tuple[str, ...]] = MEMBER_GRAPHQL_FIELDS
 
 #: fields whose answer depends on every field a source has: read everything for them
 ALL_FIELDS_FOR: frozenset[tuple[str, str]] = frozenset({("Member", "sources")})

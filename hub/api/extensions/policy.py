@@ -6,8 +6,8 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
    operation with CONTRACT_DENIED naming the fields;
 2. on every field of a policed object (hub.api.types.policed), `transform(caller, subject,
    type, field, owner)` decides how the value leaves, applied by `hub.policy.transforms.apply`
-   in `leave` (the field extension `PolicyField`, attached to every field of every policed
-   type by `police_types`).
+   in `policed_value` (the field extension `PolicyField`, attached to every field of every
+   policed type by `police_types`).
    DENY nulls the field with a CONTRACT_DENIED error at its path.
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
 
@@ -16,7 +16,7 @@ digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inp
 filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
 as surely as selecting it. `Policy.filter_allowed` (the contract policy's rule is in its module
 docstring) refuses a filter on a field the caller may not see in full with CONTRACT_DENIED
-naming the argument and the field; the open answer (BasePolicy, stage 1) filters freely.
+naming the argument and the field; the open answer (BasePolicy) filters freely.
 Every question goes through the request's `Decisions` (ctx.decisions), asked once each.
 """
 
@@ -38,10 +38,11 @@ from hub.errors import AccessDenied
 from hub.policy.base import Transform
 from hub.policy.transforms import apply
 
-__all__ = ["PolicyExtension", "PolicyField", "leave", "police_types"]
+__all__ = ["PolicyExtension", "PolicyField", "policed_value", "police_types"]
 
 
-def leave(ctx: Context, root: PolicedObject, type_name: str, field: str, value: Any) -> Any:
+def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
+                  value: Any) -> Any:
     """How `value` of `type_name.field` of `root` leaves: the one function that applies the
     policy to a value (called by `PolicyField` on every field of every policed type)."""
     owner = root.policy_owner(ctx, field)
@@ -62,8 +63,8 @@ def leave(ctx: Context, root: PolicedObject, type_name: str, field: str, value: 
 
 
 class PolicyField(FieldExtension):
-    """Step 2 on one field: its resolver's value leaves through `leave`. Attached to every
-    field of every `PolicedObject` type by `police_types` (a field extension, not a schema
+    """Step 2 on one field: its resolver's value leaves through `policed_value`. Attached to
+    every field of every `PolicedObject` type by `police_types` (a field extension, not a schema
     `resolve` hook, so connections, page info and the like pay nothing). Resolvers may answer
     synchronously or with an awaitable; the policy is applied synchronously when they do."""
 
@@ -75,16 +76,16 @@ class PolicyField(FieldExtension):
         result = next_(source, info, **kwargs)
         if inspect.isawaitable(result):
             return self._later(source, info, result)
-        return leave(info.context, source, self.type_name, info.field_name, result)
+        return policed_value(info.context, source, self.type_name, info.field_name, result)
 
     async def resolve_async(self, next_: Callable[..., Any], source: Any, info: Info,
                             **kwargs: Any) -> Any:
         result = await next_(source, info, **kwargs)
-        return leave(info.context, source, self.type_name, info.field_name, result)
+        return policed_value(info.context, source, self.type_name, info.field_name, result)
 
     async def _later(self, source: Any, info: Info, result: Awaitable[Any]) -> Any:
         value = await result
-        return leave(info.context, source, self.type_name, info.field_name, value)
+        return policed_value(info.context, source, self.type_name, info.field_name, value)
 
 
 def police_types() -> None:

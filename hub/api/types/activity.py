@@ -116,6 +116,7 @@ async def visible_attendance(ctx: "Context", activity_key: str) -> list[Attendan
     rows = await ctx.loaders.attendance_by_activity.load(activity_key)
     if not rows:
         return []
+    from hub.api.loaders import NOT_INDEXED
     from hub.api.scope import subject_of
     from hub.api.types.resolve import owners_of_links
 
@@ -125,7 +126,8 @@ async def visible_attendance(ctx: "Context", activity_key: str) -> list[Attendan
     index = dict(zip(keys, await ctx.loaders.member_index.load_many(keys)))
     out = []
     for row in rows:
-        member, links = index.get(row.member_key or "", (None, []))
+        entry = index.get(row.member_key or "", NOT_INDEXED)
+        member, links = entry.row, entry.links
         owner = owner_of(row.source)
         if caller.party is not None and owner == caller.party:
             out.append(row)

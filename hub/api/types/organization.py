@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy import or_
 from strawberry.types import Info
 
-from hub.api.queries import fetch_member_page
+from hub.api.pages import fetch_member_page
 from hub.api.types.enums import MemberStatus, OrganizationKind, to_enum
 from hub.api.types.node import Node, to_global_id
 from hub.api.types.pagination import Connection, page_window

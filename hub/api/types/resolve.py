@@ -76,8 +76,8 @@ async def _preload(ctx: Context, members: Sequence[Member]) -> None:
 async def member_from_row(ctx: Context, row: MemberRow | None) -> Member | None:
     if row is None:
         return None
-    _, links = await ctx.loaders.member_index.load(row.key)
-    return await _one(ctx, row, links)
+    entry = await ctx.loaders.member_index.load(row.key)
+    return await _one(ctx, row, entry.links)
 
 
 async def _one(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
@@ -96,7 +96,7 @@ async def members_from_rows(ctx: Context, rows: Sequence[MemberRow],
     to tell whether there is a next page); only those are recorded as touched (audit) and
     have their details loaded (live reads). The rest only say that there is more."""
     index = ctx.loaders.member_index
-    links = [ls for _, ls in await index.load_many([r.key for r in rows])]
+    links = [entry.links for entry in await index.load_many([r.key for r in rows])]
     made = (_make(ctx, row, ls) for row, ls in zip(rows, links))
     members = [m for m in made if m is not None]
     shown = members if limit is None else members[:limit]
@@ -109,7 +109,7 @@ async def member_by_key(info: Info, key: str | None) -> Member | None:
     if not key:
         return None
     ctx: Context = info.context
-    row, links = await ctx.loaders.member_index.load(key)
-    if row is None:
+    entry = await ctx.loaders.member_index.load(key)
+    if entry.row is None:
         return None
-    return await _one(ctx, row, links)
+    return await _one(ctx, entry.row, entry.links)

@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import select, tuple_
 
 from hub.api.types.enums import HealthState, SourceSide
-from hub.federation.registry import SourceEntry
+from hub.federation.sources import SourceEntry
 from hub.api.types.policed import PolicedObject
 from hub.policy.base import Subject
 from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow, SyncStateRow

@@ -19,9 +19,10 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base import DataIssue, Location, PartialDate, Record
+from hub.clock import as_utc
 from hub.federation.identity import member_key, phone_hash
-from hub.federation.merge import Side
-from hub.store.members import ROUTING_FIELDS, as_utc, recompute_members
+from hub.federation.member_rows import ROUTING_FIELDS, recompute_members
+from hub.model import Side
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,

@@ -35,10 +35,13 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from hub.contracts._json import b64url, b64url_decode, canonical, loads_canonical
-from hub.contracts._time import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch
+from hub.canonical_json import b64url, b64url_decode, canonical, loads_canonical
+from hub.clock import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch
 from hub.errors import ContractError
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The core `Query` type: reads over the index, with live member details.
 
-Other packages add their own query fields with `build_schema(extra_query_types=...)`
-(e.g. stage 2's `contracts` and `accessLog`); nothing here needs to change for that.
+Other packages' query fields (`contracts`, `accessLog`: hub.api.types.contracts and .audit)
+are merged in by `build_schema(extra_query_types=...)`; nothing here needs to change for that.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from strawberry.types import Info
 from hub.api.context import Context
 from hub.api.extensions.analysis import list_bound
 from hub.api.inputs import check_issue_code, check_org_code, check_source_name, check_text
-from hub.api.queries import fetch_member_page, fetch_page, region_condition
+from hub.api.pages import fetch_member_page, fetch_page, region_condition
 from hub.api.types.activity import Activity, activity_by_key
 from hub.api.types.enums import ActivityKind, MemberStatus, OrganizationKind
 from hub.api.types.matching import MatchCandidate, match_candidates

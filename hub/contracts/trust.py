@@ -25,7 +25,7 @@
   be before the earliest time a stored active contract comes into force or expires
   (`next_transition`), and the sources' owners must be the same. So a revocation is still
   honoured by the very next request, and an expiry by the first request at or after it.
-- `record`: one audit entry per operation (hub.audit), with the contracts it relied on;
+- `record`: one audit entry per operation (hub.audit), from the `AccessRecord` the API built;
   `record_rejection`: one per request refused before it ran (rate-limited per network).
 
 The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of the file, into
@@ -38,7 +38,7 @@ The `[trust]` table of yanxing.toml (validated by hub.settings with the rest of 
     hub_private_key = "trust/keys/hub-1.key.pem"   # optional: signs audit checkpoints
     hub_kid = "hub-1"                          # the registry's hub key id by default
     audience = "yanxing-hub"                   # the registry's hub id by default
-    enforce = true                             # false: verify and audit, but stage-1 policy
+    enforce = true                             # false: verify and audit, but masking policy
     checkpoint_every = 100
     contracts = ["trust/contracts/a.jws.json"] # optional: submitted at startup
 """
@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
-from hub.api.extensions.fields import MEMBER_FIELDS
+from hub.audit.access import AccessRecord, access_event
 from hub.audit.anchor import open_anchor
 from hub.audit.log import AuditEvent, AuditLog, Decision
 from hub.audit.privacy import (
@@ -67,14 +67,12 @@ from hub.audit.privacy import (
     unsafe_id_reason,
 )
 from hub.audit.rejections import RejectionLimiter
-from hub.contracts._json import strict_loads
-from hub.contracts._time import utcnow
-from hub.contracts.jws import parse_general
+from hub.canonical_json import strict_loads
+from hub.clock import utcnow
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.lifecycle import TERMINAL_STATES, ContractState
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.policy import ContractPolicy
-from hub.contracts.registry import Registry, RegistryError, verify_registry
 from hub.contracts.registry_state import accept_registry, newest_registry
 from hub.contracts.replay import open_replay_cache
 from hub.contracts.store import (
@@ -82,17 +80,23 @@ from hub.contracts.store import (
     StateWatch,
     next_transition,
 )
-from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected, verify_token
+from hub.contracts.tokens import (
+    MemoryReplayCache,
+    ReplayCache,
+    TokenRejected,
+    verify_token,
+)
+from hub.contracts.trust_registry import Registry, RegistryError, verify_registry
 from hub.errors import ConfigError, ContractError, NotFound
-from hub.federation.registry import SourceRegistry
+from hub.federation.sources import SourceRegistry
+from hub.jws import parse_general
+from hub.model import MEMBER_GRAPHQL_FIELDS
 from hub.policy.base import ANONYMOUS, Caller, Policy
 from hub.policy.masking import MaskingPolicy
 from hub.settings import TrustConfig, read_trust_table
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from hub.api.context import Context
 
 __all__ = ["TrustConfig", "Trust", "load_trust_config", "supplied_fields"]
 
@@ -101,8 +105,6 @@ log = logging.getLogger("hub.contracts")
 #: (type, field) a party's own sources supply beyond the live member fields
 OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
                                                   ("Member", "activities"))
-#: GraphQL types whose (type, field) pairs never carry member data: left out of the audit
-_PLUMBING = ("Query", "Mutation", "PageInfo")
 
 
 def load_trust_config(path: Path | str) -> TrustConfig:
@@ -127,7 +129,7 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     """party -> GraphQL type -> fields its own sources can supply (a party may always ask
     for those: for its own members it sees them)."""
     member_pairs: dict[str, set[str]] = {}
-    for type_name, name in (*MEMBER_FIELDS, *OWN_SOURCE_FIELDS):
+    for type_name, name in (*MEMBER_GRAPHQL_FIELDS, *OWN_SOURCE_FIELDS):
         member_pairs.setdefault(type_name, set()).add(name)
     out: dict[str, dict[str, set[str]]] = {}
     for entry in sources:
@@ -350,9 +352,8 @@ class Trust:
                 out.setdefault(entry.owner, set()).add(entry.name)
         return out
 
-    async def record(self, ctx: Context, document: str | None,
-                     operation_name: str | None) -> None:
-        await self.audit_log.append(audit_event(ctx, document, operation_name))
+    async def record(self, record: AccessRecord) -> None:
+        await self.audit_log.append(access_event(record))
 
     async def record_rejection(self, request: Request, reason: str) -> None:
         """One `rejected` entry (no token, no body: the reason, the client's network, the
@@ -438,31 +439,3 @@ async def _submit_configured(store: ContractStore, path: Path, registry: Registr
                     "[trust].contracts", contract.id, contract.version, path.name, state)
         return
     await store.submit(envelope, registry, now=now)
-
-
-def audit_event(ctx: Context, document: str | None, operation_name: str | None,
-                *, now: datetime | None = None) -> AuditEvent:
-    """What the log keeps of one request: keys, field names and contract digests only."""
-    caller = ctx.caller
-    requested = ctx.plan.requested if ctx.plan is not None else {}
-    asked = {f"{t}.{f}" for t, fs in requested.items() for f in fs
-             if t not in _PLUMBING and not t.endswith(("Connection", "Edge"))}
-    access = ctx.access
-    denied = set(access.fields_denied)
-    if access.is_refused:
-        decision = Decision.DENIED
-    elif access.rejected is not None:
-        decision = Decision.REJECTED
-    elif denied or access.members_hidden:
-        decision = Decision.PARTIAL
-    else:
-        decision = Decision.ALLOWED
-    digests: Sequence[str] = ctx.decisions.contract_digests()
-    return AuditEvent(
-        at=now or utcnow(), party=caller.party, user=caller.user, purpose=caller.purpose,
-        decision=decision, operation_hash=operation_hash(document or "", operation_name),
-        contract_digests=digests, member_keys=sorted(access.members_touched),
-        fields_allowed=sorted(asked - denied) if access.rejected is None else (),
-        fields_denied=sorted(denied), reason=access.rejected if not access.is_refused else None,
-    )
-

@@ -16,11 +16,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base import PartialDate
-from hub.federation.merge import Side, merge_values
+from hub.clock import as_utc
+from hub.federation.merge import merge_values
+from hub.model import Side
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.upsert import chunked, upsert
 
-__all__ = ["ROUTING_FIELDS", "recompute_members", "as_utc"]
+__all__ = ["ROUTING_FIELDS", "recompute_members"]
 
 #: values a member link keeps (never the ID number); `birth_date` is an ISO partial date
 ROUTING_FIELDS = (
@@ -35,13 +37,6 @@ ROUTING_FIELDS = (
 )
 
 _BATCH = 500
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every timestamp the hub stores is UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def _column_value(field: str, value: Any) -> Any:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError, SourceError, SourceTimeout
-from hub.federation.merge import Side
+from hub.model import Side
 
 __all__ = ["HealthStatus", "SourceHealth", "SourceEntry", "SourceRegistry", "DEFAULT_TIMEOUT"]
 

@@ -27,13 +27,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from hub.contracts._json import strict_loads
-from hub.contracts._time import format_time, parse_time, utcnow
-from hub.contracts.jws import parse_general, sign_general, verify_signature
+from hub.canonical_json import strict_loads
+from hub.clock import format_time, parse_time, utcnow
 from hub.contracts.keys import public_jwk, public_key_from_jwk
 from hub.errors import ContractError
+from hub.jws import parse_general, sign_general, verify_signature
 
 __all__ = [
     "RegistryError",

@@ -1,9 +1,10 @@
 """The one place every value passes on its way out of the hub.
 
 Resolvers never return a source value directly: they ask the request's `Policy` what the caller
-may see of it and apply the answer with `hub.policy.transforms.apply`. Stage 1 plugs in
-`MaskingPolicy` (ID numbers and phones masked for everyone); stage 2 plugs in the contract
-policy (hub.contracts), which decides per party, member, type and field from signed contracts.
+may see of it and apply the answer with `hub.policy.transforms.apply`. A hub without
+contracts plugs in `MaskingPolicy` (ID numbers and phones masked for everyone); a hub under
+`[trust]` plugs in the contract policy (hub.contracts), which decides per party, member, type
+and field from signed contracts.
 
 Type and field names are those of the published GraphQL schema (`Member.idNumber`), because
 contracts name fields of the published schema.

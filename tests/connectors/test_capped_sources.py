@@ -290,3 +290,11 @@ async def test_sync_reports_a_total_the_pages_do_not_reach(session_factory: Fact
         await sync_source(session_factory, rest, side=Side.DESTINATION, secret=secret)
     [resolved] = await _issues(session_factory, "SOURCE_TOTAL_MISMATCH")
     assert resolved.resolved_at is not None
+
+
+async def test_a_page_cursor_stored_before_issue_10_still_resumes() -> None:
+    """sync_state may hold a "page/size" cursor written by the earlier connector."""
+    async with serve() as (url, _), RestConnector(parse_mapping(mapping(url))) as rest:
+        page = await rest.read(ReadRequest("member", cursor="2/20", page_size=500))
+    assert [r.local_id for r in page.records if r] == [m["id"] for m in MEMBERS[20:40]]
+    assert page.next_cursor == "3/20/40" and page.total == HELD

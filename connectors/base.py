@@ -182,9 +182,14 @@ class ReadRequest:
 
 @dataclass(slots=True)
 class ReadResult:
+    """One page (or by-id batch). `total` is how many records the source itself says the
+    whole listing holds (its `total` field), when it says so: the sync checks it received that
+    many, so a source that pages differently than asked cannot lose records silently."""
+
     records: list[Record | None]
     next_cursor: str | None = None
     issues: list[DataIssue] = field(default_factory=list)
+    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

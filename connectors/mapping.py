@@ -93,14 +93,21 @@ class Pagination:
     total: str | None = None
 
 
+_NO_STRINGS: Mapping[str, str] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class ByKeys:
-    """A REST batch read by local ids: `?{param}=a,b,c`, at most `max` per request."""
+    """A REST batch read by local ids: `?{param}=a,b,c`, at most `max` per request (a source
+    that answers fewer is re-asked for the rest, see connectors.rest). `params` and `headers`
+    are sent unchanged with every by-id request."""
 
     param: str
     separator: str = ","
     max: int = 100
     path: str | None = None
+    params: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+    headers: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +135,12 @@ class EntityMapping:
     file: str | None = None
     sheet: str | None = None
     header_row: int | None = None
+    #: fixed query parameters and headers of every list (page) request of a REST entity
+    params: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+    headers: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+    #: a REST entity the system cannot read by id: the hub only indexes it, and says so on
+    #: purpose (the conformance kit fails a REST member entity without by_keys otherwise)
+    index_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,10 +315,11 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
 def _kind_problems(kind: str, entity: str, spec: Mapping[str, Any]) -> list[str]:
     base = f"$.entities.{entity}"
     out: list[str] = []
+    rest_only = ("params", "headers", "index_only")
     not_for = {
         "rest": ("file", "sheet", "header_row"),
-        "ledger": ("records", "pagination", "by_keys", "changed_since"),
-        "sql": ("records", "pagination", "by_keys", "file", "sheet", "header_row"),
+        "ledger": ("records", "pagination", "by_keys", "changed_since", *rest_only),
+        "sql": ("records", "pagination", "by_keys", "file", "sheet", "header_row", *rest_only),
     }[kind]
     for key in not_for:
         if key in spec:
@@ -321,7 +335,40 @@ def _kind_problems(kind: str, entity: str, spec: Mapping[str, Any]) -> list[str]
             out.append(f"{base}.changed_since: an sql source needs column, or map updated_at")
         if kind == "sql" and "param" in since:
             out.append(f"{base}.changed_since.param: sql sources use column, not param")
+    if kind == "rest":
+        out.extend(_fixed_param_problems(base, spec))
     return out
+
+
+def _fixed_param_problems(base: str, spec: Mapping[str, Any]) -> list[str]:
+    """Fixed `params` must not set what the connector sets per request (paging, ids,
+    changed-since): one of the two would silently win. An index-only entity has no by_keys."""
+    out: list[str] = []
+    by_keys = spec.get("by_keys") or {}
+    if spec.get("index_only") and by_keys:
+        out.append(f"{base}.index_only: the entity has by_keys, so it is not index-only; remove one")
+    paging = spec.get("pagination") or {}
+    since = spec.get("changed_since") or {}
+    listed = {paging.get(k) for k in ("cursor_param", "size_param", "page_param", "offset_param",
+                                      "limit_param")} | {since.get("param")}
+    for name in spec.get("params") or {}:
+        if name in listed:
+            out.append(f"{base}.params.{name}: the connector sets {name!r} itself (paging or "
+                       "changed_since); remove it here")
+    for name in by_keys.get("params") or {}:
+        if name == by_keys.get("param"):
+            out.append(f"{base}.by_keys.params.{name}: the connector sets {name!r} itself (the "
+                       "ids); remove it here")
+    return out
+
+
+def _strings(table: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(table)) if table else _NO_STRINGS
+
+
+def _by_keys(spec: Mapping[str, Any]) -> ByKeys:
+    fixed = {k: v for k, v in spec.items() if k not in ("params", "headers")}
+    return ByKeys(**fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers")))
 
 
 def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
@@ -364,12 +411,15 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             path=spec.get("path"),
             records=spec.get("records"),
             pagination=Pagination(**spec["pagination"]) if "pagination" in spec else None,
-            by_keys=ByKeys(**spec["by_keys"]) if "by_keys" in spec else None,
+            by_keys=_by_keys(spec["by_keys"]) if "by_keys" in spec else None,
             changed_since=ChangedSince(**spec["changed_since"]) if "changed_since" in spec else None,
             required=tuple(spec.get("required", ())),
             file=spec.get("file"),
             sheet=spec.get("sheet"),
             header_row=spec.get("header_row"),
+            params=_strings(spec.get("params")),
+            headers=_strings(spec.get("headers")),
+            index_only=bool(spec.get("index_only", False)),
         )
     return SourceMapping(
         source=SourceInfo(source["name"], kind, source.get("title", source["name"]), source["side"]),

@@ -138,6 +138,9 @@ class RestConnector(MappedConnector):
         self._auth: Mapping[str, Any] = conn.get("auth") or {"type": "none"}
         self._headers = dict(conn.get("headers") or {})
         self._session: aiohttp.ClientSession | None = None
+        #: per entity: the largest by-id batch the source answered whole, once it was seen to
+        #: answer a batch short (it caps batches below the mapping's `max`)
+        self._learned_batch: dict[str, int] = {}
 
     # ---- hooks a system-specific subclass may override -----------------------------------
 
@@ -165,9 +168,13 @@ class RestConnector(MappedConnector):
             )
         return self._session
 
-    async def _get(self, path: str, params: dict[str, str], where: str) -> Any:
-        """GET and decode JSON; every failure leaves as a ConnectorError subclass."""
-        headers: dict[str, str] = {}
+    async def _get(
+        self, path: str, params: dict[str, str], where: str,
+        fixed_headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """GET and decode JSON; every failure leaves as a ConnectorError subclass.
+        `fixed_headers` are the mapping's per-request-kind headers (before credentials)."""
+        headers: dict[str, str] = dict(fixed_headers or {})
         self.authenticate(params, headers)
         try:
             async with self._client().get(self._base_url + path, params=params, headers=headers) as response:
@@ -226,26 +233,62 @@ class RestConnector(MappedConnector):
 
     # ---- the contract --------------------------------------------------------------------
 
+    def _batch_size(self, entity: EntityMapping) -> int:
+        """How many ids one by-id request asks: the mapping's `max`, or, once the source has
+        shown it answers fewer (ids it did have came back only when re-asked), the largest
+        batch it answered whole."""
+        assert entity.by_keys is not None
+        learned = self._learned_batch.get(entity.name)
+        return min(entity.by_keys.max, learned) if learned else entity.by_keys.max
+
     async def _read_keys(self, entity: EntityMapping, request: ReadRequest) -> ReadResult:
+        """One slot per asked key. A batch answered short is re-asked for the ids it missed in
+        smaller batches (halved, or the size it did answer when smaller), down to one id; an id
+        not returned even alone is reported (RECORD_NOT_FOUND), never silently dropped."""
         if entity.by_keys is None:
             raise NotSupported(self.name, f"{entity.name} has no batch read by ids (by_keys)")
         spec = entity.by_keys
         path = spec.path or entity.path or ""
         unique = list(dict.fromkeys(request.keys or ()))
-        chunks = [unique[i : i + spec.max] for i in range(0, len(unique), spec.max)]
+        size = self._batch_size(entity)
         issues: list[DataIssue] = []
         found: dict[str, Record] = {}
+        whole: list[int] = []
+        recovered: list[bool] = []
 
-        async def one(chunk: list[str]) -> list[Record | None]:
+        async def ask(chunk: list[str]) -> None:
             # never the ids themselves: this text reaches errors, logs and data issues
             where = f"GET {path} ({len(chunk)} {spec.param})"
-            body = await self._get(path, {spec.param: spec.separator.join(chunk)}, where)
-            return self._convert(entity, self._items(entity, body, where), where, request.fields, issues)
-
-        for records in await asyncio.gather(*(one(c) for c in chunks)):
-            for record in records:
+            params = {**spec.params, spec.param: spec.separator.join(chunk)}
+            body = await self._get(path, params, where, spec.headers)
+            for record in self._convert(entity, self._items(entity, body, where), where,
+                                        request.fields, issues):
                 if record is not None:
                     found.setdefault(record.local_id, record)
+            missing = [k for k in chunk if k not in found]
+            if not missing:
+                whole.append(len(chunk))
+                return
+            if len(chunk) == 1:
+                return
+            answered = len(chunk) - len(missing)
+            smaller = max(1, min(len(chunk) // 2, answered or len(chunk)))
+            await asyncio.gather(*(ask(missing[i : i + smaller]) for i in range(0, len(missing), smaller)))
+            if any(k in found for k in missing):
+                recovered.append(True)  # the source had them: it caps its batches
+
+        await asyncio.gather(*(ask(unique[i : i + size]) for i in range(0, len(unique), size)))
+        if recovered and whole:
+            self._learned_batch[entity.name] = max(whole)
+        for key in unique:
+            if key not in found:
+                issues.append(DataIssue(
+                    self.name, entity.name, "RECORD_NOT_FOUND",
+                    "asked by id (again alone after a shorter answer), the system did not return "
+                    "this record: it may have been deleted there; the next full sync removes it "
+                    "from the index, or check the id mapping (local_id)",
+                    Location(f"GET {path} by id {key}"), entity.local_id, key,
+                ))
         return ReadResult([found.get(k) for k in request.keys or ()], None, issues)
 
     async def read(self, request: ReadRequest) -> ReadResult:
@@ -253,7 +296,7 @@ class RestConnector(MappedConnector):
         if request.keys is not None:
             return await self._read_keys(entity, request)
         path = entity.path or ""
-        params: dict[str, str] = {}
+        params: dict[str, str] = dict(entity.params)
         if request.since is not None:
             if entity.changed_since is None or entity.changed_since.param is None:
                 raise NotSupported(self.name, f"{entity.name} has no changed-since parameter")
@@ -263,6 +306,7 @@ class RestConnector(MappedConnector):
         paging = entity.pagination
         size = max(request.page_size, 1)
         where = f"GET {path}"
+        seen = 0
         if paging is not None:
             size = min(size, paging.size)
             if paging.type == "cursor":
@@ -272,42 +316,62 @@ class RestConnector(MappedConnector):
                     params[paging.cursor_param or "cursor"] = request.cursor
                 where = f"GET {path} cursor {request.cursor or '(first)'}"
             elif paging.type == "page":
-                # the cursor carries the page size so pages stay aligned if page_size changes
-                page, _, fixed = (request.cursor or f"{paging.first}/{size}").partition("/")
-                size = int(fixed or size)
-                params[paging.page_param or "page"] = page
+                # the cursor carries the page size (pages stay aligned if page_size changes)
+                # and how many records came so far (the source may cap pages below the size)
+                page_text, _, rest = (request.cursor or f"{paging.first}/{size}").partition("/")
+                fixed, _, seen_text = rest.partition("/")
+                page, size = int(page_text), int(fixed or size)
+                seen = int(seen_text) if seen_text else (page - paging.first) * size
+                params[paging.page_param or "page"] = str(page)
                 if paging.size_param:
                     params[paging.size_param] = str(size)
                 where = f"GET {path} page {page}"
             else:
-                offset = int(request.cursor or 0)
-                params[paging.offset_param or "offset"] = str(offset)
+                seen = int(request.cursor or 0)
+                params[paging.offset_param or "offset"] = str(seen)
                 if paging.limit_param:
                     params[paging.limit_param] = str(size)
-                where = f"GET {path} offset {offset}"
-        body = await self._get(path, params, where)
+                where = f"GET {path} offset {seen}"
+        body = await self._get(path, params, where, entity.headers)
         items = self._items(entity, body, where)
         issues: list[DataIssue] = []
         records = self._convert(entity, items, where, request.fields, issues)
-        next_cursor = self._next_cursor(entity, body, request.cursor, len(items), size)
-        return ReadResult([r for r in records if r is not None], next_cursor, issues)
+        total = self._total(entity, body)
+        next_cursor = self._next_cursor(entity, body, request.cursor, len(items), size, seen, total)
+        return ReadResult([r for r in records if r is not None], next_cursor, issues, total)
 
-    def _next_cursor(self, entity: EntityMapping, body: Any, cursor: str | None, count: int, size: int) -> str | None:
+    @staticmethod
+    def _total(entity: EntityMapping, body: Any) -> int | None:
+        """The source's own count of the listing, when the mapping says where it is."""
+        paging = entity.pagination
+        value = _dig(body, paging.total) if paging is not None and paging.total else MISSING
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            return None
+
+    def _next_cursor(
+        self, entity: EntityMapping, body: Any, cursor: str | None, count: int, size: int,
+        seen: int, total: int | None,
+    ) -> str | None:
+        """Only the source's own end signals end paging: an empty page, `total` reached, no
+        next cursor. A page with fewer rows than asked is NOT one: platforms cap pages below
+        the asked size (20 of 200) and would otherwise lose everything after the first page."""
         paging = entity.pagination
         if paging is None or count == 0:
             return None
         if paging.type == "cursor":
             value = _dig(body, paging.next)
             return None if value is MISSING or value in (None, "") else str(value)
-        total = _dig(body, paging.total) if paging.total else MISSING
+        seen += count
+        if total is not None and seen >= total:
+            return None
         if paging.type == "page":
             page = int((cursor or str(paging.first)).partition("/")[0])
-            seen = (page - paging.first + 1) * size
-            more = seen < int(total) if isinstance(total, (int, float)) else count >= size
-            return f"{page + 1}/{size}" if more else None
-        offset = int(cursor or 0) + count
-        more = offset < int(total) if isinstance(total, (int, float)) else count >= size
-        return str(offset) if more else None
+            return f"{page + 1}/{size}/{seen}"
+        return str(seen)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

@@ -2,7 +2,14 @@
 
 Cases are selected by the capabilities a connector declares (as hasura's ndc-test does), so a
 read-only ledger is never asked to write and a REST source without by_keys is not asked for a
-batch read; a case whose capability is absent is skipped with the reason.
+batch read; a case whose capability is absent is skipped with the reason. A REST member entity
+without by_keys fails (its live fields could never be read) unless its mapping declares
+`index_only = true`.
+
+The cases read the way the hub does: pages of the mapping's real `pagination.size` (a small
+test page size hides a platform that caps pages below it) and by-id batches of the mapping's
+full `by_keys.max` (a platform that answers fewer ids than asked). A failure says what was
+expected and what came.
 """
 
 from __future__ import annotations
@@ -13,8 +20,14 @@ from typing import Any, ClassVar
 
 from connectors.base import Capability, Connector, DataIssue, ReadRequest, Record
 from connectors.errors import SourceError
+from connectors.mapping import EntityMapping
 
-__all__ = ["CaseConfig", "Case", "CASES", "read_all"]
+__all__ = ["CaseConfig", "Case", "CASES", "read_all", "read_pages", "HUB_PAGE_SIZE", "HUB_BATCH_SIZE"]
+
+#: what the hub asks when the mapping does not say: the sync's default page size
+#: (limits.sync_page_size) and a by-id batch as large as a mapping's default `max`
+HUB_PAGE_SIZE = 500
+HUB_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,25 +40,56 @@ class CaseConfig:
     #: the source has rows with data problems: at least one DataIssue must be reported
     expect_issues: bool = False
     page_size: int = 2
+    #: declared fields the source under test leaves empty in every record on purpose (others
+    #: must have a value somewhere: a misspelt column would otherwise map to nothing silently)
+    empty_fields: frozenset[str] = frozenset()
 
 
 async def read_all(connector: Connector, config: CaseConfig, **kwargs: Any) -> tuple[list[Record], list[DataIssue]]:
     """Page through the entity to the end (bounded, so a cursor that never ends fails the test)."""
+    records, issues, _ = await read_pages(connector, config, **kwargs)
+    return records, issues
+
+
+async def read_pages(
+    connector: Connector, config: CaseConfig, *, page_size: int | None = None, **kwargs: Any
+) -> tuple[list[Record], list[DataIssue], int | None]:
+    """`read_all`, plus the source's own `total` (the last page that gave one)."""
     records: list[Record] = []
     issues: list[DataIssue] = []
+    total: int | None = None
     cursor: str | None = None
     for _ in range(10_000):
-        result = await connector.read(
-            ReadRequest(config.entity, cursor=cursor, page_size=config.page_size, **kwargs)
-        )
+        result = await connector.read(ReadRequest(
+            config.entity, cursor=cursor, page_size=page_size or config.page_size, **kwargs))
         assert all(r is not None for r in result.records), "a page never contains None slots"
         records.extend(r for r in result.records if r is not None)
         issues.extend(result.issues)
+        total = result.total if result.total is not None else total
         if result.next_cursor is None:
-            return records, issues
+            return records, issues, total
         assert result.next_cursor != cursor, "the cursor did not advance"
         cursor = result.next_cursor
     raise AssertionError("paging did not end after 10,000 pages")
+
+
+def entity_mapping(connector: Connector, entity: str) -> EntityMapping | None:
+    """The entity's mapping when the connector is mapping-driven (rest, ledger, sql)."""
+    mapping = getattr(connector, "mapping", None)
+    entities = getattr(mapping, "entities", None)
+    return entities.get(entity) if entities is not None else None
+
+
+def hub_page_size(connector: Connector, entity: str) -> int:
+    """The page size the hub's sync really asks for: the mapping's `pagination.size`."""
+    spec = entity_mapping(connector, entity)
+    return spec.pagination.size if spec is not None and spec.pagination is not None else HUB_PAGE_SIZE
+
+
+def hub_batch_size(connector: Connector, entity: str) -> int:
+    """The by-id batch the hub really asks: the mapping's `by_keys.max`."""
+    spec = entity_mapping(connector, entity)
+    return spec.by_keys.max if spec is not None and spec.by_keys is not None else HUB_BATCH_SIZE
 
 
 class Case:
@@ -84,6 +128,31 @@ class PagingVisitsEveryRecordOnce(Case):
         assert {r.local_id for r in bigger} == set(ids), "the page size changed the result"
 
 
+class PagingAtTheHubsPageSize(Case):
+    """Paging with the mapping's real page size gives the same records as small pages, and as
+    many as the source's own `total` says: a platform capping pages below the asked size (20 of
+    200) must not end the listing after its first page."""
+
+    name = "paging_at_the_hubs_page_size"
+    requires = Capability.READ
+
+    async def test(self, connector: Connector, config: CaseConfig) -> None:
+        size = hub_page_size(connector, config.entity)
+        small, _ = await read_all(connector, config)
+        real, _, total = await read_pages(connector, config, page_size=size)
+        got, expected = {r.local_id for r in real}, {r.local_id for r in small}
+        assert got == expected, (
+            f"paging with the mapping's page size {size}: expected the {len(expected)} records "
+            f"seen in pages of {config.page_size}, got {len(got)} "
+            f"({len(expected - got)} missing, {len(got - expected)} extra)")
+        if config.expected_count is not None:
+            assert len(real) == config.expected_count, (
+                f"paging with page size {size}: expected {config.expected_count} records, got {len(real)}")
+        if total is not None:
+            assert len(real) == total, (
+                f"paging with page size {size}: the source's total says {total} records, got {len(real)}")
+
+
 class RecordsCarryProvenance(Case):
     name = "records_carry_provenance"
 
@@ -112,6 +181,75 @@ class ReadByKeysAligned(Case):
         assert got == [ids[1], None, ids[0], ids[1]]
         empty = await connector.read(ReadRequest(config.entity, keys=[]))
         assert empty.records == []
+
+
+class ReadByKeysFullBatch(Case):
+    """A batch of the mapping's full `by_keys.max` ids comes back whole, with the same values
+    as paging gave: a platform answering fewer ids than asked must not lose the rest."""
+
+    name = "read_by_keys_full_batch"
+    requires = Capability.READ_BY_KEYS
+
+    async def test(self, connector: Connector, config: CaseConfig) -> None:
+        listed, _ = await read_all(connector, config)
+        by_id = {r.local_id: r for r in listed}
+        batch = list(by_id)[: hub_batch_size(connector, config.entity)]
+        result = await connector.read(ReadRequest(config.entity, keys=batch))
+        assert len(result.records) == len(batch), (
+            f"expected one slot per asked id ({len(batch)}), got {len(result.records)}")
+        missing = [k for k, r in zip(batch, result.records) if r is None]
+        assert not missing, (
+            f"asked a batch of {len(batch)} ids: expected {len(batch)} records, got "
+            f"{len(batch) - len(missing)} ({len(missing)} missing, e.g. {missing[:3]})")
+        for key, record in zip(batch, result.records):
+            assert record is not None and record.local_id == key, (
+                f"slot of id {key!r}: expected its record, got {getattr(record, 'local_id', None)!r}")
+            assert dict(record.values) == dict(by_id[key].values), (
+                f"record {key!r}: read by id, expected the values paging gave "
+                f"{dict(by_id[key].values)!r}, got {dict(record.values)!r}")
+
+
+class DeclaredFieldsRoundTrip(Case):
+    """Every declared field comes back in every record and has a value in some record (a
+    misspelt column maps to nothing, silently)."""
+
+    name = "declared_fields_round_trip"
+    requires = Capability.READ
+
+    async def test(self, connector: Connector, config: CaseConfig) -> None:
+        declared = (await connector.describe()).entities[config.entity].fields
+        records, _ = await read_all(connector, config)
+        assert records, "the source under test must hold records"
+        for record in records:
+            absent = declared - set(record.values)
+            assert not absent, (
+                f"record {record.local_id!r}: expected every declared field, got no "
+                f"{sorted(absent)}")
+        never = sorted(f for f in declared - config.empty_fields
+                       if all(r.values.get(f) is None for r in records))
+        assert not never, (
+            f"expected a value for every declared field in some record, got none for {never} in "
+            f"{len(records)} records: check their columns in the mapping (or list them in "
+            "empty_fields if the test source leaves them empty)")
+
+
+class RestMemberReadsById(Case):
+    """A REST member entity needs by_keys: the hub reads live fields by id, so without it
+    every live field of the source comes back NOT_SUPPORTED. `index_only = true` says the
+    system cannot, on purpose."""
+
+    name = "rest_member_reads_by_id"
+
+    async def test(self, connector: Connector, config: CaseConfig) -> None:
+        if connector.kind != "rest" or config.entity != "member":
+            return
+        spec = entity_mapping(connector, config.entity)
+        if spec is not None and spec.index_only:
+            return
+        has = Capability.READ_BY_KEYS in connector.capabilities and (spec is None or spec.by_keys)
+        assert has, (
+            "a REST member entity: expected by_keys (live fields are read by id), got none; add "
+            "[entities.member.by_keys], or index_only = true if the system cannot read by id")
 
 
 class FieldsHonoured(Case):
@@ -177,8 +315,9 @@ class AcloseIdempotent(Case):
 
 
 CASES: tuple[Case, ...] = (
-    DescribeListsEntity(), PagingVisitsEveryRecordOnce(), RecordsCarryProvenance(),
-    ReadByKeysAligned(), FieldsHonoured(), ReadChanges(), BadRowsAreIssues(),
-    UnknownEntityFails(), AcloseIdempotent(),
+    DescribeListsEntity(), PagingVisitsEveryRecordOnce(), PagingAtTheHubsPageSize(),
+    RecordsCarryProvenance(), ReadByKeysAligned(), ReadByKeysFullBatch(),
+    DeclaredFieldsRoundTrip(), RestMemberReadsById(), FieldsHonoured(), ReadChanges(),
+    BadRowsAreIssues(), UnknownEntityFails(), AcloseIdempotent(),
 )
 

@@ -63,6 +63,7 @@ def connector_test_class(
     expected_count: int | None = None,
     expect_issues: bool = False,
     page_size: int = 2,
+    empty_fields: frozenset[str] = frozenset(),
     bad_factory: ConnectorFactory | None = None,
     name: str = "ConnectorConformance",
 ) -> type:
@@ -74,7 +75,7 @@ def connector_test_class(
             yield opened
 
     namespace: dict[str, Any] = {
-        "config": CaseConfig(entity, expected_count, expect_issues, page_size),
+        "config": CaseConfig(entity, expected_count, expect_issues, page_size, frozenset(empty_fields)),
         "connector": connector,
     }
     for case in CASES:

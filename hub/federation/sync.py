@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors.base import Capability, Connector, ReadRequest, Record
+from connectors.base import Capability, Connector, DataIssue, Location, ReadRequest, Record
 from connectors.errors import SourceError
 from hub.clock import as_utc
 from hub.federation.ingest import (
@@ -76,6 +76,8 @@ class SyncSummary:
     seconds: float = 0.0
     mode: str = "full"
     entities: dict[str, int] = field(default_factory=dict)
+    #: per entity, (what the source's own `total` said, what the sync received) when they differ
+    shortfalls: dict[str, tuple[int, int]] = field(default_factory=dict)
     error: str | None = None
     error_code: str | None = None
 
@@ -140,6 +142,18 @@ async def _write_page(
     return await write_attendance(session, records, secret=secret, now=now)
 
 
+def _total_mismatch(source: str, entity: str, expected: int, received: int) -> DataIssue:
+    """The source said it holds `expected` records but paging to its end gave `received`:
+    records were lost (or the count is wrong) and an operator must know, not find out later."""
+    return DataIssue(
+        source, entity, "SOURCE_TOTAL_MISMATCH",
+        f"the system reported {expected} {entity} records (its total) but paging to its end "
+        f"gave {received}: check its paging settings (pagination.size, the page cap of the "
+        "system) and ask its operator whether the total is right",
+        Location(f"sync {entity}"),
+    )
+
+
 async def _finish_full(session: AsyncSession, source: str, entity: str, started: datetime) -> None:
     """After a completed full sync: resolve issues not seen again, drop records that left."""
     now = _now()
@@ -184,6 +198,11 @@ async def _sync_entity(
     cursor, since = state.cursor, as_utc(state.since)
     started = as_utc(state.started_at) or _now()
     pages = 0
+    #: the source's own count (latest page that gave one); rows without a usable id count as
+    #: received, they are reported on their own (MISSING_KEY)
+    expected: int | None = None
+    # a resumed run's earlier pages count as what they wrote (all that was kept of them)
+    received = state.records_seen or 0
     while True:
         try:
             result = await connector.read(
@@ -199,13 +218,22 @@ async def _sync_entity(
                 )
             raise
         records = [r for r in result.records if r is not None]
+        if result.total is not None:
+            expected = result.total
+        received += len(records) + sum(1 for i in result.issues if i.code == "MISSING_KEY")
         now = _now()
         async with factory() as session, session.begin():
             outcome = await _write_page(session, entity, records, side=side, secret=secret, now=now)
             issues = [*result.issues, *outcome.issues]
-            await write_issues(session, issues, now=now)
             current = await session.get(SyncStateRow, (source, entity))
             assert current is not None
+            if result.next_cursor is None and expected is not None:
+                if received != expected:
+                    issues.append(_total_mismatch(source, entity, expected, received))
+                    summary.shortfalls[entity] = (expected, received)
+                    log.warning("sync of %s %s: the system reported %d records, got %d",
+                                source, entity, expected, received)
+            await write_issues(session, issues, now=now)
             pending = as_utc(current.pending_watermark)
             if outcome.newest is not None and (pending is None or outcome.newest > pending):
                 current.pending_watermark = outcome.newest

@@ -35,6 +35,8 @@ def test_documented_example_is_valid(tmp_path: Path) -> None:
     assert member.pagination is not None and member.pagination.type == "cursor"
     assert member.by_keys is not None and member.by_keys.max == 100
     assert member.required == ("id_number", "name")
+    assert member.params == {"pageSize": "100"} and member.headers == {"X-Tenant": "zj"}
+    assert member.index_only is False
     assert "very-secret-token" not in repr(mapping) and "very-secret-token" not in str(mapping.connection)
     assert mapping.connection["auth"]["token"].reveal() == "very-secret-token"
     assert isinstance(open_connector(mapping), RestConnector)

@@ -20,11 +20,11 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["ROOT", "Installed", "build_and_install", "wait_ready"]
+__all__ = ["ROOT", "WHEEL_SOURCES", "Installed", "build_and_install", "wait_ready"]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: what the wheel is built from (pyproject.toml names README.md as the long description)
-_WHEEL_SOURCES = ("pyproject.toml", "README.md", "hub", "connectors")
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "hub", "connectors")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def build_and_install(work: Path) -> Installed:
     new venv under `work`: the two steps deploy/Dockerfile runs in its two stages."""
     source = work / "source"
     source.mkdir()
-    for name in _WHEEL_SOURCES:
+    for name in WHEEL_SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, source / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

@@ -11,7 +11,7 @@ import pytest
 
 from hub.errors import ConfigError
 from hub.settings import load_settings
-from tests.deploy.layout import MOUNTS, REPLAY_CACHE, deploy_like_config, example
+from tests.deploy.layout import EXAMPLE_CONFIG, MOUNTS, REPLAY_CACHE, deploy_like_config, example
 
 ENV = {"YANXING_DATABASE_URL": "postgresql+asyncpg://yanxing:pw@postgres:5432/yanxing",
        "YANXING_SECRET": "an-example-secret-of-forty-bytes-0123456"}
@@ -57,3 +57,22 @@ def test_example_config_holds_no_secret_and_names_what_is_missing(tmp_path: Path
     problems = "\n".join(info.value.problems)
     assert "YANXING_DATABASE_URL is not set" in problems
     assert "YANXING_SECRET is not set" in problems
+
+
+def test_every_limit_and_trust_key_is_written_out_and_documented() -> None:
+    """The example writes every [limits] and [trust] key out (limits at their defaults), and
+    deploy/README.md's tables name each: a new setting shows up here until it is documented."""
+    from dataclasses import fields
+
+    from hub.settings import TRUST_KEYS, Limits
+
+    raw = example()
+    readme = (EXAMPLE_CONFIG.parent / "README.md").read_text(encoding="utf-8")
+    for limit in fields(Limits):
+        assert raw["limits"].get(limit.name) == limit.default, \
+            f"deploy/yanxing.toml [limits] should write out {limit.name} = {limit.default}"
+        assert f"| `{limit.name}` | {limit.default} |" in readme, \
+            f"deploy/README.md's [limits] table lacks {limit.name} (default {limit.default})"
+    assert set(raw["trust"]) == set(TRUST_KEYS), set(TRUST_KEYS) ^ set(raw["trust"])
+    for key in TRUST_KEYS:
+        assert f"| `{key}` |" in readme, f"deploy/README.md's [trust] table lacks {key}"

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
@@ -22,6 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.store.session import create_engine, create_session_factory, init_db
+
+if TYPE_CHECKING:
+    from tests.wheel_build import Installed
 
 PG_ENV = "YANXING_TEST_DATABASE_URL"
 _BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
@@ -106,3 +110,12 @@ async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator
     """One session on the test database, for tests that only need to read or write a little."""
     async with session_factory() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> "Installed":
+    """The project's wheel, built and installed into a fresh venv once per run
+    (tests/wheel_build.py): tests/test_wheel.py and tests/deploy/ share it."""
+    from tests.wheel_build import build_and_install
+
+    return build_and_install(tmp_path_factory.mktemp("wheel"))

@@ -12,48 +12,20 @@ the test neither reads nor leaves a stale `build/` in the checkout.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.wheel_build import ROOT, Installed
+from tests.wheel_build import wait_ready as _wait_ready
+
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-#: what the wheel is built from (pyproject.toml names README.md as the long description)
-_WHEEL_SOURCES = ("pyproject.toml", "README.md", "hub", "connectors")
-
-
-@dataclass(frozen=True)
-class Installed:
-    wheel: Path
-    venv: Path
-    cwd: Path      # a folder outside the checkout to run the installed commands in
-    env: dict[str, str]
-
-    @property
-    def bin(self) -> Path:
-        return self.venv / "bin"
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(args, cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-
-    def yanxing(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run(str(self.bin / "yanxing"), *args)
-
-    def python(self, code: str) -> subprocess.CompletedProcess[str]:
-        return self.run(str(self.bin / "python"), "-c", code)
 
 
 def _must(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -62,34 +34,9 @@ def _must(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"
-    source.mkdir()
-    for name in _WHEEL_SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(ROOT / name, source / name)
-    # the test process's own environment, minus anything that would put the checkout on the path
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    build = subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(work / "dist"),
-                            str(source)], env=env, capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, build.stderr
-    (wheel,) = (work / "dist").glob("yanxing-*.whl")
-    venv = work / "venv"
-    # no pip inside (the checkout's pip installs into it with --python): quicker, and nothing
-    # of the checkout's venv is shared
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)
-    install = subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install",
-                              str(wheel)], env=env, capture_output=True, text=True, timeout=600)
-    assert install.returncode == 0, install.stderr
-    cwd = work / "elsewhere"
-    cwd.mkdir()
-    return Installed(wheel, venv, cwd, env)
+def installed(installed_wheel: Installed, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The session's wheel (tests/wheel_build.py), run from this module's own folder."""
+    return installed_wheel.elsewhere(tmp_path_factory.mktemp("wheel-cwd"))
 
 
 def test_wheel_holds_the_package_data(installed: Installed) -> None:
@@ -189,19 +136,3 @@ def _wait_for_url(log: Path, demo: subprocess.Popen[str], timeout: float = 120) 
         assert demo.poll() is None, log.read_text(encoding="utf-8")
         time.sleep(0.2)
     raise AssertionError(f"no URL in the demo's banner:\n{log.read_text(encoding='utf-8')}")
-
-
-def _wait_ready(url: str, demo: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
-    deadline = time.monotonic() + timeout
-    last = (0, "")
-    while time.monotonic() < deadline:
-        assert demo.poll() is None, "the demo exited before it was ready"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            last = (exc.code, exc.read().decode())
-        except OSError as exc:
-            last = (0, str(exc))
-        time.sleep(0.2)
-    return last

@@ -33,6 +33,8 @@ async def main(members: int) -> None:
             config = directory / "yanxing.toml"
             config.write_text(
                 '[hub]\ndatabase_url = "sqlite+aiosqlite:///hub.db"\nsecret = "${YANXING_SECRET}"\n'
+                # production mode without [trust]: the hub's own cost over its upstream
+                'open_access = true\n'
                 f'[[sources]]\nmapping = "{chengdu.mapping_path}"\nowner = "{chengdu.owner_party_id}"\n',
                 encoding="utf-8",
             )

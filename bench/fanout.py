@@ -19,8 +19,8 @@ from connectors.mock import MockConnector
 from hub.api.runtime import Runtime
 from hub.app import create_app
 from hub.federation.identity import member_key
-from hub.federation.merge import Side
-from hub.federation.registry import SourceEntry, SourceRegistry
+from hub.model import Side
+from hub.federation.sources import SourceEntry, SourceRegistry
 from hub.settings import Mode
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.session import create_engine, create_session_factory, init_db

@@ -1,11 +1,11 @@
 """`AccessRecorder`: what one request touched and was refused, for its audit entry.
 
 The audit entry of a request (hub.api.extensions.audit.access_record) is built from what
-happened while it ran: which members it produced, how many it asked for but may not see, which fields
-were denied, whether the whole operation was refused or could not run at all. Many steps learn
-one of these facts (the policy extension, the member factory, the record mutation, the HTTP
-layer); they tell the request's recorder, the one owner of that state, instead of each poking
-sets on the `Context`. It keeps keys and field names only, never values.
+happened while it ran: which members it produced, how many it asked for but may not see, which
+fields were denied, whether the whole operation was refused or could not run at all. Many steps
+learn one of these facts (the policy extension, the member factory, the record mutation, the
+HTTP layer); they tell the request's recorder, the one owner of that state, instead of each
+poking sets on the `Context`. It keeps keys and field names only, never values.
 """
 
 from __future__ import annotations

@@ -68,3 +68,24 @@ def test_check_covers_both_sdls(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["schema", "check", "--federation", "--file", str(stale)]) == 1
     stale.write_text(print_subgraph_sdl(), encoding="utf-8")
     assert main(["schema", "check", "--federation", "--file", str(stale)]) == 0
+
+
+@pytest.mark.parametrize("federation", [False, True])
+def test_check_names_breaking_changes_of_either_sdl(
+        federation: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A field the published file has and the code lost is a breaking change, reported as such
+    for the plain SDL and for the subgraph SDL alike; an added field is not."""
+    from hub.api.schema import print_subgraph_sdl
+
+    sdl = print_subgraph_sdl() if federation else print_sdl()
+    flag = ["--federation"] if federation else []
+    stale = tmp_path / "published.graphql"
+    stale.write_text(sdl.replace("  key: ID!", "  key: ID!\n  legacy: String", 1),
+                     encoding="utf-8")
+    assert main(["schema", "check", *flag, "--file", str(stale)]) == 1
+    assert "BREAKING: Field Member.legacy was removed." in capsys.readouterr().err
+    older = tmp_path / "older.graphql"
+    older.write_text(sdl.replace("  \"\"\"姓名。 Name (姓名).\"\"\"\n  name: String\n", "",
+                                 1), encoding="utf-8")
+    assert main(["schema", "check", *flag, "--file", str(older)]) == 1
+    assert "BREAKING" not in capsys.readouterr().err

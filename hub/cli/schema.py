@@ -9,7 +9,8 @@ and for the parties that write contracts against it. The packaged files are the 
 package, and tests/test_published_schemas.py fails when the two drift apart.
 
 `check` exits 1 when the packaged SDL (or `--file`) differs from what the code publishes (CI
-runs it, and so does the wheel test on an installed copy).
+runs it, and so does the wheel test on an installed copy), listing the differences and, as
+`BREAKING:` lines, those that break a client written against the file.
 
 There are two SDLs: the plain published schema (`yanxing.graphql`) and the Apollo Federation 2
 subgraph schema (`yanxing.subgraph.graphql`: the same types with `@link`, `@key`,
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "DEFAULT_PATH", "SUBGRAPH_PATH", "PACKAGED_SCHEMAS", "published_dir",
-           "export", "check"]
+           "export", "check", "breaking_changes"]
 
 #: the SDL as package data; what `check` compares with the code by default
 DEFAULT_PATH: Traversable = resources.files("hub") / "schemas" / "yanxing.graphql"
@@ -130,5 +131,23 @@ def _check_one(source: Path | Traversable, federation: bool) -> int:
         fromfile=str(source), tofile="code",
     )
     sys.stderr.writelines(diff)
+    for change in breaking_changes(current, sdl):
+        print(f"BREAKING: {change}", file=sys.stderr)
     print(f"{source} is out of date: run `yanxing schema export`", file=sys.stderr)
     return 1
+
+
+def breaking_changes(published: str, code: str) -> list[str]:
+    """What a client written against `published` would lose with `code` (graphql-core's
+    `find_breaking_changes`: removed fields and types, changed argument and field types...),
+    so a drift says whether it breaks clients (a supergraph's composition included). The SDLs
+    are not validated here (the federation directives are not defined in the subgraph SDL);
+    an unreadable file has nothing to compare."""
+    from graphql import GraphQLError, build_ast_schema, find_breaking_changes, parse
+
+    try:
+        old = build_ast_schema(parse(published), assume_valid_sdl=True)
+        new = build_ast_schema(parse(code), assume_valid_sdl=True)
+    except (GraphQLError, TypeError):
+        return []
+    return [change.description for change in find_breaking_changes(old, new)]

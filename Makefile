@@ -27,4 +27,4 @@ schema: $(STAMP)
 	$(BIN)/yanxing schema export
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache tests/federation_e2e/node_modules

@@ -34,7 +34,7 @@ from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
-from hub.api.schema import published_schema
+from hub.api.schema import published_schema, subgraph_schema
 from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
 from hub.errors import ConfigError
@@ -157,6 +157,7 @@ def create_app(
     demo_tokens: tuple[Sequence[tuple[str, str]], DemoTokens] | None = None,
     mode: Mode | None = None,
     migrate: bool = True,
+    federation: bool | None = None,
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
@@ -168,6 +169,8 @@ def create_app(
     `mode`: production unless given, or unless Settings say `[hub] mode = "development"`.
     `migrate` (Settings only): upgrade the database in the lifespan; False: refuse to start
     unless it is at the migrations' head (see open_runtime).
+    `federation`: serve the Apollo Federation 2 subgraph schema (hub.api.subgraph); by
+    default `[hub] federation` for Settings (true unless turned off), off for a bare Runtime.
     """
     install_log_redaction()  # no personal data in the server's logs (hub.api.log_privacy)
     if mode is None:
@@ -177,7 +180,11 @@ def create_app(
         else config.enforcement is not None)
     _check_mode(mode, authenticated=authenticated, demo=demo_tokens is not None,
                 config_path=config.path if isinstance(config, Settings) else None)
-    endpoint = GraphQLEndpoint(schema or published_schema(), _runtime, authenticate, mode)
+    if federation is None:
+        federation = config.hub.federation if isinstance(config, Settings) else False
+    if schema is None:
+        schema = subgraph_schema() if federation else published_schema()
+    endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
 
     @contextlib.asynccontextmanager

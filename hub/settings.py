@@ -12,6 +12,7 @@ secret = "${YANXING_SECRET}"                           # >= 32 bytes; keys membe
 public_url = "http://127.0.0.1:8000"
 mode = "production"                                    # or "development" (what `demo` writes)
 allow_introspection = false                            # production: __schema/__type refused
+federation = true                                      # Apollo Federation 2 subgraph (default)
 open_access = false                                    # production without [trust]: refuse to
                                                        #   start unless a gateway authenticates
 
@@ -200,6 +201,10 @@ class HubSettings:
     secret: Secret
     public_url: str = "http://127.0.0.1:8000"
     mode: Mode = Mode()
+    #: serve the Apollo Federation 2 subgraph schema (`_service`, policed `_entities`;
+    #: hub.api.subgraph) so a supergraph router can compose the hub in; a superset of the
+    #: published schema, so plain clients are unaffected
+    federation: bool = True
 
     @property
     def secret_bytes(self) -> bytes:
@@ -409,8 +414,13 @@ def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
 
 
 def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSettings | None:
-    reader.unknown("[hub]", raw, ("database_url", "secret", "public_url", *_MODE_KEYS))
+    reader.unknown("[hub]", raw, ("database_url", "secret", "public_url", "federation",
+                                  *_MODE_KEYS))
     mode = _read_mode(reader, raw)
+    federation = raw.get("federation", True)
+    if not isinstance(federation, bool):
+        reader.problems.append(f"hub.federation must be true or false, got {federation!r}")
+        federation = True
     url = reader.text("hub.database_url", raw.get("database_url", "sqlite+aiosqlite:///yanxing.db"))
     secret = reader.text("hub.secret", raw.get("secret"), required=True)
     public_url = reader.text("hub.public_url", raw.get("public_url", "http://127.0.0.1:8000"))
@@ -425,7 +435,7 @@ def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSetting
         reader.problems.append(f"hub.public_url must be an http(s) URL, got {public_url!r}")
     if reader.problems or url is None or secret is None or public_url is None:
         return None
-    return HubSettings(url, Secret(secret), public_url.rstrip("/"), mode)
+    return HubSettings(url, Secret(secret), public_url.rstrip("/"), mode, federation)
 
 
 _MODE_KEYS = ("mode", "allow_introspection", "open_access")

@@ -45,3 +45,47 @@ def test_export_out_writes_only_that_file(tmp_path: Path) -> None:
 def test_check_compares_the_packaged_sdl(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "check"]) == 0
     assert "hub/schemas/yanxing.graphql matches the code" in capsys.readouterr().out
+
+
+def test_export_federation_out_writes_the_subgraph_sdl(tmp_path: Path) -> None:
+    from hub.api.schema import print_subgraph_sdl
+
+    target = tmp_path / "yanxing.subgraph.graphql"
+    assert main(["schema", "export", "--federation", "--out", str(target)]) == 0
+    sdl = target.read_text(encoding="utf-8")
+    assert sdl == print_subgraph_sdl() and '@key(fields: "key"' in sdl
+    assert sdl != print_sdl()
+
+
+def test_check_covers_both_sdls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hub.api.schema import print_subgraph_sdl
+
+    assert main(["schema", "check"]) == 0
+    assert "hub/schemas/yanxing.subgraph.graphql matches the code" in capsys.readouterr().out
+    stale = tmp_path / "old.graphql"
+    stale.write_text(print_subgraph_sdl().replace('@key(fields: "code"', '@key(fields: "x"'),
+                     encoding="utf-8")
+    assert main(["schema", "check", "--federation", "--file", str(stale)]) == 1
+    stale.write_text(print_subgraph_sdl(), encoding="utf-8")
+    assert main(["schema", "check", "--federation", "--file", str(stale)]) == 0
+
+
+@pytest.mark.parametrize("federation", [False, True])
+def test_check_names_breaking_changes_of_either_sdl(
+        federation: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A field the published file has and the code lost is a breaking change, reported as such
+    for the plain SDL and for the subgraph SDL alike; an added field is not."""
+    from hub.api.schema import print_subgraph_sdl
+
+    sdl = print_subgraph_sdl() if federation else print_sdl()
+    flag = ["--federation"] if federation else []
+    stale = tmp_path / "published.graphql"
+    stale.write_text(sdl.replace("  key: ID!", "  key: ID!\n  legacy: String", 1),
+                     encoding="utf-8")
+    assert main(["schema", "check", *flag, "--file", str(stale)]) == 1
+    assert "BREAKING: Field Member.legacy was removed." in capsys.readouterr().err
+    older = tmp_path / "older.graphql"
+    older.write_text(sdl.replace("  \"\"\"姓名。 Name (姓名).\"\"\"\n  name: String\n", "",
+                                 1), encoding="utf-8")
+    assert main(["schema", "check", *flag, "--file", str(older)]) == 1
+    assert "BREAKING" not in capsys.readouterr().err

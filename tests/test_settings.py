@@ -234,3 +234,18 @@ def test_overloading_limits_have_safe_defaults_and_are_range_checked(tmp_path: P
                      "limits.health_cache_seconds = 99999 is outside",
                      "limits.shutdown_timeout_seconds must be a number"):
         assert expected in text
+
+
+def test_hub_federation_is_on_by_default_and_validated(tmp_path: Path) -> None:
+    """`[hub] federation`: the subgraph schema is served unless turned off; a non-boolean is
+    reported with the other problems."""
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\n')
+    assert load_settings(path, env={}).hub.federation is True
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\nfederation = false\n')
+    assert load_settings(path, env={}).hub.federation is False
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\nfederation = "yes"\nmode = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    problems = "\n".join(info.value.problems)
+    assert "hub.federation must be true or false, got 'yes'" in problems
+    assert "hub.mode" in problems

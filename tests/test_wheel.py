@@ -43,7 +43,8 @@ def test_wheel_holds_the_package_data(installed: Installed) -> None:
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     expected = {
         "hub/py.typed", "connectors/py.typed",
-        "hub/schemas/yanxing.graphql", "hub/schemas/contract.schema.json",
+        "hub/schemas/yanxing.graphql", "hub/schemas/yanxing.subgraph.graphql",
+        "hub/schemas/contract.schema.json",
         "connectors/schemas/mapping.schema.json",
         "hub/api/static/graphiql/graphiql.min.js",
         *(f"hub/demo/mappings/{p.name}" for p in (ROOT / "hub/demo/mappings").glob("*.toml")),

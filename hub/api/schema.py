@@ -39,7 +39,8 @@ from hub.api.types.organization import Organization
 from hub.api.types.query import Query
 from hub.api.types.scalars import SCALAR_MAP
 
-__all__ = ["build_schema", "published_schema", "PLUGINS", "print_sdl"]
+__all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "print_sdl",
+           "print_subgraph_sdl"]
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types)
@@ -53,6 +54,7 @@ def build_schema(
     extra_mutation_types: Sequence[type] = (),
     extra_types: Sequence[type] = (),
     extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    federation: bool = False,
 ) -> strawberry.Schema:
     """The schema with the core Query merged with `extra_query_types` (and a Mutation type
     merged from `extra_mutation_types`, when there are any).
@@ -63,8 +65,15 @@ def build_schema(
     size (refused before validation), limits (plan + refuse), policy (denied fields, transforms),
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
+
+    `federation`: the Apollo Federation 2 subgraph schema (hub.api.subgraph) instead, with
+    `_service` and the policed `_entities`; the same types, resolvers and extensions.
     """
     query = Query
+    if federation:
+        from hub.api.subgraph import SubgraphQuery
+
+        extra_query_types = (*extra_query_types, SubgraphQuery)
     if extra_query_types:
         query = merge_types("Query", (Query, *extra_query_types))
         _describe(query, Query.__strawberry_definition__.description)  # type: ignore[attr-defined]
@@ -73,7 +82,12 @@ def build_schema(
         mutation = merge_types("Mutation", tuple(extra_mutation_types))
         _describe(mutation, MUTATION_DESCRIPTION)
     police_types()
-    return QuietSchema(
+    schema_class: type[strawberry.Schema] = QuietSchema
+    if federation:
+        from hub.api.subgraph import SubgraphSchema
+
+        schema_class = SubgraphSchema
+    return schema_class(
         query=query,
         mutation=mutation,
         types=[Member, Organization, Activity, *extra_types],
@@ -97,6 +111,18 @@ def _plugin_types(attribute: str) -> list[type]:
 def published_schema() -> strawberry.Schema:
     return build_schema(_plugin_types("QUERY_TYPES"),
                         extra_mutation_types=_plugin_types("MUTATION_TYPES"))
+
+
+@cache
+def subgraph_schema() -> strawberry.Schema:
+    """The published schema as an Apollo Federation 2 subgraph (`[hub] federation = true`)."""
+    return build_schema(_plugin_types("QUERY_TYPES"),
+                        extra_mutation_types=_plugin_types("MUTATION_TYPES"), federation=True)
+
+
+def print_subgraph_sdl() -> str:
+    """The subgraph SDL, with its federation directives (what `_service { sdl }` answers)."""
+    return subgraph_schema().as_str()
 
 
 def print_sdl(schema: strawberry.Schema | None = None) -> str:

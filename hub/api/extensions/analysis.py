@@ -54,6 +54,11 @@ __all__ = ["QueryPlan", "FilterUse", "analyse", "PAGED_ARGUMENT", "FILTER_INPUTS
 #: the argument that sets how many items a list field returns
 PAGED_ARGUMENT = "first"
 
+#: the federation root field answering one entity per representation (hub.api.subgraph): its
+#: selection runs once per representation, and how many there are is capped like members
+ENTITIES_FIELD = "_entities"
+ENTITIES_ARGUMENT = "representations"
+
 #: the lists of a connection (`...Connection.edges`, `.nodes`): one page, already counted by
 #: the paged field's multiplier
 PAGE_LISTS = frozenset({"edges", "nodes"})
@@ -163,6 +168,9 @@ class QueryPlan:
     max_first: int = 0
     #: every filter applied by a list field (see FILTER_INPUTS)
     filters: list[FilterUse] = field(default_factory=list)
+    #: entity representations asked for by `_entities` (a federation router's fetch), summed
+    #: over every use of it; capped by the per-request member limit
+    entities: int = 0
 
     def add(self, type_name: str, field_name: str) -> None:
         self.requested.setdefault(type_name, set()).add(field_name)
@@ -335,11 +343,22 @@ class _Walker:
         own lists (edges, nodes) 1, as the page's size already counts them."""
         if PAGED_ARGUMENT in definition.args:
             return self._first(node)
+        if node.name.value == ENTITIES_FIELD and ENTITIES_ARGUMENT in definition.args:
+            return self._entities(node, definition)
         if not _is_list(definition.type):
             return 1
         if parent.endswith("Connection") and node.name.value in PAGE_LISTS:
             return 1
         return list_bound(parent, node.name.value, self.max_list_size)
+
+    def _entities(self, node: FieldNode, definition: Any) -> int:
+        """An `_entities` field runs its selection once per representation (at least once, so
+        an empty or unreadable list still costs its selection)."""
+        value = self._argument_value(node, ENTITIES_ARGUMENT,
+                                     definition.args[ENTITIES_ARGUMENT].type)
+        count = len(value) if isinstance(value, (list, tuple)) else 1
+        self.plan.entities += count
+        return max(count, 1)
 
     def _argument_cost(self, node: FieldNode, parent: str, definition: Any) -> int:
         """What an argument adds to the field's own cost (`sources(ping: true)` calls every

@@ -15,7 +15,7 @@ from hub.api.context import Context
 from hub.api.extensions.analysis import analyse
 from hub.errors import HubError, LimitExceeded
 
-__all__ = ["LimitsExtension", "refuse"]
+__all__ = ["LimitsExtension", "refuse", "entity_limit"]
 
 
 def refuse(extension: SchemaExtension, error: HubError) -> None:
@@ -23,6 +23,13 @@ def refuse(extension: SchemaExtension, error: HubError) -> None:
     extension.execution_context.result = ExecutionResult(
         data=None, errors=[GraphQLError(str(error), original_error=error)]
     )
+
+
+def entity_limit(ctx: Context) -> int:
+    """Each `_entities` representation is a member read: the per-request member limit, as
+    tightened by the contracts in play (as the member-details loader applies it)."""
+    limit = ctx.runtime.limits.max_members_per_request
+    return min(limit, ctx.decisions.max_members_per_request() or limit)
 
 
 class LimitsExtension(SchemaExtension):
@@ -42,6 +49,10 @@ class LimitsExtension(SchemaExtension):
             elif plan.max_first > limits.max_page_size:
                 refuse(self, LimitExceeded(
                     f"`first` is {plan.max_first}; at most {limits.max_page_size} per page"))
+            elif plan.entities > entity_limit(ctx):
+                refuse(self, LimitExceeded(
+                    f"{plan.entities} entity representations; at most {entity_limit(ctx)} "
+                    "per request (limits.max_members_per_request)"))
             elif plan.cost > limits.max_cost:
                 refuse(self, LimitExceeded(
                     f"query cost {plan.cost} exceeds the limit of {limits.max_cost}; ask for "

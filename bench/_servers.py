@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import select
 
 from hub.app import create_app
 from hub.demo.launch import _sync
@@ -22,7 +23,6 @@ from hub.demo.world import DemoWorld
 from hub.settings import load_settings
 from hub.store.models import SourceLinkRow
 from hub.store.session import create_engine, create_session_factory
-from sqlalchemy import select
 
 
 async def main(members: int) -> None:

@@ -7,20 +7,20 @@ whose only job here is to be slow by a known amount, so the hub's own cost shows
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
+from hub.federation.registry import SourceEntry, SourceRegistry
 
 from connectors.mock import MockConnector
 from hub.api.runtime import Runtime
 from hub.app import create_app
 from hub.federation.identity import member_key
 from hub.federation.merge import Side
-from hub.federation.registry import SourceEntry, SourceRegistry
 from hub.settings import Mode
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.session import create_engine, create_session_factory, init_db
@@ -58,7 +58,7 @@ async def build_fanout_world(
     engine = create_engine(f"sqlite+aiosqlite:///{directory / 'fanout.db'}")
     await init_db(engine)
     factory = create_session_factory(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     names = [f"s{n}" for n in range(sources)]
     rows = [
         {"local_id": f"m{i:03d}", "id_number": _id_number(i), "name": f"成员{i:03d}",

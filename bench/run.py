@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,7 +118,6 @@ async def hub_vs_upstream(requests: int, members: int) -> list[str]:
 
 
 async def fan_out(rounds: int, latency: float = 0.05, sources: int = 4) -> list[str]:
-    import httpx
 
     from bench.fanout import build_fanout_world
     from connectors.base import ReadRequest

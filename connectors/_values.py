@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from connectors.canonical import ENUM_SYNONYMS, ENUMS
 from connectors.base import PartialDate
+from connectors.canonical import ENUM_SYNONYMS, ENUMS
 from connectors.idcard import id_problem, mask_id_number, mask_middle, normalise_id_number
 from connectors.regions import resolve_region
 
@@ -137,7 +137,7 @@ def parse_partial_date(raw: object, formats: Sequence[str] = ()) -> PartialDate:
     )
 
 
-def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = timezone.utc) -> datetime:
+def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = UTC) -> datetime:
     """An aware UTC datetime. Naive values are taken to be in `tz` (the source's time zone).
 
     Accepts datetime objects, ISO 8601 text (with or without offset, "Z" too), the mapping's
@@ -150,7 +150,7 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = tim
         value = datetime.combine(raw, time())
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw > 10**9:
         seconds = raw / 1000 if raw > 10**11 else raw
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     else:
         text = str(raw).strip()
         parsed: datetime | None = None
@@ -177,7 +177,7 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = tim
         value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 # ---- other types ---------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def convert(
     field: str,
     codes: Mapping[str, Any] | None = None,
     formats: Sequence[str] = (),
-    tz: tzinfo = timezone.utc,
+    tz: tzinfo = UTC,
 ) -> Any:
     """Convert one raw value for canonical `field`; blank -> None; raises ValueProblem.
 

@@ -20,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from xml.etree import ElementTree
@@ -314,7 +314,7 @@ class LedgerConnector(MappedConnector):
     async def read(self, request: ReadRequest) -> ReadResult:
         entity = self._entity(request.entity)
         table = await self._table(entity)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         issues: list[DataIssue] = []
         if request.keys is not None:
             records = [
@@ -327,7 +327,7 @@ class LedgerConnector(MappedConnector):
         if request.since is not None:
             if "updated_at" not in entity.fields:
                 raise NotSupported(self.name, f"{entity.name} has no updated_at column for changed-since")
-            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=timezone.utc)
+            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
             updated = self._updated(entity, table)
             positions = [p for p in positions if updated[p] is None or updated[p] > since]  # type: ignore[operator]
         try:

@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -151,7 +151,7 @@ class SourceMapping:
     connection: Mapping[str, Any]
     entities: Mapping[str, EntityMapping]
     path: Path | None = None
-    timezone: tzinfo = field(default=timezone.utc)
+    timezone: tzinfo = field(default=UTC)
 
     @property
     def base_dir(self) -> Path:
@@ -240,14 +240,14 @@ def _format_problem(error: jsonschema.ValidationError) -> str:
 
 def _parse_timezone(text: str | None) -> tzinfo:
     if text is None or text in ("UTC", "Z"):
-        return timezone.utc
+        return UTC
     sign = 1 if text[0] == "+" else -1
     hours, minutes = int(text[1:3]), int(text[4:6])
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _format_works(fmt: str) -> bool:
-    sample = datetime(2016, 3, 5, 14, 30, 15, tzinfo=timezone.utc)
+    sample = datetime(2016, 3, 5, 14, 30, 15, tzinfo=UTC)
     try:
         return datetime.strptime(sample.strftime(fmt), fmt) is not None
     except ValueError:

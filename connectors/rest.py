@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
-from datetime import timezone
+from datetime import UTC
 from functools import partial
 from typing import Any, ClassVar
 
@@ -188,7 +188,7 @@ class RestConnector(MappedConnector):
                 encoding = response.charset or "utf-8"
         except ConnectorError:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise map_client_error(self.name, exc, where) from None
         try:
             return json.loads(raw.decode(encoding))
@@ -300,7 +300,7 @@ class RestConnector(MappedConnector):
         if request.since is not None:
             if entity.changed_since is None or entity.changed_since.param is None:
                 raise NotSupported(self.name, f"{entity.name} has no changed-since parameter")
-            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=timezone.utc)
+            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
             fmt = entity.changed_since.format
             params[entity.changed_since.param] = since.strftime(fmt) if fmt else since.isoformat()
         paging = entity.pagination

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
-from connectors.secret import reveal
 from connectors.base import (
     DataIssue,
     Location,
@@ -31,6 +30,7 @@ from connectors.base import (
 )
 from connectors.errors import NotSupported, SourceInvalid, SourceTimeout, SourceUnavailable
 from connectors.mapping import EntityMapping, SourceMapping
+from connectors.secret import reveal
 
 __all__ = ["SqlConnector"]
 
@@ -167,7 +167,7 @@ class SqlConnector(MappedConnector):
         return ReadResult([found.get(k) for k in request.keys], None, issues)
 
     def _since_value(self, column: sa.Column[Any], entity: EntityMapping, since: datetime) -> Any:
-        since = (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).astimezone(self.mapping.timezone)
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(self.mapping.timezone)
         try:
             python_type = column.type.python_type
         except NotImplementedError:

@@ -35,9 +35,9 @@ from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema
+from hub.errors import ConfigError
 from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
-from hub.errors import ConfigError
 from hub.settings import Mode, Settings
 from hub.store.migrate import require_head
 from hub.store.session import create_engine, create_session_factory, init_db

@@ -165,7 +165,7 @@ class Mode:
     open_access: bool = False
 
     @classmethod
-    def development(cls) -> "Mode":
+    def development(cls) -> Mode:
         return cls(DEVELOPMENT)
 
     @property
@@ -300,7 +300,7 @@ class Settings:
         limits: Limits | None = None,
         public_url: str = "http://127.0.0.1:8000",
         mode: Mode | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """Settings built in code (demo, tests), validated like a file would be. Development
         mode unless `mode` says otherwise, as for `yanxing demo`."""
         problems = _secret_problems(secret) + _url_problems(database_url)

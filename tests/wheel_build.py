@@ -38,7 +38,7 @@ class Installed:
     def bin(self) -> Path:
         return self.venv / "bin"
 
-    def elsewhere(self, cwd: Path, **env: str) -> "Installed":
+    def elsewhere(self, cwd: Path, **env: str) -> Installed:
         """The same install, run from another folder (each test its own) with more variables."""
         cwd.mkdir(parents=True, exist_ok=True)
         return replace(self, cwd=cwd, env={**self.env, **env})

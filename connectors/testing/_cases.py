@@ -15,7 +15,7 @@ expected and what came.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Capability, Connector, DataIssue, ReadRequest, Record
@@ -274,8 +274,8 @@ class ReadChanges(Case):
 
     async def test(self, connector: Connector, config: CaseConfig) -> None:
         everything, _ = await read_all(connector, config)
-        past, _ = await read_all(connector, config, since=datetime(1990, 1, 1, tzinfo=timezone.utc))
-        future, _ = await read_all(connector, config, since=datetime(2999, 1, 1, tzinfo=timezone.utc))
+        past, _ = await read_all(connector, config, since=datetime(1990, 1, 1, tzinfo=UTC))
+        future, _ = await read_all(connector, config, since=datetime(2999, 1, 1, tzinfo=UTC))
         assert {r.local_id for r in past} == {r.local_id for r in everything}
         # records without a usable updated_at may still be returned; dated ones must not
         assert all(r.values.get("updated_at") is None for r in future)

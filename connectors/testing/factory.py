@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import pytest
 
@@ -25,7 +25,7 @@ from connectors.testing._cases import CASES, Case, CaseConfig
 __all__ = ["ConnectorFactory", "connector_test_class"]
 
 ConnectorFactory = Callable[
-    [Path], Union[Awaitable[Connector], AbstractAsyncContextManager[Connector]]
+    [Path], Awaitable[Connector] | AbstractAsyncContextManager[Connector]
 ]
 
 

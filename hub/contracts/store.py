@@ -41,7 +41,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.canonical_json import strict_loads
 from hub.clock import as_utc, format_time, parse_time, utcnow
-from hub.jws import parse_general
 from hub.contracts.lifecycle import (
     TERMINAL_STATES,
     ContractState,
@@ -55,6 +54,7 @@ from hub.contracts.lifecycle import (
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.trust_registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
+from hub.jws import parse_general
 from hub.store.base import Base
 
 __all__ = [

@@ -9,7 +9,7 @@ the same row, whatever order sources were synced or matches confirmed in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -71,7 +71,7 @@ async def recompute_members(
 
     Returns how many member rows were written. Runs in the caller's transaction.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     written = 0
     for part in chunked(sorted(set(keys)), _BATCH):
         result = await session.execute(

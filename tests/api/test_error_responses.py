@@ -15,7 +15,6 @@ from sqlalchemy import text
 from hub.canonical_json import b64url, canonical
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import TOKEN_TYPE
-from hub.jws import sign_compact
 from tests.api.conftest import World
 from tests.api.trusted import Trusted
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from hub.api.limits import Limits
-
-from tests.api.conftest import World, id_number
+from tests.api.conftest import World
 
 PAGE = """query($first: Int, $after: String, $filter: MemberFilter) {
   members(first: $first, after: $after, filter: $filter) {
@@ -164,11 +164,11 @@ async def test_organizations_and_their_members(world: World) -> None:
 
 
 async def test_data_quality_issues_and_match_candidates(world: World) -> None:
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from hub.store.models import DataIssueRow, SourceLinkRow
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with world.runtime.session_factory() as session:
         session.add(DataIssueRow(source="village", entity="member", code="INVALID_ID_NUMBER",
                                  message="身份证号校验位错误", location="台账.xlsx", row=7,

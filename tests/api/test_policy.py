@@ -4,16 +4,16 @@ per-field transforms with the owning party)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Mapping, Set
 from typing import Any
 
 import httpx
 from starlette.requests import Request
 
 from hub.app import create_app
-from hub.settings import Mode
 from hub.errors import AuthenticationError
 from hub.policy.base import BasePolicy, Caller, Subject, Transform
+from hub.settings import Mode
 from tests.api.conftest import World
 
 RAW_ID = re.compile(r"\d{17}[\dX]")

@@ -9,7 +9,6 @@ the test's own HTTP client) are searched for each of them.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text

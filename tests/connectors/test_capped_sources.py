@@ -27,7 +27,11 @@ from connectors.errors import ConnectorConfigError, NotSupported
 from connectors.mapping import EntityMapping, parse_mapping
 from connectors.rest import RestConnector
 from connectors.testing import CaseConfig, connector_test_class, make_id_number, read_all
-from connectors.testing._cases import PagingAtTheHubsPageSize, ReadByKeysFullBatch, RestMemberReadsById
+from connectors.testing._cases import (
+    PagingAtTheHubsPageSize,
+    ReadByKeysFullBatch,
+    RestMemberReadsById,
+)
 from hub.federation.merge import Side
 from hub.federation.sync import sync_source
 from hub.store.models import DataIssueRow

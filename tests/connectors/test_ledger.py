@@ -12,11 +12,10 @@ import openpyxl
 import pytest
 
 from connectors.base import PartialDate, ReadRequest
-from connectors.ledger import LedgerConnector, LedgerFileError
 from connectors.errors import ConnectorConfigError, SourceInvalid
+from connectors.ledger import LedgerConnector, LedgerFileError
 from connectors.mapping import parse_mapping
-from connectors.testing import connector_test_class, make_id_number, read_all
-from connectors.testing import CaseConfig
+from connectors.testing import CaseConfig, connector_test_class, make_id_number, read_all
 
 HEADER = ["序号", "姓名", "性别", "身份证号", "出生日期", "联系电话", "外出时间", "现居住地", "党支部", "更新时间"]
 GOOD = [

@@ -8,7 +8,7 @@ import inspect
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,11 @@ from aiohttp import web
 
 from connectors.base import Capability, PartialDate, ReadRequest
 from connectors.errors import (
-    ConnectorConfigError, SourceInvalid, SourceRejected, SourceTimeout, SourceUnavailable,
+    ConnectorConfigError,
+    SourceInvalid,
+    SourceRejected,
+    SourceTimeout,
+    SourceUnavailable,
 )
 from connectors.mapping import parse_mapping
 from connectors.rest import CLIENT_ERROR_MAP, RestConnector, map_client_error, sign_params
@@ -223,7 +227,7 @@ async def test_values_issues_and_locations(tmp_path: Path) -> None:
     first = records[0].values
     assert first["gender"] == "male" and first["birth_date"] == PartialDate(1988, 8, 8)
     assert first["destination_region_code"] == "330102"
-    assert first["updated_at"] == datetime(2024, 5, 1, 2, tzinfo=timezone.utc)
+    assert first["updated_at"] == datetime(2024, 5, 1, 2, tzinfo=UTC)
     assert {(i.code, i.column) for i in issues} == {
         ("UNKNOWN_CODE", "sex"), ("INVALID_ID_NUMBER", "idCard"), ("INVALID_DATE", "birthday"),
     }
@@ -242,7 +246,7 @@ async def test_by_keys_chunks_and_aligns(tmp_path: Path) -> None:
 
 async def test_changed_since_parameter(tmp_path: Path) -> None:
     async with open_cursor(tmp_path) as rest:
-        since = datetime(2024, 5, 6, 2, tzinfo=timezone.utc)
+        since = datetime(2024, 5, 6, 2, tzinfo=UTC)
         records, _ = await read_all(rest, CaseConfig(), since=since)
     assert [r.local_id for r in records] == ["m07", "m99"]
 
@@ -339,7 +343,7 @@ def test_every_aiohttp_client_error_is_mapped_explicitly() -> None:
     (aiohttp.ConnectionTimeoutError(), SourceTimeout),
     (aiohttp.SocketTimeoutError(), SourceTimeout),
     (aiohttp.ServerTimeoutError(), SourceTimeout),
-    (asyncio.TimeoutError(), SourceTimeout),
+    (TimeoutError(), SourceTimeout),
     (aiohttp.ServerDisconnectedError(), SourceUnavailable),
     (aiohttp.ClientPayloadError(), SourceInvalid),
     (aiohttp.InvalidURL("x"), ConnectorConfigError),

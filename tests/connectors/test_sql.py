@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ async def test_values_and_issues(tmp_path: Path) -> None:
     assert not_int is None and absent is None
     assert one is not None and one.values["gender"] == "male"
     assert one.values["birth_date"] == PartialDate(1990, 1, 1) and one.values["origin_region_code"] == "511502"
-    assert one.values["updated_at"] == datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
+    assert one.values["updated_at"] == datetime(2024, 5, 1, 10, tzinfo=UTC)
     assert bad is not None and bad.values["id_number"] is None
     assert {(i.code, i.column, i.local_id) for i in result.issues} == {
         ("UNKNOWN_CODE", "xb", "8"), ("INVALID_ID_NUMBER", "sfzh", "8"), ("INVALID_DATE", "csrq", "8"),
@@ -120,7 +120,7 @@ async def test_values_and_issues(tmp_path: Path) -> None:
 
 async def test_changed_since_filters_in_sql(tmp_path: Path) -> None:
     async with await open_sqlite(tmp_path) as db:
-        since = datetime(2024, 5, 5, 10, tzinfo=timezone.utc)
+        since = datetime(2024, 5, 5, 10, tzinfo=UTC)
         records, _ = await read_all(db, CaseConfig(page_size=2), since=since)
     assert [r.local_id for r in records] == ["6", "7", "8"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -10,8 +10,15 @@ import pytest
 from connectors._values import ValueProblem, convert, mask_raw, parse_datetime, parse_partial_date
 from connectors.base import PartialDate
 from connectors.idcard import (
-    birth_date_of, check_digit, gender_of, has_valid_check_digit, id_problem, is_valid_id_number, mask_id_number,
-    mask_middle, normalise_id_number,
+    birth_date_of,
+    check_digit,
+    gender_of,
+    has_valid_check_digit,
+    id_problem,
+    is_valid_id_number,
+    mask_id_number,
+    mask_middle,
+    normalise_id_number,
 )
 from connectors.regions import Region, region_by_code, region_by_name, region_name, resolve_region
 from connectors.testing import make_id_number
@@ -42,13 +49,13 @@ def test_custom_formats_keep_their_precision() -> None:
 
 def test_datetimes() -> None:
     cst = timezone(timedelta(hours=8))
-    utc = datetime(2024, 5, 1, 0, 30, tzinfo=timezone.utc)
+    utc = datetime(2024, 5, 1, 0, 30, tzinfo=UTC)
     assert parse_datetime("2024-05-01T08:30:00+08:00") == utc
     assert parse_datetime("2024-05-01T00:30:00Z") == utc
     assert parse_datetime("2024-05-01 08:30:00", tz=cst) == utc
     assert parse_datetime(datetime(2024, 5, 1, 8, 30), tz=cst) == utc
     assert parse_datetime(int(utc.timestamp())) == utc and parse_datetime(int(utc.timestamp()) * 1000) == utc
-    assert parse_datetime("20240501") == datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert parse_datetime("20240501") == datetime(2024, 5, 1, tzinfo=UTC)
     with pytest.raises(ValueProblem):
         parse_datetime("2024-05")
     with pytest.raises(ValueProblem):

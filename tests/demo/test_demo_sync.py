@@ -36,7 +36,7 @@ async def test_demo_syncs_every_member_past_the_platform_caps(tmp_path: Path) ->
         ids = [m.local_id for m in hub.world.world.members_in("zhejiang")][:100]
         async with open_connector(source.mapping) as connector:
             result = await connector.read(ReadRequest("member", keys=ids))
-            learned = dict(connector._learned_batch)  # noqa: SLF001 - what it learned of the cap
+            learned = dict(connector._learned_batch)
         assert [r.local_id if r else None for r in result.records] == ids
         assert "RECORD_NOT_FOUND" not in {i.code for i in result.issues}
         assert learned == {"member": zhejiang.MAX_IDS}

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from hub.demo import World
 from connectors.idcard import has_valid_check_digit, normalise_id_number
+from hub.demo import World
 from hub.demo.systems.ledger import HEADERS, TITLE, LedgerFiles, write_ledger
 
 

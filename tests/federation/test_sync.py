@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from hub.store.models import (
 pytestmark = pytest.mark.store
 
 Factory = async_sessionmaker[AsyncSession]
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -212,7 +212,7 @@ async def test_changed_since_asks_only_for_newer_records(session_factory: Factor
         state = await session.get(SyncStateRow, ("luxian", "member"))
     assert m is not None and m.status == "returned"
     assert state is not None and state.watermark is not None
-    assert state.watermark.replace(tzinfo=timezone.utc) == T0 + timedelta(days=2)
+    assert state.watermark.replace(tzinfo=UTC) == T0 + timedelta(days=2)
 
 
 async def test_changed_without_watermark_runs_full(session_factory: Factory, secret: bytes) -> None:

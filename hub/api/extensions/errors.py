@@ -24,8 +24,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, VariableDefinitionNode
 import strawberry
+from graphql import GraphQLError, OperationDefinitionNode, VariableDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 

@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -53,7 +53,7 @@ def decode_cursor(cursor: str) -> str:
     return base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
 
 
-def parse_since(text: str, *, naive_tz: timezone = timezone.utc) -> datetime:
+def parse_since(text: str, *, naive_tz: timezone = UTC) -> datetime:
     """Accept ISO 8601 with "+08:00" or "+0800" (and a "+" turned into a space by a client
     that forgot to encode it), or a naive time in `naive_tz`."""
     text = text.strip().replace(" ", "+") if "T" in text else text.strip()

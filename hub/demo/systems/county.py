@@ -11,7 +11,7 @@ branches in other cities, and the organisation life of the branches it runs itse
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -116,7 +116,7 @@ _MODE = {"present": "出席", "online": "线上", "excused": "请假", "absent":
 
 
 def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def member_row(m: SystemMember) -> dict[str, Any]:

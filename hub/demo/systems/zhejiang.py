@@ -28,7 +28,13 @@ from hub.demo._idcard import corrupt_check_char
 from hub.demo.generator import World
 from hub.demo.model import Activity, Attendance, Defect, Organization, SystemMember
 from hub.demo.places import ORG_BY_ID
-from hub.demo.systems._http import Collection, RestServer, json_response, parse_since, world_collections
+from hub.demo.systems._http import (
+    Collection,
+    RestServer,
+    json_response,
+    parse_since,
+    world_collections,
+)
 
 __all__ = ["ZhejiangPlatform", "SYSTEM", "sign", "signed_params", "member_json"]
 

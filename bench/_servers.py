@@ -33,7 +33,8 @@ async def main(members: int) -> None:
             config = directory / "yanxing.toml"
             config.write_text(
                 '[hub]\ndatabase_url = "sqlite+aiosqlite:///hub.db"\nsecret = "${YANXING_SECRET}"\n'
-                f'[[sources]]\nmapping = "{chengdu.mapping_path}"\nowner = "{chengdu.owner_party_id}"\n',
+                f'[[sources]]\nmapping = "{chengdu.mapping_path}"\n'
+                f'owner = "{chengdu.owner_party_id}"\n',
                 encoding="utf-8",
             )
             env = {**world.env, "YANXING_SECRET": "bench-secret-" + "x" * 40}

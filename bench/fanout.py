@@ -67,7 +67,7 @@ async def build_fanout_world(
         for i in range(members)
     ]
     async with factory() as session:
-        for i, row in enumerate(rows):
+        for row in rows:
             key = member_key(SECRET, row["id_number"])
             session.add(MemberRow(key=key, name=row["name"], birth_date=date(1990, 1, 1),
                                   status="in_contact", origin_region_code="510521",

@@ -51,7 +51,9 @@ class RecordBuilder:
         local_id: str | None = None,
         value: str | None = None,
     ) -> DataIssue:
-        return DataIssue(self.source, self.entity.name, code, message, location, column, local_id, value)
+        return DataIssue(
+            self.source, self.entity.name, code, message, location, column, local_id, value
+        )
 
     def build(
         self,

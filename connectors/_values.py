@@ -1,10 +1,10 @@
 """Raw cells and JSON values -> canonical Python values, or a `ValueProblem` saying what to fix.
 
 Every source spells the same fact differently: 男 / 1 / "M", 2016年3月 / 20160301 / an Excel
-date cell, 温江区 / 510115. Conversions are chosen by the canonical field's type (`connectors.canonical`), so
-a mapping file rarely says more than which column holds what. A value that cannot be
-converted raises `ValueProblem`; the connector turns it into a `DataIssue` next to the record
-(the field becomes None), so one bad cell never stops a sync.
+date cell, 温江区 / 510115. Conversions are chosen by the canonical field's type
+(`connectors.canonical`), so a mapping file rarely says more than which column holds what. A
+value that cannot be converted raises `ValueProblem`; the connector turns it into a `DataIssue`
+next to the record (the field becomes None), so one bad cell never stops a sync.
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ def parse_partial_date(raw: object, formats: Sequence[str] = ()) -> PartialDate:
             continue
         precision = _precision_of(fmt)
         return PartialDate(
-            parsed.year, parsed.month if precision >= 2 else None, parsed.day if precision == 3 else None
+            parsed.year,
+            parsed.month if precision >= 2 else None,
+            parsed.day if precision == 3 else None,
         )
     for pattern in (_CN_DATE, _COMPACT):
         if match := pattern.match(text):
@@ -171,7 +173,8 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = UTC
                 if day is None or day.precision != "day":
                     raise ValueProblem(
                         INVALID_DATE,
-                        f"{text!r} is not a date-time; use ISO 8601 such as 2024-05-01T08:30:00+08:00",
+                        f"{text!r} is not a date-time; "
+                        "use ISO 8601 such as 2024-05-01T08:30:00+08:00",
                     ) from None
                 parsed = datetime.combine(day.to_date(), time())
         value = parsed

@@ -237,7 +237,7 @@ class Connector(abc.ABC):
         entity = next(iter(schema.entities))
         await self.read(ReadRequest(entity=entity, page_size=1))
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook: most connectors hold nothing
         """Release sockets, engines and file handles. Safe to call twice."""
 
     async def __aenter__(self) -> Self:

@@ -85,7 +85,9 @@ class SqlConnector(MappedConnector):
         except sa_exc.NoSuchTableError as exc:
             raise SourceInvalid(self.name, f"no table or view {exc.args[0]!r}") from None
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise SourceUnavailable(self.name, f"database unavailable: {type(exc.orig).__name__}") from None
+            raise SourceUnavailable(
+                self.name, f"database unavailable: {type(exc.orig).__name__}"
+            ) from None
         except sa_exc.DBAPIError as exc:
             raise SourceInvalid(self.name, f"database error: {type(exc.orig).__name__}") from None
         except OSError as exc:
@@ -103,7 +105,9 @@ class SqlConnector(MappedConnector):
 
         table: sa.Table = await self._run(reflect)
         if entity.local_id not in table.c:
-            raise SourceInvalid(self.name, f"table {entity.path} has no id column {entity.local_id!r}")
+            raise SourceInvalid(
+                self.name, f"table {entity.path} has no id column {entity.local_id!r}"
+            )
         builder = self._builders[entity.name]
         self._missing[entity.name] = [
             builder.issue(
@@ -115,7 +119,9 @@ class SqlConnector(MappedConnector):
         self._tables[entity.name] = table
         return table
 
-    def _columns(self, entity: EntityMapping, table: sa.Table, fields: frozenset[str] | None) -> list[sa.Column[Any]]:
+    def _columns(
+        self, entity: EntityMapping, table: sa.Table, fields: frozenset[str] | None
+    ) -> list[sa.Column[Any]]:
         names = {entity.local_id} | {
             s.column for s in self._builders[entity.name].selected(fields) if s.column in table.c
         }
@@ -146,7 +152,9 @@ class SqlConnector(MappedConnector):
                 return None
         return key
 
-    async def _read_keys(self, entity: EntityMapping, table: sa.Table, request: ReadRequest) -> ReadResult:
+    async def _read_keys(
+        self, entity: EntityMapping, table: sa.Table, request: ReadRequest
+    ) -> ReadResult:
         assert request.keys is not None
         id_col = table.c[entity.local_id]
         columns = self._columns(entity, table, request.fields)
@@ -167,7 +175,9 @@ class SqlConnector(MappedConnector):
         return ReadResult([found.get(k) for k in request.keys], None, issues)
 
     def _since_value(self, column: sa.Column[Any], entity: EntityMapping, since: datetime) -> Any:
-        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(self.mapping.timezone)
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(
+            self.mapping.timezone
+        )
         try:
             python_type = column.type.python_type
         except NotImplementedError:
@@ -195,7 +205,9 @@ class SqlConnector(MappedConnector):
             changed = self._changed_column(entity)
             if changed is None or changed not in table.c:
                 raise NotSupported(self.name, f"{entity.name} has no changed-since column")
-            statement = statement.where(table.c[changed] > self._since_value(table.c[changed], entity, request.since))
+            statement = statement.where(
+                table.c[changed] > self._since_value(table.c[changed], entity, request.since)
+            )
         size = max(request.page_size, 1)
         statement = statement.limit(size + 1)
 

@@ -66,7 +66,9 @@ def build_and_install(work: Path) -> Installed:
         else:
             shutil.copy2(ROOT / name, source / name)
     # the test process's own environment, minus anything that would put the checkout on the path
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     build = subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(work / "dist"),
                             str(source)], env=env, capture_output=True, text=True, timeout=300)

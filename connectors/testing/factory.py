@@ -75,7 +75,9 @@ def connector_test_class(
             yield opened
 
     namespace: dict[str, Any] = {
-        "config": CaseConfig(entity, expected_count, expect_issues, page_size, frozenset(empty_fields)),
+        "config": CaseConfig(
+            entity, expected_count, expect_issues, page_size, frozenset(empty_fields)
+        ),
         "connector": connector,
     }
     for case in CASES:

@@ -47,7 +47,8 @@ EXAMPLE_QUERIES = (
     ),
     (
         "The signed contracts the calling party is party to, with state and signatures",
-        """{ contracts { title state parties { party role } signatures { party kid signedAt } } }""",
+        "{ contracts { title state parties { party role } "
+        "signatures { party kid signedAt } } }",
     ),
 )
 
@@ -60,7 +61,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--port", type=PORT, default=8000,
                         help="hub port (default 8000; 0: any free port, printed at start)")
-    parser.add_argument("--members", type=int, default=2000, help="synthetic members (default 2000)")
+    parser.add_argument(
+        "--members", type=int, default=2000, help="synthetic members (default 2000)"
+    )
     parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="working directory")
     parser.add_argument("--seed", type=int, default=7)
     parser.set_defaults(handler=run)

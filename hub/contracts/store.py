@@ -401,7 +401,8 @@ class ContractStore:
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
-                    select(ContractRow).where(ContractRow.parties.contains(f" {party} ", autoescape=True))
+                    select(ContractRow)
+                    .where(ContractRow.parties.contains(f" {party} ", autoescape=True))
                     .order_by(ContractRow.contract_id, ContractRow.version)
                 )
             ).all()

@@ -424,7 +424,8 @@ async def _submit_configured(store: ContractStore, path: Path, registry: Registr
     it (and says so in its log) instead of refusing to start, which would let any party that
     revokes a contract take the hub down at its next restart."""
     try:
-        envelope = strict_loads(path.read_bytes())
+        # a small local file, read once per hub start before the first request is served
+        envelope = strict_loads(path.read_bytes())  # noqa: ASYNC240
     except OSError as exc:
         raise ContractError(f"trust.contracts: cannot read {path}: {exc}") from exc
     except ContractError as exc:

@@ -178,7 +178,9 @@ async def _finish_full(session: AsyncSession, source: str, entity: str, started:
         await recompute_members(session, keys, now=now)
     elif entity == "activity":
         await session.execute(
-            delete(ActivityRow).where(ActivityRow.source == source, ActivityRow.fetched_at < started)
+            delete(ActivityRow).where(
+                ActivityRow.source == source, ActivityRow.fetched_at < started
+            )
         )
     elif entity == "attendance":
         await session.execute(

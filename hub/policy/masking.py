@@ -1,9 +1,9 @@
 """The policy without contracts: everyone sees everything, except ID numbers and phones, which
 leave masked (the canonical fields marked so, hub.model).
 
-It is the baseline the contract policy (hub.contracts, under signed contracts) replaces: the same seam, the
-same calls, only a different answer. Keeping it a real `Policy` means the query path never has
-an "unpoliced" branch to forget about.
+It is the baseline the contract policy (hub.contracts, under signed contracts) replaces: the
+same seam, the same calls, only a different answer. Keeping it a real `Policy` means the query
+path never has an "unpoliced" branch to forget about.
 """
 
 from __future__ import annotations

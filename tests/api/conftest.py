@@ -75,7 +75,8 @@ def member_values(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def build_world(
     session_factory: async_sessionmaker[AsyncSession], engine: AsyncEngine, secret: bytes,
-    n: int = 60, limits: Limits | None = None, timeout: float = 0.5,
+    # `timeout` is the connectors' HTTP timeout, not a deadline for this coroutine
+    n: int = 60, limits: Limits | None = None, timeout: float = 0.5,  # noqa: ASYNC109
 ) -> tuple[MockConnector, MockConnector, list[str], Runtime]:
     origins, destinations, rows = [], [], []
     now = datetime.now(UTC)

@@ -146,7 +146,9 @@ async def test_activities_and_attendance(make_world: Callable[..., Any]) -> None
     assert activity["organiser"] == {"name": "涌泉街道流入党员党支部"}
     assert {a["mode"] for a in activity["attendees"]} == {"ONLINE", "PRESENT"}
     first = activity["attendees"][0]["member"]
-    assert first["activities"] == [{"mode": "ONLINE", "activity": {"title": "主题党日：走访流动党员"}}]
+    assert first["activities"] == [
+        {"mode": "ONLINE", "activity": {"title": "主题党日：走访流动党员"}}
+    ]
     none = await world.gql('{ activities(filter: {kind: TRAINING}) { totalCount } }')
     assert none["data"]["activities"]["totalCount"] == 0
 
@@ -188,5 +190,8 @@ async def test_data_quality_issues_and_match_candidates(world: World) -> None:
         "system": "village", "location": "台账.xlsx", "row": 7, "column": "身份证号",
         "code": "INVALID_ID_NUMBER", "message": "身份证号校验位错误"}]
     [candidate] = body["data"]["memberMatchCandidates"]
-    assert candidate["member"] == {"name": "张001"} and candidate["reasons"] == ["name", "birth_date"]
+    assert candidate["member"] == {"name": "张001"} and candidate["reasons"] == [
+        "name",
+        "birth_date",
+    ]
     assert candidate["birthDate"] == "1990-02-01" and candidate["localId"] == "v1"

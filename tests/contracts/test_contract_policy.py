@@ -61,14 +61,14 @@ def test_contract_can_grant_own_id_number_in_full() -> None:
         (XUZHOU, "employer", "wenjiang", Transform.FULL),
         (XUZHOU, "birthDate", "wenjiang", Transform.YEAR),
         (XUZHOU, "destinationAddress", "wenjiang", Transform.MASKED),
-        (XUZHOU, "phone", "wenjiang", Transform.DENY),      # not granted to origin
+        (XUZHOU, "phone", "wenjiang", Transform.DENY),  # not granted to origin
         (WENJIANG, "idNumber", "xuzhou", Transform.MASKED),
         (WENJIANG, "phone", "xuzhou", Transform.HASHED),
-        (WENJIANG, "employer", "xuzhou", Transform.DENY),   # granted only of destination data
+        (WENJIANG, "employer", "xuzhou", Transform.DENY),  # granted only of destination data
         (WENJIANG, "willingVillageCadre", "xuzhou", Transform.DENY),
         (SICHUAN, "employer", "wenjiang", Transform.DENY),  # not a party
-        (XUZHOU, "employer", "sichuan", Transform.DENY),    # owner not party of the contract
-        (XUZHOU, "employer", None, Transform.DENY),         # unknown owner: only data_of-free grants
+        (XUZHOU, "employer", "sichuan", Transform.DENY),  # owner not party of the contract
+        (XUZHOU, "employer", None, Transform.DENY),  # unknown owner: only data_of-free grants
     ],
 )
 def test_grants_per_party_with_transform(caller: Caller, field: str, owner: str | None,

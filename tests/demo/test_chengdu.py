@@ -68,7 +68,7 @@ async def test_members_are_camel_case_destination_records(
 ) -> None:
     m = next(m for m in world.members_in("chengdu")
              if m.defect is None and m.person.phone != m.person.origin_phone)
-    status, body = await _get(http, platform, "/api/v1/members", ids=m.local_id)
+    _status, body = await _get(http, platform, "/api/v1/members", ids=m.local_id)
     (item,) = body["data"]["items"]
     assert item["idCard"] == m.person.id_number and item["mobile"] == m.person.phone
     assert item["gender"] in ("M", "F") and item["updateTime"].endswith("+08:00")

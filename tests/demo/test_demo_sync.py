@@ -18,7 +18,9 @@ from hub.store.session import create_engine, create_session_factory
 
 async def test_demo_syncs_every_member_past_the_platform_caps(tmp_path: Path) -> None:
     async with start_demo(tmp_path / "demo", port=0, members=400) as hub:
-        held = {s.name: sum(1 for _ in hub.world.world.members_in(s.name)) for s in hub.world.sources}
+        held = {
+            s.name: sum(1 for _ in hub.world.world.members_in(s.name)) for s in hub.world.sources
+        }
         assert held["zhejiang"] > 2 * zhejiang.MAX_SIZE  # the cap really cuts the listing
         for summary in hub.summaries:
             assert summary.ok, summary.error

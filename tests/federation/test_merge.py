@@ -43,5 +43,7 @@ def test_merge_values_agrees_with_merge_field_on_random_records():
 
 def test_a_single_record_wins_every_field_it_has():
     stamp = datetime(2024, 1, 1, tzinfo=UTC)
-    merged = merge_values([("a", Side.DESTINATION, {"name": "张三", "phone": "", "x": None}, stamp)])
+    merged = merge_values(
+        [("a", Side.DESTINATION, {"name": "张三", "phone": "", "x": None}, stamp)]
+    )
     assert merged == {"name": SourcedValue("a", Side.DESTINATION, "张三", stamp)}

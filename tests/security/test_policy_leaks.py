@@ -268,7 +268,9 @@ async def test_match_candidates_follow_the_member_grants(narrow: Trusted) -> Non
     assert candidate["name"] == "张001" and candidate["system"] == "county"
     assert candidate["localId"] is None and candidate["birthDate"] is None
     assert {p[-1] for p in _denied_paths(body)} == {"localId", "birthDate"}
-    nobody = await narrow.gql("{ memberMatchCandidates { system score } }", party="nobody", purpose=OWN_DATA)
+    nobody = await narrow.gql(
+        "{ memberMatchCandidates { system score } }", party="nobody", purpose=OWN_DATA
+    )
     assert nobody == {"data": {"memberMatchCandidates": []}}
 
 
@@ -422,8 +424,9 @@ async def test_a_party_to_nothing_learns_nothing_about_members(narrow: Trusted) 
     await _seed_issues_and_candidates(narrow)
     keys = narrow.world.keys
     gql = narrow.gql
-    assert (await gql("{ members { totalCount nodes { key } } }", party="nobody", purpose=OWN_DATA)) == {
-        "data": {"members": {"totalCount": 0, "nodes": []}}}
+    assert (
+        await gql("{ members { totalCount nodes { key } } }", party="nobody", purpose=OWN_DATA)
+    ) == {"data": {"members": {"totalCount": 0, "nodes": []}}}
     assert (await gql("query($k: ID!) { member(key: $k) { key } }", {"k": keys[0]},
                       party="nobody", purpose=OWN_DATA)) == {"data": {"member": None}}
     node = await gql("query($id: ID!) { node(id: $id) { id } }",
@@ -446,7 +449,9 @@ async def test_a_party_to_nothing_learns_nothing_about_members(narrow: Trusted) 
                      {"k": ["0" * 64]}, party="nobody", purpose=OWN_DATA)
     assert _codes(real) == _codes(fake) == ["CONTRACT_DENIED"]
     assert real["errors"][0]["message"] == fake["errors"][0]["message"]
-    sources = await gql("{ sources { name sync { recordsSeen } } }", party="nobody", purpose=OWN_DATA)
+    sources = await gql(
+        "{ sources { name sync { recordsSeen } } }", party="nobody", purpose=OWN_DATA
+    )
     assert all(s["recordsSeen"] is None for src in sources["data"]["sources"]
                for s in src["sync"])
     assert "c1" not in json.dumps(await gql("{ dataQualityIssues { nodes { system code } } }",

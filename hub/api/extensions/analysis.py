@@ -346,7 +346,11 @@ class _Walker:
         source): see ARGUMENT_COSTS."""
         cost = 0
         for (type_name, field_name, arg_name), extra in ARGUMENT_COSTS.items():
-            if type_name == parent and field_name == node.name.value and arg_name in definition.args:
+            if (
+                type_name == parent
+                and field_name == node.name.value
+                and arg_name in definition.args
+            ):
                 if self._argument_value(node, arg_name, definition.args[arg_name].type):
                     cost += extra
         return cost

@@ -131,16 +131,26 @@ def world_collections(
     org_rows: list[Organization] = world.organizations(system)
     activity_updated = {a.local_id: a.updated_at for a in activity_rows}
 
-    def collection(endpoint: Endpoint, rows: Sequence[Any], updated: list[datetime]) -> tuple[str, Collection]:
+    def collection(
+        endpoint: Endpoint, rows: Sequence[Any], updated: list[datetime]
+    ) -> tuple[str, Collection]:
         name, id_key, to_json = endpoint
         return name, Collection(id_key, [to_json(r) for r in rows], updated)
 
-    return dict([
-        collection(members, member_rows, [m.person.destination_updated_at for m in member_rows]),
-        collection(orgs, org_rows, [o.updated_at for o in org_rows]),
-        collection(activities, activity_rows, [a.updated_at for a in activity_rows]),
-        collection(attendance, attendance_rows, [activity_updated[a.activity_id] for a in attendance_rows]),
-    ])
+    return dict(
+        [
+            collection(
+                members, member_rows, [m.person.destination_updated_at for m in member_rows]
+            ),
+            collection(orgs, org_rows, [o.updated_at for o in org_rows]),
+            collection(activities, activity_rows, [a.updated_at for a in activity_rows]),
+            collection(
+                attendance,
+                attendance_rows,
+                [activity_updated[a.activity_id] for a in attendance_rows],
+            ),
+        ]
+    )
 
 
 class RestServer:

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -140,7 +140,7 @@ class ZhejiangPlatform(RestServer):
     """`async with ZhejiangPlatform(world, app_key=..., secret=...) as platform:`."""
 
     #: batch-read parameter of each endpoint
-    ID_PARAMS = {"party_members": "member_ids", "party_orgs": "org_codes",
+    ID_PARAMS: ClassVar[dict[str, str]] = {"party_members": "member_ids", "party_orgs": "org_codes",
                  "org_activities": "activity_ids", "activity_signs": "sign_ids"}
 
     def __init__(

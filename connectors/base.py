@@ -71,7 +71,7 @@ class PartialDate:
         parts = [int(p) for p in text.strip().split("-")]
         if not 1 <= len(parts) <= 3:
             raise ValueError(f"not an ISO date: {text!r}")
-        return cls(*parts)  # type: ignore[arg-type]
+        return cls(*parts)
 
     def __lt__(self, other: PartialDate) -> bool:
         return (self.year, self.month or 0, self.day or 0) < (

@@ -459,7 +459,8 @@ def parse_mapping(
     doc = dict(raw)
     if overrides:
         # merged before substitution: a value the hub config replaces needs no ${ENV} of its own
-        connection = doc.get("connection") if isinstance(doc.get("connection"), dict) else {}
+        current = doc.get("connection")
+        connection: dict[str, Any] = current if isinstance(current, dict) else {}
         doc["connection"] = _merge(connection, overrides)
     doc = _substitute(doc, os.environ if env is None else env, (), problems)
     schema_errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))

@@ -98,7 +98,7 @@ def map_client_error(source: str, exc: BaseException, where: str) -> ConnectorEr
                 return ConnectorConfigError(
                     f"{source}: {message}: the base_url or path is not a valid URL"
                 )
-            return ours(source, message)  # type: ignore[call-arg]
+            return ours(source, message)
     return SourceUnavailable(source, f"{where}: {type(exc).__name__}")
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
@@ -33,6 +33,8 @@ from connectors.mapping import EntityMapping, SourceMapping
 from connectors.secret import reveal
 
 __all__ = ["SqlConnector"]
+
+T = TypeVar("T")
 
 _KEY_CHUNK = 500
 
@@ -74,7 +76,7 @@ class SqlConnector(MappedConnector):
             self._engine = create_async_engine(self._url())
         return self._engine
 
-    async def _run(self, fn: Any) -> Any:
+    async def _run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `fn(connection)` with the source's timeout, mapping driver errors at the boundary."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -98,10 +100,15 @@ class SqlConnector(MappedConnector):
             return self._tables[entity.name]
         schema = self.mapping.connection.get("schema")
 
-        async def reflect(connection: Any) -> sa.Table:
-            return await connection.run_sync(
-                lambda sync: sa.Table(entity.path, sa.MetaData(), autoload_with=sync, schema=schema)
-            )
+        name = entity.path
+        if name is None:  # parse_mapping already refuses an sql entity without a table name
+            raise SourceInvalid(self.name, f"entity {entity.name} names no table or view")
+
+        def load(sync: sa.Connection) -> sa.Table:
+            return sa.Table(name, sa.MetaData(), autoload_with=sync, schema=schema)
+
+        async def reflect(connection: AsyncConnection) -> sa.Table:
+            return await connection.run_sync(load)
 
         table: sa.Table = await self._run(reflect)
         if entity.local_id not in table.c:
@@ -162,7 +169,7 @@ class SqlConnector(MappedConnector):
         values = [v for v in wanted.values() if v is not None]
         rows: list[sa.Row[Any]] = []
 
-        async def fetch(connection: Any) -> None:
+        async def fetch(connection: AsyncConnection) -> None:
             for i in range(0, len(values), _KEY_CHUNK):
                 chunk = values[i : i + _KEY_CHUNK]
                 result = await connection.execute(sa.select(*columns).where(id_col.in_(chunk)))
@@ -211,7 +218,7 @@ class SqlConnector(MappedConnector):
         size = max(request.page_size, 1)
         statement = statement.limit(size + 1)
 
-        async def fetch(connection: Any) -> list[sa.Row[Any]]:
+        async def fetch(connection: AsyncConnection) -> list[sa.Row[Any]]:
             return list((await connection.execute(statement)).all())
 
         rows = await self._run(fetch)

@@ -285,7 +285,8 @@ class FieldsHonoured(Case):
         )
         assert result.records
         for record in result.records:
-            assert record is not None and set(record.values) <= {wanted}, record.values.keys()
+            assert record is not None, "a page holds a None slot"
+            assert set(record.values) <= {wanted}, record.values.keys()
         if Capability.READ_BY_KEYS in connector.capabilities:
             key = result.records[0].local_id  # type: ignore[union-attr]
             batch = await connector.read(

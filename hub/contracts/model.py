@@ -71,7 +71,8 @@ _TRANSFORMS = {"full": Transform.FULL, "masked": Transform.MASKED,
 
 @functools.cache
 def contract_schema() -> Mapping[str, Any]:
-    return json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+    schema: Mapping[str, Any] = json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+    return schema
 
 
 def schema_problems(doc: Any) -> list[str]:

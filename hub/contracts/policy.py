@@ -569,8 +569,9 @@ def _region_sql(column: Any, code: str) -> ColumnElement[bool]:
 
 
 def _scope_sql(scope: Scope) -> ColumnElement[bool]:
-    origin = [MemberRow.origin_org_id.in_(sorted(scope.origin_org_ids))] if \
-        scope.origin_org_ids else []
+    origin: list[ColumnElement[bool]] = (
+        [MemberRow.origin_org_id.in_(sorted(scope.origin_org_ids))] if scope.origin_org_ids else []
+    )
     origin += [_region_sql(MemberRow.origin_region_code, c) for c in scope.origin_region_codes]
     parts = [or_(*origin) if origin else false()]
     if scope.destination_region_codes:

@@ -164,7 +164,8 @@ class StateWatch:
 
     async def version(self) -> int | None:
         """The contract-state counter."""
-        return await self._read(_VERSION)
+        version: int | None = await self._read(_VERSION)
+        return version
 
     async def versions(self) -> tuple[int | None, int | None]:
         """(contract-state counter, newest registry version) in one round trip: what a

@@ -431,6 +431,7 @@ async def _submit_configured(store: ContractStore, path: Path, registry: Registr
     except ContractError as exc:
         raise ContractError(f"trust.contracts: {path}: {exc}") from exc
     contract = parse_contract(parse_general(envelope).payload)
+    state: ContractState | None
     try:
         state = (await store.get(contract.digest, now=now)).state
     except NotFound:

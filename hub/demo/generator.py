@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import TypeVar
 
 from hub.demo import _names
 from hub.demo._activities import (
@@ -93,8 +94,10 @@ _FLOATING: dict[tuple[str, str], str] = {
 }
 _LOCAL_ID_MOD = 100_000_000
 
+T = TypeVar("T")
 
-def _pick(rng: random.Random, items: tuple, cum: tuple[float, ...]):  # type: ignore[type-arg]
+
+def _pick(rng: random.Random, items: Sequence[T], cum: Sequence[float]) -> T:
     return items[bisect(cum, rng.random() * cum[-1])]
 
 

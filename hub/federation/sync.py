@@ -168,7 +168,7 @@ async def _finish_full(session: AsyncSession, source: str, entity: str, started:
             SourceLinkRow.source == source, SourceLinkRow.entity == "member",
             SourceLinkRow.fetched_at < started, SourceLinkRow.member_key.is_not(None),
         )
-        keys = [k for (k,) in (await session.execute(gone)).all()]
+        keys = [k for (k,) in (await session.execute(gone)).all() if k is not None]
         await session.execute(
             delete(SourceLinkRow).where(
                 SourceLinkRow.source == source, SourceLinkRow.entity == "member",

@@ -76,7 +76,7 @@ _MEMBER_INDEX = (
 )
 
 
-def member_index_entries(rows: Iterable[Row[Any]]) -> dict[str, IndexEntry]:
+def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, IndexEntry]:
     """Group joined (member columns..., source, local_id) rows by member key, in row order.
     The row itself stands for the member row (attribute access by column name)."""
     found: dict[str, IndexEntry] = {}

@@ -10,7 +10,7 @@ import: what the schema is made of is visible to a reader and to the import-laye
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from types import ModuleType
 
@@ -54,7 +54,7 @@ def build_schema(
     *,
     extra_mutation_types: Sequence[type] = (),
     extra_types: Sequence[type] = (),
-    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     """The schema with the core Query merged with `extra_query_types` (and a Mutation type
     merged from `extra_mutation_types`, when there are any).
@@ -66,7 +66,7 @@ def build_schema(
     then any `extensions` given, audit (records the decision), then error formatting (last,
     so it sees every error).
     """
-    query = Query
+    query: type = Query
     if extra_query_types:
         query = merge_types("Query", (Query, *extra_query_types))
         _describe(query, Query.__strawberry_definition__.description)  # type: ignore[attr-defined]

@@ -115,10 +115,12 @@ async def _serve(args: argparse.Namespace) -> int:
         # served exactly as yanxing.toml says, [trust] included
         app = create_app(hub.settings,
                          demo_tokens=(hub.parties, trust.token_for) if trust else None)
+        # uvicorn annotates the timeout as int but hands it to asyncio.wait_for (float seconds);
+        # the setting allows fractions (hub.settings.Limits)
+        shutdown: Any = hub.settings.limits.shutdown_timeout_seconds
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                           lifespan="on",
-                           timeout_graceful_shutdown=hub.settings.limits.shutdown_timeout_seconds)
+                           lifespan="on", timeout_graceful_shutdown=shutdown)
         )
         print(_banner(hub, port), flush=True)
         await server.serve(sockets=[listener])

@@ -12,15 +12,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
-from hub.federation.registry import SourceEntry, SourceRegistry
 
 from connectors.mock import MockConnector
 from hub.api.runtime import Runtime
 from hub.app import create_app
 from hub.federation.identity import member_key
-from hub.federation.merge import Side
+from hub.federation.sources import SourceEntry, SourceRegistry
+from hub.model import Side
 from hub.settings import Mode
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.session import create_engine, create_session_factory, init_db
@@ -60,7 +61,7 @@ async def build_fanout_world(
     factory = create_session_factory(engine)
     now = datetime.now(UTC)
     names = [f"s{n}" for n in range(sources)]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"local_id": f"m{i:03d}", "id_number": _id_number(i), "name": f"成员{i:03d}",
          "phone": f"138{i:08d}", "status": "in_contact", "employer": f"单位{i}",
          "destination_address": f"地址{i}", "occupation": "技工", "updated_at": now}

@@ -92,7 +92,7 @@ def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 60) ->
     deadline = time.monotonic() + timeout
     last = (0, "")
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"{process.args} exited before it was ready"
+        assert process.poll() is None, f"{process.args!r} exited before it was ready"
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.status, response.read().decode()

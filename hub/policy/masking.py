@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from hub.model import MASKED_BY_DEFAULT
-from hub.policy.base import BasePolicy, Caller, Policy, Subject, Transform
+from hub.policy.base import BasePolicy, Caller, Policy, RowScope, Subject, Transform
 
 __all__ = ["MaskingPolicy", "MASKED_FIELDS"]
 
@@ -32,7 +32,7 @@ class MaskingPolicy(BasePolicy):
     ) -> Transform:
         return Transform.MASKED if (type_name, field) in self.masked else Transform.FULL
 
-    def scope_filter(self, caller: Caller) -> None:
+    def scope_filter(self, caller: Caller) -> RowScope:
         """No row scope without contracts: every member is visible (see hub.api.scope)."""
         return None
 

@@ -51,7 +51,7 @@ class World:
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
 
 def member_values(i: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from connectors.mapping import parse_mapping
 from connectors.rest import RestConnector
-from hub.federation.merge import Side
 from hub.federation.sync import sync_source
+from hub.model import Side
 from tests.api.conftest import OLD, World, member_values
 
 N, ID_CAP, PAGE_CAP = 60, 10, 20

@@ -32,8 +32,8 @@ from connectors.testing._cases import (
     ReadByKeysFullBatch,
     RestMemberReadsById,
 )
-from hub.federation.merge import Side
 from hub.federation.sync import sync_source
+from hub.model import Side
 from hub.store.models import DataIssueRow
 
 PAGE_CAP, ID_CAP, HELD, LIE = 20, 10, 50, 60

@@ -112,7 +112,7 @@ def ledger_mapping(file: str, **connection: Any) -> dict[str, Any]:
 
 def write_xlsx(path: Path, rows: list[list[Any]]) -> None:
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     sheet.title = "台账"
     sheet.append(["涌水村流动党员信息台账（2024年）"])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
@@ -253,8 +253,8 @@ async def test_wrong_encoding_names_file_and_suggests_one(tmp_path: Path) -> Non
 
 async def test_missing_required_column_is_a_file_error(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
-    workbook.active.append(["序号", "姓名"])  # no 身份证号 column
-    workbook.active.append([1, "张伟"])
+    workbook.worksheets[0].append(["序号", "姓名"])  # no 身份证号 column
+    workbook.worksheets[0].append([1, "张伟"])
     workbook.save(tmp_path / "l.xlsx")
     mapping = parse_mapping(ledger_mapping("l.xlsx"), path=tmp_path / "m.toml")
     async with LedgerConnector(mapping) as ledger:
@@ -266,9 +266,9 @@ async def test_missing_required_column_is_a_file_error(tmp_path: Path) -> None:
 async def test_missing_optional_column_is_one_issue(tmp_path: Path) -> None:
     rows = [[r[0], r[1], r[3]] for r in GOOD]
     workbook = openpyxl.Workbook()
-    workbook.active.append(["序号", "姓名", "身份证号"])
+    workbook.worksheets[0].append(["序号", "姓名", "身份证号"])
     for row in rows:
-        workbook.active.append(row)
+        workbook.worksheets[0].append(row)
     workbook.save(tmp_path / "l.xlsx")
     async with LedgerConnector(
         parse_mapping(ledger_mapping("l.xlsx"), path=tmp_path / "m.toml")

@@ -148,7 +148,7 @@ def test_bad_mappings(change: Any, expected: str) -> None:
 
 
 def test_literal_secrets_are_refused() -> None:
-    raw = {
+    raw: dict[str, Any] = {
         "source": {"name": "z", "kind": "rest", "side": "destination"},
         "connection": {
             "base_url": "http://127.0.0.1:1",

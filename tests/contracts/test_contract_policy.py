@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from contract_world import CONTRACT, NOW, SignAll, World
 from sqlalchemy import select
+from sqlalchemy.sql import ColumnElement
 
 from hub.contracts.lifecycle import make_revocation
 from hub.contracts.model import Contract, parse_contract
@@ -217,7 +218,9 @@ async def test_scope_filter_in_sql_matches_can_see(index: Any) -> None:
     async with index() as s:
         async def keys(caller: Caller) -> set[str]:
             cond = p.scope_filter(caller)
-            return set((await s.scalars(select(MemberRow.key).where(cond))).all())
+            # every caller here has contracts, so its scope is a SQL condition
+            where = cast(ColumnElement[bool], cond)
+            return set((await s.scalars(select(MemberRow.key).where(where))).all())
 
         assert await keys(XUZHOU) == {"in-scope", "own-only"}
         assert await keys(WENJIANG) == {"in-scope", "wrong-origin"}

@@ -113,7 +113,7 @@ async def test_random_tokens_never_crash(trusted: Trusted, data: st.DataObject) 
     authorization = data.draw(tokens(load_private_key(path), kid), label="authorization")
     r = await trusted.world.client.post(
         "/graphql", json={"query": "{ members(first: 1) { totalCount } }"},
-        headers={"Authorization": authorization})
+        headers={b"Authorization": authorization})
     _check(r, authorization)
     assert r.status_code in (200, 401)
 

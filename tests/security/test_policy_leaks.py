@@ -219,7 +219,7 @@ async def test_data_quality_issues_are_scoped_like_members(trusted: Trusted) -> 
                                                                        ("county", "c1")}
     # the owner sees all of its own
     body = await trusted.gql(ISSUES, party="luxian")
-    counts = {}
+    counts: dict[str, int] = {}
     for n in body["data"]["dataQualityIssues"]["nodes"]:
         counts[n["system"]] = counts.get(n["system"], 0) + 1
     assert counts == {"county": 3, "city": 1}
@@ -521,7 +521,7 @@ async def _ask(demo: tuple[Any, str], party: str, query: str,
                                      json={"query": query, "variables": variables},
                                      headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 @DEMO_LOOP

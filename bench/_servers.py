@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import select
 
 from hub.app import create_app
 from hub.demo.launch import _sync
@@ -22,7 +23,6 @@ from hub.demo.world import DemoWorld
 from hub.settings import load_settings
 from hub.store.models import SourceLinkRow
 from hub.store.session import create_engine, create_session_factory
-from sqlalchemy import select
 
 
 async def main(members: int) -> None:
@@ -35,7 +35,8 @@ async def main(members: int) -> None:
                 '[hub]\ndatabase_url = "sqlite+aiosqlite:///hub.db"\nsecret = "${YANXING_SECRET}"\n'
                 # production mode without [trust]: the hub's own cost over its upstream
                 'open_access = true\n'
-                f'[[sources]]\nmapping = "{chengdu.mapping_path}"\nowner = "{chengdu.owner_party_id}"\n',
+                f'[[sources]]\nmapping = "{chengdu.mapping_path}"\n'
+                f'owner = "{chengdu.owner_party_id}"\n',
                 encoding="utf-8",
             )
             env = {**world.env, "YANXING_SECRET": "bench-secret-" + "x" * 40}

@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 QUERIES = {
     "member profile": """query($k: ID!) { member(key: $k) { name birthDate status
-        destination { region { name } employer address } fourClarities { willingVillageCadre } } }""",
+        destination { region { name } employer address }
+        fourClarities { willingVillageCadre } } }""",
     "20-member page": """{ members(filter: {originRegion: "511502"}, first: 20) { totalCount
         nodes { key name status destination { employer } } } }""",
     "organisation + members": """{ organizations(first: 3) { nodes { name
@@ -78,7 +79,7 @@ async def main(requests: int, members: int) -> None:
                 ratios = []
                 for name, query in QUERIES.items():
                     tokens = [trust.token_for(PARTY) for _ in range(requests + 10)]
-                    for i in range(10):  # warm up both
+                    for _ in range(10):  # warm up both
                         await _time(off, query, variables, None)
                         await _time(on, query, variables, tokens.pop())
                     t_off, t_on = [], []

@@ -7,11 +7,12 @@ whose only job here is to be slow by a known amount, so the hub's own cost shows
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -19,8 +20,8 @@ from connectors.mock import MockConnector
 from hub.api.runtime import Runtime
 from hub.app import create_app
 from hub.federation.identity import member_key
-from hub.model import Side
 from hub.federation.sources import SourceEntry, SourceRegistry
+from hub.model import Side
 from hub.settings import Mode
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.session import create_engine, create_session_factory, init_db
@@ -58,16 +59,16 @@ async def build_fanout_world(
     engine = create_engine(f"sqlite+aiosqlite:///{directory / 'fanout.db'}")
     await init_db(engine)
     factory = create_session_factory(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     names = [f"s{n}" for n in range(sources)]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"local_id": f"m{i:03d}", "id_number": _id_number(i), "name": f"成员{i:03d}",
          "phone": f"138{i:08d}", "status": "in_contact", "employer": f"单位{i}",
          "destination_address": f"地址{i}", "occupation": "技工", "updated_at": now}
         for i in range(members)
     ]
     async with factory() as session:
-        for i, row in enumerate(rows):
+        for row in rows:
             key = member_key(SECRET, row["id_number"])
             session.add(MemberRow(key=key, name=row["name"], birth_date=date(1990, 1, 1),
                                   status="in_contact", origin_region_code="510521",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,9 @@ def _stats(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def _measure(call: Callable[[int], Awaitable[None]], n: int, warmup: int = 20) -> dict[str, float]:
+async def _measure(
+    call: Callable[[int], Awaitable[None]], n: int, warmup: int = 20
+) -> dict[str, float]:
     for i in range(warmup):
         await call(i)
     samples = []
@@ -57,7 +58,9 @@ async def _measure(call: Callable[[int], Awaitable[None]], n: int, warmup: int =
 
 
 def _row(name: str, s: dict[str, float]) -> str:
-    return f"  {name:<34} {s['rps']:>8.0f} req/s   p50 {s['p50']:>7.2f} ms   p99 {s['p99']:>7.2f} ms"
+    return (
+        f"  {name:<34} {s['rps']:>8.0f} req/s   p50 {s['p50']:>7.2f} ms   p99 {s['p99']:>7.2f} ms"
+    )
 
 
 def _compare(label: str, upstream: dict[str, float], hub: dict[str, float]) -> list[str]:
@@ -71,7 +74,8 @@ def _compare(label: str, upstream: dict[str, float], hub: dict[str, float]) -> l
 
 
 async def hub_vs_upstream(requests: int, members: int) -> list[str]:
-    child = subprocess.Popen(
+    # started once, before any timing: the servers run in their own process, not this loop
+    child = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, str(ROOT / "bench" / "_servers.py"), str(members)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
@@ -104,7 +108,9 @@ async def hub_vs_upstream(requests: int, members: int) -> list[str]:
             async def hub_page(i: int) -> None:
                 async with http.post(info["hub"], json={"query": PAGE_QUERY}) as r:
                     body = await r.json()
-                    assert len(body["data"]["members"]["edges"]) == 50 and "errors" not in body, body
+                    assert len(body["data"]["members"]["edges"]) == 50 and "errors" not in body, (
+                        body
+                    )
 
             lines = [f"Hub vs upstream ({requests} sequential requests each, {members} members):"]
             lines += _compare("single member", await _measure(upstream_one, requests),
@@ -119,7 +125,6 @@ async def hub_vs_upstream(requests: int, members: int) -> list[str]:
 
 
 async def fan_out(rounds: int, latency: float = 0.05, sources: int = 4) -> list[str]:
-    import httpx
 
     from bench.fanout import build_fanout_world
     from connectors.base import ReadRequest
@@ -139,7 +144,9 @@ async def fan_out(rounds: int, latency: float = 0.05, sources: int = 4) -> list[
                 async def through_hub(i: int) -> None:
                     r = await client.post("/graphql", json={"query": PAGE_QUERY})
                     body = r.json()
-                    assert len(body["data"]["members"]["edges"]) == 50 and "errors" not in body, body
+                    assert len(body["data"]["members"]["edges"]) == 50 and "errors" not in body, (
+                        body
+                    )
 
                 baseline = await _measure(direct, rounds, warmup=3)
                 calls_before = [len(c.calls) for c in world.connectors]

@@ -1,4 +1,5 @@
-"""Connectors: adapters from source systems (REST platforms, ledgers, databases) to canonical records.
+"""Connectors: adapters from source systems (REST platforms, ledgers, databases) to canonical
+records.
 
 This package stands alone (it never imports `hub`). Open a source with
 `open_connector(load_mapping(path))`; the connector classes live in `connectors.rest`,

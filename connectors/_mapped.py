@@ -37,14 +37,20 @@ class MappedConnector(Connector):
             | ({Capability.READ_BY_KEYS} if by_keys else set())
             | ({Capability.READ_CHANGES} if changes else set())
         )
-        self._builders = {n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()}
+        self._builders = {
+            n: RecordBuilder(self.name, e, mapping.timezone) for n, e in mapping.entities.items()
+        }
 
     def _entity(self, name: str) -> EntityMapping:
         try:
             return self.mapping.entities[name]
         except KeyError:
-            raise NotSupported(self.name, f"this {self.source_noun} has no {name!r} entity") from None
+            raise NotSupported(
+                self.name, f"this {self.source_noun} has no {name!r} entity"
+            ) from None
 
     async def describe(self) -> SourceSchema:
-        entities = {n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()}
+        entities = {
+            n: EntitySchema(n, frozenset(e.fields)) for n, e in self.mapping.entities.items()
+        }
         return SourceSchema(self.name, self.kind, entities, self.capabilities)

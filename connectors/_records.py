@@ -8,7 +8,7 @@ says where (system, file/page, row, column) and what to fix, and the row is kept
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 
 from connectors._values import ValueProblem, convert, is_blank, mask_raw, raw_text
@@ -24,7 +24,7 @@ MISSING: Final = object()
 class RecordBuilder:
     """Converts rows of one entity of one source; `fields` narrows what is converted."""
 
-    def __init__(self, source: str, entity: EntityMapping, tz: tzinfo = timezone.utc) -> None:
+    def __init__(self, source: str, entity: EntityMapping, tz: tzinfo = UTC) -> None:
         self.source = source
         self.entity = entity
         self.tz = tz
@@ -51,7 +51,9 @@ class RecordBuilder:
         local_id: str | None = None,
         value: str | None = None,
     ) -> DataIssue:
-        return DataIssue(self.source, self.entity.name, code, message, location, column, local_id, value)
+        return DataIssue(
+            self.source, self.entity.name, code, message, location, column, local_id, value
+        )
 
     def build(
         self,
@@ -103,7 +105,7 @@ class RecordBuilder:
                 ))
         record = Record(
             self.source, self.entity.name, local_id, values,
-            fetched_at or datetime.now(timezone.utc), location,
+            fetched_at or datetime.now(UTC), location,
         )
         return record, issues
 
@@ -115,7 +117,7 @@ class RecordBuilder:
     ) -> list[Record | None]:
         """`build` each (getter, location) of one page, in order, with one fetched_at for all;
         the issues found are appended to `issues`."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         out: list[Record | None] = []
         for get, location in rows:
             record, found = self.build(get, location, fields, fetched_at=now)

@@ -1,21 +1,21 @@
 """Raw cells and JSON values -> canonical Python values, or a `ValueProblem` saying what to fix.
 
 Every source spells the same fact differently: 男 / 1 / "M", 2016年3月 / 20160301 / an Excel
-date cell, 温江区 / 510115. Conversions are chosen by the canonical field's type (`connectors.canonical`), so
-a mapping file rarely says more than which column holds what. A value that cannot be
-converted raises `ValueProblem`; the connector turns it into a `DataIssue` next to the record
-(the field becomes None), so one bad cell never stops a sync.
+date cell, 温江区 / 510115. Conversions are chosen by the canonical field's type
+(`connectors.canonical`), so a mapping file rarely says more than which column holds what. A
+value that cannot be converted raises `ValueProblem`; the connector turns it into a `DataIssue`
+next to the record (the field becomes None), so one bad cell never stops a sync.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from connectors.canonical import ENUM_SYNONYMS, ENUMS
 from connectors.base import PartialDate
+from connectors.canonical import ENUM_SYNONYMS, ENUMS
 from connectors.idcard import id_problem, mask_id_number, mask_middle, normalise_id_number
 from connectors.regions import resolve_region
 
@@ -119,7 +119,9 @@ def parse_partial_date(raw: object, formats: Sequence[str] = ()) -> PartialDate:
             continue
         precision = _precision_of(fmt)
         return PartialDate(
-            parsed.year, parsed.month if precision >= 2 else None, parsed.day if precision == 3 else None
+            parsed.year,
+            parsed.month if precision >= 2 else None,
+            parsed.day if precision == 3 else None,
         )
     for pattern in (_CN_DATE, _COMPACT):
         if match := pattern.match(text):
@@ -137,7 +139,7 @@ def parse_partial_date(raw: object, formats: Sequence[str] = ()) -> PartialDate:
     )
 
 
-def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = timezone.utc) -> datetime:
+def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = UTC) -> datetime:
     """An aware UTC datetime. Naive values are taken to be in `tz` (the source's time zone).
 
     Accepts datetime objects, ISO 8601 text (with or without offset, "Z" too), the mapping's
@@ -150,7 +152,7 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = tim
         value = datetime.combine(raw, time())
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw > 10**9:
         seconds = raw / 1000 if raw > 10**11 else raw
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     else:
         text = str(raw).strip()
         parsed: datetime | None = None
@@ -171,13 +173,14 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = tim
                 if day is None or day.precision != "day":
                     raise ValueProblem(
                         INVALID_DATE,
-                        f"{text!r} is not a date-time; use ISO 8601 such as 2024-05-01T08:30:00+08:00",
+                        f"{text!r} is not a date-time; "
+                        "use ISO 8601 such as 2024-05-01T08:30:00+08:00",
                     ) from None
                 parsed = datetime.combine(day.to_date(), time())
         value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 # ---- other types ---------------------------------------------------------------------------
@@ -255,7 +258,7 @@ def convert(
     field: str,
     codes: Mapping[str, Any] | None = None,
     formats: Sequence[str] = (),
-    tz: tzinfo = timezone.utc,
+    tz: tzinfo = UTC,
 ) -> Any:
     """Convert one raw value for canonical `field`; blank -> None; raises ValueProblem.
 

@@ -62,18 +62,18 @@ class PartialDate:
         date(self.year, self.month or 1, self.day or 1)  # raises ValueError when impossible
 
     @classmethod
-    def from_date(cls, value: date) -> "PartialDate":
+    def from_date(cls, value: date) -> PartialDate:
         return cls(value.year, value.month, value.day)
 
     @classmethod
-    def parse_iso(cls, text: str) -> "PartialDate":
+    def parse_iso(cls, text: str) -> PartialDate:
         """Parse "2016", "2016-03" or "2016-03-01"."""
         parts = [int(p) for p in text.strip().split("-")]
         if not 1 <= len(parts) <= 3:
             raise ValueError(f"not an ISO date: {text!r}")
-        return cls(*parts)  # type: ignore[arg-type]
+        return cls(*parts)
 
-    def __lt__(self, other: "PartialDate") -> bool:
+    def __lt__(self, other: PartialDate) -> bool:
         return (self.year, self.month or 0, self.day or 0) < (
             other.year, other.month or 0, other.day or 0
         )
@@ -237,7 +237,7 @@ class Connector(abc.ABC):
         entity = next(iter(schema.entities))
         await self.read(ReadRequest(entity=entity, page_size=1))
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook: most connectors hold nothing
         """Release sockets, engines and file handles. Safe to call twice."""
 
     async def __aenter__(self) -> Self:

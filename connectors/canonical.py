@@ -177,27 +177,50 @@ ENUMS: Mapping[tuple[str, str], frozenset[str]] = MappingProxyType({
 })
 
 #: the Chinese words officials write, understood without a `codes` table in the mapping
-ENUM_SYNONYMS: Mapping[tuple[str, str], Mapping[str, str]] = MappingProxyType({
-    ("member", "gender"): {"男": "male", "女": "female", "男性": "male", "女性": "female"},
-    ("member", "status"): {
-        "正常联系": "in_contact", "正常": "in_contact", "联系中": "in_contact",
-        "失联": "lost_contact", "失去联系": "lost_contact",
-        "已返乡": "returned", "返乡": "returned", "已转出": "transferred_out", "转出": "transferred_out",
-    },
-    ("organization", "kind"): {
-        "流出地党支部": "origin_branch", "流动党员党支部": "floating_branch",
-        "流动党员党总支": "floating_branch", "流入地党支部": "destination_branch", "党委": "committee",
-    },
-    ("activity", "kind"): {
-        "支部党员大会": "branch_member_meeting", "党员大会": "branch_member_meeting",
-        "支委会": "branch_committee_meeting", "党小组会": "party_group_meeting",
-        "党课": "party_lecture", "主题党日": "themed_party_day",
-        "组织生活会": "organization_life_meeting", "民主评议": "democratic_review",
-        "民主评议党员": "democratic_review", "志愿服务": "volunteer_service", "培训": "training",
-    },
-    ("attendance", "mode"): {"出席": "present", "实到": "present", "线上": "online",
-                             "线上参加": "online", "请假": "excused", "缺席": "absent"},
-})
+ENUM_SYNONYMS: Mapping[tuple[str, str], Mapping[str, str]] = MappingProxyType(
+    {
+        ("member", "gender"): {"男": "male", "女": "female", "男性": "male", "女性": "female"},
+        ("member", "status"): {
+            "正常联系": "in_contact",
+            "正常": "in_contact",
+            "联系中": "in_contact",
+            "失联": "lost_contact",
+            "失去联系": "lost_contact",
+            "已返乡": "returned",
+            "返乡": "returned",
+            "已转出": "transferred_out",
+            "转出": "transferred_out",
+        },
+        ("organization", "kind"): {
+            "流出地党支部": "origin_branch",
+            "流动党员党支部": "floating_branch",
+            "流动党员党总支": "floating_branch",
+            "流入地党支部": "destination_branch",
+            "党委": "committee",
+        },
+        ("activity", "kind"): {
+            "支部党员大会": "branch_member_meeting",
+            "党员大会": "branch_member_meeting",
+            "支委会": "branch_committee_meeting",
+            "党小组会": "party_group_meeting",
+            "党课": "party_lecture",
+            "主题党日": "themed_party_day",
+            "组织生活会": "organization_life_meeting",
+            "民主评议": "democratic_review",
+            "民主评议党员": "democratic_review",
+            "志愿服务": "volunteer_service",
+            "培训": "training",
+        },
+        ("attendance", "mode"): {
+            "出席": "present",
+            "实到": "present",
+            "线上": "online",
+            "线上参加": "online",
+            "请假": "excused",
+            "缺席": "absent",
+        },
+    }
+)
 
 
 def canonical_type(entity: str, field: str) -> str | None:

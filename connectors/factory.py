@@ -30,4 +30,6 @@ def open_connector(mapping: SourceMapping) -> Connector:
         from connectors.sql import SqlConnector
 
         return SqlConnector(mapping)
-    raise ConnectorConfigError(f"unknown connector kind {kind!r} (known: {', '.join(CONNECTOR_KINDS)})")
+    raise ConnectorConfigError(
+        f"unknown connector kind {kind!r} (known: {', '.join(CONNECTOR_KINDS)})"
+    )

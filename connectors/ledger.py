@@ -20,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from xml.etree import ElementTree
@@ -160,7 +160,10 @@ class LedgerConnector(MappedConnector):
                 self.name, path,
                 f"is not {self._encoding} (byte {exc.start} cannot be decoded){hint}",
             ) from None
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)]
+        return [
+            list(row)
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
+        ]
 
     def _read_xlsx(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
         import openpyxl
@@ -169,7 +172,9 @@ class LedgerConnector(MappedConnector):
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise LedgerFileError(self.name, path, f"is not a readable .xlsx workbook ({exc})") from None
+            raise LedgerFileError(
+                self.name, path, f"is not a readable .xlsx workbook ({exc})"
+            ) from None
         try:
             if sheet is not None and sheet not in workbook.sheetnames:
                 raise LedgerFileError(
@@ -235,11 +240,15 @@ class LedgerConnector(MappedConnector):
         table = _Table(where, header_row, columns, [])
         for spec in entity.fields.values():
             if _norm(spec.column) not in columns:
-                table.issues.append(builder.issue(
-                    "MISSING_COLUMN",
-                    f"column {spec.column} ({spec.field}) is not in the header; its values are empty",
-                    Location(where, header_row), column=spec.column,
-                ))
+                table.issues.append(
+                    builder.issue(
+                        "MISSING_COLUMN",
+                        f"column {spec.column} ({spec.field}) is not in the header; "
+                        "its values are empty",
+                        Location(where, header_row),
+                        column=spec.column,
+                    )
+                )
         key_index = columns[_norm(entity.local_id)]
         for number, row in enumerate(grid[header_row:], start=header_row + 1):
             if all(is_blank(c) for c in row):
@@ -251,10 +260,15 @@ class LedgerConnector(MappedConnector):
                 continue
             if key in table.by_key:
                 first = table.rows[table.by_key[key]][0]
-                table.issues.append(builder.issue(
-                    "INVALID_VALUE", f"{entity.local_id} {key} repeats row {first}; the first is used",
-                    Location(where, number), column=entity.local_id, local_id=key,
-                ))
+                table.issues.append(
+                    builder.issue(
+                        "INVALID_VALUE",
+                        f"{entity.local_id} {key} repeats row {first}; the first is used",
+                        Location(where, number),
+                        column=entity.local_id,
+                        local_id=key,
+                    )
+                )
             else:
                 table.by_key[key] = position
         return table
@@ -291,7 +305,9 @@ class LedgerConnector(MappedConnector):
                 return MISSING
             return row[index] if index < len(row) else None
 
-        record, found = self._builders[entity.name].build(get, Location(table.where, number), fields, fetched_at=now)
+        record, found = self._builders[entity.name].build(
+            get, Location(table.where, number), fields, fetched_at=now
+        )
         issues.extend(found)
         return record
 
@@ -304,8 +320,16 @@ class LedgerConnector(MappedConnector):
             for _, row in table.rows:
                 raw = row[index] if index is not None and index < len(row) else None
                 try:
-                    values.append(convert(raw, value_type=spec.type, entity=entity.name,
-                                          field="updated_at", formats=spec.formats, tz=self.mapping.timezone))
+                    values.append(
+                        convert(
+                            raw,
+                            value_type=spec.type,
+                            entity=entity.name,
+                            field="updated_at",
+                            formats=spec.formats,
+                            tz=self.mapping.timezone,
+                        )
+                    )
                 except ValueProblem:
                     values.append(None)
             table.updated = values
@@ -314,7 +338,7 @@ class LedgerConnector(MappedConnector):
     async def read(self, request: ReadRequest) -> ReadResult:
         entity = self._entity(request.entity)
         table = await self._table(entity)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         issues: list[DataIssue] = []
         if request.keys is not None:
             records = [
@@ -326,8 +350,10 @@ class LedgerConnector(MappedConnector):
         positions: list[int] = list(range(len(table.rows)))
         if request.since is not None:
             if "updated_at" not in entity.fields:
-                raise NotSupported(self.name, f"{entity.name} has no updated_at column for changed-since")
-            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=timezone.utc)
+                raise NotSupported(
+                    self.name, f"{entity.name} has no updated_at column for changed-since"
+                )
+            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
             updated = self._updated(entity, table)
             positions = [p for p in positions if updated[p] is None or updated[p] > since]  # type: ignore[operator]
         try:

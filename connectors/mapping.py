@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -151,7 +151,7 @@ class SourceMapping:
     connection: Mapping[str, Any]
     entities: Mapping[str, EntityMapping]
     path: Path | None = None
-    timezone: tzinfo = field(default=timezone.utc)
+    timezone: tzinfo = field(default=UTC)
 
     @property
     def base_dir(self) -> Path:
@@ -175,7 +175,9 @@ def _json_path(parts: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
-def _substitute(value: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str]) -> Any:
+def _substitute(
+    value: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str]
+) -> Any:
     """Replace ${NAME} and ${NAME:-default} in every string; unset without default is a problem."""
     if isinstance(value, str):
         def repl(match: re.Match[str]) -> str:
@@ -240,14 +242,14 @@ def _format_problem(error: jsonschema.ValidationError) -> str:
 
 def _parse_timezone(text: str | None) -> tzinfo:
     if text is None or text in ("UTC", "Z"):
-        return timezone.utc
+        return UTC
     sign = 1 if text[0] == "+" else -1
     hours, minutes = int(text[1:3]), int(text[4:6])
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _format_works(fmt: str) -> bool:
-    sample = datetime(2016, 3, 5, 14, 30, 15, tzinfo=timezone.utc)
+    sample = datetime(2016, 3, 5, 14, 30, 15, tzinfo=UTC)
     try:
         return datetime.strptime(sample.strftime(fmt), fmt) is not None
     except ValueError:
@@ -301,13 +303,19 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
                     problems.append(f"{where}.formats: only date and datetime fields take formats")
                 for i, fmt in enumerate(fspec["formats"]):
                     if not _format_works(fmt):
-                        problems.append(f"{where}.formats[{i}]: {fmt!r} is not a usable strptime format")
+                        problems.append(
+                            f"{where}.formats[{i}]: {fmt!r} is not a usable strptime format"
+                        )
         for i, name in enumerate(spec.get("required", [])):
             if name not in spec["fields"]:
-                problems.append(f"{base}.required[{i}]: {name!r} is required but not mapped in fields")
+                problems.append(
+                    f"{base}.required[{i}]: {name!r} is required but not mapped in fields"
+                )
         since = spec.get("changed_since")
         if since and since.get("format") and not _format_works(since["format"]):
-            problems.append(f"{base}.changed_since.format: {since['format']!r} is not a usable format")
+            problems.append(
+                f"{base}.changed_since.format: {since['format']!r} is not a usable format"
+            )
         problems.extend(_kind_problems(kind, entity, spec))
     return problems
 
@@ -346,7 +354,9 @@ def _fixed_param_problems(base: str, spec: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     by_keys = spec.get("by_keys") or {}
     if spec.get("index_only") and by_keys:
-        out.append(f"{base}.index_only: the entity has by_keys, so it is not index-only; remove one")
+        out.append(
+            f"{base}.index_only: the entity has by_keys, so it is not index-only; remove one"
+        )
     paging = spec.get("pagination") or {}
     since = spec.get("changed_since") or {}
     listed = {paging.get(k) for k in ("cursor_param", "size_param", "page_param", "offset_param",
@@ -368,7 +378,9 @@ def _strings(table: Mapping[str, str] | None) -> Mapping[str, str]:
 
 def _by_keys(spec: Mapping[str, Any]) -> ByKeys:
     fixed = {k: v for k, v in spec.items() if k not in ("params", "headers")}
-    return ByKeys(**fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers")))
+    return ByKeys(
+        **fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers"))
+    )
 
 
 def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
@@ -412,7 +424,9 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             records=spec.get("records"),
             pagination=Pagination(**spec["pagination"]) if "pagination" in spec else None,
             by_keys=_by_keys(spec["by_keys"]) if "by_keys" in spec else None,
-            changed_since=ChangedSince(**spec["changed_since"]) if "changed_since" in spec else None,
+            changed_since=ChangedSince(**spec["changed_since"])
+            if "changed_since" in spec
+            else None,
             required=tuple(spec.get("required", ())),
             file=spec.get("file"),
             sheet=spec.get("sheet"),
@@ -422,7 +436,9 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             index_only=bool(spec.get("index_only", False)),
         )
     return SourceMapping(
-        source=SourceInfo(source["name"], kind, source.get("title", source["name"]), source["side"]),
+        source=SourceInfo(
+            source["name"], kind, source.get("title", source["name"]), source["side"]
+        ),
         connection=MappingProxyType(connection),
         entities=MappingProxyType(entities),
         path=path,
@@ -443,7 +459,8 @@ def parse_mapping(
     doc = dict(raw)
     if overrides:
         # merged before substitution: a value the hub config replaces needs no ${ENV} of its own
-        connection = doc.get("connection") if isinstance(doc.get("connection"), dict) else {}
+        current = doc.get("connection")
+        connection: dict[str, Any] = current if isinstance(current, dict) else {}
         doc["connection"] = _merge(connection, overrides)
     doc = _substitute(doc, os.environ if env is None else env, (), problems)
     schema_errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
@@ -473,7 +490,9 @@ def load_mapping(
     except FileNotFoundError:
         raise ConnectorConfigError(f"{path}: mapping file not found", path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConnectorConfigError(f"{path}: cannot read mapping file: {exc}", path=str(path)) from None
+        raise ConnectorConfigError(
+            f"{path}: cannot read mapping file: {exc}", path=str(path)
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConnectorConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from None
     return parse_mapping(raw, path=path.resolve(), overrides=overrides, env=env)

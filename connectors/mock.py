@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import (
@@ -68,7 +68,7 @@ class MockConnector(Connector):
         values = {
             k: v for k, v in row.items() if k != "local_id" and (fields is None or k in fields)
         }
-        return Record(self.name, entity, str(row["local_id"]), values, datetime.now(timezone.utc))
+        return Record(self.name, entity, str(row["local_id"]), values, datetime.now(UTC))
 
     async def read(self, request: ReadRequest) -> ReadResult:
         self.calls.append(request)

@@ -124,7 +124,10 @@ def region_by_code(code: str) -> Region | None:
 
 
 def region_by_name(name: str) -> Region | None:
-    """Look up by full or short name: 温江区, 温江, 成都市温江区 and 四川省成都市温江区 all give 510115."""
+    """Look up by full or short name.
+
+    温江区, 温江, 成都市温江区 and 四川省成都市温江区 all give 510115.
+    """
     key = re.sub(r"\s+", "", name)
     code = _BY_NAME.get(key) or _BY_NAME.get(_short(key))
     return REGIONS[code] if code else None

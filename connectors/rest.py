@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
-from datetime import timezone
+from datetime import UTC
 from functools import partial
 from typing import Any, ClassVar
 
@@ -95,8 +95,10 @@ def map_client_error(source: str, exc: BaseException, where: str) -> ConnectorEr
         if isinstance(exc, foreign):
             message = f"{where}: {type(exc).__name__}"
             if ours is ConnectorConfigError:
-                return ConnectorConfigError(f"{source}: {message}: the base_url or path is not a valid URL")
-            return ours(source, message)  # type: ignore[call-arg]
+                return ConnectorConfigError(
+                    f"{source}: {message}: the base_url or path is not a valid URL"
+                )
+            return ours(source, message)
     return SourceUnavailable(source, f"{where}: {type(exc).__name__}")
 
 
@@ -129,7 +131,9 @@ class RestConnector(MappedConnector):
     def __init__(self, mapping: SourceMapping) -> None:
         entities = mapping.entities.values()
         super().__init__(
-            mapping, by_keys=any(e.by_keys for e in entities), changes=any(e.changed_since for e in entities)
+            mapping,
+            by_keys=any(e.by_keys for e in entities),
+            changes=any(e.changed_since for e in entities),
         )
         conn = mapping.connection
         self._base_url = str(conn["base_url"]).rstrip("/")
@@ -157,7 +161,9 @@ class RestConnector(MappedConnector):
         elif kind == "hmac":
             params[self._auth.get("app_key_param", "appKey")] = str(self._auth["app_key"])
             params[self._auth.get("timestamp_param", "timestamp")] = str(int(time.time()))
-            params[self._auth.get("signature_param", "sign")] = sign_params(params, reveal(self._auth["secret"]))
+            params[self._auth.get("signature_param", "sign")] = sign_params(
+                params, reveal(self._auth["secret"])
+            )
 
     # ---- HTTP ----------------------------------------------------------------------------
 
@@ -177,9 +183,13 @@ class RestConnector(MappedConnector):
         headers: dict[str, str] = dict(fixed_headers or {})
         self.authenticate(params, headers)
         try:
-            async with self._client().get(self._base_url + path, params=params, headers=headers) as response:
+            async with self._client().get(
+                self._base_url + path, params=params, headers=headers
+            ) as response:
                 if response.status in (401, 403):
-                    raise SourceRejected(self.name, f"{where}: HTTP {response.status}: check the credentials")
+                    raise SourceRejected(
+                        self.name, f"{where}: HTTP {response.status}: check the credentials"
+                    )
                 if response.status >= 500:
                     raise SourceUnavailable(self.name, f"{where}: HTTP {response.status}")
                 if response.status >= 400:
@@ -188,7 +198,7 @@ class RestConnector(MappedConnector):
                 encoding = response.charset or "utf-8"
         except ConnectorError:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise map_client_error(self.name, exc, where) from None
         try:
             return json.loads(raw.decode(encoding))
@@ -228,7 +238,10 @@ class RestConnector(MappedConnector):
         self, entity: EntityMapping, items: list[Any], where: str, fields: frozenset[str] | None,
         issues: list[DataIssue],
     ) -> list[Record | None]:
-        rows = ((partial(_dig, item), Location(where, index)) for index, item in enumerate(items, start=1))
+        rows = (
+            (partial(_dig, item), Location(where, index))
+            for index, item in enumerate(items, start=1)
+        )
         return self._builders[entity.name].build_rows(rows, fields, issues)
 
     # ---- the contract --------------------------------------------------------------------
@@ -273,7 +286,9 @@ class RestConnector(MappedConnector):
                 return
             answered = len(chunk) - len(missing)
             smaller = max(1, min(len(chunk) // 2, answered or len(chunk)))
-            await asyncio.gather(*(ask(missing[i : i + smaller]) for i in range(0, len(missing), smaller)))
+            await asyncio.gather(
+                *(ask(missing[i : i + smaller]) for i in range(0, len(missing), smaller))
+            )
             if any(k in found for k in missing):
                 recovered.append(True)  # the source had them: it caps its batches
 
@@ -300,7 +315,7 @@ class RestConnector(MappedConnector):
         if request.since is not None:
             if entity.changed_since is None or entity.changed_since.param is None:
                 raise NotSupported(self.name, f"{entity.name} has no changed-since parameter")
-            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=timezone.utc)
+            since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
             fmt = entity.changed_since.format
             params[entity.changed_since.param] = since.strftime(fmt) if fmt else since.isoformat()
         paging = entity.pagination

@@ -39,6 +39,6 @@ class Secret:
         return bool(self._value)
 
 
-def reveal(value: "str | Secret") -> str:
+def reveal(value: str | Secret) -> str:
     """The plain value of a setting that may or may not have been wrapped."""
     return value.reveal() if isinstance(value, Secret) else value

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
-from connectors.secret import reveal
 from connectors.base import (
     DataIssue,
     Location,
@@ -31,8 +30,11 @@ from connectors.base import (
 )
 from connectors.errors import NotSupported, SourceInvalid, SourceTimeout, SourceUnavailable
 from connectors.mapping import EntityMapping, SourceMapping
+from connectors.secret import reveal
 
 __all__ = ["SqlConnector"]
+
+T = TypeVar("T")
 
 _KEY_CHUNK = 500
 
@@ -74,7 +76,7 @@ class SqlConnector(MappedConnector):
             self._engine = create_async_engine(self._url())
         return self._engine
 
-    async def _run(self, fn: Any) -> Any:
+    async def _run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `fn(connection)` with the source's timeout, mapping driver errors at the boundary."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -85,7 +87,9 @@ class SqlConnector(MappedConnector):
         except sa_exc.NoSuchTableError as exc:
             raise SourceInvalid(self.name, f"no table or view {exc.args[0]!r}") from None
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise SourceUnavailable(self.name, f"database unavailable: {type(exc.orig).__name__}") from None
+            raise SourceUnavailable(
+                self.name, f"database unavailable: {type(exc.orig).__name__}"
+            ) from None
         except sa_exc.DBAPIError as exc:
             raise SourceInvalid(self.name, f"database error: {type(exc.orig).__name__}") from None
         except OSError as exc:
@@ -96,14 +100,21 @@ class SqlConnector(MappedConnector):
             return self._tables[entity.name]
         schema = self.mapping.connection.get("schema")
 
-        async def reflect(connection: Any) -> sa.Table:
-            return await connection.run_sync(
-                lambda sync: sa.Table(entity.path, sa.MetaData(), autoload_with=sync, schema=schema)
-            )
+        name = entity.path
+        if name is None:  # parse_mapping already refuses an sql entity without a table name
+            raise SourceInvalid(self.name, f"entity {entity.name} names no table or view")
+
+        def load(sync: sa.Connection) -> sa.Table:
+            return sa.Table(name, sa.MetaData(), autoload_with=sync, schema=schema)
+
+        async def reflect(connection: AsyncConnection) -> sa.Table:
+            return await connection.run_sync(load)
 
         table: sa.Table = await self._run(reflect)
         if entity.local_id not in table.c:
-            raise SourceInvalid(self.name, f"table {entity.path} has no id column {entity.local_id!r}")
+            raise SourceInvalid(
+                self.name, f"table {entity.path} has no id column {entity.local_id!r}"
+            )
         builder = self._builders[entity.name]
         self._missing[entity.name] = [
             builder.issue(
@@ -115,7 +126,9 @@ class SqlConnector(MappedConnector):
         self._tables[entity.name] = table
         return table
 
-    def _columns(self, entity: EntityMapping, table: sa.Table, fields: frozenset[str] | None) -> list[sa.Column[Any]]:
+    def _columns(
+        self, entity: EntityMapping, table: sa.Table, fields: frozenset[str] | None
+    ) -> list[sa.Column[Any]]:
         names = {entity.local_id} | {
             s.column for s in self._builders[entity.name].selected(fields) if s.column in table.c
         }
@@ -146,7 +159,9 @@ class SqlConnector(MappedConnector):
                 return None
         return key
 
-    async def _read_keys(self, entity: EntityMapping, table: sa.Table, request: ReadRequest) -> ReadResult:
+    async def _read_keys(
+        self, entity: EntityMapping, table: sa.Table, request: ReadRequest
+    ) -> ReadResult:
         assert request.keys is not None
         id_col = table.c[entity.local_id]
         columns = self._columns(entity, table, request.fields)
@@ -154,7 +169,7 @@ class SqlConnector(MappedConnector):
         values = [v for v in wanted.values() if v is not None]
         rows: list[sa.Row[Any]] = []
 
-        async def fetch(connection: Any) -> None:
+        async def fetch(connection: AsyncConnection) -> None:
             for i in range(0, len(values), _KEY_CHUNK):
                 chunk = values[i : i + _KEY_CHUNK]
                 result = await connection.execute(sa.select(*columns).where(id_col.in_(chunk)))
@@ -167,7 +182,9 @@ class SqlConnector(MappedConnector):
         return ReadResult([found.get(k) for k in request.keys], None, issues)
 
     def _since_value(self, column: sa.Column[Any], entity: EntityMapping, since: datetime) -> Any:
-        since = (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).astimezone(self.mapping.timezone)
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(
+            self.mapping.timezone
+        )
         try:
             python_type = column.type.python_type
         except NotImplementedError:
@@ -195,11 +212,13 @@ class SqlConnector(MappedConnector):
             changed = self._changed_column(entity)
             if changed is None or changed not in table.c:
                 raise NotSupported(self.name, f"{entity.name} has no changed-since column")
-            statement = statement.where(table.c[changed] > self._since_value(table.c[changed], entity, request.since))
+            statement = statement.where(
+                table.c[changed] > self._since_value(table.c[changed], entity, request.since)
+            )
         size = max(request.page_size, 1)
         statement = statement.limit(size + 1)
 
-        async def fetch(connection: Any) -> list[sa.Row[Any]]:
+        async def fetch(connection: AsyncConnection) -> list[sa.Row[Any]]:
             return list((await connection.execute(statement)).all())
 
         rows = await self._run(fetch)

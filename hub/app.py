@@ -27,7 +27,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hub.api.graphiql import graphiql_html
@@ -35,9 +35,9 @@ from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
+from hub.errors import ConfigError
 from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
 from hub.policy.base import Policy
-from hub.errors import ConfigError
 from hub.settings import Mode, Settings
 from hub.store.migrate import require_head
 from hub.store.session import create_engine, create_session_factory, init_db
@@ -206,7 +206,7 @@ def create_app(
             _freeze_startup_objects()
             yield
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -93,7 +93,10 @@ MappingLoader = Callable[..., Any]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Safety limits, each with a safe default. The API enforces these (hub.api.limits re-exports this class)."""
+    """Safety limits, each with a safe default.
+
+    The API enforces these (hub.api.limits re-exports this class).
+    """
 
     max_depth: int = 10
     max_page_size: int = 100
@@ -166,7 +169,7 @@ class Mode:
     open_access: bool = False
 
     @classmethod
-    def development(cls) -> "Mode":
+    def development(cls) -> Mode:
         return cls(DEVELOPMENT)
 
     @property
@@ -305,12 +308,14 @@ class Settings:
         limits: Limits | None = None,
         public_url: str = "http://127.0.0.1:8000",
         mode: Mode | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """Settings built in code (demo, tests), validated like a file would be. Development
         mode unless `mode` says otherwise, as for `yanxing demo`."""
         problems = _secret_problems(secret) + _url_problems(database_url)
         names = [s.name for s in sources]
-        problems += [f"duplicate source name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
+        problems += [
+            f"duplicate source name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})
+        ]
         if problems:
             raise ConfigError(problems)
         hub = HubSettings(database_url, Secret(secret), public_url, mode or Mode.development())
@@ -319,8 +324,10 @@ class Settings:
 
 def _secret_problems(secret: str) -> list[str]:
     if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
-        return [f"hub.secret is too short: at least {MIN_SECRET_BYTES} bytes are needed "
-                f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"]
+        return [
+            f"hub.secret is too short: at least {MIN_SECRET_BYTES} bytes are needed "
+            f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        ]
     return []
 
 
@@ -461,7 +468,12 @@ def _anchor_sqlite(url: str, base: Path) -> str:
     """Relative SQLite paths are relative to the config file, not to wherever yanxing runs."""
     parsed = make_url(url)
     db = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:" or Path(db).is_absolute():
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not db
+        or db == ":memory:"
+        or Path(db).is_absolute()
+    ):
         return url
     return parsed.set(database=str((base / db).resolve())).render_as_string(hide_password=False)
 

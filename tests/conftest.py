@@ -113,7 +113,7 @@ async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator
 
 
 @pytest.fixture(scope="session")
-def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> "Installed":
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """The project's wheel, built and installed into a fresh venv once per run
     (tests/wheel_build.py): tests/test_wheel.py and tests/deploy/ share it."""
     from tests.wheel_build import build_and_install

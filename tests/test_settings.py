@@ -68,7 +68,9 @@ owner = "chengdu-operator"
 
 
 def test_good_file_loads_with_defaults_and_resolved_paths(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination"))
+    path = write(
+        tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination")
+    )
     settings = load_settings(path, env=ENV)
     assert settings.hub.secret_bytes == SECRET.encode()
     assert settings.hub.public_url == "http://127.0.0.1:8000"
@@ -94,7 +96,9 @@ def test_secret_never_shows_in_repr(tmp_path: Path) -> None:
 
 
 def test_unknown_source_name_lists_the_configured_ones(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination"))
+    path = write(
+        tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination")
+    )
     with pytest.raises(ConfigError, match="configured sources: county, chengdu"):
         load_settings(path, env=ENV).source("zheli")
 

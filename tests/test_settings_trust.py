@@ -47,5 +47,5 @@ def test_bad_trust_replay_and_purpose_keys_are_reported_together(tmp_path: Path)
     assert len(info.value.problems) == 3
     for bad in ('"memcached://x"', '42', '"redis://"'):
         config = _write(tmp_path, _trust_table(demo, tmp_path, replay_cache=bad))
-        with pytest.raises(ConfigError, match="trust.replay_cache must be"):
+        with pytest.raises(ConfigError, match=r"trust.replay_cache must be"):
             load_settings(config)

@@ -38,7 +38,7 @@ class Installed:
     def bin(self) -> Path:
         return self.venv / "bin"
 
-    def elsewhere(self, cwd: Path, **env: str) -> "Installed":
+    def elsewhere(self, cwd: Path, **env: str) -> Installed:
         """The same install, run from another folder (each test its own) with more variables."""
         cwd.mkdir(parents=True, exist_ok=True)
         return replace(self, cwd=cwd, env={**self.env, **env})
@@ -66,7 +66,9 @@ def build_and_install(work: Path) -> Installed:
         else:
             shutil.copy2(ROOT / name, source / name)
     # the test process's own environment, minus anything that would put the checkout on the path
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     build = subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(work / "dist"),
                             str(source)], env=env, capture_output=True, text=True, timeout=300)
@@ -90,7 +92,7 @@ def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 60) ->
     deadline = time.monotonic() + timeout
     last = (0, "")
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"{process.args} exited before it was ready"
+        assert process.poll() is None, f"{process.args!r} exited before it was ready"
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.status, response.read().decode()

@@ -4,5 +4,13 @@ from connectors.testing._cases import CASES, Case, CaseConfig, read_all, read_pa
 from connectors.testing.data import make_id_number
 from connectors.testing.factory import ConnectorFactory, connector_test_class
 
-__all__ = ["CASES", "Case", "CaseConfig", "ConnectorFactory", "connector_test_class", "make_id_number", "read_all",
-           "read_pages"]
+__all__ = [
+    "CASES",
+    "Case",
+    "CaseConfig",
+    "ConnectorFactory",
+    "connector_test_class",
+    "make_id_number",
+    "read_all",
+    "read_pages",
+]

@@ -15,14 +15,22 @@ expected and what came.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Capability, Connector, DataIssue, ReadRequest, Record
 from connectors.errors import SourceError
 from connectors.mapping import EntityMapping
 
-__all__ = ["CaseConfig", "Case", "CASES", "read_all", "read_pages", "HUB_PAGE_SIZE", "HUB_BATCH_SIZE"]
+__all__ = [
+    "CaseConfig",
+    "Case",
+    "CASES",
+    "read_all",
+    "read_pages",
+    "HUB_PAGE_SIZE",
+    "HUB_BATCH_SIZE",
+]
 
 #: what the hub asks when the mapping does not say: the sync's default page size
 #: (limits.sync_page_size) and a by-id batch as large as a mapping's default `max`
@@ -45,7 +53,9 @@ class CaseConfig:
     empty_fields: frozenset[str] = frozenset()
 
 
-async def read_all(connector: Connector, config: CaseConfig, **kwargs: Any) -> tuple[list[Record], list[DataIssue]]:
+async def read_all(
+    connector: Connector, config: CaseConfig, **kwargs: Any
+) -> tuple[list[Record], list[DataIssue]]:
     """Page through the entity to the end (bounded, so a cursor that never ends fails the test)."""
     records, issues, _ = await read_pages(connector, config, **kwargs)
     return records, issues
@@ -83,7 +93,9 @@ def entity_mapping(connector: Connector, entity: str) -> EntityMapping | None:
 def hub_page_size(connector: Connector, entity: str) -> int:
     """The page size the hub's sync really asks for: the mapping's `pagination.size`."""
     spec = entity_mapping(connector, entity)
-    return spec.pagination.size if spec is not None and spec.pagination is not None else HUB_PAGE_SIZE
+    return (
+        spec.pagination.size if spec is not None and spec.pagination is not None else HUB_PAGE_SIZE
+    )
 
 
 def hub_batch_size(connector: Connector, entity: str) -> int:
@@ -120,11 +132,15 @@ class PagingVisitsEveryRecordOnce(Case):
     async def test(self, connector: Connector, config: CaseConfig) -> None:
         records, _ = await read_all(connector, config)
         ids = [r.local_id for r in records]
-        assert len(ids) == len(set(ids)), f"records seen twice: {sorted(i for i in set(ids) if ids.count(i) > 1)}"
+        assert len(ids) == len(set(ids)), (
+            f"records seen twice: {sorted(i for i in set(ids) if ids.count(i) > 1)}"
+        )
         if config.expected_count is not None:
             assert len(ids) == config.expected_count
         # a source may cap the page size; a different page size must still give the same set
-        bigger, _ = await read_all(connector, CaseConfig(config.entity, page_size=config.page_size * 3 + 1))
+        bigger, _ = await read_all(
+            connector, CaseConfig(config.entity, page_size=config.page_size * 3 + 1)
+        )
         assert {r.local_id for r in bigger} == set(ids), "the page size changed the result"
 
 
@@ -147,10 +163,14 @@ class PagingAtTheHubsPageSize(Case):
             f"({len(expected - got)} missing, {len(got - expected)} extra)")
         if config.expected_count is not None:
             assert len(real) == config.expected_count, (
-                f"paging with page size {size}: expected {config.expected_count} records, got {len(real)}")
+                f"paging with page size {size}: "
+                f"expected {config.expected_count} records, got {len(real)}"
+            )
         if total is not None:
             assert len(real) == total, (
-                f"paging with page size {size}: the source's total says {total} records, got {len(real)}")
+                f"paging with page size {size}: "
+                f"the source's total says {total} records, got {len(real)}"
+            )
 
 
 class RecordsCarryProvenance(Case):
@@ -203,7 +223,9 @@ class ReadByKeysFullBatch(Case):
             f"{len(batch) - len(missing)} ({len(missing)} missing, e.g. {missing[:3]})")
         for key, record in zip(batch, result.records):
             assert record is not None and record.local_id == key, (
-                f"slot of id {key!r}: expected its record, got {getattr(record, 'local_id', None)!r}")
+                f"slot of id {key!r}: expected its record, "
+                f"got {getattr(record, 'local_id', None)!r}"
+            )
             assert dict(record.values) == dict(by_id[key].values), (
                 f"record {key!r}: read by id, expected the values paging gave "
                 f"{dict(by_id[key].values)!r}, got {dict(record.values)!r}")
@@ -258,13 +280,18 @@ class FieldsHonoured(Case):
     async def test(self, connector: Connector, config: CaseConfig) -> None:
         schema = await connector.describe()
         wanted = sorted(schema.entities[config.entity].fields)[0]
-        result = await connector.read(ReadRequest(config.entity, page_size=5, fields=frozenset({wanted})))
+        result = await connector.read(
+            ReadRequest(config.entity, page_size=5, fields=frozenset({wanted}))
+        )
         assert result.records
         for record in result.records:
-            assert record is not None and set(record.values) <= {wanted}, record.values.keys()
+            assert record is not None, "a page holds a None slot"
+            assert set(record.values) <= {wanted}, record.values.keys()
         if Capability.READ_BY_KEYS in connector.capabilities:
             key = result.records[0].local_id  # type: ignore[union-attr]
-            batch = await connector.read(ReadRequest(config.entity, keys=[key], fields=frozenset({wanted})))
+            batch = await connector.read(
+                ReadRequest(config.entity, keys=[key], fields=frozenset({wanted}))
+            )
             assert batch.records[0] is not None and set(batch.records[0].values) <= {wanted}
 
 
@@ -274,8 +301,8 @@ class ReadChanges(Case):
 
     async def test(self, connector: Connector, config: CaseConfig) -> None:
         everything, _ = await read_all(connector, config)
-        past, _ = await read_all(connector, config, since=datetime(1990, 1, 1, tzinfo=timezone.utc))
-        future, _ = await read_all(connector, config, since=datetime(2999, 1, 1, tzinfo=timezone.utc))
+        past, _ = await read_all(connector, config, since=datetime(1990, 1, 1, tzinfo=UTC))
+        future, _ = await read_all(connector, config, since=datetime(2999, 1, 1, tzinfo=UTC))
         assert {r.local_id for r in past} == {r.local_id for r in everything}
         # records without a usable updated_at may still be returned; dated ones must not
         assert all(r.values.get("updated_at") is None for r in future)

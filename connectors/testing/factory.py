@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import pytest
 
@@ -25,7 +25,7 @@ from connectors.testing._cases import CASES, Case, CaseConfig
 __all__ = ["ConnectorFactory", "connector_test_class"]
 
 ConnectorFactory = Callable[
-    [Path], Union[Awaitable[Connector], AbstractAsyncContextManager[Connector]]
+    [Path], Awaitable[Connector] | AbstractAsyncContextManager[Connector]
 ]
 
 
@@ -75,7 +75,9 @@ def connector_test_class(
             yield opened
 
     namespace: dict[str, Any] = {
-        "config": CaseConfig(entity, expected_count, expect_issues, page_size, frozenset(empty_fields)),
+        "config": CaseConfig(
+            entity, expected_count, expect_issues, page_size, frozenset(empty_fields)
+        ),
         "connector": connector,
     }
     for case in CASES:

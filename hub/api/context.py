@@ -34,7 +34,7 @@ class Context:
     caller: Caller = ANONYMOUS
     policy: Policy | None = None
     request: Any = None
-    plan: "QueryPlan | None" = None
+    plan: QueryPlan | None = None
     #: production or development (hub.settings.Mode): what the endpoint reveals of itself
     mode: Mode = field(default_factory=Mode)
     #: source name -> (first error, path of the first field it affected)
@@ -63,7 +63,7 @@ class Context:
         return Decisions(self.active_policy, self.caller, MEMBER_FIELDS)
 
     @cached_property
-    def loaders(self) -> "Loaders":
+    def loaders(self) -> Loaders:
         from hub.api.loaders import Loaders
 
         return Loaders(self)

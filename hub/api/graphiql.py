@@ -24,7 +24,11 @@ _DEFAULT_QUERY = """# 雁行 Yanxing — 流动党员共管联邦查询
 {
   members(first: 5) {
     totalCount
-    nodes { key name status idNumber phone destination { region { name } employer } sources { system fields } }
+    nodes {
+      key name status idNumber phone
+      destination { region { name } employer }
+      sources { system fields }
+    }
   }
 }
 """

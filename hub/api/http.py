@@ -21,11 +21,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
-from strawberry.types.graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from hub.api.context import Context
 from hub.api.csrf import CSRF_MESSAGE, is_preflighted
@@ -147,7 +147,7 @@ async def _audit_cut_short(context: Context, query: str, operation_name: str | N
     try:
         async with asyncio.timeout(5.0):
             await enforcement.record(access_record(context, query, operation_name))
-    except Exception:  # noqa: BLE001 - the client still gets its REQUEST_TIMEOUT
+    except Exception:
         log.exception("could not audit a request ended by its deadline")
 
 
@@ -157,7 +157,7 @@ async def _audit_refusal(write: Awaitable[None], what: str) -> None:
     says the audit write failed, without the SQL or the row (which would quote the caller)."""
     try:
         await write
-    except Exception as exc:  # noqa: BLE001 - any failure of the audit store
+    except Exception as exc:
         log.error("audit write failed for a refused request (%s): %s", what,
                   audit_failure_cause(exc))
 

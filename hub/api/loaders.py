@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timezone
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Row, bindparam, func, select
 from strawberry.dataloader import DataLoader
 
-from hub.api.context import Context
 from connectors.base import Record
+from hub.api.context import Context
 from hub.api.extensions.fields import canonical_member_fields
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
@@ -76,7 +76,7 @@ _MEMBER_INDEX = (
 )
 
 
-def member_index_entries(rows: Iterable[Row[Any]]) -> dict[str, IndexEntry]:
+def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, IndexEntry]:
     """Group joined (member columns..., source, local_id) rows by member key, in row order.
     The row itself stands for the member row (attribute access by column name)."""
     found: dict[str, IndexEntry] = {}
@@ -234,8 +234,8 @@ class Loaders:
             return
         try:
             async with self.ctx.runtime.session_factory() as session:
-                await write_issues(session, issues, now=datetime.now(timezone.utc))
+                await write_issues(session, issues, now=datetime.now(UTC))
                 await session.commit()
-        except Exception:  # noqa: BLE001 - recording is best effort on the read path
+        except Exception:
             log.exception("could not record %d data-quality issues found in a live read",
                           len(issues))

@@ -20,7 +20,8 @@ from sqlalchemy.sql import ColumnElement
 
 from hub.api.context import Context
 from hub.api.inputs import check_region
-from hub.api.scope import NO_SQL_SCOPE, visible
+from hub.api.scope import visible
+from hub.policy.base import ScopeByRow
 from hub.store.models import MemberRow, SourceLinkRow
 
 __all__ = ["region_condition", "Page", "fetch_page", "fetch_member_page"]
@@ -73,7 +74,7 @@ async def fetch_member_page(
     scope = decisions.member_scope()
     stmt = select(MemberRow).where(*conditions)
     order = (MemberRow.name, MemberRow.key)
-    if scope is NO_SQL_SCOPE:
+    if isinstance(scope, ScopeByRow):  # NO_SQL_SCOPE, a singleton; isinstance narrows the type
         # the policy cannot say its scope in SQL: filter every match in Python (correct, slow)
         async with ctx.runtime.session_factory() as session:
             every = [r for r in await session.scalars(stmt.order_by(*order))

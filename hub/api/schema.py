@@ -10,7 +10,7 @@ import: what the schema is made of is visible to a reader and to the import-laye
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from types import ModuleType
 
@@ -53,7 +53,7 @@ def build_schema(
     *,
     extra_mutation_types: Sequence[type] = (),
     extra_types: Sequence[type] = (),
-    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     federation: bool = False,
 ) -> strawberry.Schema:
     """The schema with the core Query merged with `extra_query_types` (and a Mutation type
@@ -69,7 +69,7 @@ def build_schema(
     `federation`: the Apollo Federation 2 subgraph schema (hub.api.subgraph) instead, with
     `_service` and the policed `_entities`; the same types, resolvers and extensions.
     """
-    query = Query
+    query: type = Query
     if federation:
         from hub.api.subgraph import SubgraphQuery
 

@@ -28,10 +28,10 @@ import enum
 import hashlib
 import json
 import re
-from pathlib import Path
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -49,8 +49,8 @@ from hub.audit.anchor import CHECKPOINT_TYPE, SignedCheckpoint, append_anchor
 from hub.audit.privacy import SAFE_PURPOSE, SAFE_USER, operation_hash, unsafe_id_reason
 from hub.canonical_json import canonical
 from hub.clock import format_time, parse_time, utcnow
-from hub.jws import sign_compact
 from hub.errors import AccessDenied, ContractError
+from hub.jws import sign_compact
 from hub.store.base import Base
 
 __all__ = [

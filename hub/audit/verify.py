@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -228,8 +229,8 @@ def _every(explicit: int | None, signed: Sequence[SignedCheckpoint]) -> int:
 
 def _check_gaps(chain: _Chain, every: int) -> None:
     """No more than `every` entries in a row without a matching signed checkpoint."""
-    marks = sorted(s for s in chain.covered if s <= chain.entries) + [chain.entries]
-    for before, after in zip(marks, marks[1:]):
+    marks = [*sorted(s for s in chain.covered if s <= chain.entries), chain.entries]
+    for before, after in pairwise(marks):
         if after - before > every:
             chain.problems.append(
                 f"entries {before + 1}..{after}: no signed checkpoint covers them, but the hub "

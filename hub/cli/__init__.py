@@ -41,7 +41,9 @@ COMMANDS: tuple[ModuleType, ...] = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="yanxing",
-        description="雁行 Yanxing — GraphQL federation hub for jointly managed mobile party members",
+        description=(
+            "雁行 Yanxing — GraphQL federation hub for jointly managed mobile party members"
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:

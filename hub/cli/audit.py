@@ -17,10 +17,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.audit.anchor import read_head_file
-from hub.audit.verify import VerifyReport, verify_log
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.audit.anchor import read_head_file
+from hub.audit.verify import VerifyReport, verify_log
 from hub.cli._db import open_db
 from hub.contracts.keys import load_public_key
 from hub.errors import ConfigError, ContractError

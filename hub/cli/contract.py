@@ -12,18 +12,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from hub.clock import format_time, utcnow
-from hub.contracts.keys import load_private_key, load_public_key
-from hub.contracts.lifecycle import make_revocation, sign_contract
-from hub.contracts.lint import known_fields_from_sdl, lint_contract
-from hub.contracts.trust_registry import Registry, load_registry
-from hub.contracts.store import ContractRecord, ContractStore
 from hub.cli._args import DAYS
 from hub.cli._db import open_db
 from hub.cli._json_files import read_document, write_document
 from hub.cli.schema import DEFAULT_PATH as PACKAGED_SDL
+from hub.clock import format_time, utcnow
+from hub.contracts.keys import load_private_key, load_public_key
+from hub.contracts.lifecycle import make_revocation, sign_contract
+from hub.contracts.lint import known_fields_from_sdl, lint_contract
+from hub.contracts.store import ContractRecord, ContractStore
+from hub.contracts.trust_registry import Registry, load_registry
 from hub.errors import ContractError
 from hub.store.session import create_session_factory, init_db
 

@@ -47,7 +47,8 @@ EXAMPLE_QUERIES = (
     ),
     (
         "The signed contracts the calling party is party to, with state and signatures",
-        """{ contracts { title state parties { party role } signatures { party kid signedAt } } }""",
+        "{ contracts { title state parties { party role } "
+        "signatures { party kid signedAt } } }",
     ),
 )
 
@@ -60,7 +61,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--port", type=PORT, default=8000,
                         help="hub port (default 8000; 0: any free port, printed at start)")
-    parser.add_argument("--members", type=int, default=2000, help="synthetic members (default 2000)")
+    parser.add_argument(
+        "--members", type=int, default=2000, help="synthetic members (default 2000)"
+    )
     parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="working directory")
     parser.add_argument("--seed", type=int, default=7)
     parser.set_defaults(handler=run)
@@ -112,10 +115,12 @@ async def _serve(args: argparse.Namespace) -> int:
         # served exactly as yanxing.toml says, [trust] included
         app = create_app(hub.settings,
                          demo_tokens=(hub.parties, trust.token_for) if trust else None)
+        # uvicorn annotates the timeout as int but hands it to asyncio.wait_for (float seconds);
+        # the setting allows fractions (hub.settings.Limits)
+        shutdown: Any = hub.settings.limits.shutdown_timeout_seconds
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                           lifespan="on",
-                           timeout_graceful_shutdown=hub.settings.limits.shutdown_timeout_seconds)
+                           lifespan="on", timeout_graceful_shutdown=shutdown)
         )
         print(_banner(hub, port), flush=True)
         await server.serve(sockets=[listener])

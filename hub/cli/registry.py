@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.cli._args import DAYS
+from hub.cli._json_files import read_document, write_document
 from hub.clock import format_time, parse_time, utcnow
 from hub.contracts.keys import load_private_key, load_public_key
 from hub.contracts.trust_registry import (
@@ -25,8 +27,6 @@ from hub.contracts.trust_registry import (
     revoke_key,
     sign_registry,
 )
-from hub.cli._args import DAYS
-from hub.cli._json_files import read_document, write_document
 from hub.errors import ConfigError, ContractError
 
 __all__ = ["register"]

@@ -78,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
         # a registry older than one the hub accepted could bring revoked keys back
         check_registry_not_older(settings.hub.database_url, trust)
+    # uvicorn annotates the timeout as int but hands it to asyncio.wait_for, which takes float
+    # seconds; the setting allows fractions (hub.settings.Limits)
+    shutdown: Any = settings.limits.shutdown_timeout_seconds
     uvicorn.run(app, host=args.host, port=args.port, log_level="info",
-                timeout_graceful_shutdown=settings.limits.shutdown_timeout_seconds)
+                timeout_graceful_shutdown=shutdown)
     return 0
 
 

@@ -69,7 +69,17 @@ class _ProgressLine:
 
 
 def format_summary(summaries: list[SyncSummary]) -> str:
-    header = ("source", "status", "mode", "records", "linked", "unlinked", "issues", "pages", "seconds")
+    header = (
+        "source",
+        "status",
+        "mode",
+        "records",
+        "linked",
+        "unlinked",
+        "issues",
+        "pages",
+        "seconds",
+    )
     rows = [
         (s.source, s.status, s.mode, str(s.records), str(s.linked), str(s.unlinked),
          str(s.issues), str(s.pages), f"{s.seconds:.2f}")

@@ -17,6 +17,14 @@ from hub.contracts.lifecycle import (
 from hub.contracts.lint import LintReport, known_fields_from_sdl, lint_contract
 from hub.contracts.model import Contract, contract_digest, parse_contract
 from hub.contracts.policy import ContractPolicy, SubjectWithOwners
+from hub.contracts.store import ContractRecord, ContractStore
+from hub.contracts.tokens import (
+    MemoryReplayCache,
+    ReplayCache,
+    TokenRejected,
+    mint_token,
+    verify_token,
+)
 from hub.contracts.trust_registry import (
     Registry,
     add_key,
@@ -26,14 +34,6 @@ from hub.contracts.trust_registry import (
     revoke_key,
     sign_registry,
     verify_registry,
-)
-from hub.contracts.store import ContractRecord, ContractStore
-from hub.contracts.tokens import (
-    MemoryReplayCache,
-    ReplayCache,
-    TokenRejected,
-    mint_token,
-    verify_token,
 )
 
 __all__ = [

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from types import MappingProxyType
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.clock import utcnow
 from hub.canonical_json import b64url
+from hub.clock import utcnow
+from hub.contracts.model import Contract, parse_contract
+from hub.contracts.trust_registry import Registry
+from hub.errors import ContractError
 from hub.jws import (
     SignatureEntry,
     add_signature,
@@ -34,9 +37,6 @@ from hub.jws import (
     sign_general,
     verify_signature,
 )
-from hub.contracts.model import Contract, parse_contract
-from hub.contracts.trust_registry import Registry
-from hub.errors import ContractError
 
 __all__ = [
     "ContractState",

@@ -1,11 +1,11 @@
 """The contract document (双向共管协议) as typed, validated Python objects.
 
-A contract is JSON validated by `schema/contract.schema.json` (packaged in `hub/schemas/`). Party references name a role
-(origin 流出地, destination 流入地, observer) or a party id; `parse_contract` resolves nothing
-eagerly but checks every reference exists, so `Contract.matches(ref, party)` can answer cheaply
-at request time. A read grant says "grantee may read these fields of data supplied by the
-sources of `data_of`, with this transform" — e.g. origin may read destination's `employer`
-in full and `birthDate` coarsened to the year.
+A contract is JSON validated by `schema/contract.schema.json` (packaged in `hub/schemas/`).
+Party references name a role (origin 流出地, destination 流入地, observer) or a party id;
+`parse_contract` resolves nothing eagerly but checks every reference exists, so
+`Contract.matches(ref, party)` can answer cheaply at request time. A read grant says "grantee
+may read these fields of data supplied by the sources of `data_of`, with this transform" — e.g.
+origin may read destination's `employer` in full and `birthDate` coarsened to the year.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ _TRANSFORMS = {"full": Transform.FULL, "masked": Transform.MASKED,
 
 @functools.cache
 def contract_schema() -> Mapping[str, Any]:
-    return json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+    schema: Mapping[str, Any] = json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+    return schema
 
 
 def schema_problems(doc: Any) -> list[str]:
@@ -99,7 +100,10 @@ def region_prefix(scope_code: str) -> str:
 
 
 def region_covers(scope_code: str, code: str | None) -> bool:
-    """GB/T 2260 hierarchy: 510000 (四川省) covers 5101xx; 510100 (成都市) covers 510115 (温江区)."""
+    """GB/T 2260 hierarchy.
+
+    510000 (四川省) covers 5101xx; 510100 (成都市) covers 510115 (温江区).
+    """
     return code is not None and code.startswith(region_prefix(scope_code))
 
 

@@ -38,11 +38,11 @@ source holds, after field authority, possibly that party's spelling of a value t
 itself holds for the same person; and a party outside a contract whose source also links a
 member in the contract's scope is not considered (can_see requires a contract party's source).
 
-A policy answers for the contracts in force at its `now`; the API's cached one is revalidated
-on every request (hub.contracts.trust.Trust.policy_for), so a revocation is seen by the next
-request and an expiry by the first one at or after it. For row scope `can_see` needs the parties owning the
-member's linked sources: pass a `SubjectWithOwners` (a plain `Subject` is judged by contract
-scope alone, so members known only from the caller's own sources would be hidden).
+A policy answers for the contracts in force at its `now`; the API's cached one is revalidated on
+every request (hub.contracts.trust.Trust.policy_for), so a revocation is seen by the next
+request and an expiry by the first one at or after it. For row scope `can_see` needs the parties
+owning the member's linked sources: pass a `SubjectWithOwners` (a plain `Subject` is judged by
+contract scope alone, so members known only from the caller's own sources would be hidden).
 """
 
 from __future__ import annotations
@@ -569,8 +569,9 @@ def _region_sql(column: Any, code: str) -> ColumnElement[bool]:
 
 
 def _scope_sql(scope: Scope) -> ColumnElement[bool]:
-    origin = [MemberRow.origin_org_id.in_(sorted(scope.origin_org_ids))] if \
-        scope.origin_org_ids else []
+    origin: list[ColumnElement[bool]] = (
+        [MemberRow.origin_org_id.in_(sorted(scope.origin_org_ids))] if scope.origin_org_ids else []
+    )
     origin += [_region_sql(MemberRow.origin_region_code, c) for c in scope.origin_region_codes]
     parts = [or_(*origin) if origin else false()]
     if scope.destination_region_codes:

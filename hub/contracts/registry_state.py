@@ -105,7 +105,10 @@ async def newest_registry(
     sessions: async_sessionmaker[AsyncSession],
 ) -> tuple[int, dict[str, Any]] | None:
     """(version, signed envelope) of the newest accepted registry; None when none is stored.
-    The envelope is unverified: verify it (hub.contracts.trust_registry.verify_registry) before use."""
+
+    The envelope is unverified: verify it (hub.contracts.trust_registry.verify_registry)
+    before use.
+    """
     async with sessions() as session:
         row = await session.get(RegistryStateRow, 1)
     if row is None:

@@ -41,7 +41,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.canonical_json import strict_loads
 from hub.clock import as_utc, format_time, parse_time, utcnow
-from hub.jws import parse_general
 from hub.contracts.lifecycle import (
     TERMINAL_STATES,
     ContractState,
@@ -55,6 +54,7 @@ from hub.contracts.lifecycle import (
 from hub.contracts.model import Contract, parse_contract
 from hub.contracts.trust_registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
+from hub.jws import parse_general
 from hub.store.base import Base
 
 __all__ = [
@@ -164,7 +164,8 @@ class StateWatch:
 
     async def version(self) -> int | None:
         """The contract-state counter."""
-        return await self._read(_VERSION)
+        version: int | None = await self._read(_VERSION)
+        return version
 
     async def versions(self) -> tuple[int | None, int | None]:
         """(contract-state counter, newest registry version) in one round trip: what a
@@ -401,7 +402,8 @@ class ContractStore:
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
-                    select(ContractRow).where(ContractRow.parties.contains(f" {party} ", autoescape=True))
+                    select(ContractRow)
+                    .where(ContractRow.parties.contains(f" {party} ", autoescape=True))
                     .order_by(ContractRow.contract_id, ContractRow.version)
                 )
             ).all()

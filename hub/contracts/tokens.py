@@ -21,7 +21,6 @@ from typing import Any, Protocol, runtime_checkable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.clock import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch, utcnow
-from hub.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
 from hub.contracts.trust_registry import (
     CLOCK_SKEW,
     KeyNotValid,
@@ -31,6 +30,7 @@ from hub.contracts.trust_registry import (
     UnknownKey,
 )
 from hub.errors import AuthenticationError, ContractError
+from hub.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
 from hub.policy.base import Caller
 
 __all__ = [

@@ -260,7 +260,7 @@ class Trust:
             await self._check_purpose(caller, state_version)
         return caller
 
-    async def refresh_registry(self, version: int | None | _Unread = _UNREAD) -> None:
+    async def refresh_registry(self, version: int | _Unread | None = _UNREAD) -> None:
         """Switch to a newer registry published to the database, verified with the hub key
         (`version`: the stored version if the caller just read it; else one primary-key
         read). A stored registry that does not verify is logged and ignored: the hub keeps
@@ -308,7 +308,7 @@ class Trust:
         return (await self._current(self.clock())).policy
 
     async def _current(self, now: datetime,
-                       state_version: int | None | _Unread = _UNREAD) -> _CachedPolicy:
+                       state_version: int | _Unread | None = _UNREAD) -> _CachedPolicy:
         """The policy (and declared purposes) for the contracts at `now`: the cached build
         while it is still exact (`state_version`: the contract-state counter if the caller
         just read it), else a new one."""
@@ -424,12 +424,14 @@ async def _submit_configured(store: ContractStore, path: Path, registry: Registr
     it (and says so in its log) instead of refusing to start, which would let any party that
     revokes a contract take the hub down at its next restart."""
     try:
-        envelope = strict_loads(path.read_bytes())
+        # a small local file, read once per hub start before the first request is served
+        envelope = strict_loads(path.read_bytes())  # noqa: ASYNC240
     except OSError as exc:
         raise ContractError(f"trust.contracts: cannot read {path}: {exc}") from exc
     except ContractError as exc:
         raise ContractError(f"trust.contracts: {path}: {exc}") from exc
     contract = parse_contract(parse_general(envelope).payload)
+    state: ContractState | None
     try:
         state = (await store.get(contract.digest, now=now)).state
     except NotFound:

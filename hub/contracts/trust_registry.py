@@ -352,7 +352,8 @@ def _check_id(value: str, what: str) -> None:
 
 
 def _draft_party(doc: dict[str, Any], party_id: str) -> dict[str, Any]:
-    for party in doc["parties"]:
+    parties: list[dict[str, Any]] = doc["parties"]
+    for party in parties:
         if party["id"] == party_id:
             return party
     raise UnknownParty(f"party {party_id!r} is not in this registry draft")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from hub.demo import _names
@@ -76,7 +76,7 @@ def organization(spec: OrgSpec, seed: int) -> Organization:
         _names.GIVEN_MALE
     )
     phone = rng.choice(_names.PHONE_PREFIXES) + f"{rng.randrange(100_000_000):08d}"
-    updated = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(days=rng.randrange(150))
+    updated = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(150))
     return Organization(
         spec.org_id, spec.name, spec.kind, spec.region_code, spec.parent_id, secretary, phone,
         updated,
@@ -98,7 +98,7 @@ def _calendar(system: str) -> list[Activity]:
         if not _runs_activities(system, spec):
             continue
         for month, day, hour, kind, title in _CALENDAR:
-            start = datetime(2024, month, day, hour, tzinfo=_CST).astimezone(timezone.utc)
+            start = datetime(2024, month, day, hour, tzinfo=_CST).astimezone(UTC)
             online = spec.kind == "origin_branch" or (
                 spec.kind == "floating_branch" and kind == "themed_party_day"
             ) or kind == "training"
@@ -125,7 +125,7 @@ def _mode(rng: random.Random, origin_branch: bool, online: bool) -> str:
     return "excused" if r < 0.92 else "absent"
 
 
-def attendance_rows(world: "World", system: str) -> Iterator[Attendance]:
+def attendance_rows(world: World, system: str) -> Iterator[Attendance]:
     calendar = _calendar(system)
     by_org: dict[str, list[Activity]] = {}
     for activity in calendar:
@@ -146,7 +146,7 @@ def attendance_rows(world: "World", system: str) -> Iterator[Attendance]:
                 )
 
 
-def activities_with_counts(world: "World", system: str) -> list[Activity]:
+def activities_with_counts(world: World, system: str) -> list[Activity]:
     counts: dict[str, Counter[str]] = {}
     for row in attendance_rows(world, system):
         counts.setdefault(row.activity_id, Counter())[row.mode] += 1

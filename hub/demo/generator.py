@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import TypeVar
 
 from hub.demo import _names
 from hub.demo._activities import (
@@ -44,7 +45,7 @@ from hub.demo.places import COUNTIES, DESTINATIONS, ORGS, YONGSHUI_VILLAGE, Dest
 __all__ = ["World", "generate_world", "DEFECT_AT", "REFERENCE_TIME"]
 
 #: "Now" in the demo world: every generated timestamp is before it, so runs are reproducible.
-REFERENCE_TIME = datetime(2024, 6, 30, 12, 0, tzinfo=timezone.utc)
+REFERENCE_TIME = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 
 #: Position in a system's member list (modulo 1000, 1-based) -> the defect planted there.
 DEFECT_AT: dict[int, Defect] = {
@@ -58,9 +59,9 @@ _BIRTH_FIRST = date(1955, 1, 1)
 _BIRTH_DAYS = (date(2000, 12, 31) - _BIRTH_FIRST).days + 1
 _ID_SPACE = _BIRTH_DAYS * 500  # (birth day, sequence // 2); the last sequence bit is the gender
 _MAX_MEMBERS = _ID_SPACE
-_T0 = datetime(2023, 1, 1, tzinfo=timezone.utc)
-_ORIGIN_UPDATED_SPAN = int((datetime(2024, 3, 31, tzinfo=timezone.utc) - _T0).total_seconds())
-_RECENT_T0 = datetime(2024, 4, 1, tzinfo=timezone.utc)
+_T0 = datetime(2023, 1, 1, tzinfo=UTC)
+_ORIGIN_UPDATED_SPAN = int((datetime(2024, 3, 31, tzinfo=UTC) - _T0).total_seconds())
+_RECENT_T0 = datetime(2024, 4, 1, tzinfo=UTC)
 _RECENT_SPAN = int((REFERENCE_TIME - _RECENT_T0).total_seconds())
 _ANY_SPAN = int((REFERENCE_TIME - _T0).total_seconds())
 
@@ -93,8 +94,10 @@ _FLOATING: dict[tuple[str, str], str] = {
 }
 _LOCAL_ID_MOD = 100_000_000
 
+T = TypeVar("T")
 
-def _pick(rng: random.Random, items: tuple, cum: tuple[float, ...]):  # type: ignore[type-arg]
+
+def _pick(rng: random.Random, items: Sequence[T], cum: Sequence[float]) -> T:
     return items[bisect(cum, rng.random() * cum[-1])]
 
 

@@ -106,7 +106,8 @@ def write_config(world: DemoWorld, directory: Path, *, port: int,
         'database_url = "sqlite+aiosqlite:///yanxing.db"',
         'secret = "${YANXING_SECRET}"',
         f'public_url = "http://127.0.0.1:{port}"',
-        'mode = "development"             # GraphiQL, introspection; `serve` defaults to production',
+        'mode = "development"             '
+        "# GraphiQL, introspection; `serve` defaults to production",
         "",
     ]
     for source in world.sources:

@@ -85,7 +85,7 @@ class DemoWorld:
         *,
         latency: float = 0.0,
         county_db_url: str | None = None,
-    ) -> AsyncIterator["DemoWorld"]:
+    ) -> AsyncIterator[DemoWorld]:
         """Start both platforms on 127.0.0.1 (ephemeral ports), write the ledger and the county
         database into `directory` (or `county_db_url`), and stop everything on exit."""
         directory = Path(directory).resolve()

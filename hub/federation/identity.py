@@ -58,7 +58,7 @@ def to_global_id(type_name: str, id_: str) -> str:
     """Relay global id: base64("Member:<key>")."""
     if not type_name or ":" in type_name:
         raise ValueError(f"bad type name {type_name!r}")
-    return base64.b64encode(f"{type_name}:{id_}".encode("utf-8")).decode("ascii")
+    return base64.b64encode(f"{type_name}:{id_}".encode()).decode("ascii")
 
 
 def from_global_id(global_id: str) -> tuple[str, str]:

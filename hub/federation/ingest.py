@@ -12,7 +12,7 @@ import hmac
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, select
@@ -69,7 +69,7 @@ def _utc(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
-    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def source_updated_at(record: Record) -> datetime | None:
@@ -155,7 +155,10 @@ def _member_link(
 def _keep_confirmed(table: Any, excluded: Any) -> Any:
     """A person's confirmation outlives re-syncs that still bring no valid ID number."""
     return case(
-        (and_(table.c.confirmed_by.is_not(None), excluded.member_key.is_(None)), table.c.member_key),
+        (
+            and_(table.c.confirmed_by.is_not(None), excluded.member_key.is_(None)),
+            table.c.member_key,
+        ),
         else_=excluded.member_key,
     )
 
@@ -202,7 +205,11 @@ async def write_members(
         before.update({lid: (k, by) for lid, k, by in result.all()})
     new_keys = sorted({r["member_key"] for r in rows if r["member_key"]})
     await upsert(
-        session, MemberRow, [{"key": k, "indexed_at": now} for k in new_keys], key=["key"], update=[]
+        session,
+        MemberRow,
+        [{"key": k, "indexed_at": now} for k in new_keys],
+        key=["key"],
+        update=[],
     )
     await upsert(
         session,
@@ -252,7 +259,9 @@ async def write_organizations(
         return out
     existing: dict[str, OrganizationRow] = {}
     for part in chunked(sorted(fresh), 1000):
-        result = await session.execute(select(OrganizationRow).where(OrganizationRow.org_id.in_(part)))
+        result = await session.execute(
+            select(OrganizationRow).where(OrganizationRow.org_id.in_(part))
+        )
         existing.update({row.org_id: row for row in result.scalars()})
     rows = []
     for org_id, (record, stamp) in fresh.items():
@@ -263,7 +272,9 @@ async def write_organizations(
         for name in _ORG_FIELDS:
             new_value = record.values.get(name)
             old_value = getattr(old, name) if old else None
-            row[name] = new_value if (newer and new_value is not None) or old_value is None else old_value
+            row[name] = (
+                new_value if (newer and new_value is not None) or old_value is None else old_value
+            )
         others = [p for p in (old.sources if old else []) if p.get("system") != record.source]
         row["sources"] = sorted([*others, _provenance(record)], key=lambda p: p["system"])
         row["updated_at"] = max((s for s in (stamp, old_stamp) if s is not None), default=None)
@@ -346,7 +357,10 @@ def issue_fingerprint(issue: DataIssue) -> str:
 
 
 async def write_issues(session: AsyncSession, issues: Sequence[DataIssue], *, now: datetime) -> int:
-    """Upsert data issues by fingerprint: first_seen kept, last_seen bumped, reopened if resolved."""
+    """Upsert data issues by fingerprint.
+
+    first_seen is kept, last_seen bumped, and an issue reopened if it was resolved.
+    """
     rows = _last_per_key(
         (
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +88,8 @@ async def candidate_matches(
     found: dict[tuple[int, str], Candidate] = {}
     rows = (await session.execute(stmt)).all()
     for link_id, source, local_id, name, birth, phone, key, linked_phone, member_phone in rows:
+        # the query's joins and WHERE exclude NULL here; the column types cannot say so
+        key, name, birth = cast(str, key), cast(str, name), cast(date, birth)
         phone_match = phone is not None and phone in (linked_phone, member_phone)
         prior = found.get((link_id, key))
         if prior is not None and (not phone_match or "phone" in prior.reasons):

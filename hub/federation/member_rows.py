@@ -8,11 +8,11 @@ the same row, whatever order sources were synced or matches confirmed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import RowMapping, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base import PartialDate
@@ -45,7 +45,7 @@ def _column_value(field: str, value: Any) -> Any:
     return value
 
 
-def _member_row(key: str, links: list[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
+def _member_row(key: str, links: list[RowMapping], now: datetime) -> dict[str, Any]:
     merged = merge_values(
         (
             link["source"],
@@ -71,7 +71,7 @@ async def recompute_members(
 
     Returns how many member rows were written. Runs in the caller's transaction.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     written = 0
     for part in chunked(sorted(set(keys)), _BATCH):
         result = await session.execute(
@@ -85,7 +85,7 @@ async def recompute_members(
             .where(SourceLinkRow.member_key.in_(part))
             .order_by(SourceLinkRow.id)
         )
-        by_key: dict[str, list[Mapping[str, Any]]] = {}
+        by_key: dict[str, list[RowMapping]] = {}
         for link in result.mappings():
             by_key.setdefault(link["member_key"], []).append(link)
         rows = [_member_row(key, by_key[key], now) for key in part if key in by_key]

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.model import FIELD_AUTHORITY, Authority, Side
 
 __all__ = ["SourcedValue", "merge_field", "merge_values"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,5 +91,5 @@ def _rank(source: str, updated_at: datetime | None) -> tuple[datetime, str]:
     source name, so the result never depends on arrival order."""
     ts = updated_at or _EPOCH
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
+        ts = ts.replace(tzinfo=UTC)
     return (ts, source)

@@ -13,7 +13,7 @@ import enum
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError, SourceError, SourceTimeout
@@ -41,12 +41,12 @@ class SourceHealth:
     message: str | None = None
 
     @classmethod
-    def ok(cls) -> "SourceHealth":
-        return cls(HealthStatus.OK, datetime.now(timezone.utc))
+    def ok(cls) -> SourceHealth:
+        return cls(HealthStatus.OK, datetime.now(UTC))
 
     @classmethod
-    def failed(cls, error: ConnectorError) -> "SourceHealth":
-        return cls(HealthStatus.DOWN, datetime.now(timezone.utc), error.code, str(error))
+    def failed(cls, error: ConnectorError) -> SourceHealth:
+        return cls(HealthStatus.DOWN, datetime.now(UTC), error.code, str(error))
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -99,7 +99,7 @@ Factory = async_sessionmaker[AsyncSession]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def _begin_run(
@@ -168,7 +168,7 @@ async def _finish_full(session: AsyncSession, source: str, entity: str, started:
             SourceLinkRow.source == source, SourceLinkRow.entity == "member",
             SourceLinkRow.fetched_at < started, SourceLinkRow.member_key.is_not(None),
         )
-        keys = [k for (k,) in (await session.execute(gone)).all()]
+        keys = [k for (k,) in (await session.execute(gone)).all() if k is not None]
         await session.execute(
             delete(SourceLinkRow).where(
                 SourceLinkRow.source == source, SourceLinkRow.entity == "member",
@@ -178,7 +178,9 @@ async def _finish_full(session: AsyncSession, source: str, entity: str, started:
         await recompute_members(session, keys, now=now)
     elif entity == "activity":
         await session.execute(
-            delete(ActivityRow).where(ActivityRow.source == source, ActivityRow.fetched_at < started)
+            delete(ActivityRow).where(
+                ActivityRow.source == source, ActivityRow.fetched_at < started
+            )
         )
     elif entity == "attendance":
         await session.execute(

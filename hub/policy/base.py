@@ -84,7 +84,7 @@ class ScopeByRow:
 SCOPE_BY_ROW: Final = ScopeByRow()
 
 #: a row scope: a SQL condition over the rows' columns, None for "every row", or SCOPE_BY_ROW
-RowScope: TypeAlias = "ColumnElement[bool] | None | ScopeByRow"
+RowScope: TypeAlias = "ColumnElement[bool] | ScopeByRow | None"
 #: (GraphQL type, field) -> the canonical source fields it is made of (hub.api.extensions.fields)
 FieldTable: TypeAlias = Mapping[tuple[str, str], Sequence[str]]
 

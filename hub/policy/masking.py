@@ -1,9 +1,9 @@
 """The policy without contracts: everyone sees everything, except ID numbers and phones, which
 leave masked (the canonical fields marked so, hub.model).
 
-It is the baseline the contract policy (hub.contracts, under signed contracts) replaces: the same seam, the
-same calls, only a different answer. Keeping it a real `Policy` means the query path never has
-an "unpoliced" branch to forget about.
+It is the baseline the contract policy (hub.contracts, under signed contracts) replaces: the
+same seam, the same calls, only a different answer. Keeping it a real `Policy` means the query
+path never has an "unpoliced" branch to forget about.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from hub.model import MASKED_BY_DEFAULT
-from hub.policy.base import BasePolicy, Caller, Policy, Subject, Transform
+from hub.policy.base import BasePolicy, Caller, Policy, RowScope, Subject, Transform
 
 __all__ = ["MaskingPolicy", "MASKED_FIELDS"]
 
@@ -32,7 +32,7 @@ class MaskingPolicy(BasePolicy):
     ) -> Transform:
         return Transform.MASKED if (type_name, field) in self.masked else Transform.FULL
 
-    def scope_filter(self, caller: Caller) -> None:
+    def scope_filter(self, caller: Caller) -> RowScope:
         """No row scope without contracts: every member is visible (see hub.api.scope)."""
         return None
 

@@ -34,4 +34,5 @@ class Base(DeclarativeBase):
     """Declarative root of every hub table; datetimes are always stored with their zone."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    # SQLAlchemy reads this class attribute as configuration; it is never mutated
+    type_annotation_map = {datetime: DateTime(timezone=True)}  # noqa: RUF012

@@ -14,6 +14,7 @@ Member details (address, employer, phone...) are fetched live from the sources a
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -76,7 +77,7 @@ class SourceLinkRow(Base):
     #: canonical fields this record supplied, e.g. ["name", "phone", "employer"]
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: routing values this source supplied (no ID number), to recompute the member row
-    routing: Mapped[dict] = mapped_column(JSON, default=dict)
+    routing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
     fetched_at: Mapped[datetime]
     source_updated_at: Mapped[datetime | None]
@@ -101,7 +102,7 @@ class OrganizationRow(Base):
     secretary: Mapped[str | None] = mapped_column(String(64))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     #: provenance: [{"system", "localId", "fetchedAt", "fields"}]
-    sources: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime | None]
 
 

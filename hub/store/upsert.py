@@ -8,7 +8,7 @@ one statement stays under the drivers' bind-parameter limits (asyncpg: 32,767).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,7 +57,8 @@ async def upsert(
     """
     if not rows:
         return
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    # every mapped model here is declared on one table; the type system only knows FromClause
+    table = cast(Table, model.__table__)
     columns = list(rows[0])
     update_columns = [c for c in columns if c not in key] if update is None else list(update)
     per_statement = max(1, MAX_PARAMS // max(1, len(columns)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -22,13 +22,13 @@ from hub.api.limits import Limits
 from hub.api.runtime import Runtime
 from hub.app import create_app
 from hub.federation.identity import member_key
-from hub.model import Side
 from hub.federation.sources import SourceEntry, SourceRegistry
+from hub.model import Side
 from hub.settings import Mode
 from hub.store.models import ActivityRow, AttendanceRow, MemberRow, OrganizationRow, SourceLinkRow
 
-OLD = datetime(2024, 1, 1, tzinfo=timezone.utc)
-NEW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+OLD = datetime(2024, 1, 1, tzinfo=UTC)
+NEW = datetime(2025, 6, 1, tzinfo=UTC)
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -51,7 +51,7 @@ class World:
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
 
 def member_values(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -75,10 +75,11 @@ def member_values(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def build_world(
     session_factory: async_sessionmaker[AsyncSession], engine: AsyncEngine, secret: bytes,
-    n: int = 60, limits: Limits | None = None, timeout: float = 0.5,
+    # `timeout` is the connectors' HTTP timeout, not a deadline for this coroutine
+    n: int = 60, limits: Limits | None = None, timeout: float = 0.5,  # noqa: ASYNC109
 ) -> tuple[MockConnector, MockConnector, list[str], Runtime]:
     origins, destinations, rows = [], [], []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with session_factory() as session:
         session.add_all([
             OrganizationRow(org_id="LX-YS", name="涌水村党支部", kind="origin_branch",

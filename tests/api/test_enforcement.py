@@ -247,7 +247,10 @@ async def test_a_submit_by_another_store_is_seen_by_the_next_request(
 
 
 async def test_contracts_lists_only_the_callers_contracts(trusted: Trusted) -> None:
-    query = "{ contracts { id state parties { party role } signatures { party kid } registrar { party } } }"
+    query = (
+        "{ contracts { id state parties { party role } signatures { party kid } "
+        "registrar { party } } }"
+    )
     wenjiang = (await trusted.gql(query, party="wenjiang"))["data"]["contracts"]
     deyang = (await trusted.gql(query, party="deyang"))["data"]["contracts"]
     assert len(wenjiang) == 2 and len(deyang) == 1

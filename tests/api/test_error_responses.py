@@ -15,7 +15,6 @@ from sqlalchemy import text
 from hub.canonical_json import b64url, canonical
 from hub.contracts.keys import load_private_key
 from hub.contracts.tokens import TOKEN_TYPE
-from hub.jws import sign_compact
 from tests.api.conftest import World
 from tests.api.trusted import Trusted
 
@@ -260,13 +259,14 @@ async def test_ordinary_refusals_leave_no_traceback_in_the_log(
     profile = """query($k: ID!) { member(key: $k) { key name destination { employer } } }"""
     with caplog.at_level(logging.DEBUG):
         codes = set()
-        for query, variables, party in [
+        cases: list[tuple[str, dict[str, Any] | None, str]] = [
             (profile, {"k": trusted.world.keys[1]}, "deyang"),            # CONTRACT_DENIED
             (MEMBERS, {"n": "x"}, "wenjiang"),                          # BAD_USER_INPUT
             (MEMBERS, {"n": 1000}, "wenjiang"),                         # LIMIT_EXCEEDED
             ("{ members { nope } }", None, "wenjiang"),                 # validation
             ("{ members {", None, "wenjiang"),                          # syntax
-        ]:
+        ]
+        for query, variables, party in cases:
             body = (await trusted.post(query, variables, party=party)).json()
             codes |= {e["extensions"]["code"] for e in body["errors"]}
         r = await _post_token(trusted, "not.a.token")                   # UNAUTHENTICATED

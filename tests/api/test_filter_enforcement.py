@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from graphql import GraphQLInputObjectType
+from graphql import GraphQLInputObjectType, GraphQLObjectType
 from sqlalchemy import select
 
 from hub.api.extensions.analysis import FILTER_ARGUMENTS, FILTER_INPUTS
@@ -136,7 +136,7 @@ def test_every_filter_field_is_mapped_to_a_schema_field(input_name: str) -> None
     input_type = _input_types()[input_name]
     assert set(FILTER_INPUTS[input_name]) == set(input_type.fields)
     for type_name, field_name, _ in FILTER_INPUTS[input_name].values():
-        assert field_name in schema.type_map[type_name].fields  # type: ignore[union-attr]
+        assert field_name in cast(GraphQLObjectType, schema.type_map[type_name]).fields
 
 
 def test_every_filter_input_of_the_schema_is_known() -> None:

@@ -46,7 +46,7 @@ def next_registry(demo: DemoTrust, *, revoke: str | None = None, at: Any = None,
 
 
 def _reason(response: Any) -> str | None:
-    return response.json()["errors"][0]["extensions"].get("reason")  # type: ignore[no-any-return]
+    return response.json()["errors"][0]["extensions"].get("reason")
 
 
 async def test_back_dated_token_of_a_revoked_key_is_refused(trusted: Trusted) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from hub.api.limits import Limits
-
-from tests.api.conftest import World, id_number
+from tests.api.conftest import World
 
 PAGE = """query($first: Int, $after: String, $filter: MemberFilter) {
   members(first: $first, after: $after, filter: $filter) {
@@ -146,7 +146,9 @@ async def test_activities_and_attendance(make_world: Callable[..., Any]) -> None
     assert activity["organiser"] == {"name": "涌泉街道流入党员党支部"}
     assert {a["mode"] for a in activity["attendees"]} == {"ONLINE", "PRESENT"}
     first = activity["attendees"][0]["member"]
-    assert first["activities"] == [{"mode": "ONLINE", "activity": {"title": "主题党日：走访流动党员"}}]
+    assert first["activities"] == [
+        {"mode": "ONLINE", "activity": {"title": "主题党日：走访流动党员"}}
+    ]
     none = await world.gql('{ activities(filter: {kind: TRAINING}) { totalCount } }')
     assert none["data"]["activities"]["totalCount"] == 0
 
@@ -164,11 +166,11 @@ async def test_organizations_and_their_members(world: World) -> None:
 
 
 async def test_data_quality_issues_and_match_candidates(world: World) -> None:
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from hub.store.models import DataIssueRow, SourceLinkRow
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with world.runtime.session_factory() as session:
         session.add(DataIssueRow(source="village", entity="member", code="INVALID_ID_NUMBER",
                                  message="身份证号校验位错误", location="台账.xlsx", row=7,
@@ -188,5 +190,8 @@ async def test_data_quality_issues_and_match_candidates(world: World) -> None:
         "system": "village", "location": "台账.xlsx", "row": 7, "column": "身份证号",
         "code": "INVALID_ID_NUMBER", "message": "身份证号校验位错误"}]
     [candidate] = body["data"]["memberMatchCandidates"]
-    assert candidate["member"] == {"name": "张001"} and candidate["reasons"] == ["name", "birth_date"]
+    assert candidate["member"] == {"name": "张001"} and candidate["reasons"] == [
+        "name",
+        "birth_date",
+    ]
     assert candidate["birthDate"] == "1990-02-01" and candidate["localId"] == "v1"

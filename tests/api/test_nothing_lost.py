@@ -13,8 +13,8 @@ from aiohttp import web
 
 from connectors.mapping import parse_mapping
 from connectors.rest import RestConnector
-from hub.federation.merge import Side
 from hub.federation.sync import sync_source
+from hub.model import Side
 from tests.api.conftest import OLD, World, member_values
 
 N, ID_CAP, PAGE_CAP = 60, 10, 20
@@ -29,7 +29,9 @@ async def members(request: web.Request) -> web.Response:
         return web.json_response({"rows": [r for r in ROWS if r["id"] in wanted]})
     page, size = int(request.query["page"]), min(int(request.query["size"]), PAGE_CAP)
     # says it holds one more than it serves: the sync must say so
-    return web.json_response({"total": len(ROWS) + 1, "rows": ROWS[(page - 1) * size : page * size]})
+    return web.json_response(
+        {"total": len(ROWS) + 1, "rows": ROWS[(page - 1) * size : page * size]}
+    )
 
 
 @asynccontextmanager
@@ -85,4 +87,7 @@ async def test_a_short_sync_is_listed_as_a_data_quality_issue(world: World, secr
     issues = await world.gql(ISSUES, {"code": "SOURCE_TOTAL_MISMATCH"})
     [node] = issues["data"]["dataQualityIssues"]["nodes"]
     assert (node["system"], node["entity"], node["localId"]) == ("city", "member", None)
-    assert f"reported {N} member records (its total) but paging to its end gave {N - 1}" in node["message"]
+    assert (
+        f"reported {N} member records (its total) but paging to its end gave {N - 1}"
+        in node["message"]
+    )

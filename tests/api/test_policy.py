@@ -4,16 +4,16 @@ per-field transforms with the owning party)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Mapping, Set
 from typing import Any
 
 import httpx
 from starlette.requests import Request
 
 from hub.app import create_app
-from hub.settings import Mode
 from hub.errors import AuthenticationError
 from hub.policy.base import BasePolicy, Caller, Subject, Transform
+from hub.settings import Mode
 from tests.api.conftest import World
 
 RAW_ID = re.compile(r"\d{17}[\dX]")
@@ -61,7 +61,9 @@ class ContractLikePolicy(BasePolicy):
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str | None]] = []
 
-    def denied_fields(self, caller: Caller, requested: Mapping[str, Set[str]]) -> dict[str, set[str]]:
+    def denied_fields(
+        self, caller: Caller, requested: Mapping[str, Set[str]]
+    ) -> dict[str, set[str]]:
         return {"Member": {"phone"}} if "phone" in requested.get("Member", ()) else {}
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
@@ -111,7 +113,9 @@ async def test_row_scope_hides_members_and_counts(world: World) -> None:
     body = (await client.post("/graphql", json={"query": "{ members(first: 100) { totalCount "
                                                 "nodes { key } } }"})).json()
     assert body["data"]["members"]["totalCount"] == 60  # the origin-only member is hidden
-    outside = [k for k in world.keys if k not in {n["key"] for n in body["data"]["members"]["nodes"]}]
+    outside = [
+        k for k in world.keys if k not in {n["key"] for n in body["data"]["members"]["nodes"]}
+    ]
     assert len(outside) == 1
     hidden = (await client.post("/graphql", json={
         "query": "query($k: ID!) { member(key: $k) { key } }", "variables": {"k": outside[0]}
@@ -130,7 +134,9 @@ async def test_transforms_use_the_owner_of_the_value(world: World) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", node["idNumber"])   # origin's value: hashed
     assert node["destination"]["address"] is not None         # its own source: full
     owners = {(t, f): o for t, f, o in policy.calls}
-    assert owners[("Member", "name")] == "luxian" and owners[("Destination", "employer")] == "wenjiang"
+    assert (
+        owners[("Member", "name")] == "luxian" and owners[("Destination", "employer")] == "wenjiang"
+    )
     await client.aclose()
     client = await _client(world, ContractLikePolicy(), party="luxian")
     body = (await client.post("/graphql", json={"query": q})).json()
@@ -159,7 +165,9 @@ def test_every_field_of_every_policed_type_leaves_through_the_policy() -> None:
     from hub.api.types.policed import PolicedObject
 
     schema = published_schema()
-    policed = [t for t in schema.schema_converter.type_map.values()
+    # each entry's definition is one of several strawberry kinds; only policed objects matter
+    type_map: dict[str, Any] = schema.schema_converter.type_map
+    policed = [t for t in type_map.values()
                if isinstance(getattr(t.definition, "origin", None), type)
                and issubclass(t.definition.origin, PolicedObject)]
     names = {t.definition.name for t in policed}

@@ -45,7 +45,7 @@ class Trusted:
                   party: str, purpose: str | None = None) -> dict[str, Any]:
         response = await self.post(query, variables, party=party, purpose=purpose)
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
 
 async def make_trusted(make_world: Callable[..., Any], tmp_path: Path,

@@ -20,11 +20,10 @@ from pathlib import Path
 import pytest
 
 from hub.audit import AuditEvent, AuditLog, Decision
-from hub.store.session import init_db
 from hub.audit.log import entry_hash
 from hub.cli import main
 from hub.contracts.keys import load_private_key, new_key_files
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 ENTRIES = 23

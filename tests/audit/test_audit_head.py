@@ -51,7 +51,7 @@ async def test_a_saved_head_proves_the_log_only_grew(
         await conn.execute(text("DELETE FROM audit_members WHERE seq > 3"))
         await conn.execute(text("DELETE FROM audit_entries WHERE seq > 3"))
         await conn.execute(text("DELETE FROM audit_checkpoints"))
-    assert await cli(argv[:-4] + ["--since-head", str(saved)]) == 2
+    assert await cli([*argv[:-4], "--since-head", str(saved)]) == 2
     assert ("saved head (entry 5): the hub signed a log of 5 entries" in
             capsys.readouterr().err)
 

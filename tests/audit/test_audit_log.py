@@ -116,7 +116,7 @@ async def test_inserted_entry_with_rewritten_chain_caught_by_checkpoint(env: Env
         await s.execute(delete(AuditMemberRow))
         await s.execute(delete(AuditEntryRow))
         await s.flush()
-        forged = bodies[:1] + [bodies[0].replace('"u1"', '"intruder"')] + bodies[1:]
+        forged = [*bodies[:1], bodies[0].replace('"u1"', '"intruder"'), *bodies[1:]]
         prev = "0" * 64
         for seq, body in enumerate(forged, start=1):
             h = entry_hash(prev, seq, body)

@@ -9,7 +9,6 @@ the test's own HTTP client) are searched for each of them.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -66,7 +65,7 @@ async def run_every_operation(t: Trusted) -> None:
         await t.post("{ __typename }", token=token(t, "luxian", user))
     await t.post("{ __typename }", token=ID_NUMBERS[10])
     await client.post("/graphql", json={"query": "{ __typename }"},
-                      headers={"Authorization": f"{NAMES[10]} {PHONES[10]}".encode()})
+                      headers={b"Authorization": f"{NAMES[10]} {PHONES[10]}".encode()})
     await client.post("/graphql", content=f'{{"query": "{NAMES[11]} {PHONES[11]}'.encode(),
                       headers={"content-type": "application/json"})
     await t.trust.audit_log.drain()

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from hub.audit.log import AuditEntry, AuditEntryRow
-from hub.contracts.tokens import mint_token
 from hub.contracts.keys import load_private_key
+from hub.contracts.tokens import mint_token
 from tests.api.trusted import Trusted
 
 

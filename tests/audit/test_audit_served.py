@@ -64,7 +64,7 @@ async def test_served_hub_logs_no_personal_data(tmp_path: Path) -> None:
                                                  "$n) { totalCount } }",
                                                  "variables": {"n": value}}, headers=auth())
                     await client.post(url, json={"query": "{ __typename }"},
-                                      headers={"Authorization": f"Bearer {value}".encode()})
+                                      headers={b"Authorization": f"Bearer {value}".encode()})
         finally:
             process.terminate()
             out, err = await process.communicate()

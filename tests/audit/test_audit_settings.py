@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 
 from hub.audit import AuditEvent, AuditLog, Decision
-from hub.store.session import init_db
 from hub.cli import main
 from hub.contracts.demo import build_demo_trust
 from hub.contracts.keys import load_private_key
 from hub.errors import ConfigError
 from hub.settings import load_settings
-from hub.store.session import create_engine, create_session_factory
+from hub.store.session import create_engine, create_session_factory, init_db
 
 PARTIES = [("wenjiang", "温江区委组织部", ["510115"]), ("luxian", "泸县委组织部", ["510521"])]
 

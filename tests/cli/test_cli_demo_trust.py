@@ -22,7 +22,8 @@ from hub.contracts.tokens import mint_token
 from hub.demo.launch import DemoHub, start_demo
 
 QUERY = """{ members(first: 50) {
-  totalCount nodes { key birthDate destination { region { code } } sources { system fields } } } }"""
+  totalCount nodes { key birthDate destination { region { code } }
+  sources { system fields } } } }"""
 
 
 @pytest.fixture
@@ -77,7 +78,9 @@ async def test_demo_over_http(served: tuple[DemoHub, str], tmp_path: Path) -> No
         # the county's birth dates reach 成都 coarsened to the year (its own records: in full)
         from_county = [n for n in destination["nodes"] if any(
             s["system"] == "county" and "birthDate" in s["fields"] for s in n["sources"])]
-        assert from_county and all(len(n["birthDate"]) == 4 for n in from_county), [n for n in from_county if len(n["birthDate"]) != 4]
+        assert from_county and all(len(n["birthDate"]) == 4 for n in from_county), [
+            n for n in from_county if len(n["birthDate"]) != 4
+        ]
         assert any(len(n["birthDate"]) > 4 for n in origin["nodes"])
         # 401s, each with a reason a developer can act on
         kid, key_file = trust.party_keys["xuzhou-county-org"]

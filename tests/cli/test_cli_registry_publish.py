@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +102,8 @@ def test_publish_refuses_a_registry_not_signed_by_the_hub_key(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from hub.jws import parse_general
     from hub.contracts.trust_registry import sign_registry
+    from hub.jws import parse_general
 
     demo = build_demo_trust(tmp_path / "trust", PARTIES)
     config = _write(tmp_path, _trust_table(demo, tmp_path))

@@ -61,18 +61,24 @@ async def _counts(index: Path) -> tuple[int, int]:
     engine = create_engine(f"sqlite+aiosqlite:///{index}")
     try:
         async with create_session_factory(engine)() as session:
-            members = (await session.execute(select(func.count()).select_from(MemberRow))).scalar_one()
-            links = (await session.execute(select(func.count()).select_from(SourceLinkRow))).scalar_one()
+            members = (
+                await session.execute(select(func.count()).select_from(MemberRow))
+            ).scalar_one()
+            links = (
+                await session.execute(select(func.count()).select_from(SourceLinkRow))
+            ).scalar_one()
         return int(members), int(links)
     finally:
         await engine.dispose()
 
 
-def test_sync_all_prints_a_summary_and_indexes(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_all_prints_a_summary_and_indexes(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["sync", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "\r" not in out  # not a terminal: no progress line
-    header, rule, row = out.splitlines()[:3]
+    header, _rule, row = out.splitlines()[:3]
     assert header.split() == ["source", "status", "mode", "records", "linked", "unlinked",
                               "issues", "pages", "seconds"]
     assert row.split()[:6] == ["county", "ok", "full", "3", "2", "1"]
@@ -80,21 +86,29 @@ def test_sync_all_prints_a_summary_and_indexes(config: Path, capsys: pytest.Capt
     assert main(["sync", "county", "--config", str(config), "--changed"]) == 0  # idempotent
 
 
-def test_unknown_source_lists_configured_names(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_source_lists_configured_names(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["sync", "zheli", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "no source named 'zheli'" in err and "configured sources: county" in err
 
 
-def test_bad_config_exits_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_exits_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "yanxing.toml"
-    path.write_text('[hub]\nsecret = "short"\n[[sources]]\nmapping = "nope.toml"\n', encoding="utf-8")
+    path.write_text(
+        '[hub]\nsecret = "short"\n[[sources]]\nmapping = "nope.toml"\n', encoding="utf-8"
+    )
     assert main(["sync", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "hub.secret is too short" in err and "nope.toml" in err and "Traceback" not in err
 
 
-def test_failing_source_exits_1_with_its_error(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failing_source_exits_1_with_its_error(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with sqlite3.connect(config.parent / "county.db") as conn:
         conn.execute("DROP TABLE members")
     assert main(["sync", "--config", str(config)]) == 1

@@ -27,9 +27,13 @@ from connectors.errors import ConnectorConfigError, NotSupported
 from connectors.mapping import EntityMapping, parse_mapping
 from connectors.rest import RestConnector
 from connectors.testing import CaseConfig, connector_test_class, make_id_number, read_all
-from connectors.testing._cases import PagingAtTheHubsPageSize, ReadByKeysFullBatch, RestMemberReadsById
-from hub.federation.merge import Side
+from connectors.testing._cases import (
+    PagingAtTheHubsPageSize,
+    ReadByKeysFullBatch,
+    RestMemberReadsById,
+)
 from hub.federation.sync import sync_source
+from hub.model import Side
 from hub.store.models import DataIssueRow
 
 PAGE_CAP, ID_CAP, HELD, LIE = 20, 10, 50, 60
@@ -50,7 +54,9 @@ def _log(request: web.Request) -> None:
 
 def _by_ids(request: web.Request, cap: int | None) -> web.Response:
     wanted = request.query["ids"].split(",")[:cap]
-    return web.json_response({"total": len(wanted), "rows": [m for m in MEMBERS if m["id"] in wanted]})
+    return web.json_response(
+        {"total": len(wanted), "rows": [m for m in MEMBERS if m["id"] in wanted]}
+    )
 
 
 async def capped(request: web.Request) -> web.Response:
@@ -79,7 +85,9 @@ async def strict(request: web.Request) -> web.Response:
     _log(request)
     if "ids" in request.query:
         if request.query.get("view") != "full" or request.headers.get("X-Batch") != "yes":
-            return web.json_response({"error": "by-id requests need view=full and X-Batch"}, status=400)
+            return web.json_response(
+                {"error": "by-id requests need view=full and X-Batch"}, status=400
+            )
         if "channel" in request.query:
             return web.json_response({"error": "channel is for lists"}, status=400)
         return _by_ids(request, None)
@@ -165,8 +173,12 @@ class _AsBefore(RestConnector):
         issues: list[DataIssue] = []
         for i in range(0, len(keys), spec.max):
             where = f"GET {entity.path}"
-            body = await self._get(entity.path or "", {spec.param: ",".join(keys[i : i + spec.max])}, where)
-            for record in self._convert(entity, self._items(entity, body, where), where, None, issues):
+            body = await self._get(
+                entity.path or "", {spec.param: ",".join(keys[i : i + spec.max])}, where
+            )
+            for record in self._convert(
+                entity, self._items(entity, body, where), where, None, issues
+            ):
                 if record is not None:
                     found[record.local_id] = record
         return ReadResult([found.get(k) for k in request.keys or ()], None, issues)
@@ -178,7 +190,9 @@ async def test_the_kit_fails_the_old_behaviour_with_expected_and_got() -> None:
         try:
             with pytest.raises(AssertionError, match=r"expected the 50 records .* got 20"):
                 await PagingAtTheHubsPageSize().test(old, CaseConfig(expected_count=HELD))
-            with pytest.raises(AssertionError, match=r"batch of 20 ids: expected 20 records, got 10"):
+            with pytest.raises(
+                AssertionError, match=r"batch of 20 ids: expected 20 records, got 10"
+            ):
                 await ReadByKeysFullBatch().test(old, CaseConfig())
         finally:
             await old.aclose()
@@ -192,7 +206,7 @@ async def test_the_kit_fails_a_rest_member_without_by_keys_unless_index_only() -
         raw["entities"]["member"]["index_only"] = True
         declared = RestConnector(parse_mapping(raw))
         try:
-            with pytest.raises(AssertionError, match="expected by_keys .* got none"):
+            with pytest.raises(AssertionError, match=r"expected by_keys .* got none"):
                 await RestMemberReadsById().test(bare, CaseConfig())
             await RestMemberReadsById().test(declared, CaseConfig())
             with pytest.raises(NotSupported):
@@ -226,7 +240,9 @@ async def test_short_by_id_batches_are_re_asked_and_the_cap_is_learned() -> None
 async def test_fixed_params_and_headers_per_request_kind() -> None:
     async with serve() as (url, log):
         raw = mapping(url, "/strict/members", params={"channel": "hub"}, headers={"X-Tenant": "zj"})
-        raw["entities"]["member"]["by_keys"].update(params={"view": "full"}, headers={"X-Batch": "yes"})
+        raw["entities"]["member"]["by_keys"].update(
+            params={"view": "full"}, headers={"X-Batch": "yes"}
+        )
         async with RestConnector(parse_mapping(raw)) as rest:
             records, _ = await read_all(rest, CaseConfig(page_size=20))
             batch = await rest.read(ReadRequest("member", keys=["z01", "z02"]))
@@ -246,7 +262,9 @@ def test_mapping_checks_the_new_keys() -> None:
     assert "$.entities.member.by_keys.params.ids: the connector sets 'ids' itself" in text
     assert "lang" not in text
     bad_type = mapping("http://127.0.0.1:1", params={"pageSize": 100})
-    with pytest.raises(ConnectorConfigError, match=r"params\.pageSize: 100 is not of type 'string'"):
+    with pytest.raises(
+        ConnectorConfigError, match=r"params\.pageSize: 100 is not of type 'string'"
+    ):
         parse_mapping(bad_type)
     sql = {"source": {"name": "county", "kind": "sql", "side": "origin"},
            "connection": {"url": "sqlite+aiosqlite:///x.db"},
@@ -263,11 +281,15 @@ Factory = async_sessionmaker[AsyncSession]
 
 async def _issues(factory: Factory, code: str) -> list[DataIssueRow]:
     async with factory() as session:
-        return list((await session.scalars(select(DataIssueRow).where(DataIssueRow.code == code))).all())
+        return list(
+            (await session.scalars(select(DataIssueRow).where(DataIssueRow.code == code))).all()
+        )
 
 
 @pytest.mark.store
-async def test_sync_indexes_every_member_of_a_capped_platform(session_factory: Factory, secret: bytes) -> None:
+async def test_sync_indexes_every_member_of_a_capped_platform(
+    session_factory: Factory, secret: bytes
+) -> None:
     async with serve() as (url, _), RestConnector(parse_mapping(mapping(url))) as rest:
         summary = await sync_source(session_factory, rest, side=Side.DESTINATION, secret=secret)
     assert summary.ok and summary.entities == {"member": HELD}
@@ -276,14 +298,21 @@ async def test_sync_indexes_every_member_of_a_capped_platform(session_factory: F
 
 
 @pytest.mark.store
-async def test_sync_reports_a_total_the_pages_do_not_reach(session_factory: Factory, secret: bytes) -> None:
-    async with serve() as (url, _), RestConnector(parse_mapping(mapping(url, "/lying/members"))) as rest:
+async def test_sync_reports_a_total_the_pages_do_not_reach(
+    session_factory: Factory, secret: bytes
+) -> None:
+    async with (
+        serve() as (url, _),
+        RestConnector(parse_mapping(mapping(url, "/lying/members"))) as rest,
+    ):
         summary = await sync_source(session_factory, rest, side=Side.DESTINATION, secret=secret)
         assert summary.ok and summary.entities == {"member": HELD}
         assert summary.shortfalls == {"member": (LIE, HELD)}
         [issue] = await _issues(session_factory, "SOURCE_TOTAL_MISMATCH")
         assert (issue.source, issue.entity, issue.resolved_at) == ("zheli", "member", None)
-        assert "reported 60 member records (its total) but paging to its end gave 50" in issue.message
+        assert (
+            "reported 60 member records (its total) but paging to its end gave 50" in issue.message
+        )
         # a later full sync that gets everything resolves it, like any issue not seen again
         await asyncio.sleep(0.01)
     async with serve() as (url, _), RestConnector(parse_mapping(mapping(url))) as rest:

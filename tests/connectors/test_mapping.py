@@ -1,4 +1,5 @@
-"""Mapping files: the documented example loads, env substitution, overrides, and every problem reported."""
+"""Mapping files: the documented example loads, env substitution, overrides, and every problem
+reported."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def test_documented_example_is_valid(tmp_path: Path) -> None:
     assert member.required == ("id_number", "name")
     assert member.params == {"pageSize": "100"} and member.headers == {"X-Tenant": "zj"}
     assert member.index_only is False
-    assert "very-secret-token" not in repr(mapping) and "very-secret-token" not in str(mapping.connection)
+    assert "very-secret-token" not in repr(mapping) and "very-secret-token" not in str(
+        mapping.connection
+    )
     assert mapping.connection["auth"]["token"].reveal() == "very-secret-token"
     assert isinstance(open_connector(mapping), RestConnector)
 
@@ -49,7 +52,9 @@ def test_overrides_and_defaults(tmp_path: Path) -> None:
     mapping = load_mapping(path, env={"CHENGDU_TOKEN": "t"}, overrides={"timeout_seconds": 2.5})
     assert mapping.connection["base_url"] == "http://127.0.0.1:9"
     assert mapping.connection["timeout_seconds"] == 2.5
-    mapping = load_mapping(path, env={}, overrides={"base_url": "http://127.0.0.1:7", "auth": {"type": "none"}})
+    mapping = load_mapping(
+        path, env={}, overrides={"base_url": "http://127.0.0.1:7", "auth": {"type": "none"}}
+    )
     assert dict(mapping.connection["auth"]) == {"type": "none"}
 
 
@@ -64,8 +69,12 @@ def _raw() -> dict[str, Any]:
 def test_every_problem_listed_with_file_and_json_path(tmp_path: Path) -> None:
     path = doc_example(tmp_path)
     text = path.read_text(encoding="utf-8")
-    text = text.replace('side = "destination"', 'side = "sideways"').replace('name = "realName"', 'nmae = "realName"')
-    text = text.replace("type = \"cursor\"", "type = \"scroll\"").replace('required = ["id_number", "name"]', 'required = ["id_number", "name"]\nextra = 1')
+    text = text.replace('side = "destination"', 'side = "sideways"').replace(
+        'name = "realName"', 'nmae = "realName"'
+    )
+    text = text.replace('type = "cursor"', 'type = "scroll"').replace(
+        'required = ["id_number", "name"]', 'required = ["id_number", "name"]\nextra = 1'
+    )
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConnectorConfigError) as caught:
         load_mapping(path, env={})
@@ -79,25 +88,57 @@ def test_every_problem_listed_with_file_and_json_path(tmp_path: Path) -> None:
     assert len(problems) >= 5
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda r: r["entities"]["member"]["fields"].update(nmae="x"), "'nmae' is not a canonical member field"),
-    (lambda r: r["entities"]["member"]["fields"].update(gender={"column": "x", "codes": {"1": "man"}}),
-     "$.entities.member.fields.gender.codes.1: 'man' is not a gender value"),
-    (lambda r: r["entities"]["member"]["fields"].update(willing_village_cadre={"column": "x", "codes": {"是": "yes"}}),
-     "codes must map to true or false"),
-    (lambda r: r["entities"]["member"]["fields"].update(name={"column": "x", "formats": ["%Y"]}),
-     "only date and datetime fields take formats"),
-    (lambda r: r["entities"]["member"]["fields"].update(birth_date={"column": "x", "formats": ["%Q%"]}),
-     "is not a usable strptime format"),
-    (lambda r: r["entities"]["member"].update(required=["phone"]), "'phone' is required but not mapped"),
-    (lambda r: r["entities"]["member"].update(pagination={"type": "offset", "offset_param": "o"}),
-     "pagination: not used by a ledger source"),
-    (lambda r: r["entities"].update(meeting={"local_id": "x", "fields": {"name": "n"}}), "$.entities"),
-    (lambda r: r["connection"].update(file="a.xls"), "cannot tell the ledger format"),
-    (lambda r: r["connection"].update(encoding="latin-1"), "$.connection.encoding"),
-    (lambda r: r["source"].update(name="Bad Name"), "$.source.name"),
-    (lambda r: r["source"].update(kind="sql"), "$.connection: 'url' is a required property"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda r: r["entities"]["member"]["fields"].update(nmae="x"),
+            "'nmae' is not a canonical member field",
+        ),
+        (
+            lambda r: r["entities"]["member"]["fields"].update(
+                gender={"column": "x", "codes": {"1": "man"}}
+            ),
+            "$.entities.member.fields.gender.codes.1: 'man' is not a gender value",
+        ),
+        (
+            lambda r: r["entities"]["member"]["fields"].update(
+                willing_village_cadre={"column": "x", "codes": {"是": "yes"}}
+            ),
+            "codes must map to true or false",
+        ),
+        (
+            lambda r: r["entities"]["member"]["fields"].update(
+                name={"column": "x", "formats": ["%Y"]}
+            ),
+            "only date and datetime fields take formats",
+        ),
+        (
+            lambda r: r["entities"]["member"]["fields"].update(
+                birth_date={"column": "x", "formats": ["%Q%"]}
+            ),
+            "is not a usable strptime format",
+        ),
+        (
+            lambda r: r["entities"]["member"].update(required=["phone"]),
+            "'phone' is required but not mapped",
+        ),
+        (
+            lambda r: r["entities"]["member"].update(
+                pagination={"type": "offset", "offset_param": "o"}
+            ),
+            "pagination: not used by a ledger source",
+        ),
+        (
+            lambda r: r["entities"].update(meeting={"local_id": "x", "fields": {"name": "n"}}),
+            "$.entities",
+        ),
+        (lambda r: r["connection"].update(file="a.xls"), "cannot tell the ledger format"),
+        (lambda r: r["connection"].update(encoding="latin-1"), "$.connection.encoding"),
+        (lambda r: r["source"].update(name="Bad Name"), "$.source.name"),
+        (lambda r: r["source"].update(kind="sql"), "$.connection: 'url' is a required property"),
+    ],
+)
 def test_bad_mappings(change: Any, expected: str) -> None:
     raw = _raw()
     change(raw)
@@ -107,16 +148,19 @@ def test_bad_mappings(change: Any, expected: str) -> None:
 
 
 def test_literal_secrets_are_refused() -> None:
-    raw = {
+    raw: dict[str, Any] = {
         "source": {"name": "z", "kind": "rest", "side": "destination"},
-        "connection": {"base_url": "http://127.0.0.1:1", "auth": {"type": "hmac", "app_key": "k", "secret": "plain"}},
+        "connection": {
+            "base_url": "http://127.0.0.1:1",
+            "auth": {"type": "hmac", "app_key": "k", "secret": "plain"},
+        },
         "entities": {"member": {"path": "/m", "local_id": "id", "fields": {"name": "n"}}},
     }
-    with pytest.raises(ConnectorConfigError, match="auth.secret: write credentials as an"):
+    with pytest.raises(ConnectorConfigError, match=r"auth.secret: write credentials as an"):
         parse_mapping(raw, env={})
     raw["connection"]["auth"]["token"] = "${T}"
     raw["connection"]["auth"]["secret"] = "${S}"
-    with pytest.raises(ConnectorConfigError, match="Additional properties|unevaluated|token"):
+    with pytest.raises(ConnectorConfigError, match=r"Additional properties|unevaluated|token"):
         parse_mapping(raw, env={"S": "s", "T": "t"})
 
 

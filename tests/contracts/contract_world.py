@@ -1,4 +1,6 @@
-"""Helpers for contract tests (imported by conftest and tests): a small, real trust world: hub key, two party keys, a signed registry, a contract factory.
+"""Helpers for contract tests (imported by conftest and tests): a small, real trust world.
+
+A hub key, two party keys, a signed registry, a contract factory.
 
 Everything is real Ed25519; time is pinned (`NOW`) so validity windows are deterministic.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import hub.contracts
 from hub.contracts import (
@@ -85,7 +86,7 @@ def test_demo_contracts_lint_clean_against_the_published_schema() -> None:
 
     sdl = Path(__file__).resolve().parents[2] / "schema" / "yanxing.graphql"
     known = known_fields_from_sdl(sdl.read_text(encoding="utf-8"))
-    window = {"not_before": datetime(2025, 1, 1, tzinfo=UTC),
+    window: dict[str, Any] = {"not_before": datetime(2025, 1, 1, tzinfo=UTC),
               "not_after": datetime(2026, 1, 1, tzinfo=UTC)}
     for doc in (two_party_contract(PARTIES[0], PARTIES[1], **window),
                 four_party_contract(PARTIES[0], PARTIES[1:], **window)):

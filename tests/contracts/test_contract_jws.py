@@ -7,9 +7,11 @@ import hmac
 from typing import Any
 
 import pytest
+from contract_world import NOW
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.canonical_json import b64url, canonical
+from hub.errors import ContractError
 from hub.jws import (
     AlgorithmNotAllowed,
     add_signature,
@@ -20,9 +22,6 @@ from hub.jws import (
     verify_compact,
     verify_signature,
 )
-from hub.errors import ContractError
-
-from contract_world import NOW
 
 KEY = Ed25519PrivateKey.generate()
 

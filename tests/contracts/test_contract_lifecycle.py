@@ -20,11 +20,11 @@ from hub.contracts.lifecycle import (
     signature_id,
     verify_contract,
 )
-from hub.jws import parse_general
 from hub.contracts.model import contract_digest, parse_contract
-from hub.contracts.trust_registry import KeyRevoked, RegistryExpired, UnknownKey, revoke_key
 from hub.contracts.store import ContractStore
+from hub.contracts.trust_registry import KeyRevoked, RegistryExpired, UnknownKey, revoke_key
 from hub.errors import ContractError
+from hub.jws import parse_general
 from hub.store.session import create_engine, create_session_factory, init_db
 
 

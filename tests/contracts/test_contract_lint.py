@@ -75,7 +75,9 @@ def test_permission_vs_prohibition_resolved_for_prohibition(contract_doc: dict[s
         "forbids it: the prohibition wins",
     )
     assert report.resolved is not None
-    assert "willingVillageCadre" not in report.resolved["permissions"]["read"][1]["fields"]["Member"]
+    assert (
+        "willingVillageCadre" not in report.resolved["permissions"]["read"][1]["fields"]["Member"]
+    )
     assert report.resolved["permissions"]["record"]["transfer"] == ["origin"]
     assert lint_contract(report.resolved, KNOWN_FIELDS).conflicts == ()
 

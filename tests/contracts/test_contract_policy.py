@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from contract_world import CONTRACT, NOW, SignAll, World
 from sqlalchemy import select
+from sqlalchemy.sql import ColumnElement
 
 from hub.contracts.lifecycle import make_revocation
 from hub.contracts.model import Contract, parse_contract
@@ -61,14 +62,14 @@ def test_contract_can_grant_own_id_number_in_full() -> None:
         (XUZHOU, "employer", "wenjiang", Transform.FULL),
         (XUZHOU, "birthDate", "wenjiang", Transform.YEAR),
         (XUZHOU, "destinationAddress", "wenjiang", Transform.MASKED),
-        (XUZHOU, "phone", "wenjiang", Transform.DENY),      # not granted to origin
+        (XUZHOU, "phone", "wenjiang", Transform.DENY),  # not granted to origin
         (WENJIANG, "idNumber", "xuzhou", Transform.MASKED),
         (WENJIANG, "phone", "xuzhou", Transform.HASHED),
-        (WENJIANG, "employer", "xuzhou", Transform.DENY),   # granted only of destination data
+        (WENJIANG, "employer", "xuzhou", Transform.DENY),  # granted only of destination data
         (WENJIANG, "willingVillageCadre", "xuzhou", Transform.DENY),
         (SICHUAN, "employer", "wenjiang", Transform.DENY),  # not a party
-        (XUZHOU, "employer", "sichuan", Transform.DENY),    # owner not party of the contract
-        (XUZHOU, "employer", None, Transform.DENY),         # unknown owner: only data_of-free grants
+        (XUZHOU, "employer", "sichuan", Transform.DENY),  # owner not party of the contract
+        (XUZHOU, "employer", None, Transform.DENY),  # unknown owner: only data_of-free grants
     ],
 )
 def test_grants_per_party_with_transform(caller: Caller, field: str, owner: str | None,
@@ -217,7 +218,9 @@ async def test_scope_filter_in_sql_matches_can_see(index: Any) -> None:
     async with index() as s:
         async def keys(caller: Caller) -> set[str]:
             cond = p.scope_filter(caller)
-            return set((await s.scalars(select(MemberRow.key).where(cond))).all())
+            # every caller here has contracts, so its scope is a SQL condition
+            where = cast(ColumnElement[bool], cond)
+            return set((await s.scalars(select(MemberRow.key).where(where))).all())
 
         assert await keys(XUZHOU) == {"in-scope", "own-only"}
         assert await keys(WENJIANG) == {"in-scope", "wrong-origin"}

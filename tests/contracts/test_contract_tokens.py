@@ -25,12 +25,12 @@ AUD = "yanxing-hub"
 
 
 def _token(world: World, *, kid: str = "xz-1", party: str = "xuzhou", ttl: int = 300,
-           audience: str = AUD, now=NOW) -> str:  # type: ignore[no-untyped-def]
+           audience: str = AUD, now=NOW) -> str:
     key = world.keys.get(kid) or Ed25519PrivateKey.generate()
     return mint_token(party, "official-007", "co-management", key, kid, audience, ttl, now=now)
 
 
-def _reason(world: World, token: str, *, now=NOW, cache: ReplayCache | None = None) -> str:  # type: ignore[no-untyped-def]
+def _reason(world: World, token: str, *, now=NOW, cache: ReplayCache | None = None) -> str:
     with pytest.raises(TokenRejected) as info:
         asyncio.run(verify_token(token, world.registry, AUD, cache or MemoryReplayCache(), now))
     assert isinstance(info.value, AuthenticationError) and info.value.code == "UNAUTHENTICATED"

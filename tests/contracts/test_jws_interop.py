@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from contract_world import NOW
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jws as rfc
 from joserfc.errors import BadSignatureError
@@ -19,6 +20,7 @@ from joserfc.jwk import KeySet, OKPKey
 from joserfc.registry import HeaderParameter
 
 from hub.canonical_json import b64url, canonical
+from hub.errors import ContractError
 from hub.jws import (
     add_signature,
     parse_compact,
@@ -28,9 +30,6 @@ from hub.jws import (
     verify_compact,
     verify_signature,
 )
-from hub.errors import ContractError
-
-from contract_world import NOW
 
 # joserfc warns that RFC 9864 deprecates the "EdDSA" name; the wire format keeps it
 pytestmark = pytest.mark.filterwarnings("ignore::joserfc.errors.SecurityWarning")

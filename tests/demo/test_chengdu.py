@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import aiohttp
 import pytest
 
-from hub.demo import World
 from connectors.idcard import has_valid_check_digit, normalise_id_number
+from hub.demo import World
 from hub.demo.systems.chengdu import ChengduPlatform
 
 TOKEN = "test-token-蓉城".encode().hex()
@@ -68,7 +68,7 @@ async def test_members_are_camel_case_destination_records(
 ) -> None:
     m = next(m for m in world.members_in("chengdu")
              if m.defect is None and m.person.phone != m.person.origin_phone)
-    status, body = await _get(http, platform, "/api/v1/members", ids=m.local_id)
+    _status, body = await _get(http, platform, "/api/v1/members", ids=m.local_id)
     (item,) = body["data"]["items"]
     assert item["idCard"] == m.person.id_number and item["mobile"] == m.person.phone
     assert item["gender"] in ("M", "F") and item["updateTime"].endswith("+08:00")
@@ -87,7 +87,7 @@ async def test_batch_by_ids_skips_unknown(
 async def test_updated_since_returns_only_newer(
     http: aiohttp.ClientSession, platform: ChengduPlatform, world: World
 ) -> None:
-    since = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    since = datetime(2024, 5, 1, tzinfo=UTC)
     expected = {m.local_id for m in world.members_in("chengdu")
                 if m.person.destination_updated_at > since}
     for text in (since.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -9,8 +9,8 @@ import tracemalloc
 import types
 from collections import Counter
 
-from hub.demo import Defect, World, generate_world
 from connectors.idcard import has_valid_check_digit
+from hub.demo import Defect, World, generate_world
 from hub.demo.model import ORIGIN_SYSTEMS, SYSTEMS
 from hub.demo.places import COUNTIES, ORG_BY_ID, YONGSHUI_VILLAGE
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
-from hub.demo import World
 from connectors.idcard import has_valid_check_digit, normalise_id_number
+from hub.demo import World
 from hub.demo.systems.ledger import HEADERS, TITLE, LedgerFiles, write_ledger
 
 
@@ -26,12 +28,12 @@ def test_title_is_the_village_ledger() -> None:
 def test_xlsx_has_title_rows_merged_cells_and_a_blank_row(files: LedgerFiles,
                                                           world: World) -> None:
     wb = openpyxl.load_workbook(files.xlsx)
-    ws = wb.active
+    ws = wb.worksheets[0]
     assert ws["A1"].value == TITLE
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert "A1:T1" in merged
     assert [c.value for c in ws[3]] == list(HEADERS)
-    branch_col = openpyxl.utils.get_column_letter(HEADERS.index("所在党支部") + 1)
+    branch_col = get_column_letter(HEADERS.index("所在党支部") + 1)
     branch_ranges = [r for r in ws.merged_cells.ranges if str(r).startswith(branch_col)]
     assert len(branch_ranges) == 2 and all(r.size["rows"] > 1 for r in branch_ranges)
     rows = list(ws.iter_rows(min_row=4, values_only=True))
@@ -41,17 +43,17 @@ def test_xlsx_has_title_rows_merged_cells_and_a_blank_row(files: LedgerFiles,
     data = [r for r in rows if r[0] is not None]
     assert [r[0] for r in data] == [m.local_id for m in members]
     row = ws[files.xlsx_rows[members[0].local_id]]
-    cells = dict(zip(HEADERS, (c.value for c in row)))
+    cells: dict[str, Any] = dict(zip(HEADERS, (c.value for c in row)))
     assert isinstance(cells["出生日期"], dt.datetime)
     assert cells["外出时间"].endswith("月") and cells["性别"] in ("男", "女")
     assert cells["返乡创业意愿"] in ("是", "否")
 
 
 def test_bad_rows_are_where_the_world_says(files: LedgerFiles, world: World) -> None:
-    ws = openpyxl.load_workbook(files.xlsx).active
+    ws = openpyxl.load_workbook(files.xlsx).worksheets[0]
     col = {h: i for i, h in enumerate(HEADERS)}
     for bad in world.bad_rows("village_ledger"):
-        row = [c.value for c in ws[files.xlsx_rows[bad.local_id]]]
+        row: list[Any] = [c.value for c in ws[files.xlsx_rows[bad.local_id]]]
         assert row[0] == bad.local_id
         if bad.field == "id_number":
             assert not has_valid_check_digit(normalise_id_number(row[col["身份证号码"]]))

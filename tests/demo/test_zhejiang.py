@@ -91,7 +91,7 @@ async def test_batch_by_ids(
     ],
 )
 async def test_refuses_bad_signatures(
-    http: aiohttp.ClientSession, platform: ZhejiangPlatform, mutate, code: str  # type: ignore[no-untyped-def]
+    http: aiohttp.ClientSession, platform: ZhejiangPlatform, mutate, code: str
 ) -> None:
     params = signed_params({"page": "1", "size": "5"}, app_key=APP_KEY, secret=SECRET)
     mutate(params)

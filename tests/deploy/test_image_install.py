@@ -178,10 +178,12 @@ def test_installed_wheel_migrates_then_serves_the_deploy_config_to_readiness(
         serve.send_signal(signal.SIGTERM)
         try:
             code = serve.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             serve.kill()
             serve.wait()
-            raise AssertionError(f"serve ignored SIGTERM:\n{log.read_text(encoding='utf-8')}")
+            raise AssertionError(
+                f"serve ignored SIGTERM:\n{log.read_text(encoding='utf-8')}"
+            ) from exc
     output = log.read_text(encoding="utf-8")
     # a graceful stop: uvicorn drains, runs the shutdown, then re-raises SIGTERM on itself (so
     # the exit status says "terminated": 143 in a container, which Kubernetes expects)

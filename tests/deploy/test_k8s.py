@@ -114,7 +114,9 @@ def test_pods_run_non_root_read_only_with_resources(
             tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
             assert tmp and "emptyDir" in volumes[tmp[0]["name"]], where
             for env in container.get("env", []):
-                assert "value" not in env, f"{where}: {env['name']} must come from a Secret/ConfigMap"
+                assert "value" not in env, (
+                    f"{where}: {env['name']} must come from a Secret/ConfigMap"
+                )
     # the image's user (deploy/Dockerfile USER 10001:10001) is the one the pods ask for
     assert "USER 10001:10001" in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
 

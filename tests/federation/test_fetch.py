@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from connectors.errors import SourceUnavailable
 from connectors.mock import MockConnector
@@ -10,8 +10,8 @@ from hub.federation.fetch import Link, LiveFetcher
 from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
 from hub.model import Side
 
-OLD = datetime(2024, 1, 1, tzinfo=timezone.utc)
-NEW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+OLD = datetime(2024, 1, 1, tzinfo=UTC)
+NEW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _registry(**kwargs: MockConnector) -> SourceRegistry:

@@ -17,13 +17,23 @@ VALID = "11010519491231002X"
 def test_key_is_stable_across_spellings_and_keyed_by_the_secret() -> None:
     key = member_key(SECRET, VALID)
     assert key == member_key(SECRET, " 110105 19491231002x\n")
-    assert key == member_key(SECRET, "１１０１０５１９４９１２３１００２ｘ")  # full-width, from Excel
+    assert key == member_key(
+        SECRET, "１１０１０５１９４９１２３１００２ｘ"
+    )  # full-width, from Excel
     assert len(key) == 64 and VALID not in key
     assert key != member_key(b"t" * 32, VALID)
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "11010519491231002", "110105194912310021", "11010519491231002Y", "11010519491231002٣", "1101051949123100٢X"]
+    "bad",
+    [
+        "",
+        "11010519491231002",
+        "110105194912310021",
+        "11010519491231002Y",
+        "11010519491231002٣",
+        "1101051949123100٢X",
+    ],
 )
 def test_invalid_id_numbers_have_no_key_and_are_not_echoed(bad: str) -> None:
     with pytest.raises(ValueError) as info:

@@ -23,7 +23,9 @@ ID_A = "11010519491231002X"  # the GB 11643 standard's example
 ID_B = "510521199001010017"
 
 
-def linked(local_id: str, id_number: str, name: str, birth: str, phone: str | None) -> dict[str, Any]:
+def linked(
+    local_id: str, id_number: str, name: str, birth: str, phone: str | None
+) -> dict[str, Any]:
     return {"local_id": local_id, "id_number": id_number, "name": name, "birth_date": birth,
             "phone": phone, "status": "in_contact", "origin_org_id": "ORG-1"}
 
@@ -74,7 +76,9 @@ async def test_candidates_page_with_after(indexed: MockConnector, session_factor
 
 
 @pytest.mark.parametrize("bad", ["", "x", "12", ":abc", "abc:def"])
-async def test_bad_cursor_is_a_request_error(indexed: MockConnector, session_factory: Factory, bad: str) -> None:
+async def test_bad_cursor_is_a_request_error(
+    indexed: MockConnector, session_factory: Factory, bad: str
+) -> None:
     async with session_factory() as session:
         with pytest.raises(RequestError):
             await candidate_matches(session, limit=5, after=bad)
@@ -96,12 +100,18 @@ async def test_confirm_links_recomputes_and_survives_resync(
     # a later sync still brings v1 without an ID number: the confirmation must hold
     await sync_all(session_factory, [SyncTarget(indexed, Side.DESTINATION)], secret=secret)
     async with session_factory() as session:
-        v1 = (await session.execute(select(SourceLinkRow).where(SourceLinkRow.local_id == "v1"))).scalar_one()
+        v1 = (
+            await session.execute(select(SourceLinkRow).where(SourceLinkRow.local_id == "v1"))
+        ).scalar_one()
         member = await session.get(MemberRow, key)
-    assert v1.member_key == key and member is not None and member.destination_region_code == "440300"
+    assert (
+        v1.member_key == key and member is not None and member.destination_region_code == "440300"
+    )
 
 
-async def test_confirm_refuses_bad_input(indexed: MockConnector, session_factory: Factory, secret: bytes) -> None:
+async def test_confirm_refuses_bad_input(
+    indexed: MockConnector, session_factory: Factory, secret: bytes
+) -> None:
     key_a, key_b = member_key(secret, ID_A), member_key(secret, ID_B)
     async with session_factory() as session:
         with pytest.raises(NotFound):

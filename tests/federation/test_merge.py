@@ -4,7 +4,7 @@ per field, whatever the number of sources, their order, timestamps or empty valu
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hub.federation.merge import SourcedValue, merge_field, merge_values
 from hub.model import Side
@@ -27,7 +27,7 @@ def _reference(records):
 
 def test_merge_values_agrees_with_merge_field_on_random_records():
     rng = random.Random(20240601)
-    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2024, 1, 1, tzinfo=UTC)
     for _ in range(2000):
         records = []
         for _ in range(rng.randint(0, 4)):
@@ -42,6 +42,8 @@ def test_merge_values_agrees_with_merge_field_on_random_records():
 
 
 def test_a_single_record_wins_every_field_it_has():
-    stamp = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    merged = merge_values([("a", Side.DESTINATION, {"name": "张三", "phone": "", "x": None}, stamp)])
+    stamp = datetime(2024, 1, 1, tzinfo=UTC)
+    merged = merge_values(
+        [("a", Side.DESTINATION, {"name": "张三", "phone": "", "x": None}, stamp)]
+    )
     assert merged == {"name": SourcedValue("a", Side.DESTINATION, "张三", stamp)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from hub.store.models import (
 pytestmark = pytest.mark.store
 
 Factory = async_sessionmaker[AsyncSession]
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -60,7 +60,11 @@ def dest_member(i: int, **extra: Any) -> dict[str, Any]:
 
 async def count(factory: Factory, model: type, *where: Any) -> int:
     async with factory() as session:
-        return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+        return int(
+            (
+                await session.execute(select(func.count()).select_from(model).where(*where))
+            ).scalar_one()
+        )
 
 
 async def test_links_two_sources_by_id_and_merges_routing_by_authority(
@@ -80,7 +84,7 @@ async def test_links_two_sources_by_id_and_merges_routing_by_authority(
         m0 = await session.get(MemberRow, member_key(secret, id_number(0)))
         links = (await session.execute(select(SourceLinkRow).where(
             SourceLinkRow.member_key == member_key(secret, id_number(0))))).scalars().all()
-    assert m0 is not None and {l.source for l in links} == {"luxian", "wenjiang"}
+    assert m0 is not None and {link.source for link in links} == {"luxian", "wenjiang"}
     # origin wins membership facts even though the destination record is newer...
     assert (m0.status, m0.origin_region_code) == ("in_contact", "510521")
     # ...and destination wins residence and organisation life
@@ -92,7 +96,9 @@ async def test_links_two_sources_by_id_and_merges_routing_by_authority(
         assert id_number(0) not in blob and "13800000000" not in blob
 
 
-async def test_unlinked_record_is_kept_with_match_values(session_factory: Factory, secret: bytes) -> None:
+async def test_unlinked_record_is_kept_with_match_values(
+    session_factory: Factory, secret: bytes
+) -> None:
     source = MockConnector("village", {"member": [
         {"local_id": "v1", "id_number": None, "name": "王五", "birth_date": "1985-03",
          "phone": "139 0000 1111"},
@@ -102,7 +108,9 @@ async def test_unlinked_record_is_kept_with_match_values(session_factory: Factor
     assert (summary.linked, summary.unlinked) == (0, 2)
     assert await count(session_factory, MemberRow) == 0
     async with session_factory() as session:
-        v1 = (await session.execute(select(SourceLinkRow).where(SourceLinkRow.local_id == "v1"))).scalar_one()
+        v1 = (
+            await session.execute(select(SourceLinkRow).where(SourceLinkRow.local_id == "v1"))
+        ).scalar_one()
     assert v1.member_key is None and v1.match_name == "王五"
     assert v1.match_birth_date is not None and v1.match_birth_date.isoformat() == "1985-03-01"
     assert v1.match_phone_hash and len(v1.match_phone_hash) == 64
@@ -126,21 +134,47 @@ async def test_bad_rows_become_data_issues_and_the_sync_goes_on(
     summary = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret)
     assert summary.ok and summary.records == 1 and summary.issues == 3
     async with session_factory() as session:
-        issues = (await session.execute(select(DataIssueRow).order_by(DataIssueRow.code))).scalars().all()
+        issues = (
+            (await session.execute(select(DataIssueRow).order_by(DataIssueRow.code)))
+            .scalars()
+            .all()
+        )
     assert [(i.code, i.local_id) for i in issues] == [
         ("INVALID_DATE", "c9"), ("INVALID_VALUE", "o00002"), ("INVALID_VALUE", "o00003")]
     assert all(i.resolved_at is None for i in issues)
 
 
-async def test_second_run_changes_nothing_but_timestamps(session_factory: Factory, secret: bytes) -> None:
-    source = MockConnector("luxian", {
-        "member": [origin_member(i) for i in range(5)] + [{"local_id": "x", "name": "无证"}],
-        "organization": [{"local_id": "ORG-LX-01", "name": "泸县某村党支部", "kind": "origin_branch"}],
-        "activity": [{"local_id": "a1", "org_id": "ORG-LX-01", "kind": "themed_party_day",
-                      "title": "主题党日", "start_time": T0, "expected": 10, "present": 8}],
-        "attendance": [{"local_id": "at1", "activity_id": "a1", "member_id_number": id_number(1),
-                        "mode": "present"}],
-    })
+async def test_second_run_changes_nothing_but_timestamps(
+    session_factory: Factory, secret: bytes
+) -> None:
+    source = MockConnector(
+        "luxian",
+        {
+            "member": [origin_member(i) for i in range(5)] + [{"local_id": "x", "name": "无证"}],
+            "organization": [
+                {"local_id": "ORG-LX-01", "name": "泸县某村党支部", "kind": "origin_branch"}
+            ],
+            "activity": [
+                {
+                    "local_id": "a1",
+                    "org_id": "ORG-LX-01",
+                    "kind": "themed_party_day",
+                    "title": "主题党日",
+                    "start_time": T0,
+                    "expected": 10,
+                    "present": 8,
+                }
+            ],
+            "attendance": [
+                {
+                    "local_id": "at1",
+                    "activity_id": "a1",
+                    "member_id_number": id_number(1),
+                    "mode": "present",
+                }
+            ],
+        },
+    )
 
     async def snapshot() -> list[Any]:
         async with session_factory() as session:
@@ -149,16 +183,29 @@ async def test_second_run_changes_nothing_but_timestamps(session_factory: Factor
                                 (OrganizationRow, {"sources"}), (ActivityRow, {"fetched_at"}),
                                 (AttendanceRow, {"fetched_at"})]:
                 rows = (await session.execute(select(model))).scalars().all()
-                out.append(sorted(
-                    repr({c: getattr(r, c) for c in model.__table__.columns.keys() if c not in skip})
-                    for r in rows))
+                out.append(
+                    sorted(
+                        repr(
+                            {
+                                c: getattr(r, c)
+                                for c in model.__table__.columns.keys()
+                                if c not in skip
+                            }
+                        )
+                        for r in rows
+                    )
+                )
             return out
 
     first = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret)
     before = await snapshot()
     second = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret)
     assert await snapshot() == before
-    assert (first.records, first.linked, first.unlinked) == (second.records, second.linked, second.unlinked) == (9, 5, 1)
+    assert (
+        (first.records, first.linked, first.unlinked)
+        == (second.records, second.linked, second.unlinked)
+        == (9, 5, 1)
+    )
     async with session_factory() as session:
         att = (await session.execute(select(AttendanceRow))).scalar_one()
     assert att.member_key == member_key(secret, id_number(1)) and att.activity_key == "luxian:a1"
@@ -176,10 +223,14 @@ class FailOnPage:
         return None
 
 
-async def test_resumes_from_the_stored_cursor_after_a_crash(session_factory: Factory, secret: bytes) -> None:
+async def test_resumes_from_the_stored_cursor_after_a_crash(
+    session_factory: Factory, secret: bytes
+) -> None:
     source = MockConnector("luxian", {"member": [origin_member(i) for i in range(50)]},
                            fail=FailOnPage("20"))  # page 3 with 10 per page
-    failed = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret, page_size=10)
+    failed = await sync_source(
+        session_factory, source, side=Side.ORIGIN, secret=secret, page_size=10
+    )
     assert not failed.ok and failed.error_code == "SOURCE_UNAVAILABLE" and failed.pages == 2
     async with session_factory() as session:
         state = await session.get(SyncStateRow, ("luxian", "member"))
@@ -193,18 +244,26 @@ async def test_resumes_from_the_stored_cursor_after_a_crash(session_factory: Fac
     assert done.ok and source.calls[0].cursor == "20" and done.pages == 3
     async with session_factory() as session:
         state = await session.get(SyncStateRow, ("luxian", "member"))
-    assert state is not None and (state.status, state.cursor, state.records_seen) == ("ok", None, 50)
+    assert state is not None and (state.status, state.cursor, state.records_seen) == (
+        "ok",
+        None,
+        50,
+    )
     assert await count(session_factory, MemberRow) == 50
 
 
-async def test_changed_since_asks_only_for_newer_records(session_factory: Factory, secret: bytes) -> None:
+async def test_changed_since_asks_only_for_newer_records(
+    session_factory: Factory, secret: bytes
+) -> None:
     rows = [origin_member(i) for i in range(10)]
     source = MockConnector("luxian", {"member": rows})
     await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret)
     source._rows["member"]["o00003"]["status"] = "returned"
     source._rows["member"]["o00003"]["updated_at"] = T0 + timedelta(days=2)
     source.calls.clear()
-    summary = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret, full=False)
+    summary = await sync_source(
+        session_factory, source, side=Side.ORIGIN, secret=secret, full=False
+    )
     assert summary.mode == "changed" and summary.records == 1
     assert source.calls[0].since == T0 + timedelta(minutes=9)
     async with session_factory() as session:
@@ -212,12 +271,14 @@ async def test_changed_since_asks_only_for_newer_records(session_factory: Factor
         state = await session.get(SyncStateRow, ("luxian", "member"))
     assert m is not None and m.status == "returned"
     assert state is not None and state.watermark is not None
-    assert state.watermark.replace(tzinfo=timezone.utc) == T0 + timedelta(days=2)
+    assert state.watermark.replace(tzinfo=UTC) == T0 + timedelta(days=2)
 
 
 async def test_changed_without_watermark_runs_full(session_factory: Factory, secret: bytes) -> None:
     source = MockConnector("luxian", {"member": [origin_member(1)]})
-    summary = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret, full=False)
+    summary = await sync_source(
+        session_factory, source, side=Side.ORIGIN, secret=secret, full=False
+    )
     assert summary.mode == "full" and source.calls[0].since is None
 
 
@@ -254,20 +315,49 @@ async def test_a_failing_source_is_recorded_and_others_continue(
     assert seen == [SyncProgress("luxian", "member", 1, 1)]
     async with session_factory() as session:
         state = await session.get(SyncStateRow, ("zheli", "member"))
-    assert state is not None and state.status == "failed" and state.last_error_code == "SOURCE_UNAVAILABLE"
+    assert (
+        state is not None
+        and state.status == "failed"
+        and state.last_error_code == "SOURCE_UNAVAILABLE"
+    )
 
 
 async def test_organizations_from_two_sources_merge_with_provenance(
     session_factory: Factory, secret: bytes
 ) -> None:
-    a = MockConnector("a", {"organization": [{"local_id": "ORG1", "name": "旧名", "kind": "origin_branch",
-                                              "updated_at": T0}]})
-    b = MockConnector("b", {"organization": [{"local_id": "ORG1", "name": "新名", "secretary": "李书记",
-                                              "updated_at": T0 + timedelta(days=1)}]})
-    await sync_all(session_factory, [SyncTarget(a, Side.ORIGIN), SyncTarget(b, Side.DESTINATION)], secret=secret)
+    a = MockConnector(
+        "a",
+        {
+            "organization": [
+                {"local_id": "ORG1", "name": "旧名", "kind": "origin_branch", "updated_at": T0}
+            ]
+        },
+    )
+    b = MockConnector(
+        "b",
+        {
+            "organization": [
+                {
+                    "local_id": "ORG1",
+                    "name": "新名",
+                    "secretary": "李书记",
+                    "updated_at": T0 + timedelta(days=1),
+                }
+            ]
+        },
+    )
+    await sync_all(
+        session_factory,
+        [SyncTarget(a, Side.ORIGIN), SyncTarget(b, Side.DESTINATION)],
+        secret=secret,
+    )
     async with session_factory() as session:
         org = await session.get(OrganizationRow, "ORG1")
-    assert org is not None and (org.name, org.kind, org.secretary) == ("新名", "origin_branch", "李书记")
+    assert org is not None and (org.name, org.kind, org.secretary) == (
+        "新名",
+        "origin_branch",
+        "李书记",
+    )
     assert [p["system"] for p in org.sources] == ["a", "b"]
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,12 +108,12 @@ def tokens(signer: Any, kid: str) -> st.SearchStrategy[bytes]:
 
 @FUZZ
 @given(data=st.data())
-async def test_random_tokens_never_crash(trusted: Trusted, data: st.DataObject) -> None:  # noqa: F811
+async def test_random_tokens_never_crash(trusted: Trusted, data: st.DataObject) -> None:
     kid, path = trusted.demo.party_keys["wenjiang"]
     authorization = data.draw(tokens(load_private_key(path), kid), label="authorization")
     r = await trusted.world.client.post(
         "/graphql", json={"query": "{ members(first: 1) { totalCount } }"},
-        headers={"Authorization": authorization})
+        headers={b"Authorization": authorization})
     _check(r, authorization)
     assert r.status_code in (200, 401)
 
@@ -156,7 +155,7 @@ bodies = st.one_of(
 @FUZZ
 @given(body=bodies, content_type=st.sampled_from(
     ["application/json", "application/graphql-request+json", "text/plain", ""]))
-async def test_random_bodies_never_crash(trusted: Trusted, body: bytes,  # noqa: F811
+async def test_random_bodies_never_crash(trusted: Trusted, body: bytes,
                                          content_type: str) -> None:
     token = trusted.demo.token_for("wenjiang")
     r = await trusted.world.client.post("/graphql", content=body, headers={
@@ -194,7 +193,7 @@ variable_values = st.one_of(json_values, member_filter,
 @given(operation=st.sampled_from(OPERATIONS),
        variables=st.one_of(st.dictionaries(st.sampled_from(NAMES), variable_values, max_size=4),
                            json_values))
-async def test_random_variables_never_crash(trusted: Trusted, operation: str,  # noqa: F811
+async def test_random_variables_never_crash(trusted: Trusted, operation: str,
                                             variables: Any) -> None:
     body = _encode({"query": operation, "variables": variables})
     token = trusted.demo.token_for("wenjiang")

@@ -19,7 +19,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def narrow_contract() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def narrow(make_world: Callable[..., Any], tmp_path: Path) -> AsyncIterator[Trusted]:  # noqa: F811
+async def narrow(make_world: Callable[..., Any], tmp_path: Path) -> AsyncIterator[Trusted]:
     world = await make_world()
     demo = build_demo_trust(tmp_path / "trust", NARROW_PARTIES)
     runtime = world.runtime
@@ -114,7 +114,7 @@ async def _seed_issues_and_candidates(t: Trusted) -> None:
     """Data issues of both sources, about a member in every contract's reach (member 1), a
     member outside wenjiang's (60, known to the county only) and a row without an id; an
     unlinked county record that may be member 1 (a match candidate); sync state."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     common = {"entity": "member", "first_seen": now, "last_seen": now}
     async with t.world.runtime.session_factory() as session:
         session.add_all([
@@ -150,7 +150,7 @@ ISSUES = """{ dataQualityIssues(first: 50) { totalCount
 # ------------------------------------------------------------------ filter values
 
 
-async def test_filter_values_are_checked_against_their_type(trusted: Trusted) -> None:  # noqa: F811
+async def test_filter_values_are_checked_against_their_type(trusted: Trusted) -> None:
     count = "query($f: MemberFilter) { members(filter: $f) { totalCount } }"
     ok = await trusted.gql(count, {"f": {"destinationRegion": "510100"}}, party="wenjiang")
     assert ok["data"]["members"]["totalCount"] == 60
@@ -179,7 +179,7 @@ async def test_filter_values_are_checked_against_their_type(trusted: Trusted) ->
     assert body["data"]["members"]["totalCount"] == 0
 
 
-async def test_refused_filter_value_is_audited_as_denied(trusted: Trusted) -> None:  # noqa: F811
+async def test_refused_filter_value_is_audited_as_denied(trusted: Trusted) -> None:
     await trusted.gql('{ members(filter: {destinationRegion: "5%0000"}) { totalCount } }',
                       party="wenjiang")
     async with trusted.world.runtime.session_factory() as s:
@@ -200,7 +200,7 @@ async def test_contracts_match_the_party_exactly(narrow: Trusted) -> None:
 # ------------------------------------------------------------------ data-quality issues
 
 
-async def test_data_quality_issues_are_scoped_like_members(trusted: Trusted) -> None:  # noqa: F811
+async def test_data_quality_issues_are_scoped_like_members(trusted: Trusted) -> None:
     await _seed_issues_and_candidates(trusted)
     # deyang owns no source, and its contract brings in none of these members (nor grants
     # it any record id: it may not even ask for them)
@@ -219,7 +219,7 @@ async def test_data_quality_issues_are_scoped_like_members(trusted: Trusted) -> 
                                                                        ("county", "c1")}
     # the owner sees all of its own
     body = await trusted.gql(ISSUES, party="luxian")
-    counts = {}
+    counts: dict[str, int] = {}
     for n in body["data"]["dataQualityIssues"]["nodes"]:
         counts[n["system"]] = counts.get(n["system"], 0) + 1
     assert counts == {"county": 3, "city": 1}
@@ -268,7 +268,9 @@ async def test_match_candidates_follow_the_member_grants(narrow: Trusted) -> Non
     assert candidate["name"] == "张001" and candidate["system"] == "county"
     assert candidate["localId"] is None and candidate["birthDate"] is None
     assert {p[-1] for p in _denied_paths(body)} == {"localId", "birthDate"}
-    nobody = await narrow.gql("{ memberMatchCandidates { system score } }", party="nobody", purpose=OWN_DATA)
+    nobody = await narrow.gql(
+        "{ memberMatchCandidates { system score } }", party="nobody", purpose=OWN_DATA
+    )
     assert nobody == {"data": {"memberMatchCandidates": []}}
 
 
@@ -279,7 +281,7 @@ ATTENDANCE = """{ activities { nodes { system attendees { mode member { key } }
   attendance { expected present excused online guests participationRate } } } }"""
 
 
-async def test_attendees_hide_members_the_caller_cannot_see(trusted: Trusted) -> None:  # noqa: F811
+async def test_attendees_hide_members_the_caller_cannot_see(trusted: Trusted) -> None:
     # the recording party (city = wenjiang) sees its own record in full
     own = (await trusted.gql(ATTENDANCE, party="wenjiang"))["data"]["activities"]["nodes"][0]
     assert len(own["attendees"]) == 3
@@ -311,7 +313,7 @@ async def test_attendees_need_the_activities_grant(narrow: Trusted) -> None:
     async with narrow.world.runtime.session_factory() as session:
         session.add(AttendanceRow(source="county", local_id="x60", activity_key="city:a1",
                                   member_key=narrow.world.keys[-1], mode="excused",
-                                  fetched_at=datetime.now(timezone.utc)))
+                                  fetched_at=datetime.now(UTC)))
         await session.commit()
     modes = lambda b: sorted(a["mode"] for a in b["data"]["activities"]["nodes"][0]["attendees"])  # noqa: E731
     assert modes(await narrow.gql(ATTENDANCE, party="luxian")) == ["EXCUSED"]
@@ -327,7 +329,7 @@ async def test_member_activities_show_only_granted_records(narrow: Trusted) -> N
     async with narrow.world.runtime.session_factory() as session:
         session.add(AttendanceRow(source="county", local_id="x1", activity_key="city:a1",
                                   member_key=key, mode="excused",
-                                  fetched_at=datetime.now(timezone.utc)))
+                                  fetched_at=datetime.now(UTC)))
         await session.commit()
     query = "query($k: ID!) { member(key: $k) { activities { mode } } }"
     modes = lambda b: sorted(a["mode"] for a in b["data"]["member"]["activities"])  # noqa: E731
@@ -344,7 +346,7 @@ CHECK_IN = """mutation($k: ID!, $o: ID!) { recordCheckIn(memberKey: $k, organiza
 
 
 async def test_check_in_only_at_the_recording_partys_organisations(
-        trusted: Trusted) -> None:  # noqa: F811
+        trusted: Trusted) -> None:
     key = trusted.world.keys[0]
     ok = await trusted.gql(CHECK_IN, {"k": key, "o": "WJ-YQ"}, party="wenjiang")
     assert "errors" not in ok, ok
@@ -366,7 +368,7 @@ async def test_check_in_only_at_the_recording_partys_organisations(
 # ------------------------------------------------------------------ source errors
 
 
-async def test_source_errors_carry_no_record_ids(trusted: Trusted) -> None:  # noqa: F811
+async def test_source_errors_carry_no_record_ids(trusted: Trusted) -> None:
     trusted.world.city.fail = lambda request: SourceUnavailable(
         "city", f"GET /api/members ids={','.join(request.keys or [])}: HTTP 503")
     body = await trusted.gql("{ members(first: 5) { nodes { name destination { employer } } } }",
@@ -379,7 +381,7 @@ async def test_source_errors_carry_no_record_ids(trusted: Trusted) -> None:  # n
     assert "ids" not in error["message"]
 
 
-async def test_sync_counts_of_other_parties_sources_are_theirs(trusted: Trusted) -> None:  # noqa: F811
+async def test_sync_counts_of_other_parties_sources_are_theirs(trusted: Trusted) -> None:
     await _seed_issues_and_candidates(trusted)
     query = "{ sources { name sync { entity status recordsSeen issuesSeen } } }"
     body = await trusted.gql(query, party="wenjiang")
@@ -398,7 +400,7 @@ async def test_counts_never_include_members_the_caller_cannot_see(narrow: Truste
     is hidden from wenjiang, and was still counted by `totalCount`."""
     from hub.store.models import MemberRow
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with narrow.world.runtime.session_factory() as session:
         session.add(MemberRow(key="f" * 64, name="王外", status="in_contact",
                               origin_org_id="LX-YS", origin_region_code="510521",
@@ -422,8 +424,9 @@ async def test_a_party_to_nothing_learns_nothing_about_members(narrow: Trusted) 
     await _seed_issues_and_candidates(narrow)
     keys = narrow.world.keys
     gql = narrow.gql
-    assert (await gql("{ members { totalCount nodes { key } } }", party="nobody", purpose=OWN_DATA)) == {
-        "data": {"members": {"totalCount": 0, "nodes": []}}}
+    assert (
+        await gql("{ members { totalCount nodes { key } } }", party="nobody", purpose=OWN_DATA)
+    ) == {"data": {"members": {"totalCount": 0, "nodes": []}}}
     assert (await gql("query($k: ID!) { member(key: $k) { key } }", {"k": keys[0]},
                       party="nobody", purpose=OWN_DATA)) == {"data": {"member": None}}
     node = await gql("query($id: ID!) { node(id: $id) { id } }",
@@ -446,7 +449,9 @@ async def test_a_party_to_nothing_learns_nothing_about_members(narrow: Trusted) 
                      {"k": ["0" * 64]}, party="nobody", purpose=OWN_DATA)
     assert _codes(real) == _codes(fake) == ["CONTRACT_DENIED"]
     assert real["errors"][0]["message"] == fake["errors"][0]["message"]
-    sources = await gql("{ sources { name sync { recordsSeen } } }", party="nobody", purpose=OWN_DATA)
+    sources = await gql(
+        "{ sources { name sync { recordsSeen } } }", party="nobody", purpose=OWN_DATA
+    )
     assert all(s["recordsSeen"] is None for src in sources["data"]["sources"]
                for s in src["sync"])
     assert "c1" not in json.dumps(await gql("{ dataQualityIssues { nodes { system code } } }",
@@ -516,7 +521,7 @@ async def _ask(demo: tuple[Any, str], party: str, query: str,
                                      json={"query": query, "variables": variables},
                                      headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 @DEMO_LOOP

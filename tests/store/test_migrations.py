@@ -5,7 +5,7 @@ migrations existed is adopted with its rows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from tests.store.legacy import create_0_1_0_tables
 
 pytestmark = pytest.mark.store
 
-NOW = datetime(2024, 5, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 def _diff(connection: Connection) -> list[Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -14,7 +14,7 @@ from hub.store.session import create_engine, init_db
 
 pytestmark = pytest.mark.store
 
-NOW = datetime(2024, 5, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 async def test_init_db_creates_every_table_and_is_idempotent(engine: AsyncEngine) -> None:
@@ -57,4 +57,4 @@ async def test_rows_round_trip_with_timezones(
     async with session_factory() as session:
         row = (await session.execute(select(MemberRow))).scalar_one()
     assert row.name == "张三"
-    assert row.indexed_at.replace(tzinfo=row.indexed_at.tzinfo or timezone.utc) == NOW
+    assert row.indexed_at.replace(tzinfo=row.indexed_at.tzinfo or UTC) == NOW

@@ -22,28 +22,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
-    GraphQLError,
-    GraphQLInputType,
-    Undefined,
-    coerce_input_value,
-    is_input_type,
-    type_from_ast,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInputType,
     GraphQLInterfaceType,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLNamedType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    Undefined,
     VariableNode,
-    value_from_ast,
+    coerce_input_value,
     get_named_type,
+    is_input_type,
+    type_from_ast,
+    value_from_ast,
     value_from_ast_untyped,
 )
 
@@ -192,7 +192,7 @@ class _Walker:
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
+        variables: dict[str, Any],
         default_page: int,
         max_list_size: int = 100,
     ) -> None:
@@ -206,7 +206,7 @@ class _Walker:
         self._memo: dict[tuple[str, str], tuple[int, int]] = {}
         self._open: set[str] = set()
 
-    def start(self, variables: Mapping[str, Any]) -> None:
+    def start(self, variables: dict[str, Any]) -> None:
         """Walk another operation: its variables, and fragments costed afresh with them."""
         self.variables = variables
         self._memo.clear()
@@ -257,14 +257,16 @@ class _Walker:
             if not isinstance(value, Mapping):
                 continue
             assert inputs is not None
-            out_names = {f.out_name: n for n, f in getattr(named, "fields", {}).items()
-                         if getattr(f, "out_name", None)}
+            out_names: dict[str, str] = {
+                f.out_name: n for n, f in getattr(named, "fields", {}).items()
+                if getattr(f, "out_name", None)
+            }
             for key, item in value.items():
-                schema_key = out_names.get(key, key)
-                tested = inputs.get(schema_key)
-                if tested is None or item is None or item == "" or item is False:
+                schema_key = out_names[key] if key in out_names else key
+                input_tested = inputs.get(schema_key)
+                if input_tested is None or item is None or item == "" or item is False:
                     continue  # an empty name or `includeResolved: false` filters nothing
-                self._use(f"{field_name}({arg_name}.{schema_key})", tested, item)
+                self._use(f"{field_name}({arg_name}.{schema_key})", input_tested, item)
 
     def _use(self, argument: str, tested: tuple[str, str, str | None], value: Any) -> None:
         type_name, field_name, routing = tested
@@ -365,7 +367,11 @@ class _Walker:
         source): see ARGUMENT_COSTS."""
         cost = 0
         for (type_name, field_name, arg_name), extra in ARGUMENT_COSTS.items():
-            if type_name == parent and field_name == node.name.value and arg_name in definition.args:
+            if (
+                type_name == parent
+                and field_name == node.name.value
+                and arg_name in definition.args
+            ):
                 if self._argument_value(node, arg_name, definition.args[arg_name].type):
                     cost += extra
         return cost
@@ -411,7 +417,7 @@ def _with_defaults(schema: GraphQLSchema, operation: OperationDefinitionNode,
         if name in variables:
             raw = variables[name]
             if var_type is not None and is_input_type(var_type):
-                coerced = _coerce(raw, var_type)  # type: ignore[arg-type]
+                coerced = _coerce(raw, var_type)
                 out[name] = raw if coerced is Undefined else coerced
             else:
                 out[name] = raw

@@ -87,7 +87,7 @@ def audit_failure_cause(exc: BaseException) -> str:
 
 
 class AuditExtension(SchemaExtension):
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         ec = self.execution_context
         ctx = ec.context

@@ -1,11 +1,11 @@
 """Parse and validate each distinct operation text once (bounded LRU caches, per process).
 
-Safe to cache because both steps depend on the text and the schema only (and validation on
-its rules, which are part of the cache key: production mode adds one, hub.api.extensions.
-exposure): no caller, no variables. Everything that depends on the request runs per request after them, unchanged —
-limits (`on_execute`: depth, cost, page size, the plan), the policy's denied-field preflight
-(`on_execute`, per caller), per-field transforms and the audit entry (`on_operation`). The
-caches hold `DocumentNode`s and their validation errors; execution never mutates a document.
+Safe to cache because both steps depend on the text and the schema only (and validation on its
+rules, which are part of the cache key: production mode adds one, hub.api.extensions.exposure):
+no caller, no variables. Everything that depends on the request runs per request after them,
+unchanged — limits (`on_execute`: depth, cost, page size, the plan), the policy's denied-field
+preflight (`on_execute`, per caller), per-field transforms and the audit entry (`on_operation`).
+The caches hold `DocumentNode`s and their validation errors; execution never mutates a document.
 Bounded, so unique query texts cannot grow memory without limit.
 """
 

@@ -24,8 +24,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, VariableDefinitionNode
 import strawberry
+from graphql import GraphQLError, OperationDefinitionNode, VariableDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
@@ -167,10 +167,10 @@ class ErrorsExtension(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
+        if result is not None and (errors := getattr(result, "errors", None)):
             ctx = self.execution_context.context
             suggestions = isinstance(ctx, Context) and ctx.mode.suggestions
-            result.errors = [format_error(e, suggestions=suggestions) for e in result.errors]
+            result.errors = [format_error(e, suggestions=suggestions) for e in errors]
 
 
 class QuietSchema(strawberry.Schema):

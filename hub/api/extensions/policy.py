@@ -13,10 +13,11 @@ Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, 
 
 Filters are checked in step 1 too (their routing values first: a region code that is not six
 digits is BAD_USER_INPUT before the policy decides anything from it, hub.api.inputs): each
-filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type, field), and `totalCount` over a filtered list reveals it
-as surely as selecting it. `Policy.filter_allowed` (the contract policy's rule is in its module
-docstring) refuses a filter on a field the caller may not see in full with CONTRACT_DENIED
-naming the argument and the field; the open answer (BasePolicy) filters freely.
+filter argument of a list field (QueryPlan.filters, literal or variable) tests one (type,
+field), and `totalCount` over a filtered list reveals it as surely as selecting it.
+`Policy.filter_allowed` (the contract policy's rule is in its module docstring) refuses a filter
+on a field the caller may not see in full with CONTRACT_DENIED naming the argument and the
+field; the open answer (BasePolicy) filters freely.
 Every question goes through the request's `Decisions` (ctx.decisions), asked once each.
 """
 

@@ -108,7 +108,7 @@ class Activity(Node):
         return [Attendance(_row=r) for r in rows]
 
 
-async def visible_attendance(ctx: "Context", activity_key: str) -> list[AttendanceRow]:
+async def visible_attendance(ctx: Context, activity_key: str) -> list[AttendanceRow]:
     """The attendance entries of an activity the caller may see. An entry says that one
     member took part, which is that member's organisation life (`Member.activities`): it is
     shown when the recording party is the caller, or when the caller may see the member and

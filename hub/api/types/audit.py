@@ -20,9 +20,9 @@ from strawberry.types import Info
 from hub.api.context import Context
 from hub.audit.log import AuditEntry
 from hub.clock import parse_time
-from hub.jws import parse_compact
 from hub.contracts.trust import Trust
 from hub.errors import AccessDenied, RequestError
+from hub.jws import parse_compact
 
 __all__ = ["QUERY_TYPES", "AuditQuery", "AccessLogEntry", "AuditHead", "MAX_KEYS"]
 

@@ -18,8 +18,8 @@ from hub.api.inputs import check_org_code
 from hub.api.types.resolve import member_from_row
 from hub.contracts.exchange import MAX_NOTE, record_checkin
 from hub.contracts.lifecycle import SignatureInfo
-from hub.contracts.trust import Trust
 from hub.contracts.store import ContractRecord
+from hub.contracts.trust import Trust
 from hub.errors import AccessDenied, NotFound, RequestError
 from hub.policy.base import Subject
 from hub.store.models import OrganizationRow

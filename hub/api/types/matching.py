@@ -46,7 +46,7 @@ class MatchCandidate(PolicedObject):
     def policy_subject(self) -> Subject | None:
         return self.member._subject
 
-    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+    def policy_owner(self, ctx: Context, field: str) -> str | None:
         return ctx.runtime.registry.owner_of(self.system)
 
 

@@ -9,8 +9,8 @@ before that awaits the same batched load.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -72,7 +72,7 @@ _FIRST_CANONICAL: dict[tuple[str, str], str] = {k: v[0] for k, v in MEMBER_FIELD
 class _MemberPart(PolicedObject):
     """Shared by Member and its nested parts: live values, subject, owner lookup."""
 
-    _member: "Member"
+    _member: Member
 
     def _value(self, info: Info, canonical: str,
                convert: Callable[[Any], Any] | None = None) -> Any:
@@ -96,7 +96,7 @@ class _MemberPart(PolicedObject):
     def policy_subject(self) -> Subject | None:
         return self._member._subject
 
-    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+    def policy_owner(self, ctx: Context, field: str) -> str | None:
         merged = self._member._merged
         if merged is None:
             return None
@@ -108,7 +108,7 @@ class _MemberPart(PolicedObject):
             return self._withheld_owner(ctx, canonical)
         return ctx.runtime.registry.owner_of(winner.source)
 
-    def _withheld_owner(self, ctx: "Context", canonical: str) -> str | None:
+    def _withheld_owner(self, ctx: Context, canonical: str) -> str | None:
         """The owner of a source of this member that holds `canonical` but was not asked for
         it because the caller may not read it from that owner (hub.api.loaders). Its value is
         then denied, not missing: the field leaves as CONTRACT_DENIED, as any other denied
@@ -130,7 +130,7 @@ class _MemberPart(PolicedObject):
 @strawberry.type(description="流入地（现居住地与工作）。 Where the member lives and works now "
                  "(流入地); the destination side is the authority for these.")
 class Destination(_MemberPart):
-    _member: strawberry.Private["Member"]
+    _member: strawberry.Private[Member]
 
     @strawberry.field(description="流入地区划。 Destination region (流入地).")
     def region(self, info: Info) -> Region | None:
@@ -164,7 +164,7 @@ class Destination(_MemberPart):
 
 @strawberry.type(description="从业情况。 Work (从业情况): employer and occupation.")
 class Work(_MemberPart):
-    _member: strawberry.Private["Member"]
+    _member: strawberry.Private[Member]
 
     @strawberry.field(description="工作单位。 Employer (工作单位).")
     def employer(self, info: Info) -> str | None:
@@ -178,7 +178,7 @@ class Work(_MemberPart):
 @strawberry.type(description="四个清楚：流向、从业情况、返乡创业意愿、担任村干部意愿。 The "
                  "\"four clarities\" every member record must answer.")
 class FourClarities(_MemberPart):
-    _member: strawberry.Private["Member"]
+    _member: strawberry.Private[Member]
 
     @strawberry.field(description="流向。 Where they went (流向).")
     def destination(self) -> Destination:
@@ -215,11 +215,11 @@ class SourceRecord(PolicedObject):
     def policy_subject(self) -> Subject | None:
         return self._subject
 
-    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+    def policy_owner(self, ctx: Context, field: str) -> str | None:
         return ctx.runtime.registry.owner_of(self.system)
 
     @classmethod
-    def from_provenance(cls, record: ProvenanceRecord, subject: Subject | None) -> "SourceRecord":
+    def from_provenance(cls, record: ProvenanceRecord, subject: Subject | None) -> SourceRecord:
         return cls(
             system=record.system,
             local_id=record.local_id,
@@ -242,7 +242,7 @@ class Member(Node, _MemberPart):
     _reported: strawberry.Private[bool] = False
 
     @property
-    def _member(self) -> "Member":  # type: ignore[override]
+    def _member(self) -> Member:  # type: ignore[override]
         return self
 
     async def details(self, info: Info) -> MergedMember | None:
@@ -320,7 +320,7 @@ class Member(Node, _MemberPart):
     @strawberry.field(description="参加的组织生活（三会一课、主题党日等）。 Organisation-life "
                       "activities the member was recorded at (needs a contract grant, or the "
                       "caller's own source of the member).")
-    async def activities(self, info: Info) -> list["Attendance"] | None:
+    async def activities(self, info: Info) -> list[Attendance] | None:
         ctx: Context = info.context
         rows = await ctx.loaders.attendance_by_member.load(self.key)
         # each entry is the recording system's record: shown when the caller may see that

@@ -35,7 +35,7 @@ class Organization(Node, PolicedObject):
     _row: strawberry.Private[OrganizationRow | None] = None
     _fallback_name: strawberry.Private[str | None] = None
 
-    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+    def policy_owner(self, ctx: Context, field: str) -> str | None:
         sources: list[dict[str, Any]] = (self._row.sources if self._row else None) or []
         return ctx.runtime.registry.owner_of(sources[0].get("system", "")) if sources else None
 
@@ -56,7 +56,7 @@ class Organization(Node, PolicedObject):
         return region(self._row.region_code if self._row else None)
 
     @strawberry.field(description="上级党组织。 Parent organisation.")
-    async def parent(self, info: Info) -> "Organization | None":
+    async def parent(self, info: Info) -> Organization | None:
         return await organization_by_code(info, self._row.parent_id if self._row else None)
 
     @strawberry.field(description="书记。 Secretary (书记).")

@@ -89,7 +89,7 @@ class Connection(Generic[T]):
         offset: int,
         limit: int,
         count: Callable[[], Awaitable[int]],
-    ) -> "Connection[T]":
+    ) -> Connection[T]:
         """`items` holds up to limit + 1 rows: the extra one only says there is a next page."""
         page = list(items[:limit])
         edges = [Edge(node=item, cursor=encode_cursor(offset + i)) for i, item in enumerate(page)]

@@ -22,6 +22,6 @@ class PolicedObject:
     def policy_subject(self) -> Subject | None:
         return None
 
-    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+    def policy_owner(self, ctx: Context, field: str) -> str | None:
         """The party owning the source that supplied `field` (None when unknown)."""
         return None

@@ -20,7 +20,7 @@ class Region:
         return found.name if found else None
 
     @strawberry.field(description="上级区划。 The enclosing division (city or province).")
-    def parent(self) -> "Region | None":
+    def parent(self) -> Region | None:
         found = region_by_code(self.code)
         return Region(code=found.parent) if found and found.parent else None
 

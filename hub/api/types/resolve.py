@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import strawberry
 from strawberry.types import Info
 
 from hub.api.context import Context
@@ -44,7 +45,7 @@ def _make(ctx: Context, row: MemberRow, links: Sequence[Link]) -> Member | None:
     subject = subject_of(row, _owners(ctx, links))
     if not ctx.decisions.can_see(subject):
         return None
-    return Member(key=row.key, _subject=subject, _links=tuple(links))
+    return Member(key=strawberry.ID(row.key), _subject=subject, _links=tuple(links))
 
 
 def _wants_details(ctx: Context) -> bool:

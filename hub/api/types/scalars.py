@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from connectors.base import PartialDate
 
@@ -22,7 +23,7 @@ def _parse(value: Any) -> PartialDate:
     return PartialDate.parse_iso(value)
 
 
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     PartialDate: strawberry.scalar(
         name="PartialDate",
         description=(

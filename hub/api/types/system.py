@@ -10,8 +10,8 @@ import strawberry
 from sqlalchemy import select, tuple_
 
 from hub.api.types.enums import HealthState, SourceSide
-from hub.federation.sources import SourceEntry
 from hub.api.types.policed import PolicedObject
+from hub.federation.sources import SourceEntry
 from hub.policy.base import Subject
 from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow, SyncStateRow
 
@@ -42,7 +42,7 @@ class SyncInfo:
     last_error_code: str | None = strawberry.field(description="上次错误代码。 Last error code.")
 
     @classmethod
-    def from_row(cls, row: SyncStateRow, *, counts: bool = True) -> "SyncInfo":
+    def from_row(cls, row: SyncStateRow, *, counts: bool = True) -> SyncInfo:
         """`counts`: may the caller see how many records and issues the source holds?
         (How many members another party's system keeps is that party's to share.)"""
         return cls(
@@ -67,7 +67,7 @@ class Source:
 
     @classmethod
     def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow],
-                   counts: bool = True) -> "Source":
+                   counts: bool = True) -> Source:
         h = entry.health
         return cls(
             name=entry.name, title=entry.title, kind=entry.kind,
@@ -104,11 +104,11 @@ class DataQualityIssue(PolicedObject):
     def policy_subject(self) -> Subject | None:
         return self._subject
 
-    def policy_owner(self, ctx: "Context", field: str) -> str | None:
+    def policy_owner(self, ctx: Context, field: str) -> str | None:
         return ctx.runtime.registry.owner_of(self.system)
 
     @classmethod
-    def from_row(cls, r: DataIssueRow, subject: Subject | None = None) -> "DataQualityIssue":
+    def from_row(cls, r: DataIssueRow, subject: Subject | None = None) -> DataQualityIssue:
         return cls(
             system=r.source, entity=r.entity, location=r.location, row=r.row, column=r.column,
             code=r.code, message=r.message, local_id=r.local_id, first_seen=r.first_seen,
@@ -116,7 +116,7 @@ class DataQualityIssue(PolicedObject):
         )
 
 
-async def issue_subjects(ctx: "Context", rows: Sequence[DataIssueRow]
+async def issue_subjects(ctx: Context, rows: Sequence[DataIssueRow]
                          ) -> dict[tuple[str, str | None], Subject]:
     """The member each issue of *another* party's source is about (its linked record), so the
     policy decides its record-level fields (localId, row, location, message) for that member

@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -53,7 +53,7 @@ def decode_cursor(cursor: str) -> str:
     return base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
 
 
-def parse_since(text: str, *, naive_tz: timezone = timezone.utc) -> datetime:
+def parse_since(text: str, *, naive_tz: timezone = UTC) -> datetime:
     """Accept ISO 8601 with "+08:00" or "+0800" (and a "+" turned into a space by a client
     that forgot to encode it), or a naive time in `naive_tz`."""
     text = text.strip().replace(" ", "+") if "T" in text else text.strip()
@@ -131,16 +131,26 @@ def world_collections(
     org_rows: list[Organization] = world.organizations(system)
     activity_updated = {a.local_id: a.updated_at for a in activity_rows}
 
-    def collection(endpoint: Endpoint, rows: Sequence[Any], updated: list[datetime]) -> tuple[str, Collection]:
+    def collection(
+        endpoint: Endpoint, rows: Sequence[Any], updated: list[datetime]
+    ) -> tuple[str, Collection]:
         name, id_key, to_json = endpoint
         return name, Collection(id_key, [to_json(r) for r in rows], updated)
 
-    return dict([
-        collection(members, member_rows, [m.person.destination_updated_at for m in member_rows]),
-        collection(orgs, org_rows, [o.updated_at for o in org_rows]),
-        collection(activities, activity_rows, [a.updated_at for a in activity_rows]),
-        collection(attendance, attendance_rows, [activity_updated[a.activity_id] for a in attendance_rows]),
-    ])
+    return dict(
+        [
+            collection(
+                members, member_rows, [m.person.destination_updated_at for m in member_rows]
+            ),
+            collection(orgs, org_rows, [o.updated_at for o in org_rows]),
+            collection(activities, activity_rows, [a.updated_at for a in activity_rows]),
+            collection(
+                attendance,
+                attendance_rows,
+                [activity_updated[a.activity_id] for a in attendance_rows],
+            ),
+        ]
+    )
 
 
 class RestServer:

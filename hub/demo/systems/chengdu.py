@@ -11,7 +11,7 @@ Chengdu branches, their activities and attendance.
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
@@ -52,7 +52,7 @@ _SIGN = {"present": "SIGN", "online": "ONLINE", "excused": "LEAVE", "absent": "A
 MAX_LIMIT = 500
 
 
-def _ts(value: Any) -> str:
+def _ts(value: datetime) -> str:
     return value.astimezone(_CST).isoformat(timespec="seconds")
 
 

@@ -11,7 +11,7 @@ branches in other cities, and the organisation life of the branches it runs itse
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -116,20 +116,31 @@ _MODE = {"present": "出席", "online": "线上", "excused": "请假", "absent":
 
 
 def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def member_row(m: SystemMember) -> dict[str, Any]:
     """A member as the county database stores it, with the row's planted defect applied."""
     p = m.person
     row: dict[str, Any] = {
-        "dyid": m.local_id, "xm": p.name, "xb": "1" if p.gender == "male" else "2",
-        "sfzh": p.id_number, "csrq": p.birth_date.isoformat(), "lxdh": p.origin_phone,
-        "lxzt": _STATUS[p.status], "zzdm": p.origin_org_id, "hjd_xzqh": p.origin_region_code,
-        "lrd_xzqh": p.destination_region_code, "lrd_zzdm": p.destination_org_id,
-        "xjzd": p.origin_address, "gzdw": p.origin_employer, "cszy": p.occupation,
-        "wcsj": p.destination_since.isoformat(), "fxcy": "是" if p.intends_return_business else "否",
-        "dcgb": int(p.willing_village_cadre), "gxsj": _naive_utc(p.origin_updated_at),
+        "dyid": m.local_id,
+        "xm": p.name,
+        "xb": "1" if p.gender == "male" else "2",
+        "sfzh": p.id_number,
+        "csrq": p.birth_date.isoformat(),
+        "lxdh": p.origin_phone,
+        "lxzt": _STATUS[p.status],
+        "zzdm": p.origin_org_id,
+        "hjd_xzqh": p.origin_region_code,
+        "lrd_xzqh": p.destination_region_code,
+        "lrd_zzdm": p.destination_org_id,
+        "xjzd": p.origin_address,
+        "gzdw": p.origin_employer,
+        "cszy": p.occupation,
+        "wcsj": p.destination_since.isoformat(),
+        "fxcy": "是" if p.intends_return_business else "否",
+        "dcgb": int(p.willing_village_cadre),
+        "gxsj": _naive_utc(p.origin_updated_at),
     }
     if m.defect is Defect.INVALID_ID_NUMBER:
         row["sfzh"] = corrupt_check_char(p.id_number)

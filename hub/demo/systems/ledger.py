@@ -101,7 +101,7 @@ def write_ledger(world: World, directory: Path, stem: str = "yongshui_ledger") -
     blank_after = max(1, len(rows) // 2)  # a blank row in the middle, as people leave them
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # a new workbook holds exactly one sheet, the active one
     ws.title = "流动党员台账"
     width = len(HEADERS)
     ws.cell(row=1, column=1, value=TITLE).font = Font(bold=True, size=16)

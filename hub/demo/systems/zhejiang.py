@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -28,7 +28,13 @@ from hub.demo._idcard import corrupt_check_char
 from hub.demo.generator import World
 from hub.demo.model import Activity, Attendance, Defect, Organization, SystemMember
 from hub.demo.places import ORG_BY_ID
-from hub.demo.systems._http import Collection, RestServer, json_response, parse_since, world_collections
+from hub.demo.systems._http import (
+    Collection,
+    RestServer,
+    json_response,
+    parse_since,
+    world_collections,
+)
 
 __all__ = ["ZhejiangPlatform", "SYSTEM", "sign", "signed_params", "member_json"]
 
@@ -134,7 +140,7 @@ class ZhejiangPlatform(RestServer):
     """`async with ZhejiangPlatform(world, app_key=..., secret=...) as platform:`."""
 
     #: batch-read parameter of each endpoint
-    ID_PARAMS = {"party_members": "member_ids", "party_orgs": "org_codes",
+    ID_PARAMS: ClassVar[dict[str, str]] = {"party_members": "member_ids", "party_orgs": "org_codes",
                  "org_activities": "activity_ids", "activity_signs": "sign_ids"}
 
     def __init__(

@@ -44,8 +44,10 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types)
-MUTATION_DESCRIPTION = "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a " \
+MUTATION_DESCRIPTION = (
+    "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a "
     "contract's record permission for that action and member."
+)
 
 
 def build_schema(

@@ -32,12 +32,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.federation import Schema as FederationSchema
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Inaccessible, Key, Shareable
+from strawberry.federation.types import FieldSet
 from strawberry.printer import print_schema
 from strawberry.types import Info
 
@@ -68,7 +69,7 @@ INACCESSIBLE: frozenset[str] = frozenset({
     "memberMatchCandidates",
 })
 
-Entity = Annotated[Union[Member, Organization, Activity],
+Entity = Annotated[Member | Organization | Activity,
                    strawberry.union("_Entity", description="可由联邦路由按键获取的实体。 "
                                     "An entity a federation router fetches by its key.")]
 
@@ -118,7 +119,8 @@ class SubgraphQuery:
     def service(self, info: Info) -> Service:
         return Service(sdl=info.schema.subgraph_sdl)  # type: ignore[attr-defined]
 
-    @strawberry.field(name=ENTITIES_FIELD, description="按键获取实体，与 `node(id:)` 同样受协议约束。"
+    @strawberry.field(name=ENTITIES_FIELD,
+                      description="按键获取实体，与 `node(id:)` 同样受协议约束。"
                       " Entities by their keys, policed exactly like `node(id:)`.")
     async def entities(self, info: Info,
                        representations: list[FederationAny]) -> list[Entity | None]:
@@ -144,7 +146,7 @@ def federation_directives() -> Iterator[None]:
 
     try:
         for type_, field in ENTITY_KEYS.items():
-            add(type_.__strawberry_definition__, Key(fields=field))  # type: ignore[attr-defined]
+            add(type_.__strawberry_definition__, Key(fields=FieldSet(field)))  # type: ignore[attr-defined]
         for type_ in SHAREABLE:
             add(type_.__strawberry_definition__, Shareable())  # type: ignore[attr-defined]
         yield
@@ -182,9 +184,9 @@ class SubgraphSchema(FederationSchema, QuietSchema):
 
     subgraph_sdl: str
 
-    def __init__(self, *args: Any, query: type, **kwargs: Any) -> None:
+    def __init__(self, *, query: type, **kwargs: Any) -> None:
         with federation_directives(), _inaccessible(query):
-            super().__init__(*args, query=query, federation_version="2.5", **kwargs)
+            super().__init__(query=query, federation_version="2.5", **kwargs)
             self.subgraph_sdl = print_schema(self).rstrip() + "\n"
 
     def as_str(self) -> str:

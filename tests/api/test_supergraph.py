@@ -130,7 +130,7 @@ async def _through_gateway(node: str, url: str, sdl: Path, tmp_path: Path, key: 
                                      "authorization": authorization}), encoding="utf-8")
     code, out = await _run(node, "gateway.mjs", url, str(sdl), str(operation))
     assert code == 0, out
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 async def test_gateway_queries_both_subgraphs_with_the_party_token(

@@ -54,7 +54,8 @@ class OrganizationKind(enum.Enum):
     )
     FLOATING_BRANCH = strawberry.enum_value(
         "floating_branch",
-        description="流动党员党支部 floating-member branch, set up by the origin in the destination",
+        description="流动党员党支部 floating-member branch, set up by the origin in the "
+        "destination",
     )
     DESTINATION_BRANCH = strawberry.enum_value(
         "destination_branch", description="流入地党支部 destination branch"

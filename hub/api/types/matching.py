@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 __all__ = ["MatchCandidate", "match_candidates"]
 
 
-@strawberry.type(description="疑似匹配：无有效身份证号的记录可能是某位已知党员，待人工确认。 A record "
-                 "without a valid ID number that may be a known member; a person confirms it.")
+@strawberry.type(description="疑似匹配：无有效身份证号的记录可能是某位已知党员，待人工确认。"
+                 " A record without a valid ID number that may be a known member; "
+                 "a person confirms it.")
 class MatchCandidate(PolicedObject):
     system: str = strawberry.field(description="记录所在系统。 System holding the record.")
-    local_id: str | None = strawberry.field(description="该系统内的记录编号（须协议授予或本方系统）。 "
+    local_id: str | None = strawberry.field(description="该系统内的记录编号"
+                                            "（须协议授予或本方系统）。 "
                                             "The record's id there (granted as "
                                             "SourceRecord.localId, or the caller's system).")
     name: str | None = strawberry.field(description="记录上的姓名（按 Member.name 授予）。 Name "

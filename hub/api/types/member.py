@@ -233,8 +233,9 @@ class SourceRecord(PolicedObject):
 @strawberry.type(description="流动党员：由各系统记录按字段权威合并而成。 A mobile party member "
                  "(流动党员), merged from every system's records by field authority.")
 class Member(Node, _MemberPart):
-    key: strawberry.ID = strawberry.field(description="稳定、不透明的成员键（身份证号的带密钥哈希）。"
-                                          " Stable opaque member key (keyed hash of the ID number).")
+    key: strawberry.ID = strawberry.field(
+        description="稳定、不透明的成员键（身份证号的带密钥哈希）。"
+        " Stable opaque member key (keyed hash of the ID number).")
     _subject: strawberry.Private[Subject]
     #: the member's linked source records (which sources hold it)
     _links: strawberry.Private[tuple[Link, ...]] = ()
@@ -277,8 +278,8 @@ class Member(Node, _MemberPart):
     def birth_date(self, info: Info) -> PartialDate | None:
         return self._value(info, "birth_date", _partial)
 
-    @strawberry.field(description="公民身份号码，仅以脱敏形式提供，如 510521********1234。 Resident "
-                      "ID number, only ever shown masked, e.g. 510521********1234.")
+    @strawberry.field(description="公民身份号码，仅以脱敏形式提供，如 510521********1234。"
+                      " Resident ID number, only ever shown masked, e.g. 510521********1234.")
     def id_number(self, info: Info) -> str | None:
         return self._value(info, "id_number")
 

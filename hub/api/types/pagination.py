@@ -39,7 +39,8 @@ def decode_cursor(cursor: str | None) -> int:
         raise RequestError("`after` is not a cursor from this API") from None
 
 
-def page_window(first: int | None, after: str | None, *, default: int, maximum: int) -> tuple[int, int]:
+def page_window(first: int | None, after: str | None, *, default: int,
+                maximum: int) -> tuple[int, int]:
     """(offset, limit) for a page; LIMIT_EXCEEDED beyond `maximum`, BAD_REQUEST below 0."""
     size = default if first is None else first
     if size < 0:

@@ -30,7 +30,8 @@ from hub.store.models import ActivityRow, DataIssueRow, MemberRow, OrganizationR
 __all__ = ["Query", "MemberFilter", "OrganizationFilter", "ActivityFilter", "DataIssueFilter"]
 
 
-@strawberry.input(description="成员筛选条件（均为“且”）。 Member filter; all given conditions apply.")
+@strawberry.input(description="成员筛选条件（均为“且”）。 Member filter; all given "
+                  "conditions apply.")
 class MemberFilter:
     origin_region: str | None = strawberry.field(
         default=None, description="流出地区划代码（省/市代码包含下级）。 Origin region code; a "
@@ -181,8 +182,8 @@ class Query:
             return await activity_by_key(info, key)
         return None
 
-    @strawberry.field(description="接入的系统及其健康与同步状态。 Connected systems with health and "
-                      "last sync; `ping: true` checks each one now.")
+    @strawberry.field(description="接入的系统及其健康与同步状态。 Connected systems with "
+                      "health and last sync; `ping: true` checks each one now.")
     async def sources(self, info: Info, ping: bool = False) -> list[Source]:
         ctx: Context = info.context
         registry = ctx.runtime.registry

@@ -9,7 +9,8 @@ from connectors.regions import region_by_code
 __all__ = ["Region", "region"]
 
 
-@strawberry.type(description="行政区划（GB/T 2260）。 An administrative division by GB/T 2260 code.")
+@strawberry.type(description="行政区划（GB/T 2260）。 An administrative division by "
+                 "GB/T 2260 code.")
 class Region:
     code: str = strawberry.field(description="6 位行政区划代码。 6-digit GB/T 2260 code.")
 

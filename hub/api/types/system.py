@@ -33,7 +33,8 @@ class SyncInfo:
     entity: str = strawberry.field(description="实体：member、organization 等。 Entity.")
     status: str = strawberry.field(description="状态：never、running、ok、failed。 Status.")
     finished_at: datetime | None = strawberry.field(description="上次完成时间。 Last finished.")
-    records_seen: int | None = strawberry.field(description="上次读取记录数（仅所属方或协议授予）。 "
+    records_seen: int | None = strawberry.field(description="上次读取记录数"
+                                                "（仅所属方或协议授予）。 "
                                                 "Records seen last run (the owner's, or "
                                                 "granted).")
     issues_seen: int | None = strawberry.field(description="上次发现问题数（仅所属方或协议授予）。 "
@@ -90,7 +91,8 @@ class DataQualityIssue(PolicedObject):
     row: int | None = strawberry.field(description="行号（按人数法，从 1 开始）。 Row, 1-based.")
     column: str | None = strawberry.field(description="列名（源系统中的名称）。 Column.")
     code: str = strawberry.field(description="问题代码，如 INVALID_ID_NUMBER。 Issue code.")
-    message: str | None = strawberry.field(description="说明与修正办法（可能引用原值；他方系统的问题"
+    message: str | None = strawberry.field(description="说明与修正办法"
+                                           "（可能引用原值；他方系统的问题"
                                            "须协议授予记录编号）。 What is wrong, how to fix it "
                                            "(may quote the value; of another party's system: "
                                            "needs SourceRecord.localId).")

@@ -661,14 +661,7 @@ def load_settings(
     """
     env = os.environ if env is None else env
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None  # message has line/column
+    raw = _read_toml(path)
     base = path.resolve().parent
     reader = _Reader(env)
     reader.unknown("top level", raw, ("hub", "limits", "sources", "trust"))
@@ -702,6 +695,18 @@ def load_settings(
                     trust)
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`, or one ConfigError saying what is wrong with the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None  # message has line/column
+
+
 def read_audit_location(path: Path, *, env: Mapping[str, str] | None = None,
                         ) -> tuple[str, TrustConfig | None]:
     """Just where the audit log is: `[hub] database_url` and `[trust]` of yanxing.toml, for
@@ -709,12 +714,7 @@ def read_audit_location(path: Path, *, env: Mapping[str, str] | None = None,
     (an auditor's machine). Validated like `load_settings` does; ConfigError otherwise."""
     env = os.environ if env is None else env
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
+    raw = _read_toml(path)
     reader = _Reader(env)
     hub = reader.table("[hub]", raw.get("hub", {}))
     url = reader.text("hub.database_url",

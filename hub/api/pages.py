@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
@@ -47,16 +48,24 @@ class Page:
     count: Callable[[], Awaitable[int]]
 
 
-async def fetch_page(
-    ctx: Context, stmt: Select[Any], order_by: Sequence[Any], offset: int, limit: int
-) -> Page:
-    """Rows `offset .. offset+limit` (+1 to tell whether a next page exists) of `stmt`."""
-    factory = ctx.runtime.session_factory
+def _counter(factory: async_sessionmaker[AsyncSession],
+             stmt: Select[Any]) -> Callable[[], Awaitable[int]]:
+    """`totalCount` of `stmt`, asked only when a client selects it."""
 
     async def count() -> int:
         async with factory() as session:
             total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
         return int(total or 0)
+
+    return count
+
+
+async def fetch_page(
+    ctx: Context, stmt: Select[Any], order_by: Sequence[Any], offset: int, limit: int
+) -> Page:
+    """Rows `offset .. offset+limit` (+1 to tell whether a next page exists) of `stmt`."""
+    factory = ctx.runtime.session_factory
+    count = _counter(factory, stmt)
 
     async with factory() as session:
         result = await session.scalars(
@@ -98,11 +107,7 @@ async def _member_page_with_links(
     from hub.api.loaders import member_index_entries
 
     factory = ctx.runtime.session_factory
-
-    async def count() -> int:
-        async with factory() as session:
-            total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-        return int(total or 0)
+    count = _counter(factory, stmt)
 
     members = MemberRow.__table__
     window = (

@@ -199,6 +199,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            async with serving(app):
+                yield
+        finally:
+            observer.provider.shutdown()  # flushes spans still queued for the OTLP exporter
+
+    @contextlib.asynccontextmanager
+    async def serving(app: Starlette) -> AsyncIterator[None]:
         if isinstance(config, Runtime):
             try:
                 if trust is not None:

@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
+from hub.api.observe import Observer, metrics_route, otlp_exporter
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
 from hub.errors import ConfigError
@@ -158,6 +159,7 @@ def create_app(
     mode: Mode | None = None,
     migrate: bool = True,
     federation: bool | None = None,
+    observer: Observer | None = None,
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
@@ -171,6 +173,9 @@ def create_app(
     unless it is at the migrations' head (see open_runtime).
     `federation`: serve the Apollo Federation 2 subgraph schema (hub.api.subgraph); by
     default `[hub] federation` for Settings (true unless turned off), off for a bare Runtime.
+    `observer` (hub.api.observe): metrics at /metrics (for `[hub] metrics_allow` clients
+    only, loopback by default), spans (OTLP to `[hub] otlp_endpoint` if set) and the request
+    log line; a fresh one per app unless given (tests pass one to read its spans).
     """
     install_log_redaction()  # no personal data in the server's logs (hub.api.log_privacy)
     if mode is None:
@@ -184,11 +189,24 @@ def create_app(
         federation = config.hub.federation if isinstance(config, Settings) else False
     if schema is None:
         schema = subgraph_schema() if federation else published_schema()
-    endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode)
+    if observer is None:
+        endpoint_url = config.hub.otlp_endpoint if isinstance(config, Settings) else None
+        observer = Observer(exporter=otlp_exporter(endpoint_url) if endpoint_url else None)
+    metrics_allow = config.hub.metrics_allow if isinstance(config, Settings) \
+        else ("127.0.0.1/32", "::1/128")
+    endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode, observer)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            async with serving(app):
+                yield
+        finally:
+            observer.provider.shutdown()  # flushes spans still queued for the OTLP exporter
+
+    @contextlib.asynccontextmanager
+    async def serving(app: Starlette) -> AsyncIterator[None]:
         if isinstance(config, Runtime):
             try:
                 if trust is not None:
@@ -210,6 +228,7 @@ def create_app(
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),
     ]
     if mode.graphiql:
         routes += [Route("/", graphiql, methods=["GET"]),
@@ -218,6 +237,7 @@ def create_app(
         routes.append(Route("/demo/token", _demo_token_route(demo_tokens), methods=["GET"]))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.demo_parties = parties
+    app.state.observer = observer
     if isinstance(config, Runtime):
         if policy is not None:
             config.policy = policy

@@ -49,6 +49,7 @@ keys themselves are verified when the app starts (hub.contracts.trust.Trust.open
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -208,6 +209,13 @@ class HubSettings:
     #: hub.api.subgraph) so a supergraph router can compose the hub in; a superset of the
     #: published schema, so plain clients are unaffected
     federation: bool = True
+    #: CIDRs whose clients may read /metrics (everyone else: 404); loopback by default
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    #: OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); None: no export
+    otlp_endpoint: str | None = None
+    #: the server's log lines: "json" (one object per line) or "text"; None: the command's
+    #: default (json for `serve`, text for `demo`)
+    log_format: str | None = None
 
     @property
     def secret_bytes(self) -> bytes:
@@ -422,7 +430,9 @@ def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
 
 def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSettings | None:
     reader.unknown("[hub]", raw, ("database_url", "secret", "public_url", "federation",
+                                  "metrics_allow", "otlp_endpoint", "log_format",
                                   *_MODE_KEYS))
+    observing = _read_observing(reader, raw)
     mode = _read_mode(reader, raw)
     federation = raw.get("federation", True)
     if not isinstance(federation, bool):
@@ -442,7 +452,35 @@ def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSetting
         reader.problems.append(f"hub.public_url must be an http(s) URL, got {public_url!r}")
     if reader.problems or url is None or secret is None or public_url is None:
         return None
-    return HubSettings(url, Secret(secret), public_url.rstrip("/"), mode, federation)
+    return HubSettings(url, Secret(secret), public_url.rstrip("/"), mode, federation,
+                       *observing)
+
+
+def _read_observing(reader: _Reader, raw: Mapping[str, Any]
+                    ) -> tuple[tuple[str, ...], str | None, str | None]:
+    """[hub] metrics_allow, otlp_endpoint and log_format (hub.api.observe)."""
+    allow_raw = raw.get("metrics_allow", ["127.0.0.1/32", "::1/128"])
+    allow: list[str] = []
+    if not isinstance(allow_raw, list) or not all(isinstance(a, str) for a in allow_raw):
+        reader.problems.append("hub.metrics_allow must be a list of CIDR strings, e.g. "
+                               '["127.0.0.1/32"]')
+    else:
+        for cidr in allow_raw:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+                allow.append(cidr)
+            except ValueError:
+                reader.problems.append(f"hub.metrics_allow: {cidr!r} is not a CIDR network")
+    endpoint = raw.get("otlp_endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str)
+                                 or not re.match(r"^https?://[^/\s]+", endpoint)):
+        reader.problems.append(f"hub.otlp_endpoint must be an http(s) URL, got {endpoint!r}")
+        endpoint = None
+    log_format = raw.get("log_format")
+    if log_format is not None and log_format not in ("json", "text"):
+        reader.problems.append(f'hub.log_format must be "json" or "text", got {log_format!r}')
+        log_format = None
+    return tuple(allow), endpoint, log_format
 
 
 _MODE_KEYS = ("mode", "allow_introspection", "open_access")

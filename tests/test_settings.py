@@ -253,3 +253,25 @@ def test_hub_federation_is_on_by_default_and_validated(tmp_path: Path) -> None:
     problems = "\n".join(info.value.problems)
     assert "hub.federation must be true or false, got 'yes'" in problems
     assert "hub.mode" in problems
+
+
+def test_observability_keys_have_safe_defaults_and_are_validated(tmp_path: Path) -> None:
+    """`[hub] metrics_allow` (loopback only), `otlp_endpoint` (off), `log_format` (the
+    command's default); every bad value is reported at once."""
+    hub = load_settings(write(tmp_path, f'[hub]\nsecret = "{SECRET}"\n'), env={}).hub
+    assert hub.metrics_allow == ("127.0.0.1/32", "::1/128")
+    assert hub.otlp_endpoint is None and hub.log_format is None
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\nmetrics_allow = ["10.0.0.0/8"]\n'
+                           'otlp_endpoint = "http://collector:4318/v1/traces"\n'
+                           'log_format = "text"\n')
+    hub = load_settings(path, env={}).hub
+    assert hub.metrics_allow == ("10.0.0.0/8",)
+    assert hub.otlp_endpoint == "http://collector:4318/v1/traces" and hub.log_format == "text"
+    path = write(tmp_path, f'[hub]\nsecret = "{SECRET}"\nmetrics_allow = ["everyone"]\n'
+                           'otlp_endpoint = "collector"\nlog_format = "xml"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    problems = "\n".join(info.value.problems)
+    assert "hub.metrics_allow: 'everyone' is not a CIDR network" in problems
+    assert "hub.otlp_endpoint must be an http(s) URL" in problems
+    assert 'hub.log_format must be "json" or "text"' in problems

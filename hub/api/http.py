@@ -17,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,6 +34,7 @@ from hub.api.context import Context
 from hub.api.csrf import CSRF_MESSAGE, is_preflighted
 from hub.api.extensions.audit import AUDIT_UNAVAILABLE, access_record, audit_failure_cause
 from hub.api.graphiql import graphiql_html
+from hub.api.observe import Observer
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
 from hub.policy.base import ANONYMOUS, Caller
@@ -173,6 +177,15 @@ async def _audit_unrun(context: Context, query: str, operation_name: str | None,
                              reason)
 
 
+_OPERATION = re.compile(r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _named_operation(query: str) -> str | None:
+    """The name of the document's first operation when the request names none."""
+    match = _OPERATION.match(query)
+    return match.group(1) if match else None
+
+
 def _no_operation_message(operation_name: str | None) -> str:
     """GraphQL spec, GetOperation: a request error when the named operation is not in the
     document, or when no name is given and there is not exactly one operation."""
@@ -192,6 +205,7 @@ class GraphQLEndpoint:
         runtime: Callable[[Request], Runtime],
         authenticate: Authenticate | None = None,
         mode: Mode | None = None,
+        observer: Observer | None = None,
     ) -> None:
         """`authenticate` None: the runtime's enforcement verifies party tokens when it has
         one, else every caller is anonymous (no contracts). `mode` None: production."""
@@ -199,11 +213,30 @@ class GraphQLEndpoint:
         self.runtime = runtime
         self.authenticate = authenticate
         self.mode = mode or Mode()
+        self.observer = observer
 
     async def handle(self, request: Request) -> Response:
         """Serve one request. Whatever goes wrong, the client gets a GraphQL error body with
         a code, never a traceback; an unexpected failure is logged here with its traceback
-        (the server's log is where a developer of the hub looks, not the client's answer)."""
+        (the server's log is where a developer of the hub looks, not the client's answer).
+        With an observer: one span, the metrics and one log line per request (hub.api.observe).
+        """
+        if self.observer is None:
+            return await self._guarded(request)
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        if not request_id.replace("-", "").isalnum():
+            request_id = uuid.uuid4().hex
+        with self.observer.request_span(request.method) as span:
+            runtime = getattr(request.app.state, "runtime", None)
+            if runtime is not None:
+                self.observer.attach(runtime)
+            response = await self._guarded(request)
+            self.observer.finish_request(request, response, span, started, request_id)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    async def _guarded(self, request: Request) -> Response:
         try:
             return await self._handle(request)
         except Exception:
@@ -233,6 +266,8 @@ class GraphQLEndpoint:
             else:
                 params = await _params_from_post(request, runtime.limits.max_body_bytes)
             query, variables, operation_name = _validate(params)
+            # for hub.api.observe: a metric label and a span attribute, never the document
+            request.state.operation_name = operation_name or _named_operation(query)
         except _BadRequest as exc:
             if runtime.enforcement is not None:
                 await _audit_refusal(runtime.enforcement.record_rejection(
@@ -253,6 +288,7 @@ class GraphQLEndpoint:
         except HubError as exc:  # a trust check that is not a token refusal of its own
             return error_response(401, "UNAUTHENTICATED", f"request token refused: {exc}",
                                   reason="untrusted", **{"WWW-Authenticate": "Bearer"})
+        request.state.party = caller.party
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
         context = Context(runtime=runtime, caller=caller, request=request, policy=policy,
                           mode=self.mode)

@@ -81,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
     # uvicorn annotates the timeout as int but hands it to asyncio.wait_for, which takes float
     # seconds; the setting allows fractions (hub.settings.Limits)
     shutdown: Any = settings.limits.shutdown_timeout_seconds
+    from hub.api.observe import logging_config
+
     uvicorn.run(app, host=args.host, port=args.port, log_level="info",
+                log_config=logging_config(settings.hub.log_format or "json"),
                 timeout_graceful_shutdown=shutdown)
     return 0
 

@@ -5,6 +5,7 @@ wrote verifies with `yanxing audit verify --config` (anchor file included)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -71,6 +72,17 @@ async def test_served_hub_logs_no_personal_data(tmp_path: Path) -> None:
         # uvicorn writes its access log to stdout, everything else to stderr
         stderr = (out + err).decode("utf-8", "replace")
         assert "GET /graphql?(query not logged)" in stderr, stderr  # the access log is there
+        # `serve` logs JSON by default ([hub] log_format): one hub.request line per request
+        lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+        requests = [line for line in lines if line.get("logger") == "hub.request"]
+        assert len(requests) == 1 + 5 * len(values), requests[:3]
+        first = requests[0]
+        assert first["party"] == OWNER and first["outcome"] == "ok" and first["status"] == 200
+        assert first["operation"] == "anonymous" and first["duration_ms"] >= 0
+        assert len(first["request_id"]) == 32
+        outcomes = {line["outcome"] for line in requests}
+        assert {"GRAPHQL_VALIDATION_FAILED", "UNAUTHENTICATED"} <= outcomes, outcomes
+        assert not any("traceback" in line for line in requests)
         leaked = [v for v in values if v in stderr]
         assert leaked == [], [line for line in stderr.splitlines()
                               if any(v in line for v in leaked)]

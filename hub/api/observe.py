@@ -1,0 +1,292 @@
+"""What an operations team sees of a running hub: Prometheus metrics, OpenTelemetry spans and
+one structured log line per request.
+
+One `Observer` per app (hub.app builds it), with its own `CollectorRegistry`, so that tests
+building many apps in one process never collide on the global registry. It hooks in at the
+boundaries that already exist, without touching the federation code: every request at the
+/graphql route, every source read at the connector instance (`observe_registry`), every
+audit append at the enforcement's audit log (`observe_audit`).
+
+Operation names come from clients, so as label values they are bounded: the first
+`max_operation_names` distinct names that look like GraphQL names are kept, anything after
+that (or anything that is not a name) is counted as "other".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import Span, StatusCode, Tracer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+__all__ = ["Observer", "OperationNames", "JsonFormatter", "REQUEST_LOG", "logging_config",
+           "metrics_route",
+           "otlp_exporter"]
+
+#: the logger of the one line per request (fields in `extra`, formatted by JsonFormatter)
+REQUEST_LOG = logging.getLogger("hub.request")
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+
+#: request-log fields copied from the record's `extra` (nothing else the record carries)
+_LOG_FIELDS = ("request_id", "party", "operation", "duration_ms", "outcome", "status",
+               "method", "path")
+
+
+class OperationNames:
+    """Bounded label values for client-chosen operation names."""
+
+    def __init__(self, limit: int = 100) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not _NAME.match(name):
+            return "other"
+        if name in self._seen:
+            return name
+        if len(self._seen) >= self.limit:
+            return "other"
+        self._seen.add(name)
+        return name
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the request fields. A
+    traceback is included only for records that carry one (unexpected failures, never the
+    ordinary denials, which are logged as outcomes)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in _LOG_FIELDS:
+            if key in record.__dict__:
+                line[key] = record.__dict__[key]
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def otlp_exporter(endpoint: str) -> SpanExporter:
+    """The OTLP/HTTP exporter (package opentelemetry-exporter-otlp-proto-http, extra `otlp`).
+    Imported only when `[hub] otlp_endpoint` is set, so a hub without it needs no exporter."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=endpoint)
+
+
+class Observer:
+    """The metrics, the tracer and the request log of one app."""
+
+    def __init__(self, *, exporter: SpanExporter | None = None,
+                 max_operation_names: int = 100) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.operations = OperationNames(max_operation_names)
+        r = self.registry
+        self.requests = Counter("yanxing_requests_total", "GraphQL requests by operation name "
+                                "and outcome (an error code, or ok)", ["operation", "outcome"],
+                                registry=r)
+        self.request_seconds = Histogram("yanxing_request_duration_seconds",
+                                         "GraphQL request latency", ["operation"], registry=r)
+        self.rejected = Counter("yanxing_rejected_requests_total", "requests refused before "
+                                "execution (HTTP 4xx/5xx without data) by error code",
+                                ["code"], registry=r)
+        self.source_calls = Counter("yanxing_source_calls_total", "reads from each source by "
+                                    "outcome (ok, or the error class)", ["source", "outcome"],
+                                    registry=r)
+        self.source_seconds = Histogram("yanxing_source_call_duration_seconds",
+                                        "latency of each source read", ["source"], registry=r)
+        self.audit_seconds = Histogram("yanxing_audit_append_duration_seconds",
+                                       "latency of one audit log append", registry=r)
+        self.audit_failures = Counter("yanxing_audit_append_failures_total",
+                                      "audit appends that raised", registry=r)
+        self.sync_age = Gauge("yanxing_source_sync_age_seconds", "seconds since the last "
+                              "successful read from each source", ["source"], registry=r)
+        self._last_ok: dict[str, float] = {}
+        self._registry: Any = None
+        self.provider = TracerProvider()
+        if exporter is not None:
+            self.provider.add_span_processor(BatchSpanProcessor(exporter))
+        self.tracer: Tracer = self.provider.get_tracer("yanxing.hub")
+
+    def add_span_processor(self, processor: Any) -> None:
+        """Tests plug a SimpleSpanProcessor(InMemorySpanExporter()) in here."""
+        self.provider.add_span_processor(processor)
+
+    def attach(self, runtime: Any) -> None:
+        """Hook into the runtime's sources and audit log; idempotent and cheap, so the
+        endpoint calls it per request (the enforcement may be set after the app is built)."""
+        if runtime.enforcement is not None:
+            self.observe_audit(runtime.enforcement)
+        if runtime.registry is not self._registry:
+            self.observe_registry(runtime.registry)
+            self._registry = runtime.registry
+
+    # -- sources ---------------------------------------------------------------------------
+    def observe_registry(self, registry: Any) -> None:
+        """Time every `read` of every source in `registry` (wraps the connector instance's
+        bound method once; the registry and the fetch code stay as they are)."""
+        for entry in registry:
+            connector = entry.connector
+            if getattr(connector, "_yanxing_observed", False):
+                continue
+            connector.read = self._timed_read(entry.name, connector.read)
+            connector._yanxing_observed = True
+
+    def _timed_read(self, source: str, read: Callable[[Any], Awaitable[Any]]
+                    ) -> Callable[[Any], Awaitable[Any]]:
+        async def observed_read(request: Any) -> Any:
+            with self.tracer.start_as_current_span("source.read") as span:
+                span.set_attribute("yanxing.source", source)
+                span.set_attribute("yanxing.entity", str(getattr(request, "entity", "")))
+                started = time.perf_counter()
+                outcome = "ok"
+                try:
+                    result = await read(request)
+                except BaseException as exc:
+                    outcome = type(exc).__name__
+                    span.set_status(StatusCode.ERROR, outcome)
+                    raise
+                finally:
+                    self.source_seconds.labels(source).observe(time.perf_counter() - started)
+                    self.source_calls.labels(source, outcome).inc()
+                self._last_ok[source] = time.time()
+                return result
+        return observed_read
+
+    def refresh_sync_age(self) -> None:
+        now = time.time()
+        for source, at in self._last_ok.items():
+            self.sync_age.labels(source).set(now - at)
+
+    # -- audit -----------------------------------------------------------------------------
+    def observe_audit(self, enforcement: Any) -> None:
+        """Time every append to the enforcement's audit log, if it has one."""
+        log = getattr(enforcement, "audit_log", None)
+        if log is None or getattr(log, "_yanxing_observed", False):
+            return
+        append = log.append
+
+        async def observed_append(event: Any) -> Any:
+            with self.tracer.start_as_current_span("audit.append"):
+                started = time.perf_counter()
+                try:
+                    return await append(event)
+                except BaseException:
+                    self.audit_failures.inc()
+                    raise
+                finally:
+                    self.audit_seconds.observe(time.perf_counter() - started)
+
+        log.append = observed_append
+        log._yanxing_observed = True
+
+    # -- requests --------------------------------------------------------------------------
+    @contextmanager
+    def request_span(self, method: str) -> Iterator[Span]:
+        with self.tracer.start_as_current_span("graphql.request") as span:
+            span.set_attribute("http.request.method", method)
+            yield span
+
+    def finish_request(self, request: Request, response: Response, span: Span,
+                       started: float, request_id: str) -> None:
+        """Count, label the span and write the request's log line. Only names and codes:
+        never the document, its variables or anything a record holds."""
+        state = request.state
+        operation = self.operations.label(getattr(state, "operation_name", None))
+        party = getattr(state, "party", None) or "anonymous"
+        outcome = _outcome(response)
+        duration = time.perf_counter() - started
+        self.requests.labels(operation, outcome).inc()
+        self.request_seconds.labels(operation).observe(duration)
+        if response.status_code >= 400:
+            self.rejected.labels(outcome).inc()
+        span.set_attribute("graphql.operation.name", operation)
+        span.set_attribute("yanxing.party", party)
+        span.set_attribute("yanxing.outcome", outcome)
+        span.set_attribute("http.response.status_code", response.status_code)
+        if outcome != "ok":
+            span.set_status(StatusCode.ERROR, outcome)
+        REQUEST_LOG.info("request", extra={
+            "request_id": request_id, "party": party, "operation": operation,
+            "duration_ms": round(duration * 1000, 2), "outcome": outcome,
+            "status": response.status_code, "method": request.method, "path": request.url.path,
+        })
+
+
+def _outcome(response: Response) -> str:
+    """"ok", or the first error's extensions.code (the codes are the hub's own words)."""
+    try:
+        body = json.loads(bytes(response.body))
+    except (ValueError, AttributeError):
+        return "ok" if response.status_code < 400 else f"http_{response.status_code}"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        code = (errors[0].get("extensions") or {}).get("code")
+        if isinstance(code, str) and _NAME.match(code):
+            return code
+        return "ERROR"
+    return "ok" if response.status_code < 400 else f"http_{response.status_code}"
+
+
+def _allowed(host: str | None, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+             ) -> bool:
+    if host is None:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def metrics_route(observer: Observer, allow: Sequence[str]
+                  ) -> Callable[[Request], Awaitable[Response]]:
+    """GET /metrics for clients inside `allow` (CIDRs; `[hub] metrics_allow`), 404 for anyone
+    else, so that the route does not even show that it exists. The client address is the
+    socket's peer (uvicorn's, which honours --forwarded-allow-ips only when told to)."""
+    networks = [ipaddress.ip_network(cidr, strict=False) for cidr in allow]
+
+    async def metrics(request: Request) -> Response:
+        client = request.client
+        if not _allowed(client.host if client is not None else None, networks):
+            return PlainTextResponse("Not Found", status_code=404)
+        observer.refresh_sync_age()
+        return Response(generate_latest(observer.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """uvicorn's `log_config` for `[hub] log_format`: its own loggers plus `hub` (the request
+    lines and errors), all on stderr, as JSON objects or as uvicorn's text lines."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        for name in config["formatters"]:
+            config["formatters"][name] = {"()": "hub.api.observe.JsonFormatter"}
+    config["handlers"]["hub"] = {"class": "logging.StreamHandler", "formatter": "default",
+                                 "stream": "ext://sys.stderr"}
+    config["loggers"]["hub"] = {"handlers": ["hub"], "level": "INFO", "propagate": False}
+    return config

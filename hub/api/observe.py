@@ -90,7 +90,8 @@ def otlp_exporter(endpoint: str) -> SpanExporter:
     Imported only when `[hub] otlp_endpoint` is set, so a hub without it needs no exporter."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(endpoint=endpoint)
+    exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint)
+    return exporter
 
 
 class Observer:

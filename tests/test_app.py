@@ -110,6 +110,8 @@ async def test_healthz_and_readyz(make_world: Any) -> None:
     # a source down leaves the hub ready (it answers partially): reported, not failing
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert ready.json()["sources"]["county"] == {"status": "down", "code": "SOURCE_UNAVAILABLE"}
+    # pings do not trip the breakers: only reads do (tests/api/test_breaker_fault.py)
+    assert ready.json()["breakers"] == {"county": "closed", "city": "closed"}
 
 
 async def test_graphiql_page_uses_only_local_assets(world: World) -> None:

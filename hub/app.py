@@ -37,7 +37,8 @@ from hub.api.observe import Observer, metrics_route, otlp_exporter
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
 from hub.errors import ConfigError
-from hub.federation.sources import HealthStatus, SourceEntry, SourceRegistry
+from hub.federation.breaker import CircuitBreaker, RetryBudget
+from hub.federation.sources import SourceEntry, SourceRegistry
 from hub.policy.base import Policy
 from hub.settings import Mode, Settings
 from hub.store.migrate import require_head
@@ -74,6 +75,8 @@ async def open_runtime(
             registry.add(SourceEntry(
                 name=source.name, side=source.side, connector=open_connector(source.mapping),
                 owner=source.owner, title=source.title, timeout=limits.source_timeout_seconds,
+                breaker=CircuitBreaker(limits.breaker_failures, limits.breaker_reset_seconds),
+                retry_budget=RetryBudget(limits.retry_budget_ratio),
             ))
         runtime = Runtime(
             engine=engine, session_factory=create_session_factory(engine), registry=registry,
@@ -122,9 +125,12 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready to answer: the index is reachable and every source answers a ping. Needs no
-    token, so source health is reused for `limits.health_cache_seconds`: probing /readyz in a
-    loop does not become load on the sources."""
+    """Ready to answer: the hub's own index database is reachable. Sources are reported in
+    the body (health and breaker) but do not make the hub unready: it answers partially when
+    one is down, and taking every replica out of rotation for a source's fault would turn one
+    failing system into a whole outage. Needs no token, so source health is reused for
+    `limits.health_cache_seconds`: probing /readyz in a loop does not become load on the
+    sources."""
     runtime = _runtime(request)
     details: dict[str, object] = {}
     ready = True
@@ -139,8 +145,8 @@ async def readyz(request: Request) -> Response:
     pinged = await runtime.registry.ping_all(max_age=runtime.limits.health_cache_seconds)
     for name, health in pinged.items():
         sources[name] = {"status": health.status.value, "code": health.code}
-        ready = ready and health.status is HealthStatus.OK
     details["sources"] = sources
+    details["breakers"] = {e.name: e.breaker.state.value for e in runtime.registry}
     return JSONResponse({"status": "ready" if ready else "not ready", **details},
                         status_code=200 if ready else 503)
 

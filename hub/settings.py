@@ -123,6 +123,13 @@ class Limits:
     health_cache_seconds: float = 5.0
     #: on SIGTERM, requests still running after this many seconds are cancelled
     shutdown_timeout_seconds: float = 10.0
+    #: consecutive timeouts or connection errors after which a source's breaker opens and its
+    #: reads fail at once with SOURCE_UNAVAILABLE (hub.federation.breaker)
+    breaker_failures: int = 5
+    #: seconds an open breaker waits before it lets one probe read through
+    breaker_reset_seconds: float = 10.0
+    #: share of reads that may be retried once after a timeout or connection error
+    retry_budget_ratio: float = 0.1
 
 
 #: accepted range per limit: a typo like max_page_size = 1000000 is an error, not a DoS
@@ -142,10 +149,14 @@ _LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
     "request_timeout_seconds": (0.1, 3_600),
     "health_cache_seconds": (0, 3_600),
     "shutdown_timeout_seconds": (0.1, 600),
+    "breaker_failures": (1, 1_000),
+    "breaker_reset_seconds": (0.1, 3_600),
+    "retry_budget_ratio": (0, 1),
 }
 #: limits given in seconds (a number); every other limit is an integer
 _FLOAT_LIMITS = frozenset({"source_timeout_seconds", "request_timeout_seconds",
-                           "health_cache_seconds", "shutdown_timeout_seconds"})
+                           "health_cache_seconds", "shutdown_timeout_seconds",
+                           "breaker_reset_seconds", "retry_budget_ratio"})
 
 
 PRODUCTION = "production"

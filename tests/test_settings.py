@@ -240,6 +240,26 @@ def test_overloading_limits_have_safe_defaults_and_are_range_checked(tmp_path: P
         assert expected in text
 
 
+def test_breaker_limits_have_safe_defaults_and_are_range_checked(tmp_path: Path) -> None:
+    """The issue 12 breaker and retry budget: safe defaults, settable, range-checked."""
+    defaults = Limits()
+    assert (defaults.breaker_failures, defaults.breaker_reset_seconds,
+            defaults.retry_budget_ratio) == (5, 10.0, 0.1)
+    head = '[hub]\nsecret = "' + "s" * 40 + '"\n[limits]\n'
+    good = head + "breaker_failures = 3\nbreaker_reset_seconds = 2\nretry_budget_ratio = 0\n"
+    limits = load_settings(write(tmp_path, good), env={}).limits
+    assert (limits.breaker_failures, limits.breaker_reset_seconds,
+            limits.retry_budget_ratio) == (3, 2.0, 0.0)
+    bad = head + "breaker_failures = 0\nbreaker_reset_seconds = 0\nretry_budget_ratio = 2\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, bad), env={})
+    text = "\n".join(info.value.problems)
+    for expected in ("limits.breaker_failures = 0 is outside",
+                     "limits.breaker_reset_seconds = 0 is outside",
+                     "limits.retry_budget_ratio = 2 is outside"):
+        assert expected in text
+
+
 def test_hub_federation_is_on_by_default_and_validated(tmp_path: Path) -> None:
     """`[hub] federation`: the subgraph schema is served unless turned off; a non-boolean is
     reported with the other problems."""

@@ -27,8 +27,9 @@ from connectors.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from hub.federation.breaker import may_retry
 from hub.federation.merge import SourcedValue, merge_values
-from hub.federation.sources import SourceRegistry
+from hub.federation.sources import SourceEntry, SourceRegistry
 from hub.model import MEMBER_PYTHON_TYPES
 
 __all__ = ["Link", "ProvenanceRecord", "MergedMember", "FetchResult", "LiveFetcher"]
@@ -161,28 +162,34 @@ class LiveFetcher:
             raise SourceUnavailable(source, "is not connected to this hub")
         wanted = None if fields is None else frozenset(fields | {"updated_at"})
         request = ReadRequest(entity=self.entity, keys=list(local_ids), fields=wanted)
-        try:
-            # asyncio.timeout, not wait_for: no extra task per read
-            async with asyncio.timeout(entry.timeout):
-                result = await entry.connector.read(request)
-            records = _check_result(source, local_ids, result)
-        except TimeoutError:
-            error: SourceError = SourceTimeout(source, f"no answer within {entry.timeout:g} s")
-            self.registry.record(source, error)
-            raise error from None
-        except SourceError as exc:
-            self.registry.record(source, exc)
-            raise
-        except ConnectorError as exc:
-            error = SourceUnavailable(source, f"cannot be used: {exc.code}")
-            self.registry.record(source, error)
-            raise error from None
-        except Exception:
-            # a connector bug: log it here, tell the client only that the answer was unusable
-            log.exception("source %s failed unexpectedly", source)
-            error = SourceInvalid(source, "failed while reading; see the hub log")
-            self.registry.record(source, error)
-            raise error from None
+        breaker, budget = entry.breaker, entry.retry_budget
+        if not breaker.allow():
+            error: SourceError = SourceUnavailable(
+                source, f"is failing; the hub retries it in {breaker.retry_after():.0f} s")
+            raise error
+        budget.record_read()
+        retried = False
+        while True:
+            try:
+                result, records = await self._read_once(entry, request, local_ids)
+            except asyncio.CancelledError:
+                breaker.abandoned()  # a cancelled probe must not leave it half-open for good
+                raise
+            except SourceError as exc:
+                transient = isinstance(exc, SourceUnavailable)  # timeouts included
+                if transient:
+                    breaker.failure()
+                else:
+                    breaker.success()  # it answered: unwell data, not an unwell source
+                # a read is idempotent (may_retry): once, within the budget, breaker closed
+                if (transient and not retried and may_retry(idempotent=True)
+                        and breaker.allow() and budget.try_spend()):
+                    retried = True
+                    continue
+                self.registry.record(source, exc)
+                raise
+            break
+        breaker.success()
         self.registry.record(source, None)
         if isinstance(result.issues, list):
             self._issues.extend(i for i in result.issues if isinstance(i, DataIssue))
@@ -197,6 +204,27 @@ class LiveFetcher:
                 )
             out[local_id] = record
         return out
+
+    async def _read_once(
+        self, entry: SourceEntry, request: ReadRequest, local_ids: Sequence[str]
+    ) -> tuple[ReadResult, list[Record | None]]:
+        """One call to the source; every failure becomes a `SourceError` with a stable code."""
+        source, timeout = entry.name, entry.timeout
+        try:
+            # asyncio.timeout, not wait_for: no extra task per read
+            async with asyncio.timeout(timeout):
+                result = await entry.connector.read(request)
+            return result, _check_result(source, local_ids, result)
+        except TimeoutError:
+            raise SourceTimeout(source, f"no answer within {timeout:g} s") from None
+        except SourceError:
+            raise
+        except ConnectorError as exc:
+            raise SourceUnavailable(source, f"cannot be used: {exc.code}") from None
+        except Exception:
+            # a connector bug: log it here, tell the client only that the answer was unusable
+            log.exception("source %s failed unexpectedly", source)
+            raise SourceInvalid(source, "failed while reading; see the hub log") from None
 
     async def _read_source(
         self, source: str, local_ids: Sequence[str], fields: frozenset[str] | None

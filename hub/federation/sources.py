@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError, SourceError, SourceTimeout
+from hub.federation.breaker import CircuitBreaker, RetryBudget
 from hub.model import Side
 
 __all__ = ["HealthStatus", "SourceHealth", "SourceEntry", "SourceRegistry", "DEFAULT_TIMEOUT"]
@@ -51,7 +52,8 @@ class SourceHealth:
 
 @dataclass(slots=True)
 class SourceEntry:
-    """One open source. `timeout` bounds each call the hub makes to it, in seconds."""
+    """One open source. `timeout` bounds each call the hub makes to it, in seconds; `breaker`
+    and `retry_budget` guard its reads (hub.federation.breaker)."""
 
     name: str
     side: Side
@@ -60,6 +62,8 @@ class SourceEntry:
     title: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     health: SourceHealth = field(default_factory=SourceHealth)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    retry_budget: RetryBudget = field(default_factory=RetryBudget)
 
     @property
     def kind(self) -> str:

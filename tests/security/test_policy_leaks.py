@@ -392,6 +392,13 @@ async def test_sync_counts_of_other_parties_sources_are_theirs(trusted: Trusted)
                                "issuesSeen": None}]
 
 
+async def test_breaker_state_of_other_parties_sources_is_theirs(trusted: Trusted) -> None:
+    """How often another party's system fails is that party's to share, like its sync counts."""
+    body = await trusted.gql("{ sources { name breaker { state failures } } }", party="wenjiang")
+    breakers = {s["name"]: s["breaker"] for s in body["data"]["sources"]}
+    assert breakers == {"city": {"state": "CLOSED", "failures": 0}, "county": None}
+
+
 # ------------------------------------------------------------------ siblings
 
 

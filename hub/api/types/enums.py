@@ -8,6 +8,7 @@ from typing import TypeVar
 import strawberry
 
 __all__ = [
+    "BreakerStateKind",
     "Gender",
     "MemberStatus",
     "OrganizationKind",
@@ -104,6 +105,16 @@ class AttendanceMode(enum.Enum):
 class SourceSide(enum.Enum):
     ORIGIN = strawberry.enum_value("origin", description="流出地 origin side")
     DESTINATION = strawberry.enum_value("destination", description="流入地 destination side")
+
+
+@strawberry.enum(name="BreakerState",
+                 description="熔断器状态。 State of a source's circuit breaker.")
+class BreakerStateKind(enum.Enum):
+    CLOSED = strawberry.enum_value("closed", description="闭合：正常调用 calls go through")
+    OPEN = strawberry.enum_value("open", description="断开：立即返回不可用 calls fail at once")
+    HALF_OPEN = strawberry.enum_value(
+        "half_open", description="半开：试探一次 one probe call is in flight"
+    )
 
 
 @strawberry.enum(description="数据源健康状态。 Last known health of a connected system.")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from sqlalchemy import select, tuple_
 
-from hub.api.types.enums import HealthState, SourceSide
+from hub.api.types.enums import BreakerStateKind, HealthState, SourceSide
 from hub.api.types.policed import PolicedObject
 from hub.federation.sources import SourceEntry
 from hub.policy.base import Subject
@@ -18,7 +18,7 @@ from hub.store.models import DataIssueRow, MemberRow, SourceLinkRow, SyncStateRo
 if TYPE_CHECKING:
     from hub.api.context import Context
 
-__all__ = ["Source", "SourceHealthInfo", "SyncInfo", "DataQualityIssue"]
+__all__ = ["BreakerInfo", "Source", "SourceHealthInfo", "SyncInfo", "DataQualityIssue"]
 
 
 @strawberry.type(description="数据源健康状况。 Health of a connected system at its last call.")
@@ -26,6 +26,15 @@ class SourceHealthInfo:
     state: HealthState = strawberry.field(description="状态。 State.")
     checked_at: datetime | None = strawberry.field(description="检测时间。 When it was known.")
     code: str | None = strawberry.field(description="错误代码，如 SOURCE_TIMEOUT。 Error code.")
+
+
+@strawberry.type(description="熔断器状态：连续失败后暂停调用该系统，到时试探恢复。 Circuit "
+                 "breaker of a system: after consecutive failures its reads fail at once "
+                 "until a probe read succeeds.")
+class BreakerInfo:
+    state: BreakerStateKind = strawberry.field(description="状态。 State.")
+    failures: int = strawberry.field(description="连续失败次数。 Consecutive failures.")
+    opened_at: datetime | None = strawberry.field(description="上次断开时间。 Last opened.")
 
 
 @strawberry.type(description="同步状态（每个实体）。 Sync state of one entity of a system.")
@@ -65,6 +74,8 @@ class Source:
                                          "owning party.")
     health: SourceHealthInfo = strawberry.field(description="健康状况。 Health.")
     sync: list[SyncInfo] = strawberry.field(description="各实体同步状态。 Last sync per entity.")
+    breaker: BreakerInfo | None = strawberry.field(description="熔断器（仅所属方或协议授予）。 "
+                                                   "Circuit breaker (the owner's, or granted).")
 
     @classmethod
     def from_entry(cls, entry: SourceEntry, sync: list[SyncStateRow],
@@ -77,6 +88,10 @@ class Source:
                 state=HealthState(h.status.value), checked_at=h.checked_at, code=h.code
             ),
             sync=[SyncInfo.from_row(r, counts=counts) for r in sync],
+            breaker=BreakerInfo(
+                state=BreakerStateKind(entry.breaker.state.value),
+                failures=entry.breaker.consecutive_failures, opened_at=entry.breaker.opened_at,
+            ) if counts else None,
         )
 
 

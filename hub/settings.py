@@ -68,6 +68,7 @@ from hub.errors import ConfigError
 from hub.model import Side
 
 __all__ = [
+    "PURPOSE",
     "Settings",
     "HubSettings",
     "Mode",
@@ -289,8 +290,9 @@ TRUST_KEYS = ("registry", "hub_public_key", "hub_private_key", "hub_kid", "audie
               "checkpoint_every", "contracts", "replay_cache", "replay_cache_prefix",
               "own_data_purposes", "audit_anchor", "audit_rejections_per_minute",
               "audit_rejections_total_per_minute")
-#: a purpose, as contracts declare them (schema/contract.schema.json)
-_PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+#: a purpose, as contracts declare them (schema/contract.schema.json); tokens and the audit
+#: log hold purposes to the same pattern (hub.audit.privacy)
+PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: the anchor file's name when [trust] does not say (next to yanxing.toml)
 DEFAULT_AUDIT_ANCHOR = "audit-anchor.jsonl"
@@ -638,9 +640,9 @@ def read_trust_table(table: Any, base: Path, problems: list[str]) -> TrustConfig
                         f"got {prefix!r}")
     purposes = table.get("own_data_purposes", ["own-records"])
     if not isinstance(purposes, list) or not all(
-            isinstance(p, str) and _PURPOSE.match(p) for p in purposes):
+            isinstance(p, str) and PURPOSE.match(p) for p in purposes):
         problems.append(f"trust.own_data_purposes must be a list of purposes matching "
-                        f"{_PURPOSE.pattern}, got {purposes!r}")
+                        f"{PURPOSE.pattern}, got {purposes!r}")
     if len(problems) > before or registry is None or public is None:
         return None
     return TrustConfig(

@@ -26,6 +26,8 @@ import re
 from graphql import GraphQLError
 from graphql.language import Lexer, Source, TokenKind
 
+from hub.settings import PURPOSE
+
 __all__ = [
     "SAFE_USER",
     "SAFE_PURPOSE",
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 SAFE_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SAFE_PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+SAFE_PURPOSE = PURPOSE  # the contracts' purpose pattern (hub.settings)
 #: 7+ consecutive digits: phone numbers, ID numbers, landlines
 _DIGIT_RUN = re.compile(r"[0-9]{7,}")
 

@@ -1,0 +1,87 @@
+"""Child process of bench/gateway.py: the demo world, a hub configuration over its Chengdu-style
+platform alone (under the demo's signed contracts, audit on) and a file of fresh tokens.
+
+Runs in its own process so the simulated platforms share neither an event loop nor the GIL
+with the hub or the load generator. Prints one JSON line (upstream URL and token, the hub's
+configuration and environment, (local id, member key) pairs, the token file), then serves
+until stdin closes. The hub itself is started by the parent with `yanxing serve`, as a user
+runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hub.contracts.demo import DEMO_PURPOSE  # noqa: E402
+from hub.contracts.keys import load_private_key  # noqa: E402
+from hub.contracts.tokens import mint_token  # noqa: E402
+from hub.demo.launch import _sync, _trust_lines, make_trust  # noqa: E402
+from hub.demo.world import DemoWorld  # noqa: E402
+from hub.settings import load_settings  # noqa: E402
+from hub.store.models import SourceLinkRow  # noqa: E402
+from hub.store.session import create_engine, create_session_factory  # noqa: E402
+
+#: the origin county reading its members' destination records under the 成都—叙州 contract
+PARTY = "xuzhou-county-org"
+
+
+async def main(directory: Path, members: int, tokens: int) -> None:
+    async with DemoWorld.start(directory, members=members) as world:
+        chengdu = world.source("chengdu")
+        trust = make_trust(world, directory)
+        lines = [
+            "[hub]",
+            'database_url = "sqlite+aiosqlite:///hub.db"',
+            'secret = "${YANXING_SECRET}"',
+            'log_format = "text"',
+            "",
+            "[[sources]]",
+            f'mapping = "{chengdu.mapping_path}"',
+            f'owner = "{chengdu.owner_party_id}"',
+            "",
+            *_trust_lines(trust, directory),
+        ]
+        config = directory / "yanxing.toml"
+        config.write_text("\n".join(lines), encoding="utf-8")
+        env = {**world.env, "YANXING_SECRET": secrets.token_urlsafe(48)}
+        settings = load_settings(config, env=env)
+        await _sync(settings)
+        engine = create_engine(settings.hub.database_url)
+        async with create_session_factory(engine)() as session:
+            pairs = (await session.execute(
+                select(SourceLinkRow.local_id, SourceLinkRow.member_key)
+                .where(SourceLinkRow.source == "chengdu", SourceLinkRow.entity == "member",
+                       SourceLinkRow.member_key.is_not(None))
+                .order_by(SourceLinkRow.local_id)
+            )).all()
+        await engine.dispose()
+        # single-use tokens, minted before any timing (minting is the client's cost)
+        kid, key_path = trust.party_keys[PARTY]
+        key = load_private_key(key_path)
+        token_file = directory / "tokens.txt"
+        token_file.write_text("\n".join(
+            mint_token(PARTY, "bench-official", DEMO_PURPOSE, key, kid, trust.hub_id, 600)
+            for _ in range(tokens)) + "\n", encoding="ascii")
+        print(json.dumps({
+            "upstream": world.chengdu.url,
+            "upstream_token": env["CHENGDU_TOKEN"],
+            "config": str(config),
+            "env": {k: v for k, v in env.items() if isinstance(v, str)},
+            "pairs": [list(p) for p in pairs],
+            "tokens": str(token_file),
+            "party": PARTY,
+        }), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])))

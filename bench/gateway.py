@@ -1,0 +1,287 @@
+"""Benchmark: the hub against Hive Gateway over the same REST upstream, in one run (issue 11).
+
+    .venv/bin/python bench/gateway.py [--duration 10] [--members 2000] [--workers 1]
+
+Everything runs on 127.0.0.1, each server in its own process, the load from `wrk` (Debian's
+package) one run after another, every process sharing the machine's cores:
+- the upstream: the demo's Chengdu-style platform (蓉城先锋), 2,000 members;
+- Hive Gateway 2.15 (npm, installed by this script into bench/peers/ with `npm ci`), one
+  process, no auth, reading the upstream through bench/peers/chengdu.openapi.json;
+- the hub as a user runs it: `yanxing serve` in production mode over the same platform alone,
+  under the demo's signed contracts with the audit log on, every request carrying a fresh
+  single-use party token (minted before timing: minting is the client's cost).
+Rows: one member at c=32 and c=1, a 50-member page at c=32, each through the upstream
+directly, Hive Gateway and the hub, with the hub/Hive ratios the issue sets as aims.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT / "bench" / "peers"
+BIN = Path(sys.executable).parent
+
+#: single-use tokens minted per second of a hub run: above the hub's throughput, or requests
+#: past them reuse a token and are refused (counted as bad, and reported)
+TOKENS_PER_SECOND = 4000
+
+# the fields the origin party is granted of the destination's records (成都—叙州 contract)
+HUB_MEMBER = ('query($k: ID!) { member(key: $k) { phone status '
+              'destination { address employer occupation } } }')
+HUB_PAGE = ('{ members(first: 50) { nodes { phone status '
+            'destination { address employer occupation } } } }')
+HIVE_QUERY = ('query($ids: String) { members(ids: $ids) { data { items { mobile '
+              'contactStatus address company job } } } }')
+
+# wrk script: POST a GraphQL body per request, cycling through a file of bodies (one JSON
+# document per line), each used once; counts answers that are not 200 or carry "errors".
+WRK_LUA = r"""
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+local bodies, i = {}, 0
+bad = 0
+for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
+wrk.method = os.getenv("BENCH_METHOD") or "POST"
+wrk.headers["Content-Type"] = "application/json"
+local auth = os.getenv("BENCH_AUTH")
+if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+request = function()
+  i = i + 1
+  local line = bodies[((i - 1) % #bodies) + 1]
+  if wrk.method == "GET" then return wrk.format("GET", line) end
+  return wrk.format(nil, nil, nil, line)
+end
+response = function(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+    bad = bad + 1
+    if bad == 1 then io.write("FIRSTBAD " .. status .. " " .. string.sub(body, 1, 300) .. "\n") end
+  end
+end
+done = function(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("bad") end
+  io.write(string.format('BENCH {"requests": %d, "seconds": %f, "p50": %f, "p99": %f, ' ..
+    '"errors": %d, "socket_errors": %d, "bad": %d}\n', summary.requests,
+    summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
+    summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout, bad))
+end
+"""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50: float
+    p99: float
+    bad: int
+
+    def cells(self) -> str:
+        flag = f"  ({self.bad} bad)" if self.bad else ""
+        return f"{self.rps:>8.0f} req/s  p50 {self.p50:>7.2f} ms  p99 {self.p99:>7.2f} ms{flag}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60.0, headers: dict[str, str] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                        timeout=2):
+                return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"bench: {url} did not come up within {timeout:.0f} s")
+
+
+def wrk(url: str, lines: list[str], *, connections: int, duration: int, work: Path,
+        method: str = "POST", auth: str = "", tokens: bool = False) -> Result:
+    """One wrk run cycling through `lines` (a GET path or a POST body each; with `tokens`,
+    each line is `token<TAB>body`, sent as that request's bearer token)."""
+    stamp = time.monotonic_ns()
+    body_file = work / f"lines-{stamp}.txt"
+    body_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lua = WRK_LUA if not tokens else WRK_LUA.replace(
+        "  return wrk.format(nil, nil, nil, line)",
+        '  local tab = string.find(line, "\\t", 1, true)\n'
+        '  return wrk.format(nil, nil, {["Content-Type"] = "application/json", '
+        '["Authorization"] = "Bearer " .. string.sub(line, 1, tab - 1)}, '
+        'string.sub(line, tab + 1))')
+    script = work / f"bench-{stamp}.lua"
+    script.write_text(lua, encoding="utf-8")
+    env = {**os.environ, "BENCH_BODIES": str(body_file), "BENCH_METHOD": method,
+           "BENCH_AUTH": auth}
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+                          "-s", str(script), url], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise SystemExit(f"bench: wrk failed: {out.stderr or out.stdout}")
+    for first_bad in (x for x in out.stdout.splitlines() if x.startswith("FIRSTBAD ")):
+        print(f"bench: {url}: first bad answer: {first_bad[9:]}", file=sys.stderr)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("BENCH "))
+    data = json.loads(line[len("BENCH "):])
+    if tokens and data["requests"] > len(lines):
+        print(f"bench: {data['requests']} requests but only {len(lines)} tokens: the replays "
+              "were refused (counted as bad); raise TOKENS_PER_SECOND", file=sys.stderr)
+    return Result(data["requests"] / data["seconds"], data["p50"], data["p99"],
+                  data["bad"] + data["errors"] + data["socket_errors"])
+
+
+def ensure_peers() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("bench: wrk is missing; install it with `apt-get install -y wrk`")
+    if not (PEERS / "node_modules" / ".bin" / "hive-gateway").exists():
+        print("installing Hive Gateway into bench/peers (npm ci) ...", flush=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEERS,
+                       check=True)
+
+
+def start_hive(upstream: str, token: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "UPSTREAM_URL": upstream, "CHENGDU_TOKEN": token}
+    supergraph = work / "supergraph.graphql"
+    subprocess.run([str(PEERS / "node_modules" / ".bin" / "mesh-compose"), "-o", str(supergraph)],
+                   cwd=PEERS, env=env, check=True, capture_output=True)
+    port = free_port()
+    hive = subprocess.Popen(
+        [str(PEERS / "node_modules" / ".bin" / "hive-gateway"), "supergraph", str(supergraph),
+         "--port", str(port), "--host", "127.0.0.1"],
+        cwd=PEERS, env={**env, "NODE_ENV": "production"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_http(f"http://127.0.0.1:{port}/healthcheck")
+    return hive, f"http://127.0.0.1:{port}/graphql"
+
+
+def start_hub(config: str, env: dict[str, str],
+              workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    args = [str(BIN / "yanxing"), "serve", "--config", config, "--port", str(port)]
+    if workers > 1:
+        args += ["--workers", str(workers)]
+    hub = subprocess.Popen(args, cwd=Path(config).parent, env={**os.environ, **env},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    wait_http(f"http://127.0.0.1:{port}/healthz")
+    return hub, f"http://127.0.0.1:{port}/graphql"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
+    args = parser.parse_args()
+    ensure_peers()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        world = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "_gateway_world.py"), str(work / "world"),
+             str(args.members), str(TOKENS_PER_SECOND * args.duration * 3 + 10)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert world.stdout is not None
+        info = json.loads(world.stdout.readline())
+        tokens = Path(info["tokens"]).read_text(encoding="ascii").split()
+        hive, hive_url = start_hive(info["upstream"], info["upstream_token"], work)
+        hub, hub_url = start_hub(info["config"], info["env"], args.workers)
+        try:
+            rows = run_rows(info, tokens, hive_url, hub_url, args.duration, work)
+        finally:
+            stop(hub)
+            stop(hive)
+            assert world.stdin is not None
+            world.stdin.close()
+            world.wait(timeout=30)
+    print_table(rows, args)
+
+
+def visible_pairs(info: dict, hub_url: str, token: str) -> list[tuple[str, str]]:
+    """The (Chengdu local id, member key) pairs whose member the bench party may read."""
+    query = '{ members(first: 100) { nodes { key } } }'
+    body = json.dumps({"query": query}).encode()
+    request = urllib.request.Request(hub_url, body, {"Content-Type": "application/json",
+                                                     "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        nodes = json.load(answer)["data"]["members"]["nodes"]
+    seen = {n["key"] for n in nodes if n}
+    return [(local, key) for local, key in info["pairs"] if key in seen]
+
+
+def run_rows(info: dict, tokens: list[str], hive_url: str, hub_url: str, duration: int,
+             work: Path) -> dict[str, dict[str, Result]]:
+    pairs = visible_pairs(info, hub_url, tokens.pop())
+    if len(pairs) < 50:
+        raise SystemExit(f"bench: the party sees only {len(pairs)} of the first 100 members")
+    auth = f"Bearer {info['upstream_token']}"
+    upstream = info["upstream"].rstrip("/") + "/api/v1/members"
+    path = "/api/v1/members?ids="
+
+    rows: dict[str, dict[str, Result]] = {}
+    member_vars = [{"k": key} for _, key in pairs]
+    # the hub's page is the party's first 50 members; the peers are asked for the same 50
+    page_ids = [p[0] for p in pairs[:50]]
+    for label, connections, page in (("one member, c=32", 32, False),
+                                     ("one member, c=1", 1, False),
+                                     ("50-member page, c=32", 32, True)):
+        ids = [",".join(page_ids)] if page else [local for local, _ in pairs]
+        row = {
+            "upstream": wrk(upstream, [path + i for i in ids], connections=connections,
+                            duration=duration, work=work, method="GET", auth=auth),
+            "hive": wrk(hive_url, [json.dumps({"query": HIVE_QUERY, "variables": {"ids": i}})
+                                   for i in ids], connections=connections, duration=duration,
+                        work=work),
+        }
+        query, variables = (HUB_PAGE, [{}]) if page else (HUB_MEMBER, member_vars)
+        row["hub"] = hub_run(hub_url, query, variables, tokens, connections, duration, work)
+        rows[label] = row
+    return rows
+
+
+def hub_run(url: str, query: str, variables: list[dict], tokens: list[str], connections: int,
+            duration: int, work: Path) -> Result:
+    """wrk against the hub, a fresh single-use token per request (they are used up)."""
+    n = min(len(tokens), TOKENS_PER_SECOND * duration)
+    batch, tokens[:] = tokens[:n], tokens[n:]
+    lines = [f"{token}\t" + json.dumps({"query": query, "variables": variables[i % len(variables)]})
+             for i, token in enumerate(batch)]
+    return wrk(url, lines, connections=connections, duration=duration, work=work, tokens=True)
+
+
+def print_table(rows: dict[str, dict[str, Result]], args: argparse.Namespace) -> None:
+    print(f"\nhub vs Hive Gateway 2.15 over the same REST upstream ({args.members} members, "
+          f"wrk -t1, {args.duration} s per run, hub workers: {args.workers})\n")
+    for label, row in rows.items():
+        print(label)
+        for name in ("upstream", "hive", "hub"):
+            print(f"  {name:<9}{row[name].cells()}")
+        hub, hive = row["hub"], row["hive"]
+        print(f"  hub/Hive: throughput {hub.rps / hive.rps:.2f}x, p50 {hub.p50 / hive.p50:.2f}x, "
+              f"p99 {hub.p99 / hive.p99:.2f}x;  hub p50 - upstream p50: "
+              f"{hub.p50 - row['upstream'].p50:+.2f} ms\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -88,10 +88,28 @@ class Result:
     p50: float
     p99: float
     bad: int
+    #: CPU milliseconds the server's processes spent per request: unlike req/s, it hardly
+    #: depends on what else the machine is running
+    cpu_ms: float = 0.0
 
     def cells(self) -> str:
         flag = f"  ({self.bad} bad)" if self.bad else ""
-        return f"{self.rps:>8.0f} req/s  p50 {self.p50:>7.2f} ms  p99 {self.p99:>7.2f} ms{flag}"
+        return (f"{self.rps:>8.0f} req/s  p50 {self.p50:>7.2f} ms  p99 {self.p99:>7.2f} ms  "
+                f"CPU {self.cpu_ms:>6.2f} ms/req{flag}")
+
+
+def session_cpu(session: int) -> float:
+    """CPU seconds (user + system) of every live process in `session` (a server started with
+    start_new_session, its workers included)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -112,7 +130,7 @@ def wait_http(url: str, timeout: float = 60.0, headers: dict[str, str] | None = 
     raise SystemExit(f"bench: {url} did not come up within {timeout:.0f} s")
 
 
-def wrk(url: str, lines: list[str], *, connections: int, duration: int, work: Path,
+def wrk(url: str, lines: list[str], *, server: int, connections: int, duration: int, work: Path,
         method: str = "POST", auth: str = "", tokens: bool = False) -> Result:
     """One wrk run cycling through `lines` (a GET path or a POST body each; with `tokens`,
     each line is `token<TAB>body`, sent as that request's bearer token)."""
@@ -129,8 +147,10 @@ def wrk(url: str, lines: list[str], *, connections: int, duration: int, work: Pa
     script.write_text(lua, encoding="utf-8")
     env = {**os.environ, "BENCH_BODIES": str(body_file), "BENCH_METHOD": method,
            "BENCH_AUTH": auth}
+    cpu = session_cpu(server)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                           "-s", str(script), url], capture_output=True, text=True, env=env)
+    cpu = session_cpu(server) - cpu
     if out.returncode:
         raise SystemExit(f"bench: wrk failed: {out.stderr or out.stdout}")
     for first_bad in (x for x in out.stdout.splitlines() if x.startswith("FIRSTBAD ")):
@@ -141,7 +161,8 @@ def wrk(url: str, lines: list[str], *, connections: int, duration: int, work: Pa
         print(f"bench: {data['requests']} requests but only {len(lines)} tokens: the replays "
               "were refused (counted as bad); raise TOKENS_PER_SECOND", file=sys.stderr)
     return Result(data["requests"] / data["seconds"], data["p50"], data["p99"],
-                  data["bad"] + data["errors"] + data["socket_errors"])
+                  data["bad"] + data["errors"] + data["socket_errors"],
+                  cpu * 1000 / max(1, data["requests"]))
 
 
 def ensure_peers() -> None:
@@ -201,14 +222,16 @@ def main() -> None:
         world = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "_gateway_world.py"), str(work / "world"),
              str(args.members), str(TOKENS_PER_SECOND * args.duration * 3 + 10)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            start_new_session=True)
         assert world.stdout is not None
         info = json.loads(world.stdout.readline())
         tokens = Path(info["tokens"]).read_text(encoding="ascii").split()
         hive, hive_url = start_hive(info["upstream"], info["upstream_token"], work)
         hub, hub_url = start_hub(info["config"], info["env"], args.workers)
         try:
-            rows = run_rows(info, tokens, hive_url, hub_url, args.duration, work)
+            sessions = {"upstream": world.pid, "hive": hive.pid, "hub": hub.pid}
+            rows = run_rows(info, tokens, hive_url, hub_url, sessions, args.duration, work)
         finally:
             stop(hub)
             stop(hive)
@@ -230,7 +253,8 @@ def visible_pairs(info: dict, hub_url: str, token: str) -> list[tuple[str, str]]
     return [(local, key) for local, key in info["pairs"] if key in seen]
 
 
-def run_rows(info: dict, tokens: list[str], hive_url: str, hub_url: str, duration: int,
+def run_rows(info: dict, tokens: list[str], hive_url: str, hub_url: str,
+             sessions: dict[str, int], duration: int,
              work: Path) -> dict[str, dict[str, Result]]:
     pairs = visible_pairs(info, hub_url, tokens.pop())
     if len(pairs) < 50:
@@ -248,26 +272,29 @@ def run_rows(info: dict, tokens: list[str], hive_url: str, hub_url: str, duratio
                                      ("50-member page, c=32", 32, True)):
         ids = [",".join(page_ids)] if page else [local for local, _ in pairs]
         row = {
-            "upstream": wrk(upstream, [path + i for i in ids], connections=connections,
+            "upstream": wrk(upstream, [path + i for i in ids], server=sessions["upstream"],
+                            connections=connections,
                             duration=duration, work=work, method="GET", auth=auth),
             "hive": wrk(hive_url, [json.dumps({"query": HIVE_QUERY, "variables": {"ids": i}})
-                                   for i in ids], connections=connections, duration=duration,
-                        work=work),
+                                   for i in ids], server=sessions["hive"],
+                        connections=connections, duration=duration, work=work),
         }
         query, variables = (HUB_PAGE, [{}]) if page else (HUB_MEMBER, member_vars)
-        row["hub"] = hub_run(hub_url, query, variables, tokens, connections, duration, work)
+        row["hub"] = hub_run(hub_url, query, variables, tokens, sessions["hub"], connections,
+                             duration, work)
         rows[label] = row
     return rows
 
 
-def hub_run(url: str, query: str, variables: list[dict], tokens: list[str], connections: int,
-            duration: int, work: Path) -> Result:
+def hub_run(url: str, query: str, variables: list[dict], tokens: list[str], server: int,
+            connections: int, duration: int, work: Path) -> Result:
     """wrk against the hub, a fresh single-use token per request (they are used up)."""
     n = min(len(tokens), TOKENS_PER_SECOND * duration)
     batch, tokens[:] = tokens[:n], tokens[n:]
     lines = [f"{token}\t" + json.dumps({"query": query, "variables": variables[i % len(variables)]})
              for i, token in enumerate(batch)]
-    return wrk(url, lines, connections=connections, duration=duration, work=work, tokens=True)
+    return wrk(url, lines, server=server, connections=connections, duration=duration,
+               work=work, tokens=True)
 
 
 def print_table(rows: dict[str, dict[str, Result]], args: argparse.Namespace) -> None:
@@ -279,8 +306,8 @@ def print_table(rows: dict[str, dict[str, Result]], args: argparse.Namespace) ->
             print(f"  {name:<9}{row[name].cells()}")
         hub, hive = row["hub"], row["hive"]
         print(f"  hub/Hive: throughput {hub.rps / hive.rps:.2f}x, p50 {hub.p50 / hive.p50:.2f}x, "
-              f"p99 {hub.p99 / hive.p99:.2f}x;  hub p50 - upstream p50: "
-              f"{hub.p50 - row['upstream'].p50:+.2f} ms\n")
+              f"p99 {hub.p99 / hive.p99:.2f}x, CPU per request {hub.cpu_ms / hive.cpu_ms:.2f}x;"
+              f"  hub p50 - upstream p50: {hub.p50 - row['upstream'].p50:+.2f} ms\n")
 
 
 if __name__ == "__main__":

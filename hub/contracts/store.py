@@ -150,44 +150,63 @@ async def _check_registry_version(session: AsyncSession, registry: Registry) -> 
 
 
 class StateWatch:
-    """Reads the contract-state version (and, with `versions`, the newest registry version in
-    the same round trip) over one held autocommit connection: no pool checkout,
-    no transaction and no ORM per read (~0.2 ms on SQLite instead of ~0.7 ms through a
-    session). Every call reads the database afresh (reads are serialised, never shared), so a
-    change committed before the call is seen by it. A failed connection is dropped and
-    reopened once. Close it with the app (`close`)."""
+    """Reads the contract-state version and the newest registry version in one round trip,
+    over one held autocommit connection: no pool checkout, no transaction and no ORM per read
+    (~0.2 ms on SQLite instead of ~0.7 ms through a session). A failed connection is dropped
+    and reopened once. Close it with the app (`close`).
+
+    Freshness: a call sees every change committed before the call began. Concurrent calls
+    share reads without weakening that: a call joins the next read to *start* (never one
+    already running, which may have begun before the change), so under load one read answers
+    every request that arrived while the previous read ran, instead of each request queueing
+    for a read of its own (with one connection, reads are serialised: at 32 concurrent
+    requests that queue was where requests waited)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
-        self._lock = asyncio.Lock()
+        #: the read that starts once the running one ends; calls arriving now join it
+        self._next: asyncio.Future[tuple[int | None, int | None]] | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     async def version(self) -> int | None:
         """The contract-state counter."""
-        version: int | None = await self._read(_VERSION)
-        return version
+        return (await self.versions())[0]
 
     async def versions(self) -> tuple[int | None, int | None]:
         """(contract-state counter, newest registry version) in one round trip: what a
         request needs checked before it is authenticated."""
-        row = await self._read(_VERSIONS, scalar=False)
-        return (row[0], row[1]) if row is not None else (None, None)
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        joined = self._next
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.ensure_future(self._read_while_asked())
+        # shield: a cancelled request must not cancel the read other requests wait for
+        return await asyncio.shield(joined)
 
-    async def _read(self, statement: Any, *, scalar: bool = True) -> Any:
-        async with self._lock:
-            for attempt in (1, 2):
-                if self._conn is None:
-                    conn = await self._engine.connect()
-                    self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                try:
-                    if scalar:
-                        return await self._conn.scalar(statement)
-                    return (await self._conn.execute(statement)).first()
-                except DBAPIError:
-                    await self._drop()
-                    if attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
+    async def _read_while_asked(self) -> None:
+        while self._next is not None:
+            answer, self._next = self._next, None
+            try:
+                row = await self._read(_VERSIONS)
+            except Exception as exc:
+                answer.set_exception(exc)
+                answer.exception()  # retrieved here: callers that left must not warn
+                continue
+            answer.set_result((row[0], row[1]) if row is not None else (None, None))
+
+    async def _read(self, statement: Any) -> Any:
+        for attempt in (1, 2):
+            if self._conn is None:
+                conn = await self._engine.connect()
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                return (await self._conn.execute(statement)).first()
+            except DBAPIError:
+                await self._drop()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -198,10 +217,11 @@ class StateWatch:
                 await conn.close()
 
     async def close(self) -> None:
-        async with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                await conn.close()
+        if self._reader is not None and not self._reader.done():
+            await asyncio.wait([self._reader])
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
 
 
 def next_transition(contracts: Iterable[Contract], now: datetime) -> datetime | None:

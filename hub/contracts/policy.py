@@ -127,9 +127,22 @@ MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = _OTHER_ENTITIES_MASKED
 #: types whose values belong to one member: contracts apply only when their scope covers it
 MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES
 
-#: how many (caller, subject) answers of `applicable` a policy keeps (it is shared between
+#: how many answers of `applicable` (and of `transform`) a policy keeps (it is shared between
 #: requests; past this it starts afresh, so memory stays bounded)
 APPLICABLE_MEMO_SIZE = 4096
+
+#: what a contract's scope (Scope.covers) and the own-region rule (_own_origin) look at in a
+#: member: members alike in these are alike to every decision of this policy
+Route = tuple[str | None, str | None, str | None, str | None]
+
+
+def route_of(subject: Subject | None) -> Route | None:
+    """The routing facts of `subject` that decisions depend on (never its key)."""
+    if subject is None:
+        return None
+    return (subject.origin_org_id, subject.origin_region_code,
+            subject.destination_region_code, subject.status)
+
 
 _RANK = {Transform.DENY: 0, Transform.MASKED: 1, Transform.HASHED: 2, Transform.YEAR: 3,
          Transform.FULL: 4}
@@ -179,9 +192,13 @@ class ContractPolicy(BasePolicy):
             | {t for c in self.contracts for p in c.read_prohibitions for t in p.fields}
             | set(self.public)
         )
-        # every field of a member asks which contracts apply to it: the answer depends only
-        # on the caller and the member (the contracts are fixed at construction)
-        self._applicable: dict[tuple[Caller, Subject | None], list[Contract]] = {}
+        # every field of a member asks which contracts apply to it and how the value leaves:
+        # the answers depend only on the caller and the member's routing facts (the contracts
+        # are fixed at construction), which most members share with many others, so they are
+        # kept for as long as this policy serves (it is rebuilt when the contracts change)
+        self._applicable: dict[tuple[Caller, Route | None], list[Contract]] = {}
+        self._transforms: dict[tuple[Caller, Route | None, frozenset[str] | None, str, str,
+                                     str | None], Transform] = {}
 
     @classmethod
     async def from_store(cls, store: object, *, now: datetime | None = None,
@@ -198,7 +215,7 @@ class ContractPolicy(BasePolicy):
         The list is shared: callers read it, never change it."""
         if caller.party is None or caller.purpose is None:
             return []
-        key = (caller, subject)
+        key = (caller, route_of(subject))
         found = self._applicable.get(key)
         if found is None:
             if len(self._applicable) >= APPLICABLE_MEMO_SIZE:
@@ -381,6 +398,20 @@ class ContractPolicy(BasePolicy):
         return False
 
     def transform(
+        self, caller: Caller, subject: Subject | None, type_name: str, field: str,
+        owner: str | None,
+    ) -> Transform:
+        key = (caller, route_of(subject), getattr(subject, "owners", None), type_name, field,
+               owner)
+        found = self._transforms.get(key)
+        if found is None:
+            if len(self._transforms) >= APPLICABLE_MEMO_SIZE:
+                self._transforms.clear()
+            found = self._transforms[key] = self._transform_now(caller, subject, type_name,
+                                                                field, owner)
+        return found
+
+    def _transform_now(
         self, caller: Caller, subject: Subject | None, type_name: str, field: str,
         owner: str | None,
     ) -> Transform:

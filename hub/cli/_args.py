@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-__all__ = ["bounded_int", "DAYS", "PORT"]
+__all__ = ["bounded_int", "DAYS", "PORT", "WORKERS"]
 
 
 def bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -28,3 +28,5 @@ def bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
 DAYS = bounded_int(1, 36_500, "days")
 #: TCP ports (0: any free port)
 PORT = bounded_int(0, 65_535, "port")
+#: server worker processes
+WORKERS = bounded_int(1, 64, "workers")

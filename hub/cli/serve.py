@@ -12,23 +12,37 @@ its problems and exits 2 (hub.cli.main) instead of failing inside uvicorn's star
 database: serve never migrates it; one behind the code's migration head (or unreachable) is
 refused with exit 2 and the advice to run `yanxing db upgrade`. So is the trust registry,
 against the newest one the hub's database accepted (a downgrade: exit 2).
+
+`--workers N` runs N processes on one port (uvicorn's supervisor restarts one that dies).
+They share what must be shared through the database (the audit chain, contract state,
+registry version, outbox) and Redis; so several workers need a replay cache every process
+sees (`[trust] replay_cache` = "database" or redis://): with "memory" a token spent in one
+process could be replayed in another, and serve refuses (exit 2). Per process, and so
+multiplied by N: source breakers, in-memory rate limits, /metrics (a scrape sees one worker).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.cli._args import PORT
+from hub.cli._args import PORT, WORKERS
 from hub.errors import ContractError
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from hub.settings import TrustConfig
 
-__all__ = ["register", "run", "check_trust_files"]
+__all__ = ["register", "run", "check_trust_files", "worker_app"]
+
+#: how `serve --workers N` tells each worker process what to serve (uvicorn starts them fresh)
+CONFIG_ENV = "YANXING_SERVE_CONFIG"
+TRUST_ENV = "YANXING_SERVE_TRUST"
 
 T = TypeVar("T")
 
@@ -47,6 +61,9 @@ def register(subparsers: Any) -> None:
                         "table, overriding yanxing.toml's [trust]")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local)")
     parser.add_argument("--port", default=8000, type=PORT, help="port (0: any free port)")
+    parser.add_argument("--workers", default=1, type=WORKERS,
+                        help="worker processes on the one port (default 1; the cores for a "
+                        "busy hub; needs a shared replay cache, see [trust] replay_cache)")
     parser.set_defaults(handler=run)
 
 
@@ -83,10 +100,40 @@ def run(args: argparse.Namespace) -> int:
     shutdown: Any = settings.limits.shutdown_timeout_seconds
     from hub.api.observe import logging_config
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info",
-                log_config=logging_config(settings.hub.log_format or "json"),
-                timeout_graceful_shutdown=shutdown)
+    options: dict[str, Any] = {
+        "host": args.host, "port": args.port, "log_level": "info",
+        "log_config": logging_config(settings.hub.log_format or "json"),
+        "timeout_graceful_shutdown": shutdown,
+    }
+    if args.workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    if trust is not None and trust.replay_cache == "memory":
+        raise ContractError(
+            f"--workers {args.workers} needs a replay cache every worker sees: with "
+            '[trust] replay_cache = "memory" a token spent in one process could be replayed '
+            'in another; set replay_cache = "database" (or a redis:// URL), or serve with '
+            "--workers 1")
+    # each worker builds its own app from the same files (checked above, once)
+    os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    if args.trust is not None:
+        os.environ[TRUST_ENV] = str(Path(args.trust).resolve())
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
     return 0
+
+
+def worker_app() -> Starlette:
+    """The app of one `serve --workers N` process (uvicorn calls this in each worker)."""
+    from hub.app import create_app
+    from hub.settings import load_settings
+
+    settings = load_settings(Path(os.environ[CONFIG_ENV]))
+    trust = settings.trust
+    if TRUST_ENV in os.environ:
+        from hub.contracts.trust import load_trust_config
+
+        trust = load_trust_config(Path(os.environ[TRUST_ENV]))
+    return create_app(settings, trust=trust, migrate=False)
 
 
 def check_trust_files(trust: TrustConfig, owners: set[str]) -> None:

@@ -138,6 +138,8 @@ def ledger_action(
         guarded.__qualname__ = resolver.__qualname__
         guarded.__module__ = resolver.__module__
         guarded.__doc__ = resolver.__doc__
+        # the mark tests/exchange look for: every Mutation field is a guarded ledger action
+        guarded.__ledger_action__ = spec.name  # type: ignore[attr-defined]
         guarded.__annotations__ = {**resolver.__annotations__,
                                    "idempotency_key": _KEY_ARGUMENT.annotation,
                                    "supersedes": _SUPERSEDES_ARGUMENT.annotation,

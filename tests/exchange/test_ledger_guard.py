@@ -171,3 +171,21 @@ async def test_a_correction_is_a_new_entry_that_supersedes(served: Trusted) -> N
     missing = await served.gql(CORRECT, {"k": key, "note": "x", "s": 9999}, party="wenjiang")
     assert codes(missing) == {"BAD_USER_INPUT"}
     assert len(await ledger_rows(served)) == 2
+
+
+def test_every_mutation_is_a_guarded_ledger_action() -> None:
+    """No mutation bypasses the one guard (contracts, organisation, idempotency, audit)."""
+    from hub.api.schema import published_schema
+    from hub.exchange import ACTIONS
+
+    mutation = published_schema().get_type_by_name("Mutation")
+    assert mutation is not None
+    fields = mutation.fields  # type: ignore[union-attr]
+    assert {f.python_name for f in fields} >= {
+        "record_check_in", "issue_check_in_code", "submit_report", "confirm_report"}
+    for f in fields:
+        resolver = f.base_resolver
+        action = getattr(resolver.wrapped_func if resolver else None, "__ledger_action__", None)
+        assert action in ACTIONS, f"Mutation.{f.python_name} is not a @ledger_action"
+        names = {a.python_name for a in f.arguments}
+        assert {"idempotency_key", "supersedes"} <= names, f.python_name

@@ -103,8 +103,7 @@ class ExchangeEntry:
     async def organization(self, info: Info) -> _Organization | None:
         from hub.api.types.organization import organization_by_code
 
-        return await organization_by_code(info, self._entry.organization,
-                                          fallback_name=self._entry.organization)
+        return await organization_by_code(info, self._entry.organization)
 
     @strawberry.field(description="涉及的全部党组织代码（记录所在者居首）。 Codes of every "
                       "organisation concerned, the recording one first.")

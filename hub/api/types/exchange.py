@@ -46,23 +46,30 @@ _Member = Annotated["Member", strawberry.lazy("hub.api.types.member")]
 _Organization = Annotated["Organization", strawberry.lazy("hub.api.types.organization")]
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
 def policed_payload(ctx: Context, entry: Entry, subject: Subject | None) -> dict[str, Any]:
-    """The entry's payload as this caller may read it: each policed field transformed as the
-    (type, field) it stands for would be, from the recording party's data; denied fields
-    are left out and named in `ctx.access` (audit)."""
+    """The entry's payload as this caller may read it, with camelCase keys like the rest of
+    the schema: each policed field transformed as the (type, field) it stands for would be,
+    from the recording party's data; denied fields are left out and named in `ctx.access`
+    (audit)."""
     data = entry.payload.to_json()
     out: dict[str, Any] = {}
     for name, value in data.items():
         policed = entry.payload.policed.get(name)
         if policed is None:
-            out[name] = value
+            out[_camel(name)] = value
             continue
         type_name, field = policed
         transform = ctx.decisions.transform(subject, type_name, field, entry.party)
         if transform is Transform.DENY:
             ctx.access.denied(f"{type_name}.{field}")
             continue
-        out[name] = value if transform is Transform.FULL else apply(transform, field, value)
+        out[_camel(name)] = value if transform is Transform.FULL else \
+            apply(transform, field, value)
     return out
 
 
@@ -137,8 +144,8 @@ class ExchangeEntry:
         return self._entry.supersedes
 
     @strawberry.field(description="按操作类型的内容；成员数据按协议授权显示。 The action's "
-                      "payload; fields carrying member data leave as the contracts grant "
-                      "them (a denied one is left out).")
+                      "payload as a JSON object with camelCase keys; fields carrying member "
+                      "data leave as the contracts grant them (a denied one is left out).")
     def payload(self, info: Info) -> JSON:
         return JSON(policed_payload(info.context, self._entry, self._subject))
 

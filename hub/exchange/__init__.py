@@ -52,8 +52,8 @@ How a workflow adds an action (three steps, nothing else to repeat):
 
 from __future__ import annotations
 
-from hub.exchange import checkin as checkin
-from hub.exchange.checkin import CheckIn
+# importing a workflow module registers its actions (ACTIONS): every one is imported here
+from hub.exchange.checkin import CheckIn, CheckInCodeIssued
 from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
 from hub.exchange.ledger import (
     Appended,

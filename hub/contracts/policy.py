@@ -450,8 +450,9 @@ class ContractPolicy(BasePolicy):
             return base  # prohibitions win over grants; they never take a party's own data
         return max(best, base, floor, key=rank)
 
-    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
-        """May the caller record `action` (checkin, attendance, ...) for this member?"""
+    def can_record(self, caller: Caller, subject: Subject | None, action: str) -> bool:
+        """May the caller record `action` (checkin, attendance, ...) for this member (None:
+        an action about no member, by any contract the caller is party to)?"""
         if action not in RECORD_ACTIONS:
             raise ValueError(f"unknown record action {action!r}; one of {RECORD_ACTIONS}")
         party = caller.party
@@ -528,6 +529,10 @@ class ContractPolicy(BasePolicy):
         `code` (its scope lists it)? Where a party may record besides its own sources'
         organisations."""
         return any(code in c.scope.origin_org_ids for c in self.applicable(caller, subject))
+
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        """The parties of the contracts that apply to the caller (its own included)."""
+        return frozenset(p for c in self.applicable(caller) for p in c.parties)
 
     def aggregate_granted(self, caller: Caller, type_name: str, field: str,
                           owner: str | None) -> bool:

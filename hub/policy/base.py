@@ -158,13 +158,20 @@ class Policy(Protocol):
         """Digests of the contracts the caller's decisions relied on (for the audit log)."""
         ...
 
-    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
-        """May the caller record `action` (checkin, attendance, ...) for this member?"""
+    def can_record(self, caller: Caller, subject: Subject | None, action: str) -> bool:
+        """May the caller record `action` (checkin, attendance, ...) for this member? With
+        `subject` None: an action about no member (a task published), allowed by any rule
+        that applies to the caller."""
         ...
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
         """Does a rule that applies to the caller and this member name organisation `code`
         (where a party may record besides its own sources' organisations)?"""
+        ...
+
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        """The parties (the caller's own included) of the rules that apply to the caller:
+        whose records about no member (a published task) the caller may see."""
         ...
 
 
@@ -214,11 +221,14 @@ class BasePolicy:
     def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
         return []
 
-    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
+    def can_record(self, caller: Caller, subject: Subject | None, action: str) -> bool:
         return False
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
         return False
+
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        return frozenset()
 
 
 _check: Policy = BasePolicy()  # the protocol is structural; fail at import if it drifts

@@ -34,13 +34,13 @@ from hub.store.session import create_engine, create_session_factory  # noqa: E40
 PARTY = "xuzhou-county-org"
 
 
-async def main(directory: Path, members: int, tokens: int) -> None:
+async def main(directory: Path, members: int, tokens: int, database_url: str) -> None:
     async with DemoWorld.start(directory, members=members) as world:
         chengdu = world.source("chengdu")
         trust = make_trust(world, directory)
         lines = [
             "[hub]",
-            'database_url = "sqlite+aiosqlite:///hub.db"',
+            f'database_url = "{database_url}"',
             'secret = "${YANXING_SECRET}"',
             'log_format = "text"',
             "",
@@ -48,7 +48,9 @@ async def main(directory: Path, members: int, tokens: int) -> None:
             f'mapping = "{chengdu.mapping_path}"',
             f'owner = "{chengdu.owner_party_id}"',
             "",
-            *_trust_lines(trust, directory),
+            # shared by every worker process of `serve --workers N`
+            *(line.replace('replay_cache = "memory"', 'replay_cache = "database"')
+              for line in _trust_lines(trust, directory)),
         ]
         config = directory / "yanxing.toml"
         config.write_text("\n".join(lines), encoding="utf-8")
@@ -84,4 +86,4 @@ async def main(directory: Path, members: int, tokens: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))

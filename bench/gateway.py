@@ -165,6 +165,27 @@ def wrk(url: str, lines: list[str], *, server: int, connections: int, duration: 
                   cpu * 1000 / max(1, data["requests"]))
 
 
+#: the database `--postgres` drops and creates for every run (never one of yours)
+BENCH_DB = "yanxing_bench"
+
+
+def fresh_postgres() -> str:
+    import asyncio
+
+    import asyncpg
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            await conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{BENCH_DB}"
+
+
 def ensure_peers() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk is missing; install it with `apt-get install -y wrk`")
@@ -215,13 +236,17 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
+    parser.add_argument("--postgres", action="store_true",
+                        help=f"index on PostgreSQL (database {BENCH_DB!r} on 127.0.0.1, "
+                        "dropped and created anew) instead of SQLite")
     args = parser.parse_args()
     ensure_peers()
+    database_url = fresh_postgres() if args.postgres else "sqlite+aiosqlite:///hub.db"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         world = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "_gateway_world.py"), str(work / "world"),
-             str(args.members), str(TOKENS_PER_SECOND * args.duration * 3 + 10)],
+             str(args.members), str(TOKENS_PER_SECOND * args.duration * 3 + 10), database_url],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             start_new_session=True)
         assert world.stdout is not None
@@ -298,8 +323,9 @@ def hub_run(url: str, query: str, variables: list[dict], tokens: list[str], serv
 
 
 def print_table(rows: dict[str, dict[str, Result]], args: argparse.Namespace) -> None:
+    store = "PostgreSQL" if args.postgres else "SQLite"
     print(f"\nhub vs Hive Gateway 2.15 over the same REST upstream ({args.members} members, "
-          f"wrk -t1, {args.duration} s per run, hub workers: {args.workers})\n")
+          f"wrk -t1, {args.duration} s per run, hub: {args.workers} worker(s) on {store})\n")
     for label, row in rows.items():
         print(label)
         for name in ("upstream", "hive", "hub"):

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ForeignKey, Integer, String, Text, func, insert, select
+from sqlalchemy import ForeignKey, Integer, String, Text, false, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -213,17 +213,21 @@ class _Pending:
     done: asyncio.Future[int]
 
 
+#: PostgreSQL advisory-lock key serialising audit appends of every process on a database
+CHAIN_LOCK = 0x5958_4155_4449_54  # "YXAUDIT"
+
+
 class AuditLog:
     """Append decisions; sign checkpoints; answer an owning party's `access_log`.
 
-    One writer per database is the design. The head of the chain (last seq, its hash) is kept
-    in memory after the first read, so an append is inserts only. Appends are group-committed:
-    entries arriving while a write is in progress go into the next transaction together, and
-    every `append` returns only once the transaction holding its entry has committed (nothing
-    is fire-and-forget). A conflicting writer (another process on the same database) makes the
-    insert fail on the `seq` primary key: the batch is rolled back, the head reloaded and the
-    batch re-chained and retried. Checkpoints falling inside a batch (seq % checkpoint_every
-    == 0) are signed and stored in the same transaction as their entry.
+    Many writers, one chain: every hub process on a database appends to the same hash chain.
+    Each write transaction first takes the database's lock on the chain and reads its head
+    there (`_take_chain`), so processes append in turn without forks or gaps. Appends are
+    group-committed: entries arriving while a write is in progress go into the next
+    transaction together (one lock, one head read, one commit for all of them), and every
+    `append` returns only once the transaction holding its entry has committed (nothing is
+    fire-and-forget). Checkpoints falling inside a batch (seq % checkpoint_every == 0) are
+    signed and stored in the same transaction as their entry.
 
     With `engine`, writes go over one held connection (no pool checkout per batch); call
     `close()` when done (Trust.close does). Without it, each batch uses a session.
@@ -253,8 +257,6 @@ class AuditLog:
         self._conn: AsyncConnection | None = None
         #: held by a batch write and by `checkpoint`: one writer at a time in this process
         self._lock = asyncio.Lock()
-        #: (seq, entry hash) of the last committed entry; None: read it from the database
-        self._head: tuple[int, str] | None = None
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -281,45 +283,41 @@ class AuditLog:
         entry, hub.exchange.ledger): `write` inserts on the given connection and returns
         (its result, the event to chain), or (result, None) when it wrote nothing.
 
-        Holds the writer's lock for the transaction, so the chain's head cannot move under
-        it in this process; another process that took the sequence numbers makes the insert
-        fail on `seq`: everything is rolled back and `write` runs again on the new head. An
+        Holds the writer's lock and the database's chain lock for the transaction, so the
+        chain's head cannot move under it (on a database without that lock, another process
+        that took the sequence numbers makes the insert fail on `seq`: everything is rolled
+        back and `write` runs again on the new head). An
         error `write` raises rolls the transaction back and propagates (the caller's
         IntegrityError stays its own)."""
         async with self._lock:
             for attempt in range(self.RETRIES + 1):
                 try:
-                    if self._head is None:
-                        self._head = await self._read_head()
-                    return await self._insert_within(write, self._head)
+                    return await self._insert_within(write)
                 except IntegrityError:
                     raise  # the caller's own constraint: rolled back, the head unchanged
                 except _ChainMoved:
-                    self._head = None
                     if attempt == self.RETRIES:
                         raise ContractError("the audit chain kept moving under this "
                                             "write; try again") from None
                 except BaseException:
-                    self._head = None
                     await self._drop_connection()
                     raise
         raise AssertionError("unreachable")
 
     async def _insert_within(
         self, write: Callable[[AsyncConnection], Awaitable[tuple[T, AuditEvent | None]]],
-        head: tuple[int, str],
     ) -> T:
         conn = await self._connection()
         signed: list[SignedCheckpoint] = []
-        new_head = head
         try:
             async with conn.begin():
+                head = await self._take_chain(conn)
                 result, event = await write(conn)
                 if event is not None:
                     body = canonical(event.body()).decode()
                     pending = [_Pending(body, event.party, sorted(set(event.member_keys)),
                                         asyncio.get_running_loop().create_future())]
-                    entries, members, checkpoints, new_head = self._chain(pending, head)
+                    entries, members, checkpoints, _ = self._chain(pending, head)
                     try:
                         async with conn.begin_nested():
                             await conn.execute(insert(AuditEntryRow), entries)
@@ -334,7 +332,6 @@ class AuditLog:
         finally:
             if self._engine is None:
                 await conn.close()
-        self._head = new_head
         await self._anchor(signed)
         return result
 
@@ -359,26 +356,36 @@ class AuditLog:
     async def _write_batch(self, batch: Sequence[_Pending]) -> list[int]:
         for attempt in range(self.RETRIES + 1):
             try:
-                if self._head is None:
-                    self._head = await self._read_head()
-                return await self._insert(batch, self._head)
+                return await self._insert(batch)
             except IntegrityError:
-                # another writer took these sequence numbers: follow its head and re-chain
-                self._head = None
+                # another writer took these sequence numbers (a database without the chain
+                # lock, see _take_chain): re-chain on its head
                 if attempt == self.RETRIES:
                     raise
             except BaseException:
-                self._head = None  # unknown whether it committed: read it again next time
                 await self._drop_connection()
                 raise
         raise AssertionError("unreachable")
 
-    async def _read_head(self) -> tuple[int, str]:
-        async with self._sessions() as session:
-            last = (await session.execute(
-                select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
-                .order_by(AuditEntryRow.seq.desc()).limit(1)
-            )).first()
+    async def _take_chain(self, conn: AsyncConnection) -> tuple[int, str]:
+        """Take the database's write lock on the chain for this transaction, then read its
+        head there. Every process on the database then appends in turn, each right after the
+        last committed entry, instead of racing for sequence numbers and re-chaining on the
+        losing side (with four busy processes that lost often enough to exhaust any retry
+        budget: tests/audit/test_audit_many_writers.py). PostgreSQL: a transaction-scoped
+        advisory lock; SQLite: a write statement that changes nothing takes the database's
+        write lock (waiting up to busy_timeout); others fall back on the `seq` key's
+        conflict and a retry."""
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+        elif dialect == "sqlite":
+            await conn.execute(update(AuditCheckpointRow).where(false())
+                               .values(size=AuditCheckpointRow.size))
+        last = (await conn.execute(
+            select(AuditEntryRow.seq, AuditEntryRow.entry_hash)
+            .order_by(AuditEntryRow.seq.desc()).limit(1)
+        )).first()
         return (last[0], last[1]) if last else (0, GENESIS)
 
     def _chain(self, batch: Sequence[_Pending], head: tuple[int, str]) -> tuple[
@@ -401,12 +408,13 @@ class AuditLog:
             prev = digest
         return entries, members, checkpoints, (seq, prev)
 
-    async def _insert(self, batch: Sequence[_Pending], head: tuple[int, str]) -> list[int]:
-        entries, members, checkpoints, (seq, prev) = self._chain(batch, head)
+    async def _insert(self, batch: Sequence[_Pending]) -> list[int]:
         signed: list[SignedCheckpoint] = []
         conn = await self._connection()
         try:
             async with conn.begin():
+                head = await self._take_chain(conn)
+                entries, members, checkpoints, _ = self._chain(batch, head)
                 await conn.execute(insert(AuditEntryRow), entries)
                 if members:
                     await conn.execute(insert(AuditMemberRow), members)
@@ -417,7 +425,6 @@ class AuditLog:
         finally:
             if self._engine is None:
                 await conn.close()
-        self._head = (seq, prev)
         await self._anchor(signed)
         return [e["seq"] for e in entries]
 

@@ -44,9 +44,12 @@ def test_defaults_anchor_next_to_the_config(tmp_path: Path) -> None:
     assert trust.audit_anchor == (tmp_path / "audit-anchor.jsonl").resolve()
     assert (trust.audit_rejections_per_minute, trust.audit_rejections_total_per_minute) == (
         10, 300)
-    trust = load_settings(write_config(tmp_path, 'audit_anchor = "/tmp/x/../a.jsonl"\n'
+    # an absolute path is kept as written (its folder must exist: no /tmp/x on a fresh machine)
+    (tmp_path / "x").mkdir()
+    anchor = f"{tmp_path.as_posix()}/x/../a.jsonl"
+    trust = load_settings(write_config(tmp_path, f'audit_anchor = "{anchor}"\n'
                                        "audit_rejections_per_minute = 3\n")).trust
-    assert trust is not None and trust.audit_anchor == Path("/tmp/x/../a.jsonl")
+    assert trust is not None and trust.audit_anchor == Path(anchor)
     assert trust.audit_rejections_per_minute == 3
 
 

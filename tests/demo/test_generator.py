@@ -4,7 +4,6 @@ planted defects, and streaming at a million members."""
 from __future__ import annotations
 
 import itertools
-import time
 import tracemalloc
 import types
 from collections import Counter
@@ -100,7 +99,6 @@ def test_a_million_members_stream_without_materialising() -> None:
     big = generate_world(1_000_000, seed=7)
     stream = big.members()
     assert isinstance(stream, types.GeneratorType)
-    started = time.perf_counter()
     tracemalloc.start()
     try:
         count = sum(1 for _ in itertools.islice(stream, 5_000))
@@ -110,5 +108,4 @@ def test_a_million_members_stream_without_materialising() -> None:
     assert count == 5_000
     assert peak < 2_000_000, f"peak {peak} bytes: people are being kept"
     more = sum(1 for _ in itertools.islice(stream, 45_000))
-    assert more == 45_000
-    assert time.perf_counter() - started < 10
+    assert more == 45_000  # its rate is bench/gen_scale.py's to measure, not a test's

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -366,11 +365,10 @@ def many(n: int) -> Iterator[dict[str, Any]]:
         yield origin_member(i, origin_region_code="510521")
 
 
-async def test_two_thousand_members_sync_quickly(session_factory: Factory, secret: bytes) -> None:
+async def test_two_thousand_members_sync_in_pages(session_factory: Factory, secret: bytes) -> None:
+    # how fast is a benchmark's question (bench/), never a timed test's: a loaded machine
+    # would fail it for nothing
     source = MockConnector("luxian", {"member": list(many(2000))})
-    clock = time.perf_counter()
     summary = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret)
-    elapsed = time.perf_counter() - clock
     assert summary.records == 2000 and summary.pages == 4
     assert await count(session_factory, MemberRow) == 2000
-    assert elapsed < 5.0, f"2,000 members took {elapsed:.2f}s"

@@ -243,3 +243,13 @@ async def test_a_queued_request_gives_up_after_the_queue_timeout(
         assert 'reason="queue_timeout"' in (await client.get("/metrics")).text
         gate.opened.set()
         assert (await running).status_code == 200
+
+
+async def test_breaker_state_gauge_in_metrics(make_world: Callable[..., Any]) -> None:
+    world: World = await make_world()
+    breaker = world.runtime.registry.get("city").breaker  # type: ignore[union-attr]
+    for _ in range(breaker.failures):
+        breaker.failure()
+    metrics = (await world.client.get("/metrics")).text
+    assert 'yanxing_source_breaker_state{source="city"} 2.0' in metrics
+    assert 'yanxing_source_breaker_state{source="county"} 0.0' in metrics

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, int] = {
     "connectors": 0,
     "hub.errors": 1, "hub.model": 1, "hub.settings": 1,
-    "hub.canonical_json": 1, "hub.clock": 1, "hub.jws": 1,
-    "hub.store": 2,
+    "hub.canonical_json": 1, "hub.clock": 1, "hub.jws": 1, "hub.party_token": 1,
+    "hub.store": 2, "hub.client": 2,
     "hub.federation": 3,
     "hub.policy": 4, "hub.contracts": 4, "hub.audit": 4,
     "hub.exchange": 5,

@@ -5,8 +5,9 @@ The layers, bottom to top (docs/architecture.md explains what each owns):
     connectors            stands alone, never imports hub
     hub core              hub.errors, hub.model (canonical model), hub.settings, and the
                           primitives they and everything above share: hub.canonical_json,
-                          hub.clock, hub.jws
+                          hub.clock, hub.jws, hub.party_token
     hub.store             the index and every table (one MetaData)
+    hub.client            a party's client (hub core only; nothing imports it)
     hub.federation        identity, sync, linking, live fetch, merge
     hub.policy / hub.contracts / hub.audit   decisions over plain values (no cycle between them)
     hub.exchange          the shared ledger

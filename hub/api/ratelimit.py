@@ -124,7 +124,7 @@ class RedisBuckets:
                  fallback: MemoryBuckets | None = None) -> None:
         self.client = client
         self.prefix = prefix
-        self.fallback = fallback or MemoryBuckets()
+        self.local = fallback or MemoryBuckets()
         self._script = client.register_script(_TAKE)
         self._down = False
 
@@ -148,7 +148,7 @@ class RedisBuckets:
                 log.error("rate limits: Redis unreachable (%s); this process limits on its own "
                           "until it is back", type(exc).__name__)
                 self._down = True
-            return self.fallback.take_now(key, rate)
+            return self.local.take_now(key, rate)
         if self._down:
             log.info("rate limits: Redis is back")
             self._down = False

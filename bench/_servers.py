@@ -2,7 +2,8 @@
 
 Runs in its own process so the servers do not share an event loop (or the GIL) with the load
 generator. Prints one JSON line with the URLs, the upstream's token and (local id, member key)
-pairs, then serves until stdin closes.
+pairs, then serves until stdin closes. A second argument is appended to the hub's
+yanxing.toml (bench/overload.py sets its [limits] there).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hub.store.models import SourceLinkRow
 from hub.store.session import create_engine, create_session_factory
 
 
-async def main(members: int) -> None:
+async def main(members: int, extra_config: str = "") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         async with DemoWorld.start(directory, members=members) as world:
@@ -36,7 +37,7 @@ async def main(members: int) -> None:
                 # production mode without [trust]: the hub's own cost over its upstream
                 'open_access = true\n'
                 f'[[sources]]\nmapping = "{chengdu.mapping_path}"\n'
-                f'owner = "{chengdu.owner_party_id}"\n',
+                f'owner = "{chengdu.owner_party_id}"\n' + extra_config,
                 encoding="utf-8",
             )
             env = {**world.env, "YANXING_SECRET": "bench-secret-" + "x" * 40}
@@ -73,4 +74,5 @@ async def main(members: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000,
+                     sys.argv[2] if len(sys.argv) > 2 else ""))

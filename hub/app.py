@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,10 +31,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hub.api.checkin_code import checkin_code_route
+from hub.api.devtokens import DevTokens, Mint, token_route
+from hub.api.frontend import cors_middleware, sdl_route
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
 from hub.api.observe import Observer, metrics_route, otlp_exporter
+from hub.api.overload import ConcurrencyLimit
+from hub.api.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
 from hub.errors import ConfigError
@@ -201,16 +205,28 @@ def create_app(
         observer = Observer(exporter=otlp_exporter(endpoint_url) if endpoint_url else None)
     metrics_allow = config.hub.metrics_allow if isinstance(config, Settings) \
         else ("127.0.0.1/32", "::1/128")
-    endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode, observer)
+    limits = config.limits
+    concurrency = ConcurrencyLimit(limits.max_concurrent_requests, limits.max_queued_requests,
+                                   limits.queue_timeout_seconds)
+    observer.watch_concurrency(concurrency)
+    rate_limiter = RateLimiter(limits.rate, _buckets(config))
+    endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode, observer,
+                               rate_limiter=rate_limiter, concurrency=concurrency)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
+    dev_keys = config.hub.dev_party_keys if isinstance(config, Settings) else ()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             async with serving(app):
+                if dev_keys and mode.is_development:
+                    dev = DevTokens.from_key_files(dev_keys, app.state.runtime.enforcement)
+                    app.state.mint = dev.mint
+                    app.state.demo_parties = dev.parties
                 yield
         finally:
             observer.provider.shutdown()  # flushes spans still queued for the OTLP exporter
+            await rate_limiter.aclose()
 
     @contextlib.asynccontextmanager
     async def serving(app: Starlette) -> AsyncIterator[None]:
@@ -237,14 +253,21 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),
         Route("/checkin-code/{org}", checkin_code_route(_runtime), methods=["GET"]),
+        Route("/schema.graphql", sdl_route(mode, _runtime), methods=["GET"]),
     ]
     if mode.graphiql:
         routes += [Route("/", graphiql, methods=["GET"]),
                    Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")]
-    if demo_tokens is not None:
-        routes.append(Route("/demo/token", _demo_token_route(demo_tokens), methods=["GET"]))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    if mode.is_development and (demo_tokens is not None or dev_keys):
+        tokens = token_route(lambda request: request.app.state.demo_parties or (),
+                             lambda request: getattr(request.app.state, "mint", None))
+        routes += [Route("/dev/token", tokens, methods=["GET"]),
+                   Route("/demo/token", tokens, methods=["GET"])]  # the demo's old name
+    cors_origins = config.hub.cors_origins if isinstance(config, Settings) else ()
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=cors_middleware(cors_origins))
     app.state.demo_parties = parties
+    if demo_tokens is not None:
+        app.state.mint = _demo_mint(demo_tokens[1])
     app.state.observer = observer
     if isinstance(config, Runtime):
         if policy is not None:
@@ -276,19 +299,23 @@ async def graphiql(request: Request) -> Response:
     return HTMLResponse(graphiql_html(parties=getattr(request.app.state, "demo_parties", None)))
 
 
-def _demo_token_route(
-    demo_tokens: tuple[Sequence[tuple[str, str]], DemoTokens]
-) -> Callable[[Request], Awaitable[Response]]:
-    known = {party for party, _ in demo_tokens[0]}
+def _demo_mint(tokens: DemoTokens) -> Mint:
+    """The demo's signer as the token route's (the demo's tokens carry its own purpose)."""
 
-    async def demo_token(request: Request) -> Response:
-        """A fresh party token for GraphiQL's party picker (demo mode only: the demo holds
-        every party's private key, which a real hub never does)."""
-        party = request.query_params.get("party", "")
-        if party not in known:
-            return JSONResponse({"error": f"unknown party {party!r}", "parties": sorted(known)},
-                                status_code=404)
-        return JSONResponse({"party": party, "token": demo_tokens[1](party)},
-                            headers={"Cache-Control": "no-store"})
+    async def mint(party: str, purpose: str | None) -> str:
+        return tokens(party)
 
-    return demo_token
+    return mint
+
+
+def _buckets(config: Settings | Runtime) -> MemoryBuckets | RedisBuckets:
+    """Rate-limit buckets in Redis when the hub has one ([hub] redis_url, else a Redis
+    [trust] replay_cache), shared by every process; in this process otherwise."""
+    url = None
+    if isinstance(config, Settings):
+        url = config.hub.redis_url
+        replay = config.trust.replay_cache if config.trust is not None else None
+        if url is None and replay is not None and replay not in ("database", "memory"):
+            url = replay
+    return RedisBuckets.from_url(url) if url is not None else MemoryBuckets()
+

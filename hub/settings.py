@@ -75,6 +75,8 @@ __all__ = [
     "PRODUCTION",
     "DEVELOPMENT",
     "Limits",
+    "RateLimits",
+    "PartyRate",
     "SourceConfig",
     "TrustConfig",
     "TRUST_KEYS",
@@ -91,6 +93,48 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 
 MappingLoader = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRate:
+    """One token bucket's shape: `per_second` refilled, at most `burst` saved up (0: off)."""
+
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """`[limits.rate]`: token buckets per party (after authentication) and per client address
+    (before it), shared by every hub process through Redis when one is configured
+    (hub.api.ratelimit). A bucket refills `*_per_second` tokens a second up to `*_burst`; a
+    request takes one, and one that finds none is answered 429 RATE_LIMITED with Retry-After.
+    `per_second = 0` turns that bucket off. `parties` overrides the party bucket per party id.
+    """
+
+    party_per_second: float = 50.0
+    party_burst: int = 100
+    address_per_second: float = 100.0
+    address_burst: int = 200
+    #: (party id, its bucket) pairs: a tuple, so that Limits stays hashable
+    parties: tuple[tuple[str, PartyRate], ...] = ()
+
+    def for_party(self, party: str) -> PartyRate:
+        for name, rate in self.parties:
+            if name == party:
+                return rate
+        return PartyRate(self.party_per_second, self.party_burst)
+
+    @property
+    def address(self) -> PartyRate:
+        return PartyRate(self.address_per_second, self.address_burst)
+
+
+#: [limits.rate] keys (besides the `parties` table) and their accepted ranges
+_RATE_RANGES: Mapping[str, tuple[float, float]] = {
+    "party_per_second": (0, 1_000_000), "party_burst": (1, 10_000_000),
+    "address_per_second": (0, 1_000_000), "address_burst": (1, 10_000_000),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +175,14 @@ class Limits:
     breaker_reset_seconds: float = 10.0
     #: share of reads that may be retried once after a timeout or connection error
     retry_budget_ratio: float = 0.1
+    #: /graphql requests served at once; past it they queue (hub.api.overload)
+    max_concurrent_requests: int = 32
+    #: requests waiting for a slot; past it 503 OVERLOADED at once, with Retry-After
+    max_queued_requests: int = 32
+    #: a queued request still without a slot after this long is answered 503 OVERLOADED
+    queue_timeout_seconds: float = 1.0
+    #: [limits.rate]: token buckets per party and per client address (hub.api.ratelimit)
+    rate: RateLimits = RateLimits()
 
 
 #: accepted range per limit: a typo like max_page_size = 1000000 is an error, not a DoS
@@ -153,11 +205,15 @@ _LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
     "breaker_failures": (1, 1_000),
     "breaker_reset_seconds": (0.1, 3_600),
     "retry_budget_ratio": (0, 1),
+    "max_concurrent_requests": (1, 100_000),
+    "max_queued_requests": (0, 1_000_000),
+    "queue_timeout_seconds": (0, 600),
 }
 #: limits given in seconds (a number); every other limit is an integer
 _FLOAT_LIMITS = frozenset({"source_timeout_seconds", "request_timeout_seconds",
                            "health_cache_seconds", "shutdown_timeout_seconds",
-                           "breaker_reset_seconds", "retry_budget_ratio"})
+                           "breaker_reset_seconds", "retry_budget_ratio",
+                           "queue_timeout_seconds"})
 
 
 PRODUCTION = "production"
@@ -228,6 +284,15 @@ class HubSettings:
     #: the server's log lines: "json" (one object per line) or "text"; None: the command's
     #: default (json for `serve`, text for `demo`)
     log_format: str | None = None
+    #: origins (scheme://host[:port]) whose pages may call the hub from a browser (CORS);
+    #: none by default
+    cors_origins: tuple[str, ...] = ()
+    #: Redis shared by every hub process for the rate limits; None: [trust] replay_cache's
+    #: when that is a Redis URL, else each process keeps its own buckets
+    redis_url: str | None = field(default=None, repr=False)
+    #: development mode only: party private keys (PEM) the token route (/dev/token) and
+    #: GraphiQL's party picker sign with; each is matched to its party in the trust registry
+    dev_party_keys: tuple[Path, ...] = ()
 
     @property
     def secret_bytes(self) -> bytes:
@@ -423,8 +488,10 @@ def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
     names = [f.name for f in fields(Limits)]
     reader.unknown("[limits]", raw, names)
     values: dict[str, Any] = {}
+    if "rate" in raw:
+        values["rate"] = _read_rate(reader, reader.table("[limits.rate]", raw["rate"]))
     for name in names:
-        if name not in raw:
+        if name not in raw or name == "rate":
             continue
         value = raw[name]
         is_float = name in _FLOAT_LIMITS
@@ -441,12 +508,92 @@ def _read_limits(reader: _Reader, raw: Mapping[str, Any]) -> Limits:
     return Limits(**values)
 
 
+def _number(reader: _Reader, where: str, value: Any, low: float, high: float, *,
+            integer: bool) -> float | int | None:
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok:
+        reader.problems.append(f"{where} must be {'an integer' if integer else 'a number'}, "
+                               f"got {value!r}")
+        return None
+    if not low <= value <= high:
+        reader.problems.append(f"{where} = {value} is outside {low:g}..{high:g}")
+        return None
+    return value if integer else float(value)
+
+
+def _read_rate(reader: _Reader, raw: Mapping[str, Any]) -> RateLimits:
+    """[limits.rate] and its [limits.rate.parties."party-id"] tables."""
+    reader.unknown("[limits.rate]", raw, (*_RATE_RANGES, "parties"))
+    values: dict[str, Any] = {}
+    for key, (low, high) in _RATE_RANGES.items():
+        if key in raw:
+            value = _number(reader, f"limits.rate.{key}", raw[key], low, high,
+                            integer=key.endswith("burst"))
+            if value is not None:
+                values[key] = value
+    parties: dict[str, PartyRate] = {}
+    for party, table in reader.table("[limits.rate.parties]", raw.get("parties")).items():
+        where = f"limits.rate.parties.{party}"
+        spec = reader.table(where, table)
+        reader.unknown(where, spec, ("per_second", "burst"))
+        if "per_second" not in spec or "burst" not in spec:
+            reader.problems.append(f"{where} needs per_second and burst")
+            continue
+        rate = _number(reader, f"{where}.per_second", spec["per_second"], 0, 1_000_000,
+                       integer=False)
+        burst = _number(reader, f"{where}.burst", spec["burst"], 1, 10_000_000, integer=True)
+        if rate is not None and burst is not None:
+            parties[party] = PartyRate(float(rate), int(burst))
+    return RateLimits(**values, parties=tuple(sorted(parties.items())))
+
+
+_ORIGIN = re.compile(r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
+
+
+def _read_front_end(reader: _Reader, raw: Mapping[str, Any], base: Path, mode: Mode
+                    ) -> tuple[tuple[str, ...], str | None, tuple[Path, ...]]:
+    """[hub] cors_origins, redis_url and dev_party_keys (hub.api.cors, hub.api.ratelimit,
+    hub.api.devtokens)."""
+    origins = raw.get("cors_origins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        reader.problems.append('hub.cors_origins must be a list of origins, e.g. '
+                               '["https://app.example.org"]')
+        origins = []
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            reader.problems.append(
+                f"hub.cors_origins: {origin!r} is not an origin (scheme://host[:port], no path, "
+                'no trailing slash; "*" is not allowed: name each front end)')
+    redis_url = reader.text("hub.redis_url", raw.get("redis_url"))
+    if redis_url is not None and not _valid_redis_url(redis_url):
+        reader.problems.append(f"hub.redis_url must be a redis://host:port/db URL, got "
+                               f"{_redacted(redis_url)!r}")
+        redis_url = None
+    keys_raw = raw.get("dev_party_keys", [])
+    keys: list[Path] = []
+    if not isinstance(keys_raw, list) or not all(isinstance(k, str) for k in keys_raw):
+        reader.problems.append("hub.dev_party_keys must be a list of private key paths")
+        keys_raw = []
+    if keys_raw and not mode.is_development:
+        reader.problems.append(
+            'hub.dev_party_keys is for development mode only ([hub] mode = "development"): '
+            "a hub that holds parties' private keys can speak for them; remove it")
+    for item in keys_raw:
+        path = Path(item) if Path(item).is_absolute() else (base / item).resolve()
+        if not path.is_file():
+            reader.problems.append(f"hub.dev_party_keys: file not found: {path}")
+        keys.append(path)
+    return tuple(dict.fromkeys(origins)), redis_url, tuple(keys)
+
+
 def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSettings | None:
     reader.unknown("[hub]", raw, ("database_url", "secret", "public_url", "federation",
                                   "metrics_allow", "otlp_endpoint", "log_format",
+                                  "cors_origins", "redis_url", "dev_party_keys",
                                   *_MODE_KEYS))
     observing = _read_observing(reader, raw)
     mode = _read_mode(reader, raw)
+    front_end = _read_front_end(reader, raw, base, mode)
     federation = raw.get("federation", True)
     if not isinstance(federation, bool):
         reader.problems.append(f"hub.federation must be true or false, got {federation!r}")
@@ -466,7 +613,7 @@ def _read_hub(reader: _Reader, raw: Mapping[str, Any], base: Path) -> HubSetting
     if reader.problems or url is None or secret is None or public_url is None:
         return None
     return HubSettings(url, Secret(secret), public_url.rstrip("/"), mode, federation,
-                       *observing)
+                       *observing, *front_end)
 
 
 def _read_observing(reader: _Reader, raw: Mapping[str, Any]

@@ -5,8 +5,9 @@ The layers, bottom to top (docs/architecture.md explains what each owns):
     connectors            stands alone, never imports hub
     hub core              hub.errors, hub.model (canonical model), hub.settings, and the
                           primitives they and everything above share: hub.canonical_json,
-                          hub.clock, hub.jws
+                          hub.clock, hub.jws, hub.party_token
     hub.store             the index and every table (one MetaData)
+    hub.client            a party's client (hub core only; nothing imports it)
     hub.federation        identity, sync, linking, live fetch, merge
     hub.policy / hub.contracts / hub.audit   decisions over plain values (no cycle between them)
     hub.exchange          the shared ledger
@@ -33,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, int] = {
     "connectors": 0,
     "hub.errors": 1, "hub.model": 1, "hub.settings": 1,
-    "hub.canonical_json": 1, "hub.clock": 1, "hub.jws": 1,
-    "hub.store": 2,
+    "hub.canonical_json": 1, "hub.clock": 1, "hub.jws": 1, "hub.party_token": 1,
+    "hub.store": 2, "hub.client": 2,
     "hub.federation": 3,
     "hub.policy": 4, "hub.contracts": 4, "hub.audit": 4,
     "hub.exchange": 5,

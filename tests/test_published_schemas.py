@@ -25,7 +25,9 @@ def test_published_folder_is_found_in_the_checkout() -> None:
 
 
 def test_schema_folder_publishes_exactly_the_packaged_schemas() -> None:
-    assert sorted(p.name for p in (ROOT / "schema").iterdir()) == sorted(PACKAGED_SCHEMAS)
+    # released/: the last release's SDL, for the change gate (tests/test_schema_changes.py)
+    assert sorted(p.name for p in (ROOT / "schema").iterdir() if p.name != "released") == \
+        sorted(PACKAGED_SCHEMAS)
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGED_SCHEMAS))

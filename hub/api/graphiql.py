@@ -2,8 +2,12 @@
 
 The hub runs where nothing may reach the internet, so GraphiQL 3.8.3 and React 18.3.1 UMD builds
 are vendored under hub/api/static/graphiql/ (see LICENSE.* there) and served at /static/.
-The header editor is enabled so a party token (`Authorization: Bearer ...`) can be set; in the
-demo a party picker fetches a fresh token per query instead.
+The header editor is enabled so a party token (`Authorization: Bearer ...`) can be set; in
+development mode with parties to sign for (the demo, or `[hub] dev_party_keys`) a party picker
+fetches a fresh token from /dev/token for every request instead, introspection included (the
+Docs panel's schema request is a request like any other: without a token a hub under [trust]
+refuses it, and GraphiQL said "Error fetching schema"). Picking another party re-mounts
+GraphiQL, so the schema is fetched again as that party.
 """
 
 from __future__ import annotations
@@ -56,24 +60,31 @@ _PAGE = """<!doctype html>
 <script>
   const baseFetcher = GraphiQL.createFetcher({{ url: {endpoint} }});
   const picker = document.getElementById("party");
-  // Demo only: every request gets a fresh token of the picked party from /demo/token
-  // (tokens are single use and live at most 10 minutes); "" leaves the header editor alone.
+  // Development only: every request, the schema's introspection included, gets a fresh token
+  // of the picked party from /dev/token (tokens are single use and short-lived); ""
+  // leaves the header editor alone.
   async function fetcher(params, opts) {{
     const party = picker ? picker.value : "";
     if (!party) return baseFetcher(params, opts);
-    const answer = await fetch("/demo/token?party=" + encodeURIComponent(party));
+    const answer = await fetch("/dev/token?party=" + encodeURIComponent(party),
+                               {{ cache: "no-store" }});
     const {{ token }} = await answer.json();
     const headers = {{ ...((opts && opts.headers) || {{}}), Authorization: "Bearer " + token }};
     return baseFetcher(params, {{ ...(opts || {{}}), headers }});
   }}
   const root = ReactDOM.createRoot(document.getElementById("graphiql"));
-  root.render(React.createElement(GraphiQL, {{
-    fetcher,
-    defaultQuery: {query},
-    headers: {headers},
-    isHeadersEditorEnabled: true,
-    shouldPersistHeaders: false,
-  }}));
+  function render() {{
+    root.render(React.createElement(GraphiQL, {{
+      key: picker ? picker.value : "",  // another party: mount again, fetch the schema again
+      fetcher,
+      defaultQuery: {query},
+      headers: {headers},
+      isHeadersEditorEnabled: true,
+      shouldPersistHeaders: false,
+    }}));
+  }}
+  if (picker) picker.addEventListener("change", render);
+  render();
 </script>
 </body>
 </html>
@@ -81,7 +92,8 @@ _PAGE = """<!doctype html>
 
 _PARTY_BAR = """<div id="party-bar">以哪一方身份查询 Ask as party:
 <select id="party">{options}<option value="">(use the Authorization header below)</option>
-</select><span>each query carries a fresh signed token of that party (demo only)</span></div>
+</select><span>each request carries a fresh signed token of that party (development only)</span>
+</div>
 """
 
 
@@ -89,8 +101,9 @@ def graphiql_html(
     endpoint: str = "/graphql", static: str = "/static", headers: dict[str, str] | None = None,
     parties: list[tuple[str, str]] | None = None,
 ) -> str:
-    """The page; `headers` prefill the header editor. `parties` ((id, name), demo only) adds a
-    picker: each query then carries a fresh token of the picked party (GET /demo/token)."""
+    """The page; `headers` prefill the header editor. `parties` ((id, name), development
+    only) adds a picker: each request then carries a fresh token of the picked party (GET
+    /dev/token)."""
     bar = ""
     if parties:
         options = "".join(

@@ -10,6 +10,10 @@
   body. Too large a body: 413 (LIMIT_EXCEEDED). Failed authentication: 401 (UNAUTHENTICATED).
 - A request still running after `limits.request_timeout_seconds` is cancelled and answered
   504 with REQUEST_TIMEOUT (and still audited).
+- Overload (hub.api.ratelimit, hub.api.overload): a client address over its token bucket is
+  answered 429 RATE_LIMITED before anything else runs, a party over its bucket right after
+  authentication; past the concurrency limit and its queue, 503 OVERLOADED at once. All three
+  carry `Retry-After` and are audited as rejections (rate-limited per network themselves).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from hub.api.csrf import CSRF_MESSAGE, is_preflighted
 from hub.api.extensions.audit import AUDIT_UNAVAILABLE, access_record, audit_failure_cause
 from hub.api.graphiql import graphiql_html
 from hub.api.observe import Observer
+from hub.api.overload import OVERLOADED, ConcurrencyLimit, Shed
+from hub.api.ratelimit import RATE_LIMITED, Decision, RateLimiter, retry_after_header
 from hub.api.runtime import Runtime
 from hub.errors import AuthenticationError, HubError
 from hub.policy.base import ANONYMOUS, Caller
@@ -206,14 +212,19 @@ class GraphQLEndpoint:
         authenticate: Authenticate | None = None,
         mode: Mode | None = None,
         observer: Observer | None = None,
+        rate_limiter: RateLimiter | None = None,
+        concurrency: ConcurrencyLimit | None = None,
     ) -> None:
         """`authenticate` None: the runtime's enforcement verifies party tokens when it has
-        one, else every caller is anonymous (no contracts). `mode` None: production."""
+        one, else every caller is anonymous (no contracts). `mode` None: production.
+        `rate_limiter` / `concurrency` None: no rate limits / no concurrency bound."""
         self.schema = schema
         self.runtime = runtime
         self.authenticate = authenticate
         self.mode = mode or Mode()
         self.observer = observer
+        self.rate_limiter = rate_limiter
+        self.concurrency = concurrency
 
     async def handle(self, request: Request) -> Response:
         """Serve one request. Whatever goes wrong, the client gets a GraphQL error body with
@@ -238,10 +249,51 @@ class GraphQLEndpoint:
 
     async def _guarded(self, request: Request) -> Response:
         try:
-            return await self._handle(request)
+            return await self._admitted(request)
         except Exception:
             log.exception("unhandled error serving %s /graphql", request.method)
             return error_response(500, "INTERNAL_ERROR", "Internal server error")
+
+    async def _admitted(self, request: Request) -> Response:
+        """The address bucket first (cheapest refusal), then a slot among the requests
+        running at once; only then is the request read and served."""
+        if self.rate_limiter is not None:
+            client = request.client
+            decision = await self.rate_limiter.check_address(
+                client.host if client is not None else None)
+            if not decision.allowed:
+                return await self._rate_limited(request, decision, "address")
+        if self.concurrency is None:
+            return await self._handle(request)
+        try:
+            async with self.concurrency.slot():
+                return await self._handle(request)
+        except Shed as exc:
+            if self.observer is not None:
+                self.observer.shed.labels(exc.reason).inc()
+            await self._audit_rejection(request, f"overloaded:{exc.reason}")
+            return error_response(
+                503, OVERLOADED, "the hub is serving as many requests as it can: retry after "
+                "the seconds in Retry-After", **{"Retry-After": "1"})
+
+    async def _rate_limited(self, request: Request, decision: Decision, scope: str
+                            ) -> Response:
+        if self.observer is not None:
+            self.observer.rate_limited.labels(scope).inc()
+        await self._audit_rejection(request, f"rate_limited:{scope}")
+        whose = "this client address" if scope == "address" else "your party"
+        return error_response(
+            429, RATE_LIMITED, f"too many requests from {whose} (limits.rate): retry after "
+            "the seconds in Retry-After", **{"Retry-After": retry_after_header(
+                decision.retry_after)})
+
+    async def _audit_rejection(self, request: Request, reason: str) -> None:
+        try:
+            enforcement = self.runtime(request).enforcement
+        except AttributeError:  # no runtime yet: nothing to audit with
+            return
+        if enforcement is not None:
+            await _audit_refusal(enforcement.record_rejection(request, reason), reason)
 
     async def _handle(self, request: Request) -> Response:
         if request.method == "GET" and self.mode.graphiql and _wants_html(request):
@@ -289,6 +341,10 @@ class GraphQLEndpoint:
             return error_response(401, "UNAUTHENTICATED", f"request token refused: {exc}",
                                   reason="untrusted", **{"WWW-Authenticate": "Bearer"})
         request.state.party = caller.party
+        if self.rate_limiter is not None and caller.party:
+            decision = await self.rate_limiter.check_party(caller.party)
+            if not decision.allowed:
+                return await self._rate_limited(request, decision, "party")
         policy = await enforcement.policy_for(caller) if enforcement is not None else None
         context = Context(runtime=runtime, caller=caller, request=request, policy=policy,
                           mode=self.mode)

@@ -121,6 +121,18 @@ class Observer:
                                       "audit appends that raised", registry=r)
         self.sync_age = Gauge("yanxing_source_sync_age_seconds", "seconds since the last "
                               "successful read from each source", ["source"], registry=r)
+        self.rate_limited = Counter("yanxing_rate_limited_requests_total", "requests answered "
+                                    "429 RATE_LIMITED, by bucket (address or party)",
+                                    ["scope"], registry=r)
+        self.shed = Counter("yanxing_shed_requests_total", "requests answered 503 OVERLOADED "
+                            "(queue_full or queue_timeout)", ["reason"], registry=r)
+        self.in_flight = Gauge("yanxing_requests_in_flight", "/graphql requests running now",
+                               registry=r)
+        self.queued = Gauge("yanxing_requests_queued", "/graphql requests waiting for a slot",
+                            registry=r)
+        self.breaker_state = Gauge("yanxing_source_breaker_state", "each source's circuit "
+                                   "breaker: 0 closed, 1 half-open, 2 open", ["source"],
+                                   registry=r)
         self._last_ok: dict[str, float] = {}
         self._registry: Any = None
         self.provider = TracerProvider()
@@ -178,6 +190,18 @@ class Observer:
         for source, at in self._last_ok.items():
             self.sync_age.labels(source).set(now - at)
 
+    def watch_concurrency(self, limit: Any) -> None:
+        """Read the in-flight and queued counts of a hub.api.overload.ConcurrencyLimit at
+        each scrape."""
+        self.in_flight.set_function(lambda: limit.in_flight)
+        self.queued.set_function(lambda: limit.queued)
+
+    def refresh_breakers(self) -> None:
+        """Each attached source's breaker state, as a number (at each scrape)."""
+        for entry in self._registry or ():
+            self.breaker_state.labels(entry.name).set(
+                _BREAKER_LEVEL.get(entry.breaker.state.value, 0))
+
     # -- audit -----------------------------------------------------------------------------
     def observe_audit(self, enforcement: Any) -> None:
         """Time every append to the enforcement's audit log, if it has one."""
@@ -233,6 +257,10 @@ class Observer:
         })
 
 
+#: BreakerState values as gauge levels (hub.federation.breaker)
+_BREAKER_LEVEL = {"closed": 0, "half_open": 1, "open": 2}
+
+
 def _outcome(response: Response) -> str:
     """"ok", or the first error's extensions.code (the codes are the hub's own words)."""
     try:
@@ -270,7 +298,11 @@ def metrics_route(observer: Observer, allow: Sequence[str]
         client = request.client
         if not _allowed(client.host if client is not None else None, networks):
             return PlainTextResponse("Not Found", status_code=404)
+        runtime = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            observer.attach(runtime)
         observer.refresh_sync_age()
+        observer.refresh_breakers()
         return Response(generate_latest(observer.registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hub.errors import ConfigError
+from hub.federation.breaker import CircuitBreaker, RetryBudget
 from hub.federation.sync import SyncProgress, SyncSummary, SyncTarget, sync_all
 from hub.settings import Settings, SourceConfig, load_settings
 from hub.store.session import create_engine, create_session_factory, init_db
@@ -98,13 +99,17 @@ async def _sync(settings: Settings, sources: list[SourceConfig], *, full: bool, 
     from connectors.factory import open_connector  # connectors import aiohttp etc. lazily
 
     engine = create_engine(settings.hub.database_url)
+    limits = settings.limits
     connectors = [open_connector(s.mapping) for s in sources]
     progress = _ProgressLine(out)
     try:
         await init_db(engine)
         summaries = await sync_all(
             create_session_factory(engine),
-            [SyncTarget(c, s.side) for c, s in zip(connectors, sources)],
+            [SyncTarget(c, s.side, CircuitBreaker(limits.breaker_failures,
+                                                  limits.breaker_reset_seconds),
+                        RetryBudget(limits.retry_budget_ratio))
+             for c, s in zip(connectors, sources)],
             secret=settings.hub.secret_bytes, full=full,
             page_size=settings.limits.sync_page_size, progress=progress,
         )

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from hub.canonical_json import b64url, b64url_decode
 from hub.errors import ContractError
+from hub.party_token import load_private_key
 
 __all__ = [
     "generate_key",
@@ -84,16 +85,6 @@ def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(private_pem(key))
     os.chmod(path, 0o600)  # umask may have narrowed it further; never wider
-
-
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ContractError(f"cannot read private key {path}: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ContractError(f"{path} is not an Ed25519 private key")
-    return key
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:

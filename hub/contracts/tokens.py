@@ -14,13 +14,10 @@ hub's database, hub.contracts.replay); `MemoryReplayCache` is for tests and the 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from hub.clock import EPOCH_MAX, from_epoch, is_numeric_date, to_epoch, utcnow
+from hub.clock import EPOCH_MAX, from_epoch, is_numeric_date, utcnow
 from hub.contracts.trust_registry import (
     CLOCK_SKEW,
     KeyNotValid,
@@ -30,7 +27,8 @@ from hub.contracts.trust_registry import (
     UnknownKey,
 )
 from hub.errors import AuthenticationError, ContractError
-from hub.jws import AlgorithmNotAllowed, parse_compact, sign_compact, verify_compact
+from hub.jws import AlgorithmNotAllowed, parse_compact, verify_compact
+from hub.party_token import MAX_LIFETIME, TOKEN_TYPE, mint_token
 from hub.policy.base import Caller
 
 __all__ = [
@@ -43,8 +41,6 @@ __all__ = [
     "verify_token",
 ]
 
-TOKEN_TYPE = "yanxing-request+jwt"
-MAX_LIFETIME = timedelta(seconds=600)
 _STRING_CLAIMS = ("iss", "sub", "aud", "jti", "purpose")
 _TIME_CLAIMS = ("iat", "exp")
 _CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "purpose")
@@ -93,28 +89,6 @@ class MemoryReplayCache:
 
     def __len__(self) -> int:
         return len(self._seen)
-
-
-def mint_token(
-    party: str,
-    user: str,
-    purpose: str,
-    private_key: Ed25519PrivateKey,
-    kid: str,
-    audience: str,
-    ttl: int = 300,
-    *,
-    now: datetime | None = None,
-) -> str:
-    """Sign a request token as `party` (used by party-side clients and `yanxing token`)."""
-    if not 0 < ttl <= MAX_LIFETIME.total_seconds():
-        raise ContractError(f"ttl must be 1..{int(MAX_LIFETIME.total_seconds())} seconds")
-    now = now or utcnow()
-    claims = {
-        "iss": party, "sub": user, "aud": audience, "iat": to_epoch(now),
-        "exp": to_epoch(now) + ttl, "jti": secrets.token_urlsafe(16), "purpose": purpose,
-    }
-    return sign_compact(claims, private_key, kid, iat=now, extra_header={"typ": TOKEN_TYPE})
 
 
 def _checked_claims(claims: Any) -> dict[str, Any]:

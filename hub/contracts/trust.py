@@ -302,6 +302,13 @@ class Trust:
                 f"{caller.party!r}; use one of {', '.join(map(repr, allowed))} (contract "
                 "purposes, or own-data purposes that reach only your own sources)")
 
+    async def purposes_for(self, party: str) -> tuple[str, ...]:
+        """The purposes a token of `party` may carry now: those its active contracts declare
+        (sorted), then the own-data purposes (development token route, hub.api.devtokens)."""
+        current = await self._current(self.clock())
+        declared = sorted(current.purposes.get(party, frozenset()))
+        return (*declared, *(p for p in self.config.own_data_purposes if p not in declared))
+
     async def policy_for(self, caller: Caller) -> Policy:
         if not self.config.enforce:
             return self.fallback

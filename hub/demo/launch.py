@@ -108,8 +108,13 @@ def write_config(world: DemoWorld, directory: Path, *, port: int,
         f'public_url = "http://127.0.0.1:{port}"',
         'mode = "development"             '
         "# GraphiQL, introspection; `serve` defaults to production",
-        "",
     ]
+    if trust is not None:
+        # development only: GraphiQL's party picker and /dev/token sign with these
+        keys = ", ".join(_toml_string(Path(path).resolve().relative_to(directory).as_posix())
+                         for _, path in trust.party_keys.values())
+        lines.append(f"dev_party_keys = [{keys}]")
+    lines.append("")
     for source in world.sources:
         lines += [
             "[[sources]]",

@@ -15,13 +15,19 @@ carries an idempotency key.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
-__all__ = ["BreakerState", "CircuitBreaker", "RetryBudget", "may_retry"]
+from connectors.errors import SourceError, SourceUnavailable
+
+__all__ = ["BreakerState", "CircuitBreaker", "RetryBudget", "may_retry", "guarded_read"]
+
+T = TypeVar("T")
 
 #: most retries a budget saves up, so a long quiet spell does not become a retry storm later
 _MAX_SAVED_RETRIES = 10.0
@@ -107,3 +113,37 @@ def may_retry(*, idempotent: bool, idempotency_key: str | None = None) -> bool:
     """Only a call that cannot do harm twice may be retried: a read, or a write the source
     de-duplicates by its idempotency key."""
     return idempotent or idempotency_key is not None
+
+
+async def guarded_read(source: str, read: Callable[[], Awaitable[T]], breaker: CircuitBreaker,
+                       budget: RetryBudget | None = None) -> T:
+    """Run one idempotent read of `source` through its breaker: SOURCE_UNAVAILABLE at once
+    while it is open; timeouts and connection errors (SourceUnavailable, SourceTimeout) count
+    against it, any answer (even a bad one: unwell data, not an unwell source) for it; one
+    retry of a transient failure when `budget` has one to spend. The live fetch, the sync and
+    the health pings all read through here."""
+    if not breaker.allow():
+        raise SourceUnavailable(
+            source, f"is failing; the hub retries it in {breaker.retry_after():.0f} s")
+    if budget is not None:
+        budget.record_read()
+    retried = False
+    while True:
+        try:
+            result = await read()
+        except asyncio.CancelledError:
+            breaker.abandoned()  # a cancelled probe must not leave it half-open for good
+            raise
+        except SourceError as exc:
+            transient = isinstance(exc, SourceUnavailable)  # timeouts included
+            if transient:
+                breaker.failure()
+            else:
+                breaker.success()
+            if (transient and not retried and budget is not None
+                    and may_retry(idempotent=True) and breaker.allow() and budget.try_spend()):
+                retried = True
+                continue
+            raise
+        breaker.success()
+        return result

@@ -27,7 +27,7 @@ from connectors.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from hub.federation.breaker import may_retry
+from hub.federation.breaker import guarded_read
 from hub.federation.merge import SourcedValue, merge_values
 from hub.federation.sources import SourceEntry, SourceRegistry
 from hub.model import MEMBER_PYTHON_TYPES
@@ -162,34 +162,13 @@ class LiveFetcher:
             raise SourceUnavailable(source, "is not connected to this hub")
         wanted = None if fields is None else frozenset(fields | {"updated_at"})
         request = ReadRequest(entity=self.entity, keys=list(local_ids), fields=wanted)
-        breaker, budget = entry.breaker, entry.retry_budget
-        if not breaker.allow():
-            error: SourceError = SourceUnavailable(
-                source, f"is failing; the hub retries it in {breaker.retry_after():.0f} s")
-            raise error
-        budget.record_read()
-        retried = False
-        while True:
-            try:
-                result, records = await self._read_once(entry, request, local_ids)
-            except asyncio.CancelledError:
-                breaker.abandoned()  # a cancelled probe must not leave it half-open for good
-                raise
-            except SourceError as exc:
-                transient = isinstance(exc, SourceUnavailable)  # timeouts included
-                if transient:
-                    breaker.failure()
-                else:
-                    breaker.success()  # it answered: unwell data, not an unwell source
-                # a read is idempotent (may_retry): once, within the budget, breaker closed
-                if (transient and not retried and may_retry(idempotent=True)
-                        and breaker.allow() and budget.try_spend()):
-                    retried = True
-                    continue
-                self.registry.record(source, exc)
-                raise
-            break
-        breaker.success()
+        try:
+            result, records = await guarded_read(
+                source, lambda: self._read_once(entry, request, local_ids), entry.breaker,
+                entry.retry_budget)
+        except SourceError as exc:
+            self.registry.record(source, exc)
+            raise
         self.registry.record(source, None)
         if isinstance(result.issues, list):
             self._issues.extend(i for i in result.issues if isinstance(i, DataIssue))

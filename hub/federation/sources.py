@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError, SourceError, SourceTimeout
-from hub.federation.breaker import CircuitBreaker, RetryBudget
+from hub.federation.breaker import CircuitBreaker, RetryBudget, guarded_read
 from hub.model import Side
 
 __all__ = ["HealthStatus", "SourceHealth", "SourceEntry", "SourceRegistry", "DEFAULT_TIMEOUT"]
@@ -111,13 +111,21 @@ class SourceRegistry:
             entry.health = SourceHealth.ok() if error is None else SourceHealth.failed(error)
 
     async def ping(self, name: str) -> SourceHealth:
-        """Ping one source within its timeout and record the outcome."""
+        """Ping one source within its timeout, through its breaker, and record the outcome:
+        a source whose breaker is open is not called (it is down until its probe), a ping
+        that times out or cannot connect counts against the breaker, and after the reset time
+        a ping may be the half-open probe that closes it again."""
         entry = self._entries[name]
         error: ConnectorError | None = None
+
+        async def ping() -> None:
+            try:
+                await asyncio.wait_for(entry.connector.ping(), entry.timeout)
+            except TimeoutError:
+                raise SourceTimeout(name, f"no answer within {entry.timeout:g} s") from None
+
         try:
-            await asyncio.wait_for(entry.connector.ping(), entry.timeout)
-        except TimeoutError:
-            error = SourceTimeout(name, f"no answer within {entry.timeout:g} s")
+            await guarded_read(name, ping, entry.breaker)
         except ConnectorError as exc:
             error = exc
         except Exception:  # a connector bug must not take readiness down with it

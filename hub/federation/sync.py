@@ -14,6 +14,7 @@ left the source, since a changed-since run cannot know what disappeared.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from connectors.base import Capability, Connector, DataIssue, Location, ReadRequest, Record
 from connectors.errors import SourceError
 from hub.clock import as_utc
+from hub.federation.breaker import CircuitBreaker, RetryBudget, guarded_read
 from hub.federation.ingest import (
     PageOutcome,
     write_activities,
@@ -88,10 +90,13 @@ class SyncSummary:
 
 @dataclass(frozen=True, slots=True)
 class SyncTarget:
-    """A connector and its side of the co-management agreement."""
+    """A connector and its side of the co-management agreement; with a `breaker` (and a
+    retry `budget`) its page reads go through them (hub.federation.breaker.guarded_read)."""
 
     connector: Connector
     side: Side
+    breaker: CircuitBreaker | None = None
+    budget: RetryBudget | None = None
 
 
 Progress = Callable[[SyncProgress], None]
@@ -193,6 +198,7 @@ async def _finish_full(session: AsyncSession, source: str, entity: str, started:
 async def _sync_entity(
     factory: Factory, connector: Connector, entity: str, summary: SyncSummary, *, side: Side,
     secret: bytes, want_changed: bool, page_size: int, progress: Progress | None,
+    breaker: CircuitBreaker | None = None, budget: RetryBudget | None = None,
 ) -> None:
     source = connector.name
     state = await _begin_run(factory, source, entity, want_changed=want_changed)
@@ -206,10 +212,14 @@ async def _sync_entity(
     # a resumed run's earlier pages count as what they wrote (all that was kept of them)
     received = state.records_seen or 0
     while True:
+        request = ReadRequest(entity=entity, cursor=cursor, page_size=page_size, since=since)
         try:
-            result = await connector.read(
-                ReadRequest(entity=entity, cursor=cursor, page_size=page_size, since=since)
-            )
+            if breaker is None:
+                result = await connector.read(request)
+            else:
+                result = await guarded_read(source, functools.partial(connector.read, request),
+                                            breaker,
+                                            budget)
         except SourceError as exc:
             async with factory() as session, session.begin():
                 await session.execute(
@@ -275,10 +285,13 @@ async def sync_source(
     full: bool = True,
     page_size: int = 500,
     progress: Progress | None = None,
+    breaker: CircuitBreaker | None = None,
+    budget: RetryBudget | None = None,
 ) -> SyncSummary:
-    """Sync every entity `connector` describes. A `SourceError` does not propagate: it ends
-    this source's sync, is recorded in `sync_state`, and is reported as a failed summary.
-    Any other exception (a bug, the index database down) propagates after being recorded."""
+    """Sync every entity `connector` describes (page reads through `breaker`, if given). A
+    `SourceError` does not propagate: it ends this source's sync, is recorded in
+    `sync_state`, and is reported as a failed summary. Any other exception (a bug, the index
+    database down) propagates after being recorded."""
     summary = SyncSummary(source=connector.name)
     clock = time.perf_counter()
     entity = "-"
@@ -289,6 +302,7 @@ async def sync_source(
             await _sync_entity(
                 session_factory, connector, entity, summary, side=side, secret=secret,
                 want_changed=want_changed, page_size=page_size, progress=progress,
+                breaker=breaker, budget=budget,
             )
     except SourceError as exc:
         summary.status, summary.error, summary.error_code = "failed", str(exc), exc.code
@@ -332,7 +346,8 @@ async def sync_all(
         try:
             summary = await sync_source(
                 session_factory, target.connector, side=target.side, secret=secret, full=full,
-                page_size=page_size, progress=progress,
+                page_size=page_size, progress=progress, breaker=target.breaker,
+                budget=target.budget,
             )
         except Exception as exc:
             log.exception("sync of %s crashed", target.connector.name)

@@ -14,12 +14,14 @@ database and a migrated one carry the same names. Constraints declared with a na
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "NAMING_CONVENTION"]
+__all__ = ["Base", "NAMING_CONVENTION", "UtcDateTime"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,9 +32,32 @@ NAMING_CONVENTION = {
 }
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that always gives back an aware UTC datetime.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite stores the text without it and used to
+    return a naive value, which then left the API without an offset (`Activity.startTime`
+    was "2024-03-01T10:00:00"). Aware values are stored in UTC, naive ones are taken as UTC
+    (the hub only ever writes UTC), and every value read comes back aware: a time without an
+    offset cannot leave the store. The column type is unchanged (no migration)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     """Declarative root of every hub table; datetimes are always stored with their zone."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # SQLAlchemy reads this class attribute as configuration; it is never mutated
-    type_annotation_map = {datetime: DateTime(timezone=True)}  # noqa: RUF012
+    type_annotation_map = {datetime: UtcDateTime()}  # noqa: RUF012

@@ -64,15 +64,25 @@ def test_every_limit_and_trust_key_is_written_out_and_documented() -> None:
     deploy/README.md's tables name each: a new setting shows up here until it is documented."""
     from dataclasses import fields
 
-    from hub.settings import TRUST_KEYS, Limits
+    from hub.settings import TRUST_KEYS, Limits, RateLimits
 
     raw = example()
     readme = (EXAMPLE_CONFIG.parent / "README.md").read_text(encoding="utf-8")
     for limit in fields(Limits):
+        if limit.name == "rate":  # the [limits.rate] table, below
+            continue
         assert raw["limits"].get(limit.name) == limit.default, \
             f"deploy/yanxing.toml [limits] should write out {limit.name} = {limit.default}"
         assert f"| `{limit.name}` | {limit.default} |" in readme, \
             f"deploy/README.md's [limits] table lacks {limit.name} (default {limit.default})"
+    rates = RateLimits()
+    for rate in fields(RateLimits):
+        if rate.name == "parties":
+            continue
+        assert raw["limits"]["rate"].get(rate.name) == getattr(rates, rate.name), \
+            f"deploy/yanxing.toml [limits.rate] should write out {rate.name}"
+        assert f"| `{rate.name}` | {getattr(rates, rate.name)} |" in readme, \
+            f"deploy/README.md's [limits.rate] table lacks {rate.name}"
     assert set(raw["trust"]) == set(TRUST_KEYS), set(TRUST_KEYS) ^ set(raw["trust"])
     for key in TRUST_KEYS:
         assert f"| `{key}` |" in readme, f"deploy/README.md's [trust] table lacks {key}"

@@ -81,7 +81,8 @@ def test_good_file_loads_with_defaults_and_resolved_paths(tmp_path: Path) -> Non
     county = settings.source("county")
     assert (county.side, county.owner) == (Side.ORIGIN, "luxian-zzb")
     # relative to yanxing.toml, where it is written, not to the mapping's folder
-    assert county.mapping.connection["url"].reveal() == f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+    url = county.mapping.connection["url"].reveal()
+    assert url == f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
     assert settings.source("chengdu").side is Side.DESTINATION
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.limits.max_depth = 99  # type: ignore[misc]
@@ -320,7 +321,7 @@ def test_a_relative_connection_url_resolves_against_yanxing_toml(tmp_path: Path)
         finally:
             await connector.aclose()
 
-    with pytest.raises(ConnectorConfigError, match="other.db does not exist"):
+    with pytest.raises(ConnectorConfigError, match=r"other\.db does not exist"):
         asyncio.run(first_read())
     assert not (tmp_path / "other.db").exists()
     assert not (tmp_path / "mappings" / "other.db").exists()

@@ -126,9 +126,9 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
             current = outputs.setdefault(int(line.split()[-1]), [])
         elif current is not None:
             current.append(line)
-    for got in outputs.values():
-        while got and not got[-1].strip():
-            got.pop()  # the blank line before the next step's mark
+    for printed in outputs.values():
+        while printed and not printed[-1].strip():
+            printed.pop()  # the blank line before the next step's mark
     for number, step in enumerate(steps, start=1):
         got = outputs.get(number)
         assert got is not None, f"line {step.line}: `{step.command}` never ran\n{done.stdout}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors._values import mask_raw
 from connectors.base import Capability, Connector, DataIssue, ReadRequest, Record
+from connectors.errors import SourceError
 from connectors.mapping import SourceMapping
 
 __all__ = ["EntityProbe", "probe_entity", "masked_values"]
@@ -71,7 +72,12 @@ async def probe_entity(connector: Connector, mapping: SourceMapping, entity: str
     if Capability.READ_BY_KEYS in connector.capabilities and (
             mapping.source.kind != "rest" or spec.by_keys is not None):
         keys = [r.local_id for r in found.records]
-        batch = await connector.read(ReadRequest(entity, keys=keys))
+        try:
+            batch = await connector.read(ReadRequest(entity, keys=keys))
+        except SourceError as exc:
+            found.lost.append(f"reading by id failed ({exc} [{exc.code}]): every live field "
+                              "would be missing; check by_keys")
+            return found
         # the same row read again by id repeats its issues: each is shown once
         seen = {(i.code, i.local_id, i.column) for i in found.issues}
         found.issues.extend(i for i in batch.issues if (i.code, i.local_id, i.column) not in seen)

@@ -74,8 +74,10 @@ def app(token: str) -> web.Application:
 async def serve(port: int, token: str) -> None:
     runner = web.AppRunner(app(token))
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    print(f"study platform on http://127.0.0.1:{port}", flush=True)
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1] if site._server else port  # --port 0
+    print(f"study platform on http://127.0.0.1:{bound}", flush=True)
     await asyncio.Event().wait()
 
 

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from connectors._records import MISSING
 from connectors.base import DataIssue, Location, ReadRequest, ReadResult, Record
 from connectors.builtin_kinds import MAPPING_SCHEMA_ID
 from connectors.errors import (
@@ -53,7 +54,8 @@ from connectors.errors import (
 )
 from connectors.kinds import ConnectorKind
 from connectors.mapping import EntityMapping, SourceMapping
-from connectors.rest import RestConnector, map_client_error
+from connectors.paging import PageRequest, paginator_for
+from connectors.rest import RestConnector, _dig, map_client_error
 
 __all__ = ["GraphqlConnector", "KIND", "alias_batch_query"]
 
@@ -131,28 +133,22 @@ class GraphqlConnector(RestConnector):
                 since.strftime(fmt) if fmt else since.isoformat())
         paging = entity.pagination
         size = max(request.page_size, 1)
-        seen = 0
-        where = f"query {entity.name}"
+        page = PageRequest()
         if paging is not None:
-            size = min(size, paging.size)
-            if paging.type == "cursor":
-                if paging.size_param:
-                    variables[paging.size_param] = size
-                if request.cursor:
-                    variables[paging.cursor_param or "after"] = request.cursor
-                where = f"query {entity.name} cursor {request.cursor or '(first)'}"
-            else:  # offset (the kind's check refuses "page")
-                seen = int(request.cursor or 0)
-                variables[paging.offset_param or "offset"] = seen
-                if paging.limit_param:
-                    variables[paging.limit_param] = size
-                where = f"query {entity.name} offset {seen}"
+            paginator = paginator_for(paging)
+            page = paginator.request(request.cursor, min(size, paging.size))
+            variables |= page.values
+        where = f"query {entity.name} {page.label}"
         data = await self._query(str(entity.options["query"]), variables, where)
         items = self._items(entity, data, where)
         issues: list[DataIssue] = []
         records = self._convert(entity, items, where, request.fields, issues)
-        total = self._total(entity, data)
-        next_cursor = self._next_cursor(entity, data, request.cursor, len(items), size, seen, total)
+        total = _count(_dig(data, paging.total)) if paging and paging.total else None
+        found_next = _dig(data, paging.next) if paging and paging.next else None
+        next_cursor = None if paging is None else paginator.next_cursor(
+            page, len(items), total, None if found_next is MISSING else found_next)
+        if next_cursor is not None and next_cursor == request.cursor:
+            raise SourceInvalid(self.name, f"{where}: the next cursor is the same as this one")
         return ReadResult([r for r in records if r is not None], next_cursor, issues, total)
 
     async def _ask_ids(
@@ -215,17 +211,25 @@ class GraphqlConnector(RestConnector):
         return ReadResult([found.get(k) for k in request.keys or ()], None, issues)
 
 
+def _count(value: Any) -> int | None:
+    """The source's own `total`, when it is a whole number."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 def _problems(doc: Mapping[str, Any]) -> list[str]:
     """What the schema cannot say: the variables the paging names appear in the query, one
-    way of reading by id, paging that GraphQL systems use (cursor or offset)."""
+    way of reading by id."""
     out: list[str] = []
     for name, spec in doc["entities"].items():
         base = f"$.entities.{name}"
         query = str(spec.get("query", ""))
         paging = spec.get("pagination") or {}
-        if paging.get("type") == "page":
-            out.append(f"{base}.pagination.type: a graphql source pages by cursor or offset")
-        for key in ("cursor_param", "size_param", "offset_param", "limit_param"):
+        for key in ("cursor_param", "size_param", "offset_param", "limit_param", "page_param"):
             variable = paging.get(key)
             if variable and not re.search(rf"\${re.escape(variable)}\b", query):
                 out.append(f"{base}.pagination.{key}: the query declares no ${variable}")

@@ -6,8 +6,10 @@ file: describe, entity lookup and one `RecordBuilder` per entity come with it), 
 (one raw row -> a canonical `Record` plus the `DataIssue`s found in it, the same for every
 kind), the value converters it uses (`convert` and the parsers, raising `ValueProblem` with a
 DataIssue code), `ConnectorKind` (how the kind is declared under the `yanxing.connectors`
-entry points) and the errors to raise. docs/connector-plugins.md walks through a kind;
-examples/yanxing-connector-sample/ is a complete one, tested through the conformance kit.
+entry points), the authenticators and paginators a kind picks by name or subclasses and
+registers (connectors.auth, connectors.paging), and the errors to raise. docs/architecture.md,
+"Connector kinds", walks through a kind; examples/yanxing-connector-sample/ is a complete one,
+tested through the conformance kit.
 
 The modules behind these names (`connectors._records`, `connectors._values`,
 `connectors._mapped`) may be reorganised; these names stay.
@@ -25,6 +27,12 @@ from connectors._values import (
     parse_datetime,
     parse_partial_date,
     raw_text,
+)
+from connectors.auth import (
+    AUTHENTICATORS,
+    Authenticator,
+    authenticator_for,
+    register_authenticator,
 )
 from connectors.base import (
     Capability,
@@ -51,7 +59,8 @@ from connectors.errors import (
     SourceUnavailable,
 )
 from connectors.kinds import COMMON_ENTITY_KEYS, ENTRY_POINT_GROUP, ConnectorKind
-from connectors.mapping import EntityMapping, FieldMapping, SourceMapping
+from connectors.mapping import EntityMapping, FieldMapping, Pagination, SourceMapping
+from connectors.paging import PAGINATORS, PageRequest, Paginator, paginator_for, register_paginator
 
 __all__ = [
     # declaring a kind
@@ -62,6 +71,9 @@ __all__ = [
     # a mapping-driven connector
     "MappedConnector", "SourceMapping", "EntityMapping", "FieldMapping",
     "RecordBuilder", "MISSING",
+    # credentials and paging: pick one by name, or subclass and register your own
+    "Authenticator", "AUTHENTICATORS", "authenticator_for", "register_authenticator",
+    "Paginator", "PAGINATORS", "PageRequest", "Pagination", "paginator_for", "register_paginator",
     # value converters
     "convert", "ValueProblem", "parse_partial_date", "parse_datetime", "mask_raw", "is_blank",
     "raw_text",

@@ -150,7 +150,7 @@ def test_alias_batch_query_gives_each_id_its_variable() -> None:
 @pytest.mark.parametrize(("change", "problem"), [
     ({"query": ""}, "$.entities.member.query: '' should be non-empty"),
     ({"pagination": {"type": "page", "page_param": "p"}},
-     "$.entities.member.pagination.type: a graphql source pages by cursor or offset"),
+     "$.entities.member.pagination.page_param: the query declares no $p"),
     ({"query": "query { members { nodes { id } } }"},
      "$.entities.member.pagination.cursor_param: the query declares no $after"),
     ({"by_keys_alias": "member(id: $id) { id }"},

@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 import aiohttp
 
 from connectors._records import MISSING
+from connectors._records import dig as _dig
 from connectors.base import DataIssue, Location, ReadRequest, ReadResult, Record
 from connectors.builtin_kinds import MAPPING_SCHEMA_ID
 from connectors.errors import (
@@ -55,7 +56,7 @@ from connectors.errors import (
 from connectors.kinds import ConnectorKind
 from connectors.mapping import EntityMapping, SourceMapping
 from connectors.paging import PageRequest, paginator_for
-from connectors.rest import RestConnector, _dig, map_client_error
+from connectors.rest import RestConnector, map_client_error
 
 __all__ = ["GraphqlConnector", "KIND", "alias_batch_query"]
 

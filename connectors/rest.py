@@ -20,6 +20,7 @@ import aiohttp
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
+from connectors._records import dig as _dig
 from connectors.auth import authenticator_for, sign_params
 from connectors.base import (
     DataIssue,
@@ -97,20 +98,6 @@ def map_client_error(source: str, exc: BaseException, where: str) -> ConnectorEr
                 )
             return ours(source, message)
     return SourceUnavailable(source, f"{where}: {type(exc).__name__}")
-
-
-def _dig(body: Any, dotted: str | None) -> Any:
-    """body["data"]["items"] for "data.items"; MISSING when a step is absent."""
-    if not dotted:
-        return body
-    for part in dotted.split("."):
-        if isinstance(body, Mapping) and part in body:
-            body = body[part]
-        elif isinstance(body, list) and part.isdigit() and int(part) < len(body):
-            body = body[int(part)]
-        else:
-            return MISSING
-    return body
 
 
 class RestConnector(MappedConnector):

@@ -18,7 +18,7 @@ The modules behind these names (`connectors._records`, `connectors._values`,
 from __future__ import annotations
 
 from connectors._mapped import MappedConnector
-from connectors._records import MISSING, RecordBuilder
+from connectors._records import MISSING, RecordBuilder, dig
 from connectors._values import (
     ValueProblem,
     convert,
@@ -70,7 +70,7 @@ __all__ = [
     "PartialDate", "EntitySchema", "SourceSchema", "WriteRequest", "WriteResult",
     # a mapping-driven connector
     "MappedConnector", "SourceMapping", "EntityMapping", "FieldMapping",
-    "RecordBuilder", "MISSING",
+    "RecordBuilder", "MISSING", "dig",
     # credentials and paging: pick one by name, or subclass and register your own
     "Authenticator", "AUTHENTICATORS", "authenticator_for", "register_authenticator",
     "Paginator", "PAGINATORS", "PageRequest", "Pagination", "paginator_for", "register_paginator",

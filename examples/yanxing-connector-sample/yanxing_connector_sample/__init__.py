@@ -10,12 +10,11 @@ its one entity key (`file`, the export of that entity) are validated like a buil
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.sdk import (
-    MISSING,
     ConnectorKind,
     DataIssue,
     EntityMapping,
@@ -27,21 +26,10 @@ from connectors.sdk import (
     SourceInvalid,
     SourceMapping,
     SourceUnavailable,
+    dig,
 )
 
 __all__ = ["JsonLinesConnector", "KIND"]
-
-
-def _getter(row: Mapping[str, Any]) -> Any:
-    def get(column: str) -> Any:
-        value: Any = row
-        for part in column.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return MISSING
-            value = value[part]
-        return value
-
-    return get
 
 
 class JsonLinesConnector(MappedConnector):
@@ -92,14 +80,14 @@ class JsonLinesConnector(MappedConnector):
             found: dict[str, Record] = {}
             for row, location in rows:
                 if str(row.get(entity.local_id)) in wanted:
-                    record, _ = builder.build(_getter(row), location, request.fields)
+                    record, _ = builder.build(partial(dig, row), location, request.fields)
                     if record is not None:
                         found.setdefault(record.local_id, record)
             return ReadResult([found.get(k) for k in request.keys])
         start = int(request.cursor or 0)
         page = rows[start : start + max(request.page_size, 1)]
         issues = issues if start == 0 else []  # a bad line is reported once, with the first page
-        records = builder.build_rows(((_getter(r), loc) for r, loc in page), request.fields,
+        records = builder.build_rows(((partial(dig, r), loc) for r, loc in page), request.fields,
                                      issues)
         end = start + len(page)
         return ReadResult([r for r in records if r is not None],

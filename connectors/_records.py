@@ -7,7 +7,7 @@ says where (system, file/page, row, column) and what to fix, and the row is kept
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 
@@ -15,10 +15,25 @@ from connectors._values import ValueProblem, convert, is_blank, mask_raw, raw_te
 from connectors.base import DataIssue, Location, Record
 from connectors.mapping import EntityMapping, FieldMapping
 
-__all__ = ["MISSING", "RecordBuilder"]
+__all__ = ["MISSING", "RecordBuilder", "dig"]
 
 #: what a row getter returns for a column the source does not have at all
 MISSING: Final = object()
+
+
+def dig(body: Any, dotted: str | None) -> Any:
+    """body["data"]["items"] for "data.items" (a digit steps into a list); MISSING when a step
+    is absent. The row getter of JSON-shaped sources: `partial(dig, item)`."""
+    if not dotted:
+        return body
+    for part in dotted.split("."):
+        if isinstance(body, Mapping) and part in body:
+            body = body[part]
+        elif isinstance(body, list) and part.isdigit() and int(part) < len(body):
+            body = body[int(part)]
+        else:
+            return MISSING
+    return body
 
 
 class RecordBuilder:

@@ -1,35 +1,19 @@
-"""Open the right connector for a mapping: the only place that knows kind -> class."""
+"""Open the right connector for a mapping: through its kind (connectors.kinds), built-in or
+plugin alike."""
 
 from __future__ import annotations
 
 from connectors.base import Connector
-from connectors.errors import ConnectorConfigError
+from connectors.kinds import connector_kind, kind_names
 from connectors.mapping import SourceMapping
 
-__all__ = ["open_connector", "CONNECTOR_KINDS"]
-
-CONNECTOR_KINDS = ("rest", "ledger", "sql")
+__all__ = ["open_connector", "kind_names"]
 
 
 def open_connector(mapping: SourceMapping) -> Connector:
     """A connector for `mapping.source.kind`; no I/O happens until the first read.
 
-    Imports are local so that a hub using only ledgers never imports aiohttp or SQLAlchemy's
-    async engine machinery.
+    The kind's module is imported only now, so a hub using only ledgers never imports aiohttp
+    or SQLAlchemy's async engine machinery. ConnectorConfigError for an unknown kind.
     """
-    kind = mapping.source.kind
-    if kind == "rest":
-        from connectors.rest import RestConnector
-
-        return RestConnector(mapping)
-    if kind == "ledger":
-        from connectors.ledger import LedgerConnector
-
-        return LedgerConnector(mapping)
-    if kind == "sql":
-        from connectors.sql import SqlConnector
-
-        return SqlConnector(mapping)
-    raise ConnectorConfigError(
-        f"unknown connector kind {kind!r} (known: {', '.join(CONNECTOR_KINDS)})"
-    )
+    return connector_kind(mapping.source.kind).open(mapping)

@@ -12,6 +12,7 @@ file wants to see them all in one run.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import jsonschema
 
 from connectors.canonical import ENUMS, FIELD_TYPES
 from connectors.errors import ConnectorConfigError
+from connectors.kinds import COMMON_ENTITY_KEYS, ConnectorKind, connector_kind
 from connectors.secret import Secret
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "SourceMapping",
     "load_mapping",
     "parse_mapping",
+    "mapping_schema",
+    "clear_validator_cache",
 ]
 
 #: package data, read through importlib.resources so an installed wheel finds it (a path
@@ -94,6 +98,7 @@ class Pagination:
 
 
 _NO_STRINGS: Mapping[str, str] = MappingProxyType({})
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,9 @@ class EntityMapping:
     #: a REST entity the system cannot read by id: the hub only indexes it, and says so on
     #: purpose (the conformance kit fails a REST member entity without by_keys otherwise)
     index_only: bool = False
+    #: the entity keys only this source's kind reads (its `ConnectorKind.entity_schema`), as
+    #: written in the mapping: a plugin kind's connector finds its own settings here
+    options: Mapping[str, Any] = field(default_factory=lambda: _NO_OPTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +171,35 @@ class SourceMapping:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+def _base_schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def mapping_schema(kind: ConnectorKind | None = None) -> dict[str, Any]:
+    """The JSON Schema a mapping of `kind` is validated against: the common mapping schema with
+    the kind's `[connection]` schema and its own entity keys composed in (the packaged file's
+    per-kind `allOf`, kept for editors, gives way to the kind's part). Without a kind: the
+    common schema, `[connection]` only required to be a table."""
+    schema = copy.deepcopy(_base_schema())
+    schema.pop("allOf", None)
+    if kind is not None:
+        schema["properties"]["connection"] = copy.deepcopy(dict(kind.connection_schema))
+        entity_properties = schema["$defs"]["entity"]["properties"]
+        for key, sub in kind.entity_schema.items():
+            entity_properties[key] = copy.deepcopy(dict(sub))
+    return schema
+
+
+@lru_cache(maxsize=32)
+def _validator(kind_name: str | None) -> jsonschema.Draft202012Validator:
+    kind = connector_kind(kind_name) if kind_name is not None else None
+    return jsonschema.Draft202012Validator(mapping_schema(kind))
+
+
+def clear_validator_cache() -> None:
+    """Forget composed schemas (a kind was registered or removed)."""
+    _validator.cache_clear()
 
 
 def _json_path(parts: tuple[Any, ...] | list[Any]) -> str:
@@ -176,9 +210,11 @@ def _json_path(parts: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _substitute(
-    value: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str]
+    value: Any, env: Mapping[str, str], where: tuple[Any, ...], problems: list[str],
+    unset: list[tuple[Any, ...]] | None = None,
 ) -> Any:
-    """Replace ${NAME} and ${NAME:-default} in every string; unset without default is a problem."""
+    """Replace ${NAME} and ${NAME:-default} in every string; unset without default is a problem
+    (and its place is added to `unset`: what the schema then says about it is no news)."""
     if isinstance(value, str):
         def repl(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -187,12 +223,14 @@ def _substitute(
             if default is not None:
                 return default
             problems.append(f"{_json_path(where)}: environment variable {name} is not set")
+            if unset is not None:
+                unset.append(where)
             return ""
         return _ENV_REF.sub(repl, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, env, (*where, k), problems) for k, v in value.items()}
+        return {k: _substitute(v, env, (*where, k), problems, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, env, (*where, i), problems) for i, v in enumerate(value)]
+        return [_substitute(v, env, (*where, i), problems, unset) for i, v in enumerate(value)]
     return value
 
 
@@ -259,17 +297,7 @@ def _format_works(fmt: str) -> bool:
 def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
     """What the JSON Schema cannot say: known fields, code values, formats, per-kind keys."""
     problems: list[str] = []
-    kind = doc["source"]["kind"]
-    if kind == "ledger":
-        conn = doc["connection"]
-        fmt = conn.get("format") or Path(conn["file"]).suffix.lower().lstrip(".")
-        if fmt not in ("xlsx", "csv"):
-            problems.append(
-                f"$.connection.file: cannot tell the ledger format from {conn['file']!r}; "
-                'set format = "xlsx" or "csv" (save .xls files as .xlsx)'
-            )
-        if "encoding" in conn and fmt == "xlsx":
-            problems.append("$.connection.encoding: only CSV ledgers have an encoding")
+    kind = connector_kind(doc["source"]["kind"])
     for entity, spec in doc["entities"].items():
         base = f"$.entities.{entity}"
         known = FIELD_TYPES[entity]
@@ -317,58 +345,21 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
                 f"{base}.changed_since.format: {since['format']!r} is not a usable format"
             )
         problems.extend(_kind_problems(kind, entity, spec))
+    if kind.check is not None:
+        problems.extend(kind.check(doc))
     return problems
 
 
-def _kind_problems(kind: str, entity: str, spec: Mapping[str, Any]) -> list[str]:
+def _kind_problems(kind: ConnectorKind, entity: str, spec: Mapping[str, Any]) -> list[str]:
+    """Entity keys the kind does not read, and the ones it needs but are missing."""
     base = f"$.entities.{entity}"
     out: list[str] = []
-    rest_only = ("params", "headers", "index_only")
-    not_for = {
-        "rest": ("file", "sheet", "header_row"),
-        "ledger": ("records", "pagination", "by_keys", "changed_since", *rest_only),
-        "sql": ("records", "pagination", "by_keys", "file", "sheet", "header_row", *rest_only),
-    }[kind]
-    for key in not_for:
-        if key in spec:
-            out.append(f"{base}.{key}: not used by a {kind} source; remove it")
-    if kind in ("rest", "sql") and "path" not in spec:
-        what = "the URL path" if kind == "rest" else "the table or view name"
-        out.append(f"{base}: missing path ({what})")
-    since = spec.get("changed_since")
-    if since:
-        if kind == "rest" and "param" not in since:
-            out.append(f"{base}.changed_since: a rest source needs param (the query parameter)")
-        if kind == "sql" and "column" not in since and "updated_at" not in spec["fields"]:
-            out.append(f"{base}.changed_since: an sql source needs column, or map updated_at")
-        if kind == "sql" and "param" in since:
-            out.append(f"{base}.changed_since.param: sql sources use column, not param")
-    if kind == "rest":
-        out.extend(_fixed_param_problems(base, spec))
-    return out
-
-
-def _fixed_param_problems(base: str, spec: Mapping[str, Any]) -> list[str]:
-    """Fixed `params` must not set what the connector sets per request (paging, ids,
-    changed-since): one of the two would silently win. An index-only entity has no by_keys."""
-    out: list[str] = []
-    by_keys = spec.get("by_keys") or {}
-    if spec.get("index_only") and by_keys:
-        out.append(
-            f"{base}.index_only: the entity has by_keys, so it is not index-only; remove one"
-        )
-    paging = spec.get("pagination") or {}
-    since = spec.get("changed_since") or {}
-    listed = {paging.get(k) for k in ("cursor_param", "size_param", "page_param", "offset_param",
-                                      "limit_param")} | {since.get("param")}
-    for name in spec.get("params") or {}:
-        if name in listed:
-            out.append(f"{base}.params.{name}: the connector sets {name!r} itself (paging or "
-                       "changed_since); remove it here")
-    for name in by_keys.get("params") or {}:
-        if name == by_keys.get("param"):
-            out.append(f"{base}.by_keys.params.{name}: the connector sets {name!r} itself (the "
-                       "ids); remove it here")
+    for key in spec:
+        if key not in COMMON_ENTITY_KEYS and key not in kind.entity_keys:
+            out.append(f"{base}.{key}: not used by a {kind.name} source; remove it")
+    for key, what in kind.required_entity_keys.items():
+        if key not in spec:
+            out.append(f"{base}: missing {key} ({what})")
     return out
 
 
@@ -434,6 +425,8 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             params=_strings(spec.get("params")),
             headers=_strings(spec.get("headers")),
             index_only=bool(spec.get("index_only", False)),
+            options=MappingProxyType(
+                {k: v for k, v in spec.items() if k in connector_kind(kind).entity_schema}),
         )
     return SourceMapping(
         source=SourceInfo(
@@ -444,6 +437,20 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
         path=path,
         timezone=_parse_timezone(connection.get("timezone")),
     )
+
+
+def _kind_of(doc: Mapping[str, Any], problems: list[str]) -> str | None:
+    """The registered kind the document names (None, with a problem, when it names none)."""
+    source = doc.get("source")
+    name = source.get("kind") if isinstance(source, Mapping) else None
+    if not isinstance(name, str):
+        return None  # the schema reports a missing or non-text kind
+    try:
+        connector_kind(name)
+    except ConnectorConfigError as exc:
+        problems.extend(f"$.source.kind: {p}" for p in exc.problems)
+        return None
+    return name
 
 
 def parse_mapping(
@@ -462,10 +469,17 @@ def parse_mapping(
         current = doc.get("connection")
         connection: dict[str, Any] = current if isinstance(current, dict) else {}
         doc["connection"] = _merge(connection, overrides)
-    doc = _substitute(doc, os.environ if env is None else env, (), problems)
-    schema_errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
-    problems.extend(_format_problem(e) for e in schema_errors)
-    if not schema_errors:
+    unset: list[tuple[Any, ...]] = []
+    doc = _substitute(doc, os.environ if env is None else env, (), problems, unset)
+    kind_name = _kind_of(doc, problems)
+    schema_errors = sorted(_validator(kind_name).iter_errors(doc),
+                           key=lambda e: list(e.absolute_path))
+    # an unset variable is the root cause of what the schema says about its value: only it is
+    # reported (a base_url of "" is "not a URL" only because ${PLATFORM_URL} is unset)
+    caused = [e for e in schema_errors
+              if not any(tuple(e.absolute_path)[: len(u)] == u for u in unset)]
+    problems.extend(_format_problem(e) for e in caused)
+    if not schema_errors and kind_name is not None and not unset:
         problems.extend(_semantic_problems(doc))
     if problems:
         error = ConnectorConfigError([f"{where}: {p}" for p in problems])

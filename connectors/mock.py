@@ -100,7 +100,9 @@ class MockConnector(Connector):
         )
 
     async def write(self, request: WriteRequest) -> WriteResult:
-        rows = self._rows.setdefault(request.entity, {})
+        if request.entity not in self._rows:
+            raise SourceInvalid(self.name, f"unknown entity {request.entity!r}")
+        rows = self._rows[request.entity]
         local_id = request.local_id or str(len(rows) + 1)
         row = {**rows.get(local_id, {}), **request.values, "local_id": local_id}
         rows[local_id] = row

@@ -10,10 +10,7 @@ translated at one boundary (`map_client_error`), most specific first.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import Mapping
 from datetime import UTC
 from functools import partial
@@ -23,6 +20,8 @@ import aiohttp
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
+from connectors._records import dig as _dig
+from connectors.auth import authenticator_for, sign_params
 from connectors.base import (
     DataIssue,
     Location,
@@ -40,7 +39,6 @@ from connectors.errors import (
     SourceUnavailable,
 )
 from connectors.mapping import EntityMapping, SourceMapping
-from connectors.secret import reveal
 
 __all__ = ["RestConnector", "sign_params", "map_client_error", "CLIENT_ERROR_MAP",
            "DEFAULT_MAX_RESPONSE_BYTES"]
@@ -102,26 +100,6 @@ def map_client_error(source: str, exc: BaseException, where: str) -> ConnectorEr
     return SourceUnavailable(source, f"{where}: {type(exc).__name__}")
 
 
-def sign_params(params: Mapping[str, str], secret: str) -> str:
-    """hex HMAC-SHA256(secret, "&".join(f"{k}={v}" for k, v in sorted(params.items())))."""
-    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def _dig(body: Any, dotted: str | None) -> Any:
-    """body["data"]["items"] for "data.items"; MISSING when a step is absent."""
-    if not dotted:
-        return body
-    for part in dotted.split("."):
-        if isinstance(body, Mapping) and part in body:
-            body = body[part]
-        elif isinstance(body, list) and part.isdigit() and int(part) < len(body):
-            body = body[int(part)]
-        else:
-            return MISSING
-    return body
-
-
 class RestConnector(MappedConnector):
     """Reads entities from a JSON API; one aiohttp session per connector, opened lazily."""
 
@@ -149,21 +127,12 @@ class RestConnector(MappedConnector):
     # ---- hooks a system-specific subclass may override -----------------------------------
 
     def authenticate(self, params: dict[str, str], headers: dict[str, str]) -> None:
-        """Add credentials to one request's query `params` and `headers` (in place).
+        """Add credentials to one request's query `params` and `headers` (in place), through
+        the authenticator `[connection.auth] type` names (connectors.auth).
 
-        Override for an auth scheme the mapping cannot express.
+        Override for an auth scheme the mapping cannot express, or register an Authenticator.
         """
-        kind = self._auth.get("type", "none")
-        if kind == "bearer":
-            headers["Authorization"] = f"Bearer {reveal(self._auth['token'])}"
-        elif kind == "api_key":
-            headers[self._auth.get("header", "X-Api-Key")] = reveal(self._auth["key"])
-        elif kind == "hmac":
-            params[self._auth.get("app_key_param", "appKey")] = str(self._auth["app_key"])
-            params[self._auth.get("timestamp_param", "timestamp")] = str(int(time.time()))
-            params[self._auth.get("signature_param", "sign")] = sign_params(
-                params, reveal(self._auth["secret"])
-            )
+        authenticator_for(self._auth).apply(params, headers)
 
     # ---- HTTP ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
@@ -28,7 +29,13 @@ from connectors.base import (
     ReadResult,
     Record,
 )
-from connectors.errors import NotSupported, SourceInvalid, SourceTimeout, SourceUnavailable
+from connectors.errors import (
+    ConnectorConfigError,
+    NotSupported,
+    SourceInvalid,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from connectors.mapping import EntityMapping, SourceMapping
 from connectors.secret import reveal
 
@@ -68,6 +75,12 @@ class SqlConnector(MappedConnector):
             path = self.mapping.base_dir / database
             if not database.startswith("/") and not database.startswith("file:"):
                 url = url.set(database=str(path))
+            if not database.startswith("file:") and not Path(str(url.database)).is_file():
+                # SQLite would create an empty file and fail later with "no such table"
+                raise ConnectorConfigError(
+                    f"{self.name}: the SQLite database {url.database} does not exist; check "
+                    "[connection] url (relative paths: to the mapping file, or to yanxing.toml "
+                    "when set in its [sources.connection])")
         return url
 
     @property

@@ -676,6 +676,21 @@ def _anchor_sqlite(url: str, base: Path) -> str:
     return parsed.set(database=str((base / db).resolve())).render_as_string(hide_password=False)
 
 
+def _anchor_connection(connection: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """`[sources.connection]` paths are relative to yanxing.toml, where they are written (a
+    relative SQLite `url` or ledger `file` used to resolve against the mapping's folder and
+    silently create an empty database there). The mapping file's own paths stay relative to
+    the mapping. A value with an ${ENV} reference is left to the environment."""
+    out = dict(connection)
+    url = out.get("url")
+    if isinstance(url, str) and "${" not in url and url.startswith("sqlite"):
+        out["url"] = _anchor_sqlite(url, base)
+    file = out.get("file")
+    if isinstance(file, str) and file and "${" not in file and not Path(file).is_absolute():
+        out["file"] = str((base / file).resolve())
+    return out
+
+
 def _read_source(
     reader: _Reader, where: str, raw: Any, base: Path, env: Mapping[str, str],
     load_mapping: MappingLoader,
@@ -699,6 +714,7 @@ def _read_source(
     if not path.is_file():
         reader.problems.append(f"{where}.mapping: file not found: {path}")
         return None, None
+    connection = _anchor_connection(connection, base)
     try:
         mapping = load_mapping(path, overrides=dict(connection), env=env)
     except ConnectorConfigError as exc:

@@ -80,7 +80,9 @@ def test_good_file_loads_with_defaults_and_resolved_paths(tmp_path: Path) -> Non
     assert settings.source_names == ("county", "chengdu")
     county = settings.source("county")
     assert (county.side, county.owner) == (Side.ORIGIN, "luxian-zzb")
-    assert county.mapping.connection["url"].reveal() == "sqlite+aiosqlite:///other.db"
+    # relative to yanxing.toml, where it is written, not to the mapping's folder
+    url = county.mapping.connection["url"].reveal()
+    assert url == f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
     assert settings.source("chengdu").side is Side.DESTINATION
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.limits.max_depth = 99  # type: ignore[misc]
@@ -295,3 +297,31 @@ def test_observability_keys_have_safe_defaults_and_are_validated(tmp_path: Path)
     assert "hub.metrics_allow: 'everyone' is not a CIDR network" in problems
     assert "hub.otlp_endpoint must be an http(s) URL" in problems
     assert 'hub.log_format must be "json" or "text"' in problems
+
+
+def test_a_relative_connection_url_resolves_against_yanxing_toml(tmp_path: Path) -> None:
+    """Issue 10: it resolved against the mapping's folder and silently created an empty SQLite
+    file there; now it is yanxing.toml's folder, and a missing SQLite file is refused."""
+    import asyncio
+
+    from connectors.base import ReadRequest
+    from connectors.errors import ConnectorConfigError
+    from connectors.factory import open_connector
+
+    path = write(
+        tmp_path, GOOD, county=mapping("county"), chengdu=mapping("chengdu", "destination")
+    )
+    county = load_settings(path, env=ENV).source("county")
+    assert county.mapping.connection["url"].reveal().endswith(f"{tmp_path}/other.db")
+
+    async def first_read() -> None:
+        connector = open_connector(county.mapping)
+        try:
+            await connector.read(ReadRequest("member", page_size=1))
+        finally:
+            await connector.aclose()
+
+    with pytest.raises(ConnectorConfigError, match=r"other\.db does not exist"):
+        asyncio.run(first_read())
+    assert not (tmp_path / "other.db").exists()
+    assert not (tmp_path / "mappings" / "other.db").exists()

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from connectors.base import Capability, Connector, DataIssue, ReadRequest, Record
-from connectors.errors import SourceError
+from connectors.base import Capability, Connector, DataIssue, ReadRequest, Record, WriteRequest
+from connectors.errors import ConnectorError, SourceError
 from connectors.mapping import EntityMapping
 
 __all__ = [
@@ -332,6 +332,48 @@ class UnknownEntityFails(Case):
         raise AssertionError("reading an unknown entity must raise a SourceError")
 
 
+class WriteRoundTrips(Case):
+    """A connector declaring WRITE stores what it is given: one text field of an existing
+    record is changed, read back (from `write` and from a read), then the record's own values
+    are written back, so a live system is left as it was. A write to an unknown entity is a
+    ConnectorError."""
+
+    name = "write_round_trips"
+    requires = Capability.WRITE
+
+    async def test(self, connector: Connector, config: CaseConfig) -> None:
+        write = getattr(connector, "write", None)
+        assert callable(write), "a connector declaring WRITE must have write()"
+        listed, _ = await read_all(connector, config)
+        record = next((r for r in listed if any(isinstance(v, str) for v in r.values.values())),
+                      None)
+        assert record is not None, "the source under test must hold a record with a text field"
+        original = {k: v for k, v in record.values.items() if v is not None}
+        field = next(k for k, v in original.items() if isinstance(v, str))
+        changed = {**original, field: f"{original[field]}（核对）"}
+        try:
+            for values in (changed, original):
+                written = (await write(WriteRequest(config.entity, record.local_id, values)))
+                got = {k: written.record.values.get(k) for k in values}
+                assert written.record.local_id == record.local_id and got == values, (
+                    f"write of {record.local_id!r}: expected {values!r} back, got "
+                    f"{written.record.local_id!r} {got!r}")
+                again, _ = await read_all(connector, config)
+                back = next((r for r in again if r.local_id == record.local_id), None)
+                read_back = {k: back.values.get(k) for k in values} if back else None
+                assert read_back == values, (
+                    f"after writing {record.local_id!r}: expected {values!r} on reading it "
+                    f"again, got {read_back!r}")
+        finally:
+            await write(WriteRequest(config.entity, record.local_id, original))
+        try:
+            await write(WriteRequest("no_such_entity", None, original))
+        except ConnectorError:
+            pass
+        else:
+            raise AssertionError("writing an unknown entity must raise a ConnectorError")
+
+
 class AcloseIdempotent(Case):
     name = "aclose_idempotent"
 
@@ -345,6 +387,6 @@ CASES: tuple[Case, ...] = (
     DescribeListsEntity(), PagingVisitsEveryRecordOnce(), PagingAtTheHubsPageSize(),
     RecordsCarryProvenance(), ReadByKeysAligned(), ReadByKeysFullBatch(),
     DeclaredFieldsRoundTrip(), RestMemberReadsById(), FieldsHonoured(), ReadChanges(),
-    BadRowsAreIssues(), UnknownEntityFails(), AcloseIdempotent(),
+    BadRowsAreIssues(), UnknownEntityFails(), WriteRoundTrips(), AcloseIdempotent(),
 )
 

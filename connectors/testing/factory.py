@@ -22,7 +22,7 @@ from connectors.base import Connector, ReadRequest
 from connectors.errors import ConnectorError
 from connectors.testing._cases import CASES, Case, CaseConfig
 
-__all__ = ["ConnectorFactory", "connector_test_class"]
+__all__ = ["ConnectorFactory", "connector_test_class", "mapping_test_class"]
 
 ConnectorFactory = Callable[
     [Path], Awaitable[Connector] | AbstractAsyncContextManager[Connector]
@@ -91,3 +91,19 @@ def connector_test_class(
 
         namespace["test_bad_config_raises_connector_error"] = test_bad_config_raises_connector_error
     return type(name, (), namespace)
+
+
+def mapping_test_class(
+    path: Path | str, *, entity: str = "member", name: str = "MappingConformance",
+    **config: Any,
+) -> type:
+    """`connector_test_class` for the live source a mapping file points at, opened through its
+    kind (built-in or plugin): a connector package's whole test is one line,
+    `TestMine = mapping_test_class(Path(__file__).with_name("mine.toml"))`."""
+    from connectors.factory import open_connector
+    from connectors.mapping import load_mapping
+
+    async def factory(tmp_path: Path) -> Connector:
+        return open_connector(load_mapping(Path(path)))
+
+    return connector_test_class(factory, entity=entity, name=name, **config)

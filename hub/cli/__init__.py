@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.errors import ConnectorError
 from hub.cli import (
     audit,
+    connector,
     contract,
     db,
     demo,
@@ -34,7 +35,7 @@ __all__ = ["main"]
 
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
-    demo, serve, db, sync, schema, keys, registry, contract, token, audit,
+    demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector,
 )
 
 

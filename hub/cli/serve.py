@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hub.cli._args import PORT, WORKERS
-from hub.errors import ContractError
+from hub.errors import ConfigError, ContractError
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -140,35 +140,47 @@ def check_trust_files(trust: TrustConfig, owners: set[str]) -> None:
     """Before uvicorn starts, the checks the hub's startup (`Trust.open`) makes on the trust
     files: keys readable and matching, the registry signed by the hub key, current and naming
     every source owner, each contract file a contract validly signed under it. A failure
-    inside uvicorn's lifespan prints a traceback and exits 3; here it is one `ContractError`
-    line and exit 2 (hub.cli). `Trust.open` still checks everything again, with the database."""
+    inside uvicorn's lifespan prints a traceback and exits 3; here every problem found is
+    listed (ConfigError: "configuration is invalid", exit 2 through hub.cli), so adding a
+    party shows all that is left to do in one run. `Trust.open` checks everything again,
+    with the database."""
     from hub.cli._json_files import read_document
     from hub.contracts.keys import load_private_key, load_public_key
     from hub.contracts.lifecycle import verify_contract
     from hub.contracts.trust_registry import load_registry
 
-    def step(what: str, path: Path, load: Callable[[], T]) -> T:
+    problems: list[str] = []
+
+    def step(what: str, path: Path, load: Callable[[], T]) -> T | None:
         try:
             return load()
         except ContractError as exc:
-            raise ContractError(f"trust.{what} ({path}): {exc}") from exc
+            problems.append(f"trust.{what} ({path}): {exc}")
+        except OSError as exc:
+            problems.append(f"trust.{what} ({path}): {exc.strerror or exc}")
+        return None
 
     hub_public = step("hub_public_key", trust.hub_public_key_path,
                       lambda: load_public_key(trust.hub_public_key_path))
-    registry = step("registry", trust.registry_path,
-                    lambda: load_registry(trust.registry_path, hub_public))
+    registry = None if hub_public is None else step(
+        "registry", trust.registry_path, lambda: load_registry(trust.registry_path, hub_public))
     if trust.hub_private_key_path is not None:
         private_path = trust.hub_private_key_path
         private = step("hub_private_key", private_path, lambda: load_private_key(private_path))
-        if private.public_key().public_bytes_raw() != hub_public.public_bytes_raw():
-            raise ContractError("trust.hub_private_key does not match trust.hub_public_key")
-    missing = sorted(owners - set(registry.parties))
-    if missing:
-        raise ContractError(
-            f"sources are owned by parties missing from the trust registry: "
-            f"{', '.join(missing)}; add them with `yanxing registry add-party`")
-    for path in trust.contracts:
-        try:
-            verify_contract(read_document(path), registry)
-        except ContractError as exc:
-            raise ContractError(f"trust.contracts ({path}): {exc}") from exc
+        if private is not None and hub_public is not None and \
+                private.public_key().public_bytes_raw() != hub_public.public_bytes_raw():
+            problems.append("trust.hub_private_key does not match trust.hub_public_key")
+    if registry is not None:
+        missing = sorted(owners - set(registry.parties))
+        if missing:
+            problems.append(
+                f"sources are owned by parties missing from the trust registry: "
+                f"{', '.join(missing)}; add them with `yanxing registry add-party` and "
+                "`registry add-key`, then `registry sign`")
+        for path in trust.contracts:
+            try:
+                verify_contract(read_document(path), registry)
+            except ContractError as exc:
+                problems.append(f"trust.contracts ({path}): {exc}")
+    if problems:
+        raise ConfigError([f"[trust]: {p}" for p in problems])

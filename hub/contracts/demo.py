@@ -230,6 +230,11 @@ def build_demo_trust(
     registry_path = directory / "registry.json"
     registry_path.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
     registry = verify_registry(envelope, hub_key.public_key(), now=now)
+    # the draft the signed registry came from, beside it, as `yanxing registry sign` leaves it
+    # (version bumped, so the next signing is newer): where `registry add-party` starts from
+    next_draft = {**draft, "version": draft["version"] + 1}
+    (directory / "registry.draft.json").write_text(
+        json.dumps(next_draft, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     window = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=365)}
     origins = list(parties[destinations:])

@@ -68,7 +68,9 @@ class SyncInfo:
 class Source:
     name: str = strawberry.field(description="名称（唯一）。 Unique name.")
     title: str | None = strawberry.field(description="显示名称，如 蓉城先锋。 Display title.")
-    kind: str = strawberry.field(description="连接方式：rest、ledger、sql。 Connector kind.")
+    kind: str = strawberry.field(
+        description="连接方式：rest、ledger、sql、graphql，或插件注册的类型。 "
+                    "Connector kind: a built-in or a plugin's (yanxing.connectors).")
     side: SourceSide = strawberry.field(description="流出地或流入地。 Origin or destination side.")
     owner: str | None = strawberry.field(description="所属一方（党组织部门或平台运营方）。 The "
                                          "owning party.")

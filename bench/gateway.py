@@ -172,7 +172,7 @@ BENCH_DB = "yanxing_bench"
 def fresh_postgres() -> str:
     import asyncio
 
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     async def recreate() -> None:
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")

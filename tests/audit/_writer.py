@@ -20,8 +20,8 @@ from hub.audit import AuditEvent, AuditLog, Decision, operation_hash
 from hub.store.session import create_engine, create_session_factory
 
 
-async def main(url: str, key_file: Path, seconds: float, writer: str) -> None:
-    key = load_pem_private_key(key_file.read_bytes(), None)
+async def main(url: str, key_pem: bytes, seconds: float, writer: str) -> None:
+    key = load_pem_private_key(key_pem, None)
     engine = create_engine(url)
     log = AuditLog(create_session_factory(engine), signing_key=key,  # type: ignore[arg-type]
                    kid="hub-1", checkpoint_every=10, engine=engine)
@@ -56,4 +56,4 @@ async def main(url: str, key_file: Path, seconds: float, writer: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4]))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]).read_bytes(), float(sys.argv[3]), sys.argv[4]))

@@ -1,0 +1,59 @@
+"""The part every mapped connector's `write` shares: which columns get which values.
+
+A `[write.<action>]` table maps value names (`WRITE_VALUES`, `payload.<name>`) to the
+system's columns; this module turns a `WriteRequest` into `{column: value}` once, formatting
+times in the source's timezone, so the REST, SQL and ledger writers differ only in how they
+put the row into their system.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from connectors.base import WriteRequest
+from connectors.mapping import WriteMapping
+
+__all__ = ["row_of", "text_of", "scrub"]
+
+#: runs of digits long enough to be a phone or ID number (or a fragment of one), with an
+#: ID number's final X
+_DIGITS = re.compile(r"\d{6,}[0-9Xx]?")
+_MAX_ERROR_TEXT = 200
+
+
+def _formatted(value: Any, fmt: str | None, tz: tzinfo) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        local = aware.astimezone(tz)
+        return local.strftime(fmt) if fmt else local.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.strftime(fmt) if fmt else value.isoformat()
+    return value
+
+
+def row_of(spec: WriteMapping, request: WriteRequest, tz: tzinfo) -> dict[str, Any]:
+    """Column -> value for one write; a value the request does not carry is None (a JSON null,
+    an SQL NULL, an empty cell), never a made-up default."""
+    return {
+        f.column: _formatted(request.values.get(f.name), f.format, tz) for f in spec.fields
+    }
+
+
+def text_of(value: Any) -> str:
+    """A cell's text in a CSV ledger: empty for None, JSON-ish for booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def scrub(text: str) -> str:
+    """A system's error text, safe to store and show: long digit runs (phones, ID numbers)
+    masked, cut to 200 characters. A platform that quotes the row it refused must not turn
+    the outbox's `last_error` into a copy of personal data."""
+    cleaned = _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= _MAX_ERROR_TEXT else cleaned[: _MAX_ERROR_TEXT - 1] + "…"

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from connectors.base import WriteRequest
+from connectors.canonical import WRITE_VALUES
 from connectors.mapping import WriteMapping
 
 __all__ = ["row_of", "text_of", "scrub"]
@@ -35,10 +36,18 @@ def _formatted(value: Any, fmt: str | None, tz: tzinfo) -> Any:
 
 def row_of(spec: WriteMapping, request: WriteRequest, tz: tzinfo) -> dict[str, Any]:
     """Column -> value for one write; a value the request does not carry is None (a JSON null,
-    an SQL NULL, an empty cell), never a made-up default."""
-    return {
-        f.column: _formatted(request.values.get(f.name), f.format, tz) for f in spec.fields
-    }
+    an SQL NULL, an empty cell), never a made-up default. Time values may come as ISO 8601
+    text (as a queued write stores them)."""
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        value = request.values.get(f.name)
+        if isinstance(value, str) and WRITE_VALUES.get(f.name) == "datetime":
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                pass  # written as given: the system says whether it understands it
+        out[f.column] = _formatted(value, f.format, tz)
+    return out
 
 
 def text_of(value: Any) -> str:

@@ -305,7 +305,11 @@ async def test_xlsx_ledger_write_appends_once_and_keeps_added_columns(tmp_path: 
         ["yanxing-k1", "CD000001", "510115-YQ-01", "2026-12-06 02:30", "到社区报到", None],
         ["yanxing-k2", "CD000001", "510115-YQ-01", "2026-12-06 02:30", "到社区报到", None],
     ]
-    assert not list(tmp_path.glob("tmp*.xlsx"))
+    assert not _temporary_files(tmp_path)
+
+
+def _temporary_files(directory: Path) -> list[Path]:
+    return list(directory.glob("tmp*.xlsx"))
 
 
 async def test_ledger_file_missing_a_column_is_refused(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ from hub.store.session import create_engine, create_session_factory, init_db
 
 if TYPE_CHECKING:
     from hub.contracts.trust import Trust, TrustConfig
+    from hub.exchange.outbox import OutboxConfig
 
 __all__ = ["create_app", "open_runtime", "STATIC_DIR"]
 
@@ -166,6 +167,7 @@ def create_app(
     migrate: bool = True,
     federation: bool | None = None,
     observer: Observer | None = None,
+    outbox: OutboxConfig | None = None,
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
@@ -182,6 +184,8 @@ def create_app(
     `observer` (hub.api.observe): metrics at /metrics (for `[hub] metrics_allow` clients
     only, loopback by default), spans (OTLP to `[hub] otlp_endpoint` if set) and the request
     log line; a fresh one per app unless given (tests pass one to read its spans).
+    `outbox` (hub.exchange.outbox.OutboxConfig): how the write-back worker retries; its
+    defaults unless given (tests shorten the backoff).
     """
     install_log_redaction()  # no personal data in the server's logs (hub.api.log_privacy)
     if mode is None:
@@ -217,8 +221,9 @@ def create_app(
             try:
                 if trust is not None:
                     config.enforcement = await _open_trust(trust, config)
-                _freeze_startup_objects()
-                yield
+                async with delivering(config):
+                    _freeze_startup_objects()
+                    yield
             finally:
                 await _close_trust(config)
                 await config.registry.aclose()
@@ -227,8 +232,27 @@ def create_app(
         async with open_runtime(config, policy, trust if trust is not None else config.trust,
                                 migrate=migrate) as runtime:
             app.state.runtime = runtime
-            _freeze_startup_objects()
+            async with delivering(runtime):
+                _freeze_startup_objects()
+                yield
+
+    @contextlib.asynccontextmanager
+    async def delivering(runtime: Runtime) -> AsyncIterator[None]:
+        """The write-back worker (hub.exchange.outbox), while the app serves; only when a
+        configured source takes writes (without one nothing is ever queued)."""
+        from hub.exchange.outbox import DeliveryWorker
+
+        worker = DeliveryWorker(runtime.session_factory, runtime.registry, outbox)
+        if not worker.can_deliver:
             yield
+            return
+        runtime.outbox = worker
+        worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            runtime.outbox = None
 
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),

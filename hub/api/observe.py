@@ -121,6 +121,9 @@ class Observer:
                                       "audit appends that raised", registry=r)
         self.sync_age = Gauge("yanxing_source_sync_age_seconds", "seconds since the last "
                               "successful read from each source", ["source"], registry=r)
+        self.outbox_depth = Gauge("yanxing_outbox_deliveries", "write-back deliveries not "
+                                  "delivered yet, by source and state (pending, failed)",
+                                  ["source", "state"], registry=r)
         self._last_ok: dict[str, float] = {}
         self._registry: Any = None
         self.provider = TracerProvider()
@@ -172,6 +175,21 @@ class Observer:
                 self._last_ok[source] = time.time()
                 return result
         return observed_read
+
+    async def refresh_outbox(self, runtime: Any) -> None:
+        """The outbox's depth per source and state, read from the database at scrape time
+        (so every replica reports the same rows); a state that emptied goes back to 0."""
+        from hub.exchange.outbox import DeliveryState, depth
+
+        try:
+            counts = await depth(runtime.session_factory)
+        except Exception:  # no outbox table, or the database is down: /readyz says so
+            return
+        for labels in list(self.outbox_depth._metrics):
+            self.outbox_depth.labels(*labels).set(0)
+        for (source, state), count in counts.items():
+            if state in DeliveryState.ALL:
+                self.outbox_depth.labels(source, state).set(count)
 
     def refresh_sync_age(self) -> None:
         now = time.time()
@@ -271,6 +289,9 @@ def metrics_route(observer: Observer, allow: Sequence[str]
         if not _allowed(client.host if client is not None else None, networks):
             return PlainTextResponse("Not Found", status_code=404)
         observer.refresh_sync_age()
+        runtime = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            await observer.refresh_outbox(runtime)
         return Response(generate_latest(observer.registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

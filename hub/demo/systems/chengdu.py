@@ -11,12 +11,13 @@ It also takes writes, as the hub's write-back needs: `POST /api/v1/checkins` rec
 check-in (报到), deduplicated by the `Idempotency-Key` header (a retry answers the first
 result with `Idempotent-Replayed: true`; the same key with another body is 422), and
 `GET /api/v1/checkins` lists what arrived, so the demo shows a check-in made in the hub in
-the platform's own API. `reject_writes` makes it refuse every write (a platform that will
-not take them), for tests.
+the platform's own API. For tests, `reject_writes` makes it refuse every write (a platform
+that will not take them) and `answer_delay` answers a write late after taking it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ class ChengduPlatform(RestServer):
             raise ValueError("a bearer token is required")
         self._token = token
         self.reject_writes: str | None = None
+        #: seconds a write is answered late, AFTER it was taken (an answer lost in flight)
+        self.answer_delay = 0.0
         #: check-ins taken, in order, and by idempotency key
         self.checkins: list[CheckinWrite] = []
         self._checkin_by_key: dict[str, CheckinWrite] = {}
@@ -199,6 +202,8 @@ class ChengduPlatform(RestServer):
                              datetime.now(_CST))
         self.checkins.append(write)
         self._checkin_by_key[key] = write
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return self._checkin_answer(write, 201)
 
     def _checkin_answer(self, write: CheckinWrite, status: int, *,

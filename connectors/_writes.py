@@ -8,7 +8,6 @@ put the row into their system.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -16,12 +15,7 @@ from connectors.base import WriteRequest
 from connectors.canonical import WRITE_VALUES
 from connectors.mapping import WriteMapping
 
-__all__ = ["row_of", "text_of", "scrub"]
-
-#: runs of digits long enough to be a phone or ID number (or a fragment of one), with an
-#: ID number's final X
-_DIGITS = re.compile(r"\d{6,}[0-9Xx]?")
-_MAX_ERROR_TEXT = 200
+__all__ = ["row_of", "text_of"]
 
 
 def _formatted(value: Any, fmt: str | None, tz: tzinfo) -> Any:
@@ -58,11 +52,3 @@ def text_of(value: Any) -> str:
         return "是" if value else "否"
     return str(value)
 
-
-def scrub(text: str) -> str:
-    """A system's error text, safe to store and show: long digit runs (phones, ID numbers)
-    masked, cut to 200 characters. A platform that quotes the row it refused must not turn
-    the outbox's `last_error` into a copy of personal data."""
-    cleaned = _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= _MAX_ERROR_TEXT else cleaned[: _MAX_ERROR_TEXT - 1] + "…"

@@ -23,7 +23,7 @@ import aiohttp
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
-from connectors._writes import row_of, scrub
+from connectors._writes import row_of
 from connectors.base import (
     DataIssue,
     Location,
@@ -41,6 +41,7 @@ from connectors.errors import (
     SourceRejected,
     SourceTimeout,
     SourceUnavailable,
+    scrub,
 )
 from connectors.mapping import EntityMapping, SourceMapping
 from connectors.secret import reveal

@@ -1,7 +1,7 @@
 """outbox deliveries for write-back (issue 8): one row per ledger entry and target source
 
 Revision ID: 0004_outbox
-Revises: 0002
+Revises: 0003_exchange
 Create Date: 2026-12-06 23:22:24.930001
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004_outbox'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = '0003_exchange'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from hub.api.types.delivery import ExchangeDelivery, deliveries_for
 from hub.api.types.node import to_global_id
 from hub.api.types.scalars import JSON
 from hub.exchange.ledger import Entry
@@ -129,6 +130,12 @@ class ExchangeEntry:
                       "them (a denied one is left out).")
     def payload(self, info: Info) -> JSON:
         return JSON(policed_payload(info.context, self._entry, self._subject))
+
+    @strawberry.field(description="回写到各业务系统的状态（每个系统一条；空：无系统持有此条目）。 "
+                      "Write-back of this entry into each system of record holding its member "
+                      "or organisation (empty: none does; it stays in the hub's ledger).")
+    async def deliveries(self, info: Info) -> list[ExchangeDelivery]:
+        return await deliveries_for(info, self._entry.id)
 
 
 @strawberry.type(description="记录操作的回执：台账条目及其改变的节点。 Receipt of a record "

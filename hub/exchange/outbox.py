@@ -329,18 +329,20 @@ async def depth(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[str, s
 
 
 async def retry_delivery(sessions: async_sessionmaker[AsyncSession], delivery_id: int, *,
-                         now: datetime | None = None) -> Delivery | None:
+                         now: datetime | None = None) -> tuple[Delivery | None, bool]:
     """Queue a failed delivery again (attempts start over; its last error stays until the
-    next attempt). Returns it, or None when there is no such row. A delivered or
-    not-applicable row is returned unchanged: it is never sent again."""
+    next attempt). Returns the row (None when there is none) and whether it was queued: a
+    delivered, pending or not-applicable row is left as it is (a delivered one is never sent
+    again)."""
     now = now or utcnow()
     async with sessions.begin() as session:
-        await session.execute(update(DeliveryRow).where(
+        result = await session.execute(update(DeliveryRow).where(
             DeliveryRow.id == delivery_id, DeliveryRow.state == DeliveryState.FAILED,
         ).values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now,
                  lease_owner=None, lease_until=None))
         row = await session.get(DeliveryRow, delivery_id)
-        return Delivery.from_row(row) if row is not None else None
+        queued = result.rowcount == 1  # type: ignore[attr-defined]
+        return (Delivery.from_row(row) if row is not None else None), queued
 
 
 # ---- delivering ------------------------------------------------------------------------------

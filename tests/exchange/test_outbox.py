@@ -231,16 +231,16 @@ async def test_a_rejecting_platform_fails_with_its_error_and_can_be_retried(
     assert await worker.deliver_due() == 0  # final: not retried by itself
     assert [d.id for d in await list_deliveries(session_factory, states=["failed"])] == [row.id]
     chengdu.reject_writes = None
-    retried = await retry_delivery(session_factory, row.id)
-    assert retried is not None and retried.state == "pending"
+    retried, queued = await retry_delivery(session_factory, row.id)
+    assert queued and retried is not None and retried.state == "pending"
     assert await worker.deliver_due() == 1
     await registry.aclose()
     (row, _) = await rows(session_factory)
     assert row.state == "delivered" and len(chengdu.checkins) == 1
     # a delivered row is never queued again
-    again = await retry_delivery(session_factory, row.id)
-    assert again is not None and again.state == "delivered"
-    assert await retry_delivery(session_factory, 99999) is None
+    again, queued = await retry_delivery(session_factory, row.id)
+    assert not queued and again is not None and again.state == "delivered"
+    assert await retry_delivery(session_factory, 99999) == (None, False)
 
 
 async def test_a_platform_down_for_good_fails_after_the_last_attempt(

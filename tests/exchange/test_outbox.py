@@ -311,3 +311,24 @@ async def _anonymous(request: Any) -> Any:
     from hub.policy.base import ANONYMOUS
 
     return ANONYMOUS
+
+
+async def test_metrics_show_the_outbox_depth(engine, session_factory,
+                                             chengdu: ChengduPlatform) -> None:
+    import httpx
+
+    registry = registry_for(chengdu)
+    await index_member(session_factory)
+    for entry_id in (1, 2):
+        await append(session_factory, registry, Entry(entry_id))
+    chengdu.reject_writes = "拒绝"
+    await DeliveryWorker(session_factory, registry, FAST).deliver_due()
+    await append(session_factory, registry, Entry(3))
+    runtime = Runtime(engine=engine, session_factory=session_factory, registry=registry)
+    app = create_app(runtime, authenticate=_anonymous, mode=None)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        text = (await client.get("/metrics")).text
+    await registry.aclose()
+    assert 'yanxing_outbox_deliveries{source="chengdu",state="failed"} 2.0' in text
+    assert 'yanxing_outbox_deliveries{source="chengdu",state="pending"} 1.0' in text

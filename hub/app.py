@@ -27,8 +27,9 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
@@ -36,6 +37,7 @@ from hub.api.log_privacy import install_log_redaction
 from hub.api.observe import Observer, metrics_route, otlp_exporter
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
+from hub.api.ws import SubscriptionEndpoint
 from hub.errors import ConfigError
 from hub.federation.breaker import CircuitBreaker, RetryBudget
 from hub.federation.sources import SourceEntry, SourceRegistry
@@ -118,6 +120,10 @@ def _freeze_startup_objects() -> None:
 
 def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def _ws_runtime(websocket: WebSocket) -> Runtime:
+    return websocket.app.state.runtime  # type: ignore[no-any-return]
 
 
 async def healthz(request: Request) -> Response:
@@ -205,6 +211,7 @@ def create_app(
     metrics_allow = config.hub.metrics_allow if isinstance(config, Settings) \
         else ("127.0.0.1/32", "::1/128")
     endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode, observer)
+    subscriptions = SubscriptionEndpoint(schema, _ws_runtime, authenticate, mode)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
 
     @contextlib.asynccontextmanager
@@ -256,6 +263,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        WebSocketRoute("/graphql", subscriptions.handle),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),

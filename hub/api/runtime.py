@@ -19,6 +19,7 @@ from hub.policy.base import Policy
 from hub.policy.masking import MaskingPolicy
 
 if TYPE_CHECKING:
+    from hub.exchange.feed import LedgerFeed
     from hub.exchange.outbox import DeliveryWorker
 
 __all__ = ["Runtime"]
@@ -39,3 +40,5 @@ class Runtime:
     #: write-back (hub.exchange.outbox): set by the app lifespan when a source takes writes;
     #: its `effect()` queues an appended entry's deliveries in the entry's transaction
     outbox: DeliveryWorker | None = None
+    #: the ledger's tail for subscriptions (hub.api.types.events), made at the first one
+    feed: LedgerFeed | None = None

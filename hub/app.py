@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from hub.api.checkin_code import checkin_code_route
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.log_privacy import install_log_redaction
@@ -267,6 +268,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),
+        Route("/checkin-code/{org}", checkin_code_route(_runtime), methods=["GET"]),
     ]
     if mode.graphiql:
         routes += [Route("/", graphiql, methods=["GET"]),

@@ -77,6 +77,12 @@ from hub.exchange.payloads import (
     payload_from_json,
     spec_of,
 )
+from hub.exchange.reports import (
+    Report,
+    ReportConfirmation,
+    absences_by_report,
+    confirmed_changes,
+)
 
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
@@ -84,5 +90,6 @@ __all__ = [
     "PayloadInvalid", "IdempotencyConflict",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
-    "CheckIn",
+    "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",
+    "absences_by_report",
 ]

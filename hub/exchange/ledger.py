@@ -39,7 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.audit.log import AuditEvent, AuditLog
 from hub.canonical_json import canonical
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.errors import AccessDenied
 from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
 from hub.exchange.payloads import Payload, payload_from_json
@@ -109,7 +109,8 @@ class Entry:
             organizations=tuple(json.loads(row.organizations)), party=row.party,
             official=row.official, purpose=row.purpose, contracts=tuple(row.contracts.split()),
             payload=payload_from_json(row.action, json.loads(row.payload)),
-            recorded_at=row.recorded_at, idempotency_key=row.idempotency_key,
+            recorded_at=as_utc(row.recorded_at) or row.recorded_at,
+            idempotency_key=row.idempotency_key,
             request_digest=row.request_digest, answers=row.answers, supersedes=row.supersedes,
         )
 

@@ -332,3 +332,62 @@ async def test_metrics_show_the_outbox_depth(engine, session_factory,
     await registry.aclose()
     assert 'yanxing_outbox_deliveries{source="chengdu",state="failed"} 2.0' in text
     assert 'yanxing_outbox_deliveries{source="chengdu",state="pending"} 1.0' in text
+
+
+async def test_delivered_into_the_county_database_and_a_ledger_file_the_hub_owns(
+        session_factory, tmp_path) -> None:
+    """The demo's county database (an INSERT into dy_bdjl) and the village's check-in
+    workbook (a row appended to a file the hub owns; the village's own ledger untouched)."""
+    import openpyxl
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from hub.demo.systems.county import create_county_db
+    from hub.demo.systems.ledger import write_ledger
+
+    world = generate_world(5, 1)
+    county_url = f"sqlite+aiosqlite:///{tmp_path / 'county.db'}"
+    await create_county_db(county_url, world)
+    ledger = write_ledger(world, tmp_path)
+    before = ledger.xlsx.read_bytes()
+    workbook = tmp_path / "hub_checkins.xlsx"
+    county = load_mapping(MAPPINGS_DIR / "county.toml", env={"XUZHOU_COUNTY_DB_URL": county_url})
+    village = load_mapping(MAPPINGS_DIR / "village_ledger.toml", env={
+        "YONGSHUI_LEDGER": str(ledger.xlsx), "YONGSHUI_HUB_CHECKINS": str(workbook)})
+    registry = SourceRegistry([
+        SourceEntry("county", Side.ORIGIN, open_connector(county)),
+        SourceEntry("village_ledger", Side.ORIGIN, open_connector(village)),
+    ])
+    async with session_factory.begin() as session:
+        session.add(MemberRow(key=MEMBER, name="张三", indexed_at=NOW))
+        await session.flush()
+        for source, local_id in (("county", "XZ000001"), ("village_ledger", "YS-001")):
+            session.add(SourceLinkRow(source=source, entity="member", local_id=local_id,
+                                      member_key=MEMBER, fields=[], routing={},
+                                      content_hash="h", fetched_at=NOW))
+    await append(session_factory, registry, Entry(1))
+    worker = DeliveryWorker(session_factory, registry, FAST)
+    assert await worker.deliver_due() == 2
+    assert await worker.deliver_due() == 0
+    # delivered rows put back to pending (as after a lost answer) are recognised by the key
+    async with session_factory.begin() as session:
+        await session.execute(update(DeliveryRow).values(state="pending", next_attempt_at=NOW))
+    assert await worker.deliver_due() == 2
+    await registry.aclose()
+    found = {r.source: r for r in await rows(session_factory)}
+    assert {s: (r.state, r.remote_id) for s, r in found.items()} == {
+        "county": ("delivered", "1"), "village_ledger": ("delivered", "2")}
+    engine = create_async_engine(county_url)
+    async with engine.connect() as conn:
+        county_rows = (await conn.execute(sa.text(
+            "SELECT mdj, dyid, hub_cyj, bd_zzdm, bdsj, bz, hub_tmid FROM dy_bdjl"))).all()
+    await engine.dispose()
+    key = found["county"].idempotency_key
+    assert [tuple(r) for r in county_rows] == [
+        (key, "XZ000001", MEMBER, ORG, "2026-12-06 08:00:00", "到涌泉街道报到", "1")]
+    sheet = openpyxl.load_workbook(workbook)["报到登记"]
+    assert [list(r) for r in sheet.iter_rows(values_only=True)] == [
+        ["幂等键", "编号", "报到党组织编码", "报到时间", "备注", "枢纽条目号"],
+        [key, "YS-001", ORG, "2026-12-06 16:00", "到涌泉街道报到", "1"],
+    ]
+    assert ledger.xlsx.read_bytes() == before

@@ -405,14 +405,14 @@ class DeliveryWorker:
 
     # -- claiming ---------------------------------------------------------------------------
 
-    async def _claim(self, now: datetime) -> list[_Claimed]:
+    async def _claim(self, now: datetime, due_by: datetime) -> list[_Claimed]:
         """Take up to `batch` due rows under a lease. PostgreSQL: the candidates are locked
         with SKIP LOCKED, so concurrent claimers take disjoint rows; SQLite (one writer at a
         time): each row is taken by a conditional UPDATE that only one claimer can win."""
         cfg = self.config
         until = now + timedelta(seconds=cfg.lease_seconds)
         due = (DeliveryRow.state == DeliveryState.PENDING) & (
-            DeliveryRow.next_attempt_at <= now) & or_(
+            DeliveryRow.next_attempt_at <= due_by) & or_(
             DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < now)
         claimed: list[_Claimed] = []
         async with self.sessions.begin() as session:
@@ -480,10 +480,13 @@ class DeliveryWorker:
     # -- loops ------------------------------------------------------------------------------
 
     async def deliver_due(self) -> int:
-        """Claim and attempt every due row (batch after batch); returns how many were tried."""
+        """Claim and attempt every row due when the pass began (batch after batch); a row
+        retried during the pass waits for its backoff, i.e. a later pass. Returns how many
+        were tried."""
         tried = 0
+        started = utcnow()
         while True:
-            claimed = await self._claim(utcnow())
+            claimed = await self._claim(utcnow(), started)
             if not claimed:
                 return tried
             await asyncio.gather(*(self._attempt(item) for item in claimed))

@@ -173,7 +173,8 @@ async def test_down_then_up_is_retried_with_backoff_and_delivered_once(
     await append(session_factory, registry, Entry(1))
     port = chengdu.port
     await chengdu.stop()
-    worker = DeliveryWorker(session_factory, registry, FAST, seed=1)
+    slower = OutboxConfig(base_delay_seconds=0.5, max_delay_seconds=1.0, poll_seconds=0.05)
+    worker = DeliveryWorker(session_factory, registry, slower, seed=1)
     before = datetime.now(UTC)
     assert await worker.deliver_due() == 1
     (row, _) = await rows(session_factory)
@@ -181,10 +182,10 @@ async def test_down_then_up_is_retried_with_backoff_and_delivered_once(
     assert row.last_error and "POST /api/v1/checkins" in row.last_error
     due = as_utc(row.next_attempt_at)
     assert due is not None
-    assert before + timedelta(seconds=0.02) < due < before + timedelta(seconds=1)
+    assert before + timedelta(seconds=0.24) < due < before + timedelta(seconds=2)
     assert await worker.deliver_due() == 0  # not due before its backoff ends
     await chengdu.start(port=port or 0)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.6)
     assert await worker.deliver_due() == 1
     await registry.aclose()
     (row, _) = await rows(session_factory)

@@ -10,11 +10,12 @@ audited by the WebSocket endpoint like one query.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import select, true
 from strawberry.types import Info
 
 from hub.api.access import AccessRecorder
@@ -31,6 +32,10 @@ __all__ = ["ExchangeSubscription", "SUBSCRIPTION_TYPES", "feed_of"]
 
 #: entries read per batch; a subscriber far behind catches up batch by batch
 _BATCH = 100
+#: how far behind its position a subscription looks again: on PostgreSQL an entry's number
+#: is taken before its transaction commits, so a lower number can appear after a higher one
+#: was read; those are sent late rather than never (the ones already handled are skipped)
+_LOOKBACK = 100
 
 def feed_of(runtime: Runtime) -> LedgerFeed:
     """The process's one ledger feed for this runtime."""
@@ -78,12 +83,16 @@ class ExchangeSubscription:
                 "Subscription.exchangeEvents"])
         feed = feed_of(ctx.runtime)
         position = await feed.latest()
+        start = position
+        handled: deque[int] = deque(maxlen=4 * _LOOKBACK)
         while True:
             newest = await feed.wait_beyond(position)
             await _refresh_policy(ctx)
+            since = max(start, position - _LOOKBACK)
             stmt = select(ExchangeEntryRow).where(
-                visible_entries(ctx), ExchangeEntryRow.id > position,
-                ExchangeEntryRow.id <= newest)
+                visible_entries(ctx), ExchangeEntryRow.id > since,
+                ExchangeEntryRow.id <= newest,
+                ExchangeEntryRow.id.not_in(list(handled)) if handled else true())
             if kinds is not None:
                 stmt = stmt.where(ExchangeEntryRow.action.in_(sorted(set(kinds))))
             if code is not None:
@@ -94,11 +103,12 @@ class ExchangeSubscription:
                 rows = list(await session.scalars(
                     stmt.order_by(ExchangeEntryRow.id).limit(_BATCH)))
             # a full batch: more may follow right away; else everything up to `newest` is read
-            after = rows[-1].id if len(rows) == _BATCH else newest
+            after = max(position, rows[-1].id) if len(rows) == _BATCH else newest
             entries = [Entry.from_row(r) for r in rows]
             subjects = await entry_subjects(ctx, entries)
             party = ctx.caller.party
             for entry in entries:
+                handled.append(entry.id)
                 subject = subjects.get(entry.member_key or "")
                 if not (entry.party == party or entry.member_key is None
                         or (subject is not None and ctx.decisions.can_see(subject))):

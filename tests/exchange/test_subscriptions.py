@@ -180,3 +180,4 @@ async def test_protocol_violations_close_with_the_protocols_codes(served: Truste
         await subscribe(ws, "same")
         await subscribe(ws, "same")
         assert await _closed_with(ws) == 4409
+

@@ -225,7 +225,8 @@ class Loaders:
         result = await self.fetcher.fetch_members(dict(zip(keys, links)), fields)
         await self._record_issues()
         # confirmed report changes (四个清楚) newer than the sources' values (hub.api.reported)
-        await overlay_confirmed_reports(self.ctx, result.members, dict(zip(keys, links)))
+        await overlay_confirmed_reports(self.ctx, result.members, dict(zip(keys, links)),
+                                        fields)
         return [result.members[k] for k in keys]
 
     async def _record_issues(self) -> None:

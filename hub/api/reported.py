@@ -19,15 +19,24 @@ from sqlalchemy import select
 
 from hub.api.context import Context
 from hub.exchange.ledger import Entry, ExchangeEntryRow
-from hub.exchange.reports import confirmed_changes
+from hub.exchange.reports import CHANGE_FIELDS, confirmed_changes
 from hub.federation.fetch import Link, MergedMember
 from hub.federation.merge import SourcedValue
 
-__all__ = ["overlay_confirmed_reports"]
+__all__ = ["overlay_confirmed_reports", "OVERLAID"]
+
+
+#: the canonical fields a confirmed report can change (hub.exchange.reports.CHANGE_FIELDS)
+OVERLAID = frozenset(c for fields in CHANGE_FIELDS.values() for c in fields.values())
 
 
 async def overlay_confirmed_reports(ctx: Context, members: Mapping[str, MergedMember],
-                                    links: Mapping[str, Sequence[Link]]) -> None:
+                                    links: Mapping[str, Sequence[Link]],
+                                    fields: frozenset[str] | None = None) -> None:
+    """`fields`: the canonical fields the request reads (None: all); nothing to do (no
+    query) when none of them is one a report changes."""
+    if fields is not None and not fields & OVERLAID:
+        return
     keys = sorted(k for k, m in members.items() if isinstance(m, MergedMember))
     if not keys:
         return

@@ -52,9 +52,9 @@ How a workflow adds an action (three steps, nothing else to repeat):
 
 from __future__ import annotations
 
-from hub.exchange import checkin as checkin
-from hub.exchange.checkin import CheckIn
-from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
+# importing a workflow module registers its actions (ACTIONS): every one is imported here
+from hub.exchange.checkin import CheckIn, CheckInCodeIssued
+from hub.exchange.errors import IdempotencyConflict, LedgerUnavailable, PayloadInvalid
 from hub.exchange.ledger import (
     Appended,
     Draft,
@@ -87,7 +87,7 @@ from hub.exchange.reports import (
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
     "check_text", "check_choice", "check_int",
-    "PayloadInvalid", "IdempotencyConflict",
+    "PayloadInvalid", "IdempotencyConflict", "LedgerUnavailable",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
     "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",

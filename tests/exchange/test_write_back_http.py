@@ -86,8 +86,7 @@ async def served(make_world: Callable[..., Any], tmp_path: Any,
     finally:
         await t.world.client.aclose()
         server.should_exit = True
-        await task
-        await t.trust.close()
+        await task  # the app's lifespan closes the trust, the sources and the engine
 
 
 async def check_in(t: Trusted, key: str, *, member: int = 0,

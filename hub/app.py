@@ -246,16 +246,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def delivering(runtime: Runtime) -> AsyncIterator[None]:
-        """The write-back worker (hub.exchange.outbox), while the app serves; only when a
-        configured source takes writes (without one nothing is ever queued)."""
+        """Write-back (hub.exchange.outbox) while the app serves: every ledger entry queues
+        its deliveries (`not_applicable` ones too, saying the entry stays in the hub), and
+        the delivery worker runs when a configured source takes writes."""
         from hub.exchange.outbox import DeliveryWorker
 
         worker = DeliveryWorker(runtime.session_factory, runtime.registry, outbox)
-        if not worker.can_deliver:
-            yield
-            return
         runtime.outbox = worker
-        worker.start()
+        if worker.can_deliver:
+            worker.start()
         try:
             yield
         finally:

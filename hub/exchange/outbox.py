@@ -386,6 +386,10 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
     def postgres(self) -> bool:
         bind = self.sessions.kw.get("bind")
         return bind is not None and bind.dialect.name == "postgresql"
@@ -400,7 +404,8 @@ class DeliveryWorker:
 
     @property
     def can_deliver(self) -> bool:
-        """Whether any configured source takes any writes (else nothing is ever queued)."""
+        """Whether any configured source takes any writes (else no row is ever pending, and
+        the worker need not run)."""
         return any(writers_of(self.registry).values())
 
     # -- claiming ---------------------------------------------------------------------------

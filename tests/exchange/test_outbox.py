@@ -392,3 +392,22 @@ async def test_delivered_into_the_county_database_and_a_ledger_file_the_hub_owns
         [key, "YS-001", ORG, "2026-12-06 16:00", "到涌泉街道报到", "1"],
     ]
     assert ledger.xlsx.read_bytes() == before
+
+
+async def test_a_hub_whose_sources_take_no_writes_still_says_so(engine, session_factory) -> None:
+    """No source takes writes: the worker does not run, yet an entry's holders are listed as
+    not_applicable (the entry stays in the hub's ledger only, and says so)."""
+    registry = SourceRegistry([
+        SourceEntry("chengdu", Side.DESTINATION, MockConnector("chengdu", {"member": []})),
+        SourceEntry("zhejiang", Side.DESTINATION, MockConnector("zhejiang", {"member": []})),
+    ])
+    await index_member(session_factory)
+    runtime = Runtime(engine=engine, session_factory=session_factory, registry=registry)
+    app = create_app(runtime, mode=None, outbox=FAST, authenticate=_anonymous)
+    async with app.router.lifespan_context(app):
+        worker = _worker_of(runtime)
+        assert worker is not None and not worker.running
+        async with session_factory.begin() as session:
+            await worker.effect()(await session.connection(), Entry(1))
+    assert {(r.source, r.state) for r in await rows(session_factory)} == {
+        ("chengdu", "not_applicable"), ("zhejiang", "not_applicable")}

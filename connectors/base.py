@@ -194,14 +194,26 @@ class ReadResult:
 
 @dataclass(frozen=True, slots=True)
 class WriteRequest:
-    entity: str
-    local_id: str | None
+    """One ledger entry to write into the system of record, as the mapping's `[write.<action>]`
+    says. `values` are named as `connectors.canonical.WRITE_VALUES` (the entry's own fields)
+    and `payload.<name>` (the action's payload); the mapping picks which go where.
+
+    `idempotency_key` travels to the source (a REST header, the SQL or ledger key column), so a
+    retried delivery is recognised there and never makes a second row."""
+
+    action: str
+    idempotency_key: str
     values: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    record: Record
+    """What the source said: its own id of the new row when it names one, and whether it had
+    the idempotency key already (a retry of a write that did arrive)."""
+
+    action: str
+    remote_id: str | None = None
+    duplicate: bool = False
 
 
 class Connector(abc.ABC):
@@ -222,8 +234,17 @@ class Connector(abc.ABC):
         """Read one page or one batch of keys. Raise `SourceError` subclasses on failure;
         report bad rows as `DataIssue`s in the result instead of raising."""
 
+    @property
+    def write_actions(self) -> frozenset[str]:
+        """The actions this source can take writes for (its mapping's `[write.<action>]`
+        tables); empty for a connector without `Capability.WRITE`."""
+        return frozenset()
+
     async def write(self, request: WriteRequest) -> WriteResult:
-        """Create or update a record. Only connectors declaring `Capability.WRITE` override it."""
+        """Write one entry into the system of record, idempotently by
+        `request.idempotency_key`. Only connectors declaring `Capability.WRITE` override it.
+        Raise `SourceUnavailable` (retry later) or `SourceRejected`/`SourceInvalid`/
+        `NotSupported` (final: retrying will not help)."""
         from connectors.errors import NotSupported
 
         raise NotSupported(self.name, f"{self.kind} connector cannot write")

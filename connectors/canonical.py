@@ -36,6 +36,8 @@ __all__ = [
     "SENSITIVITIES",
     "canonical_type",
     "fields_of",
+    "WRITE_VALUES",
+    "PAYLOAD_PREFIX",
 ]
 
 #: every value type a field can have; a mapping may override the inferred one with `type`
@@ -226,3 +228,16 @@ ENUM_SYNONYMS: Mapping[tuple[str, str], Mapping[str, str]] = MappingProxyType(
 def canonical_type(entity: str, field: str) -> str | None:
     """The inferred value type of a canonical field, or None when the field is unknown."""
     return FIELD_TYPES.get(entity, {}).get(field)
+
+
+# ---- write-back -----------------------------------------------------------------------------
+
+#: the values every write request carries, by the name a `[write.<action>.fields]` table maps
+#: to a column: the ledger entry's own fields, plus `member_local_id` (the member's id in
+#: *this* system, from the hub's links). The action's payload values are `payload.<name>`.
+WRITE_VALUES: Mapping[str, str] = MappingProxyType({
+    "entry_id": "string", "action": "string", "idempotency_key": "string",
+    "member_key": "string", "member_local_id": "string", "organization": "string",
+    "party": "string", "user": "string", "recorded_at": "datetime", "answers": "string",
+})
+PAYLOAD_PREFIX = "payload."

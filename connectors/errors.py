@@ -17,6 +17,8 @@ one bad row never stops a sync (see `connectors.base.DataIssue`).
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ConnectorError",
     "ConnectorConfigError",
@@ -26,7 +28,22 @@ __all__ = [
     "SourceRejected",
     "SourceInvalid",
     "NotSupported",
+    "scrub",
 ]
+
+#: runs of digits long enough to be a phone or ID number (or a fragment of one), with an
+#: ID number's final X
+_DIGITS = re.compile(r"\d{6,}[0-9Xx]?")
+_MAX_ERROR_TEXT = 200
+
+
+def scrub(text: str) -> str:
+    """A system's error text, safe to store and show: long digit runs (phones, ID numbers)
+    masked, cut to 200 characters. A platform that quotes the row it refused must not turn
+    a delivery's `last_error` into a copy of personal data."""
+    cleaned = _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= _MAX_ERROR_TEXT else cleaned[: _MAX_ERROR_TEXT - 1] + "…"
 
 
 class ConnectorError(Exception):

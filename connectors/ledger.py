@@ -28,15 +28,18 @@ from xml.etree import ElementTree
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._values import ValueProblem, convert, is_blank
+from connectors._writes import row_of, text_of
 from connectors.base import (
     DataIssue,
     Location,
     ReadRequest,
     ReadResult,
     Record,
+    WriteRequest,
+    WriteResult,
 )
-from connectors.errors import ConnectorConfigError, NotSupported, SourceInvalid
-from connectors.mapping import EntityMapping, SourceMapping
+from connectors.errors import ConnectorConfigError, NotSupported, SourceInvalid, SourceUnavailable
+from connectors.mapping import EntityMapping, SourceMapping, WriteMapping
 
 __all__ = ["LedgerConnector", "LedgerFileError"]
 
@@ -111,7 +114,9 @@ def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, i
 
 
 class LedgerConnector(MappedConnector):
-    """Reads members (or other entities) from CSV/XLSX ledgers; read-only."""
+    """Reads members (or other entities) from CSV/XLSX ledgers. Writes only into files the
+    hub owns (`[write.<action>] file`), one appended row per entry, never into the ledger a
+    person keeps by hand."""
 
     kind: ClassVar[str] = "ledger"
     source_noun: ClassVar[str] = "ledger"
@@ -125,6 +130,7 @@ class LedgerConnector(MappedConnector):
         self._delimiter: str = conn.get("delimiter", ",")
         self._cache: dict[str, tuple[tuple[Any, ...], _Table]] = {}
         self._lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
 
     # ---- files ---------------------------------------------------------------------------
 
@@ -371,6 +377,32 @@ class LedgerConnector(MappedConnector):
             issues,
         )
 
+    # ---- write-back ----------------------------------------------------------------------
+
+    def _write_file(self, spec: WriteMapping) -> Path:
+        path = Path(spec.file or "")
+        return path if path.is_absolute() else self.mapping.base_dir / path
+
+    async def write(self, request: WriteRequest) -> WriteResult:
+        """Append one row to `[write.<action>]`'s CSV or XLSX file (created with a header row
+        when absent), unless a row with this idempotency key is already there. One writer at
+        a time per file, also across processes (an advisory lock on a `.lock` file beside
+        it); an XLSX is saved to a temporary file and renamed, so a crash never leaves half a
+        workbook."""
+        spec = self._write_spec(request.action)
+        path = self._write_file(spec)
+        header = [spec.key_column or "", *(f.column for f in spec.fields)]
+        values = row_of(spec, request, self.mapping.timezone)
+        row = [request.idempotency_key, *(values[f.column] for f in spec.fields)]
+        async with self._write_lock:
+            try:
+                return await asyncio.to_thread(
+                    _append_locked, self.name, path, spec, header, row, request)
+            except OSError as exc:
+                raise SourceUnavailable(
+                    self.name, f"cannot write {path.name}: {exc.strerror or type(exc).__name__}",
+                    public_detail=f"cannot write {path.name}") from None
+
     async def aclose(self) -> None:
         self._cache.clear()
 
@@ -381,3 +413,94 @@ def _decodes(data: bytes, encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _append_locked(source: str, path: Path, spec: WriteMapping, header: list[str],
+                   row: list[Any], request: WriteRequest) -> WriteResult:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.suffix.lower() == ".xlsx":
+                return _append_xlsx(source, path, spec, header, row, request)
+            return _append_csv(source, path, spec, header, row, request)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _key_index(source: str, path: Path, found: Sequence[Any], header: list[str]) -> int:
+    """The key column's index in an existing file's header; every written column must be
+    there (a person may have added columns, never removed ours)."""
+    names = [_norm(c) for c in found]
+    missing = [c for c in header if _norm(c) not in names]
+    if missing:
+        detail = f"{path.name} has no column {', '.join(missing)} in its header row"
+        raise SourceInvalid(source, detail, public_detail=detail)
+    return names.index(_norm(header[0]))
+
+
+def _append_csv(source: str, path: Path, spec: WriteMapping, header: list[str],
+                row: list[Any], request: WriteRequest) -> WriteResult:
+    encoding = spec.encoding
+    if not path.exists() or path.stat().st_size == 0:
+        with path.open("w", encoding=encoding, newline="") as fh:
+            csv.writer(fh).writerow(header)
+    with path.open("r", encoding=encoding, newline="") as fh:
+        lines = list(csv.reader(fh))
+    order = _key_index(source, path, lines[0], header)
+    names = [_norm(c) for c in lines[0]]
+    for number, line in enumerate(lines[1:], start=2):
+        if order < len(line) and line[order] == request.idempotency_key:
+            return WriteResult(request.action, str(number), duplicate=True)
+    cells = [""] * len(names)
+    for column, value in zip(header, row):
+        cells[names.index(_norm(column))] = text_of(value)
+    with path.open("a", encoding=encoding.replace("-sig", ""), newline="") as fh:
+        csv.writer(fh).writerow(cells)
+    return WriteResult(request.action, str(len(lines) + 1))
+
+
+def _append_xlsx(source: str, path: Path, spec: WriteMapping, header: list[str],
+                 row: list[Any], request: WriteRequest) -> WriteResult:
+    import os
+    import tempfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if path.exists():
+        try:
+            workbook = openpyxl.load_workbook(path)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
+            detail = f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__})"
+            raise SourceInvalid(source, detail, public_detail=detail) from None
+    else:
+        workbook = openpyxl.Workbook()
+        first = workbook.worksheets[0]
+        first.title = spec.sheet or "hub"
+        first.append(header)
+    if spec.sheet is not None and spec.sheet not in workbook.sheetnames:
+        workbook.create_sheet(spec.sheet).append(header)
+    sheet = workbook[spec.sheet] if spec.sheet is not None else workbook.worksheets[0]
+    found = [c.value for c in sheet[1]]
+    order = _key_index(source, path, found, header)
+    names = [_norm(c) for c in found]
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+        if order < len(cells) and cells[order] == request.idempotency_key:
+            return WriteResult(request.action, str(number), duplicate=True)
+    values: list[Any] = [None] * len(names)
+    for column, value in zip(header, row):
+        values[names.index(_norm(column))] = value
+    sheet.append(values)
+    number = sheet.max_row
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".xlsx")
+    os.close(handle)
+    try:
+        workbook.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return WriteResult(request.action, str(number))

@@ -29,7 +29,7 @@ from typing import Any
 
 import jsonschema
 
-from connectors.canonical import ENUMS, FIELD_TYPES
+from connectors.canonical import ENUMS, FIELD_TYPES, PAYLOAD_PREFIX, WRITE_VALUES
 from connectors.errors import ConnectorConfigError
 from connectors.kinds import COMMON_ENTITY_KEYS, ConnectorKind, connector_kind
 from connectors.secret import Secret
@@ -42,6 +42,8 @@ __all__ = [
     "ByKeys",
     "ChangedSince",
     "EntityMapping",
+    "WriteField",
+    "WriteMapping",
     "SourceMapping",
     "load_mapping",
     "parse_mapping",
@@ -99,6 +101,7 @@ class Pagination:
 
 _NO_STRINGS: Mapping[str, str] = MappingProxyType({})
 _NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+_NO_WRITES: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,39 @@ class EntityMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteField:
+    """One value of a write: `name` (a `WRITE_VALUES` name or `payload.<name>`) goes into
+    `column` (a JSON key, dotted for nesting, or a table/ledger column); a time value is
+    written with `format` (strftime, in the source's timezone) or as ISO 8601."""
+
+    name: str
+    column: str
+    format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMapping:
+    """[write.<action>]: how one action's ledger entries reach this system (write-back).
+
+    REST: `method` `path` with the fields as a JSON body and the idempotency key in the
+    `idempotency_header`; SQL: an INSERT into `table`, idempotent by the unique `key_column`;
+    ledger: a row appended to `file` (a file the hub owns), idempotent by `key_column`."""
+
+    action: str
+    fields: tuple[WriteField, ...]
+    method: str = "POST"
+    path: str | None = None
+    idempotency_header: str = "Idempotency-Key"
+    result_id: str | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+    table: str | None = None
+    key_column: str | None = None
+    file: str | None = None
+    sheet: str | None = None
+    encoding: str = "utf-8-sig"
+
+
+@dataclass(frozen=True, slots=True)
 class SourceMapping:
     """A validated mapping file. `connection` holds Secrets for credentials."""
 
@@ -160,6 +196,8 @@ class SourceMapping:
     entities: Mapping[str, EntityMapping]
     path: Path | None = None
     timezone: tzinfo = field(default=UTC)
+    #: action -> how the hub writes its entries back into this system (empty: read-only)
+    writes: Mapping[str, WriteMapping] = field(default_factory=lambda: _NO_WRITES)
 
     @property
     def base_dir(self) -> Path:
@@ -347,7 +385,65 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
         problems.extend(_kind_problems(kind, entity, spec))
     if kind.check is not None:
         problems.extend(kind.check(doc))
+    for action, spec in (doc.get("write") or {}).items():
+        problems.extend(_write_problems(kind.name, action, spec, doc["connection"]))
     return problems
+
+
+_WRITE_KEYS = {
+    "rest": ("method", "path", "idempotency_header", "result_id", "headers"),
+    "sql": ("table", "key_column"),
+    "ledger": ("file", "sheet", "encoding", "key_column"),
+}
+_WRITE_REQUIRED = {"rest": ("path",), "sql": ("table", "key_column"),
+                   "ledger": ("file", "key_column")}
+
+
+def _write_problems(
+    kind: str, action: str, spec: Mapping[str, Any], connection: Mapping[str, Any]
+) -> list[str]:
+    """What the schema cannot say of a [write.<action>] table: the keys its kind uses, known
+    value names, and a ledger write never into the source's own (hand-kept) file."""
+    base = f"$.write.{action}"
+    out: list[str] = []
+    used = _WRITE_KEYS.get(kind, ())
+    for key in spec:
+        if key != "fields" and key not in used:
+            out.append(f"{base}.{key}: not used by a {kind} write; remove it")
+    for key in _WRITE_REQUIRED.get(kind, ()):
+        if key not in spec:
+            out.append(f"{base}: a {kind} write needs {key}")
+    columns: dict[str, str] = {}
+    for name, fspec in spec["fields"].items():
+        where = f"{base}.fields.{name}"
+        if name not in WRITE_VALUES and not (
+            name.startswith(PAYLOAD_PREFIX) and len(name) > len(PAYLOAD_PREFIX)
+        ):
+            out.append(f"{where}: {name!r} is not a value a write carries (known: "
+                       f"{', '.join(sorted(WRITE_VALUES))}, or payload.<name>)")
+        column = fspec if isinstance(fspec, str) else fspec["column"]
+        if column in columns:
+            out.append(f"{where}: column {column!r} is written by {columns[column]!r} too")
+        columns[column] = name
+        if isinstance(fspec, Mapping) and fspec.get("format") and not _format_works(
+                fspec["format"]):
+            out.append(f"{where}.format: {fspec['format']!r} is not a usable strftime format")
+    key_column = spec.get("key_column")
+    if key_column is not None and key_column in columns:
+        out.append(f"{base}.key_column: {key_column!r} is also a field's column; the key "
+                   "column holds the idempotency key alone")
+    if kind == "ledger" and "file" in spec:
+        suffix = Path(spec["file"]).suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            out.append(f"{base}.file: {spec['file']!r} must end in .csv or .xlsx")
+        if Path(spec["file"]).name == Path(str(connection.get("file", ""))).name:
+            out.append(f"{base}.file: the hub appends only to a file it owns, never to the "
+                       "ledger it reads (kept by hand); name another file")
+        if "encoding" in spec and suffix == ".xlsx":
+            out.append(f"{base}.encoding: only CSV files have an encoding")
+        if "sheet" in spec and suffix == ".csv":
+            out.append(f"{base}.sheet: only XLSX files have sheets")
+    return out
 
 
 def _kind_problems(kind: ConnectorKind, entity: str, spec: Mapping[str, Any]) -> list[str]:
@@ -436,6 +532,9 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
         entities=MappingProxyType(entities),
         path=path,
         timezone=_parse_timezone(connection.get("timezone")),
+        writes=MappingProxyType({
+            action: _write(action, spec) for action, spec in (doc.get("write") or {}).items()
+        }),
     )
 
 
@@ -451,6 +550,17 @@ def _kind_of(doc: Mapping[str, Any], problems: list[str]) -> str | None:
         problems.extend(f"$.source.kind: {p}" for p in exc.problems)
         return None
     return name
+
+
+def _write(action: str, spec: Mapping[str, Any]) -> WriteMapping:
+    fields = tuple(
+        WriteField(name, fspec) if isinstance(fspec, str)
+        else WriteField(name, fspec["column"], fspec.get("format"))
+        for name, fspec in spec["fields"].items()
+    )
+    fixed = {k: v for k, v in spec.items() if k not in ("fields", "headers")}
+    return WriteMapping(action=action, fields=fields, headers=_strings(spec.get("headers")),
+                        **fixed)
 
 
 def parse_mapping(

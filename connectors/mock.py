@@ -23,7 +23,7 @@ from connectors.base import (
     WriteRequest,
     WriteResult,
 )
-from connectors.errors import SourceError, SourceInvalid
+from connectors.errors import NotSupported, SourceError, SourceInvalid
 
 __all__ = ["MockConnector"]
 
@@ -43,6 +43,8 @@ class MockConnector(Connector):
         *,
         latency: float = 0.0,
         fail: Callable[[ReadRequest], SourceError | None] | None = None,
+        write_actions: Iterable[str] = (),
+        fail_write: Callable[[WriteRequest], SourceError | None] | None = None,
     ) -> None:
         self.name = name
         self._rows: dict[str, dict[str, dict[str, Any]]] = {
@@ -51,6 +53,10 @@ class MockConnector(Connector):
         }
         self.latency = latency
         self.fail = fail
+        self._write_actions = frozenset(write_actions)
+        self.fail_write = fail_write
+        #: idempotency key -> the write taken with it (a retry with the same key is not new)
+        self.writes: dict[str, WriteRequest] = {}
         #: every request served, in order; tests assert batching with it
         self.calls: list[ReadRequest] = []
         self.closed = False
@@ -99,14 +105,22 @@ class MockConnector(Connector):
             next_cursor=str(end) if end < len(ordered) else None,
         )
 
+    @property
+    def write_actions(self) -> frozenset[str]:
+        return self._write_actions
+
     async def write(self, request: WriteRequest) -> WriteResult:
-        if request.entity not in self._rows:
-            raise SourceInvalid(self.name, f"unknown entity {request.entity!r}")
-        rows = self._rows[request.entity]
-        local_id = request.local_id or str(len(rows) + 1)
-        row = {**rows.get(local_id, {}), **request.values, "local_id": local_id}
-        rows[local_id] = row
-        return WriteResult(self._record(request.entity, row, None))
+        """Keep the write by its idempotency key, for the actions given at construction."""
+        if request.action not in self._write_actions:
+            raise NotSupported(self.name, f"takes no {request.action!r} writes")
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.fail_write is not None and (error := self.fail_write(request)) is not None:
+            raise error
+        if request.idempotency_key in self.writes:
+            return WriteResult(request.action, request.idempotency_key, duplicate=True)
+        self.writes[request.idempotency_key] = request
+        return WriteResult(request.action, request.idempotency_key)
 
     async def aclose(self) -> None:
         self.closed = True

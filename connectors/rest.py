@@ -21,6 +21,7 @@ import aiohttp
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._records import dig as _dig
+from connectors._writes import row_of
 from connectors.auth import authenticator_for, sign_params
 from connectors.base import (
     DataIssue,
@@ -28,6 +29,8 @@ from connectors.base import (
     ReadRequest,
     ReadResult,
     Record,
+    WriteRequest,
+    WriteResult,
 )
 from connectors.errors import (
     ConnectorConfigError,
@@ -37,6 +40,7 @@ from connectors.errors import (
     SourceRejected,
     SourceTimeout,
     SourceUnavailable,
+    scrub,
 )
 from connectors.mapping import EntityMapping, SourceMapping
 
@@ -98,6 +102,34 @@ def map_client_error(source: str, exc: BaseException, where: str) -> ConnectorEr
                 )
             return ours(source, message)
     return SourceUnavailable(source, f"{where}: {type(exc).__name__}")
+
+
+def _put(body: dict[str, Any], dotted: str, value: Any) -> None:
+    """body["data"]["memberId"] = value for "data.memberId"."""
+    *parents, last = dotted.split(".")
+    for part in parents:
+        child = body.setdefault(part, {})
+        if not isinstance(child, dict):  # "a" and "a.b" both mapped: the nested one wins
+            child = body[part] = {}
+        body = child
+    body[last] = value
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _message_of(answer: Any) -> str | None:
+    """The system's own error text, where platforms put it."""
+    if isinstance(answer, Mapping):
+        for key in ("message", "msg", "errmsg", "error", "errorMessage"):
+            value = answer.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+    return None
 
 
 class RestConnector(MappedConnector):
@@ -356,6 +388,49 @@ class RestConnector(MappedConnector):
             page = int((cursor or str(paging.first)).partition("/")[0])
             return f"{page + 1}/{size}/{seen}"
         return str(seen)
+
+    # ---- write-back ----------------------------------------------------------------------
+
+    async def write(self, request: WriteRequest) -> WriteResult:
+        """Send one entry as JSON to `[write.<action>]`'s method and path, with the
+        idempotency key in its header, so the system recognises a retry.
+
+        2xx: written (an `Idempotent-Replayed: true` answer says it was a retry the system
+        had already taken). 408, 409 (the same key still in flight), 429 and 5xx are
+        `SourceUnavailable` (retry later); any other 4xx is `SourceRejected` with the system's
+        own message (digits masked): retrying will not help."""
+        spec = self._write_spec(request.action)
+        path = spec.path or ""
+        where = f"{spec.method} {path}"
+        body: dict[str, Any] = {}
+        for column, value in row_of(spec, request, self.mapping.timezone).items():
+            _put(body, column, value)
+        headers: dict[str, str] = {**spec.headers, "Content-Type": "application/json",
+                                   spec.idempotency_header: request.idempotency_key}
+        params: dict[str, str] = {}
+        self.authenticate(params, headers)
+        try:
+            async with self._client().request(
+                spec.method, self._base_url + path, params=params, headers=headers,
+                data=json.dumps(body, ensure_ascii=False).encode(),
+            ) as response:
+                status = response.status
+                raw = await self._read_capped(response, where)
+                replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+        except ConnectorError:
+            raise
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise map_client_error(self.name, exc, where) from None
+        answer = _json_or_none(raw)
+        if status >= 400:
+            detail = f"{where}: HTTP {status}" + (
+                f": {scrub(message)}" if (message := _message_of(answer)) else "")
+            if status in (408, 409, 425, 429) or status >= 500:
+                raise SourceUnavailable(self.name, detail, public_detail=detail)
+            raise SourceRejected(self.name, detail, public_detail=detail)
+        remote = _dig(answer, spec.result_id) if spec.result_id and answer is not None else None
+        remote_id = None if remote is MISSING or remote is None else str(remote)
+        return WriteResult(request.action, remote_id, replayed)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

@@ -22,21 +22,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
+from connectors._writes import row_of
 from connectors.base import (
     DataIssue,
     Location,
     ReadRequest,
     ReadResult,
     Record,
+    WriteRequest,
+    WriteResult,
 )
 from connectors.errors import (
     ConnectorConfigError,
     NotSupported,
     SourceInvalid,
+    SourceRejected,
     SourceTimeout,
     SourceUnavailable,
 )
-from connectors.mapping import EntityMapping, SourceMapping
+from connectors.mapping import EntityMapping, SourceMapping, WriteMapping
 from connectors.secret import reveal
 
 __all__ = ["SqlConnector"]
@@ -46,8 +50,15 @@ T = TypeVar("T")
 _KEY_CHUNK = 500
 
 
+def _id_of(row: Any) -> str | None:
+    """A one-column key as text; None for a composite or absent one."""
+    values = tuple(row) if row is not None else ()
+    return str(values[0]) if len(values) == 1 and values[0] is not None else None
+
+
 class SqlConnector(MappedConnector):
-    """Reads entities from tables or views; read-only (WRITE is not declared)."""
+    """Reads entities from tables or views; writes ledger entries with an INSERT into the
+    tables its mapping's `[write.<action>]` names (WRITE is declared only then)."""
 
     kind: ClassVar[str] = "sql"
     source_noun: ClassVar[str] = "database"
@@ -89,16 +100,23 @@ class SqlConnector(MappedConnector):
             self._engine = create_async_engine(self._url())
         return self._engine
 
-    async def _run(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run `fn(connection)` with the source's timeout, mapping driver errors at the boundary."""
+    async def _run(
+        self, fn: Callable[[AsyncConnection], Awaitable[T]], *, transaction: bool = False
+    ) -> T:
+        """Run `fn(connection)` with the source's timeout, mapping driver errors at the boundary.
+        `transaction`: in one transaction, committed when `fn` returns."""
         try:
             async with asyncio.timeout(self._timeout):
-                async with self.engine.connect() as connection:
+                opened = self.engine.begin() if transaction else self.engine.connect()
+                async with opened as connection:
                     return await fn(connection)
         except TimeoutError:
             raise SourceTimeout(self.name, f"no answer within {self._timeout:g}s") from None
         except sa_exc.NoSuchTableError as exc:
             raise SourceInvalid(self.name, f"no table or view {exc.args[0]!r}") from None
+        except sa_exc.IntegrityError as exc:
+            detail = f"the database refused the row: {type(exc.orig).__name__}"
+            raise SourceRejected(self.name, detail, public_detail=detail) from None
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise SourceUnavailable(
                 self.name, f"database unavailable: {type(exc.orig).__name__}"
@@ -241,6 +259,61 @@ class SqlConnector(MappedConnector):
         records = self._records(entity, rows, request.fields, issues)
         next_cursor = json.dumps(rows[-1]._mapping[entity.local_id], default=str) if more else None
         return ReadResult([r for r in records if r is not None], next_cursor, issues)
+
+    # ---- write-back ----------------------------------------------------------------------
+
+    async def _write_table(self, spec: WriteMapping) -> sa.Table:
+        key = f"write:{spec.action}"
+        if key in self._tables:
+            return self._tables[key]
+        schema = self.mapping.connection.get("schema")
+        name = spec.table or ""
+
+        async def reflect(connection: AsyncConnection) -> sa.Table:
+            return await connection.run_sync(
+                lambda sync: sa.Table(name, sa.MetaData(), autoload_with=sync, schema=schema))
+
+        table: sa.Table = await self._run(reflect)
+        wanted = [spec.key_column or "", *(f.column for f in spec.fields)]
+        missing = [c for c in wanted if c not in table.c]
+        if missing:
+            detail = f"table {name} has no column {', '.join(missing)} ([write.{spec.action}])"
+            raise SourceInvalid(self.name, detail, public_detail=detail)
+        self._tables[key] = table
+        return table
+
+    async def write(self, request: WriteRequest) -> WriteResult:
+        """INSERT one row into `[write.<action>]`'s table, its `key_column` holding the
+        idempotency key: a key already there is a retry the database took before (nothing is
+        inserted twice, also when two writers race: the unique key refuses the second and the
+        row found then is the answer)."""
+        spec = self._write_spec(request.action)
+        table = await self._write_table(spec)
+        key_col = table.c[spec.key_column or ""]
+        row = {**row_of(spec, request, self.mapping.timezone),
+               key_col.name: request.idempotency_key}
+        pk = list(table.primary_key.columns)
+
+        async def existing(connection: AsyncConnection) -> Any:
+            found = await connection.execute(
+                sa.select(*(pk or [key_col])).where(key_col == request.idempotency_key))
+            return found.first()
+
+        async def insert(connection: AsyncConnection) -> WriteResult:
+            if (before := await existing(connection)) is not None:
+                return WriteResult(request.action, _id_of(before), duplicate=True)
+            result = await connection.execute(table.insert().values(**row))
+            inserted = result.inserted_primary_key
+            return WriteResult(request.action, _id_of(inserted) if inserted else None)
+
+        try:
+            return await self._run(insert, transaction=True)
+        except SourceRejected:
+            # a concurrent writer inserted the key between our SELECT and INSERT
+            before = await self._run(existing)
+            if before is None:
+                raise
+            return WriteResult(request.action, _id_of(before), duplicate=True)
 
     async def aclose(self) -> None:
         engine, self._engine = self._engine, None

@@ -27,8 +27,9 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from hub.api.checkin_code import checkin_code_route
 from hub.api.devtokens import DevTokens, Mint, token_route
@@ -41,6 +42,7 @@ from hub.api.overload import ConcurrencyLimit
 from hub.api.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
+from hub.api.ws import SubscriptionEndpoint
 from hub.errors import ConfigError
 from hub.federation.breaker import CircuitBreaker, RetryBudget
 from hub.federation.sources import SourceEntry, SourceRegistry
@@ -51,6 +53,7 @@ from hub.store.session import create_engine, create_session_factory, init_db
 
 if TYPE_CHECKING:
     from hub.contracts.trust import Trust, TrustConfig
+    from hub.exchange.outbox import OutboxConfig
 
 __all__ = ["create_app", "open_runtime", "STATIC_DIR"]
 
@@ -124,6 +127,10 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
+def _ws_runtime(websocket: WebSocket) -> Runtime:
+    return websocket.app.state.runtime  # type: ignore[no-any-return]
+
+
 async def healthz(request: Request) -> Response:
     """The process is alive (no dependencies checked: restarts would not fix them)."""
     return JSONResponse({"status": "ok"})
@@ -171,6 +178,7 @@ def create_app(
     migrate: bool = True,
     federation: bool | None = None,
     observer: Observer | None = None,
+    outbox: OutboxConfig | None = None,
 ) -> Starlette:
     """The hub's ASGI app over `config` (Settings: opened in the lifespan; Runtime: as given).
 
@@ -187,6 +195,8 @@ def create_app(
     `observer` (hub.api.observe): metrics at /metrics (for `[hub] metrics_allow` clients
     only, loopback by default), spans (OTLP to `[hub] otlp_endpoint` if set) and the request
     log line; a fresh one per app unless given (tests pass one to read its spans).
+    `outbox` (hub.exchange.outbox.OutboxConfig): how the write-back worker retries; its
+    defaults unless given (tests shorten the backoff).
     """
     install_log_redaction()  # no personal data in the server's logs (hub.api.log_privacy)
     if mode is None:
@@ -212,6 +222,7 @@ def create_app(
     rate_limiter = RateLimiter(limits.rate, _buckets(config))
     endpoint = GraphQLEndpoint(schema, _runtime, authenticate, mode, observer,
                                rate_limiter=rate_limiter, concurrency=concurrency)
+    subscriptions = SubscriptionEndpoint(schema, _ws_runtime, authenticate, mode)
     parties = list(demo_tokens[0]) if demo_tokens is not None else None
     dev_keys = config.hub.dev_party_keys if isinstance(config, Settings) else ()
 
@@ -234,8 +245,9 @@ def create_app(
             try:
                 if trust is not None:
                     config.enforcement = await _open_trust(trust, config)
-                _freeze_startup_objects()
-                yield
+                async with delivering(config):
+                    _freeze_startup_objects()
+                    yield
             finally:
                 await _close_trust(config)
                 await config.registry.aclose()
@@ -244,11 +256,30 @@ def create_app(
         async with open_runtime(config, policy, trust if trust is not None else config.trust,
                                 migrate=migrate) as runtime:
             app.state.runtime = runtime
-            _freeze_startup_objects()
+            async with delivering(runtime):
+                _freeze_startup_objects()
+                yield
+
+    @contextlib.asynccontextmanager
+    async def delivering(runtime: Runtime) -> AsyncIterator[None]:
+        """Write-back (hub.exchange.outbox) while the app serves: every ledger entry queues
+        its deliveries (`not_applicable` ones too, saying the entry stays in the hub), and
+        the delivery worker runs when a configured source takes writes."""
+        from hub.exchange.outbox import DeliveryWorker
+
+        worker = DeliveryWorker(runtime.session_factory, runtime.registry, outbox)
+        runtime.outbox = worker
+        if worker.can_deliver:
+            worker.start()
+        try:
             yield
+        finally:
+            await worker.stop()
+            runtime.outbox = None
 
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        WebSocketRoute("/graphql", subscriptions.handle),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),

@@ -14,6 +14,7 @@ expected and what came.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -332,46 +333,42 @@ class UnknownEntityFails(Case):
         raise AssertionError("reading an unknown entity must raise a SourceError")
 
 
-class WriteRoundTrips(Case):
-    """A connector declaring WRITE stores what it is given: one text field of an existing
-    record is changed, read back (from `write` and from a read), then the record's own values
-    are written back, so a live system is left as it was. A write to an unknown entity is a
-    ConnectorError."""
+class WritesAreIdempotent(Case):
+    """A connector that takes writes (the exchange ledger's write-back, hub.exchange.outbox)
+    takes each of its actions once per idempotency key: the same key again is a retry the
+    source recognises (`duplicate`, or the same remote id), never a second row; an action it
+    has no `[write.<action>]` for is a ConnectorError. The writes reach the system under test:
+    run the kit against a test instance of a system, never a production one."""
 
-    name = "write_round_trips"
+    name = "writes_are_idempotent"
     requires = Capability.WRITE
 
     async def test(self, connector: Connector, config: CaseConfig) -> None:
-        write = getattr(connector, "write", None)
-        assert callable(write), "a connector declaring WRITE must have write()"
         listed, _ = await read_all(connector, config)
-        record = next((r for r in listed if any(isinstance(v, str) for v in r.values.values())),
-                      None)
-        assert record is not None, "the source under test must hold a record with a text field"
-        original = {k: v for k, v in record.values.items() if v is not None}
-        field = next(k for k, v in original.items() if isinstance(v, str))
-        changed = {**original, field: f"{original[field]}（核对）"}
+        local_id = listed[0].local_id if listed else "kit-member"
+        for action in sorted(connector.write_actions):
+            key = f"yanxing-kit-{action}-{uuid.uuid4().hex}"
+            values = {
+                "entry_id": "1", "action": action, "idempotency_key": key,
+                "member_key": "0" * 64, "member_local_id": local_id,
+                "organization": "kit-organization", "party": "kit-party", "user": "kit-user",
+                "recorded_at": datetime.now(UTC), "answers": None,
+                "payload.note": "conformance kit (核对)",
+            }
+            first = await connector.write(WriteRequest(action, key, values))
+            again = await connector.write(WriteRequest(action, key, values))
+            assert first.action == action, f"{action}: the result names {first.action!r}"
+            assert again.duplicate or (again.remote_id is not None
+                                       and again.remote_id == first.remote_id), (
+                f"{action}: the same idempotency key twice must be recognised as one write "
+                f"(duplicate, or the same remote id); got {first!r} then {again!r}")
         try:
-            for values in (changed, original):
-                written = (await write(WriteRequest(config.entity, record.local_id, values)))
-                got = {k: written.record.values.get(k) for k in values}
-                assert written.record.local_id == record.local_id and got == values, (
-                    f"write of {record.local_id!r}: expected {values!r} back, got "
-                    f"{written.record.local_id!r} {got!r}")
-                again, _ = await read_all(connector, config)
-                back = next((r for r in again if r.local_id == record.local_id), None)
-                read_back = {k: back.values.get(k) for k in values} if back else None
-                assert read_back == values, (
-                    f"after writing {record.local_id!r}: expected {values!r} on reading it "
-                    f"again, got {read_back!r}")
-        finally:
-            await write(WriteRequest(config.entity, record.local_id, original))
-        try:
-            await write(WriteRequest("no_such_entity", None, original))
+            await connector.write(WriteRequest("no_such_action", "yanxing-kit-none", {}))
         except ConnectorError:
             pass
         else:
-            raise AssertionError("writing an unknown entity must raise a ConnectorError")
+            raise AssertionError("writing an action without [write.<action>] must raise a "
+                                 "ConnectorError")
 
 
 class AcloseIdempotent(Case):
@@ -387,6 +384,6 @@ CASES: tuple[Case, ...] = (
     DescribeListsEntity(), PagingVisitsEveryRecordOnce(), PagingAtTheHubsPageSize(),
     RecordsCarryProvenance(), ReadByKeysAligned(), ReadByKeysFullBatch(),
     DeclaredFieldsRoundTrip(), RestMemberReadsById(), FieldsHonoured(), ReadChanges(),
-    BadRowsAreIssues(), UnknownEntityFails(), WriteRoundTrips(), AcloseIdempotent(),
+    BadRowsAreIssues(), UnknownEntityFails(), WritesAreIdempotent(), AcloseIdempotent(),
 )
 

@@ -75,6 +75,13 @@ class Intent:
     effects: tuple[Effect, ...] = ()
 
 
+def _write_back(ctx: Context) -> tuple[Effect, ...]:
+    """The outbox's effect (hub.exchange.outbox): the entry's deliveries to the systems of
+    record are queued in its own transaction, when any source takes writes."""
+    outbox = ctx.runtime.outbox
+    return (outbox.effect(),) if outbox is not None else ()
+
+
 def may_record_at(ctx: Context, subject: Subject | None, org: OrganizationRow) -> bool:
     """A party records at one of its own organisations: one that a source it owns holds (the
     organisation's provenance), or that a contract applying to this member names. Never
@@ -203,7 +210,8 @@ async def _record(info: Info, action: str, permission: str, intent: Intent,
         payload=intent.payload, organizations=(code, *intent.also_organizations),
         party=party, member_key=intent.member_key, official=ctx.caller.user,
         purpose=ctx.caller.purpose, contracts=digests, idempotency_key=idempotency_key,
-        answers=intent.answers, supersedes=intent.supersedes, effects=intent.effects)
+        answers=intent.answers, supersedes=intent.supersedes,
+        effects=(*intent.effects, *_write_back(ctx)))
     document, operation_name = ctx.access.operation
 
     def event(entry: Entry) -> AuditEvent:

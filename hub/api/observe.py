@@ -133,6 +133,9 @@ class Observer:
         self.breaker_state = Gauge("yanxing_source_breaker_state", "each source's circuit "
                                    "breaker: 0 closed, 1 half-open, 2 open", ["source"],
                                    registry=r)
+        self.outbox_depth = Gauge("yanxing_outbox_deliveries", "write-back deliveries not "
+                                  "delivered yet, by source and state (pending, failed)",
+                                  ["source", "state"], registry=r)
         self._last_ok: dict[str, float] = {}
         self._registry: Any = None
         self.provider = TracerProvider()
@@ -184,6 +187,21 @@ class Observer:
                 self._last_ok[source] = time.time()
                 return result
         return observed_read
+
+    async def refresh_outbox(self, runtime: Any) -> None:
+        """The outbox's depth per source and state, read from the database at scrape time
+        (so every replica reports the same rows); a state that emptied goes back to 0."""
+        from hub.exchange.outbox import DeliveryState, depth
+
+        try:
+            counts = await depth(runtime.session_factory)
+        except Exception:  # no outbox table, or the database is down: /readyz says so
+            return
+        for labels in list(self.outbox_depth._metrics):
+            self.outbox_depth.labels(*labels).set(0)
+        for (source, state), count in counts.items():
+            if state in DeliveryState.ALL:
+                self.outbox_depth.labels(source, state).set(count)
 
     def refresh_sync_age(self) -> None:
         now = time.time()
@@ -303,6 +321,8 @@ def metrics_route(observer: Observer, allow: Sequence[str]
             observer.attach(runtime)
         observer.refresh_sync_age()
         observer.refresh_breakers()
+        if runtime is not None:
+            await observer.refresh_outbox(runtime)
         return Response(generate_latest(observer.registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

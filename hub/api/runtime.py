@@ -8,6 +8,7 @@ engine and MockConnectors) and every request's `Context` points at it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +17,10 @@ from hub.api.limits import Limits
 from hub.federation.sources import SourceRegistry
 from hub.policy.base import Policy
 from hub.policy.masking import MaskingPolicy
+
+if TYPE_CHECKING:
+    from hub.exchange.feed import LedgerFeed
+    from hub.exchange.outbox import DeliveryWorker
 
 __all__ = ["Runtime"]
 
@@ -32,3 +37,8 @@ class Runtime:
     #: under signed contracts: party tokens, a per-request contract policy and the audit log
     #: (None: no contracts, everyone anonymous under `policy`)
     enforcement: Enforcement | None = None
+    #: write-back (hub.exchange.outbox): set by the app lifespan when a source takes writes;
+    #: its `effect()` queues an appended entry's deliveries in the entry's transaction
+    outbox: DeliveryWorker | None = None
+    #: the ledger's tail for subscriptions (hub.api.types.events), made at the first one
+    feed: LedgerFeed | None = None

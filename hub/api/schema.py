@@ -34,6 +34,7 @@ from hub.api.extensions.policy import police_types
 from hub.api.types import audit as audit_types
 from hub.api.types import checkin as checkin_types
 from hub.api.types import contracts as contract_types
+from hub.api.types import events as event_types
 from hub.api.types import exchange as exchange_types
 from hub.api.types import reports as reports_types
 from hub.api.types.activity import Activity
@@ -47,7 +48,11 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
-                                   reports_types)
+                                   reports_types, event_types)
+SUBSCRIPTION_DESCRIPTION = (
+    "雁行实时推送（graphql-transport-ws，连接时在 connection_init 中携带令牌）。 Yanxing live "
+    "events over graphql-transport-ws at /graphql; send the party token in connection_init."
+)
 MUTATION_DESCRIPTION = (
     "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a "
     "contract's record permission for that action and member."
@@ -58,6 +63,7 @@ def build_schema(
     extra_query_types: Sequence[type] = (),
     *,
     extra_mutation_types: Sequence[type] = (),
+    extra_subscription_types: Sequence[type] = (),
     extra_types: Sequence[type] = (),
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     federation: bool = False,
@@ -87,6 +93,10 @@ def build_schema(
     if extra_mutation_types:
         mutation = merge_types("Mutation", tuple(extra_mutation_types))
         _describe(mutation, MUTATION_DESCRIPTION)
+    subscription = None
+    if extra_subscription_types:
+        subscription = merge_types("Subscription", tuple(extra_subscription_types))
+        _describe(subscription, SUBSCRIPTION_DESCRIPTION)
     police_types()
     schema_class: type[strawberry.Schema] = QuietSchema
     if federation:
@@ -96,6 +106,7 @@ def build_schema(
     return schema_class(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=[Member, Organization, Activity, *extra_types],
         extensions=[IntrospectionGate, DocumentCache, DocumentLimits, ValidationResultCache,
                     LimitsExtension, PolicyExtension, *extensions, AuditExtension,
@@ -116,14 +127,17 @@ def _plugin_types(attribute: str) -> list[type]:
 @cache
 def published_schema() -> strawberry.Schema:
     return build_schema(_plugin_types("QUERY_TYPES"),
-                        extra_mutation_types=_plugin_types("MUTATION_TYPES"))
+                        extra_mutation_types=_plugin_types("MUTATION_TYPES"),
+                        extra_subscription_types=_plugin_types("SUBSCRIPTION_TYPES"))
 
 
 @cache
 def subgraph_schema() -> strawberry.Schema:
     """The published schema as an Apollo Federation 2 subgraph (`[hub] federation = true`)."""
     return build_schema(_plugin_types("QUERY_TYPES"),
-                        extra_mutation_types=_plugin_types("MUTATION_TYPES"), federation=True)
+                        extra_mutation_types=_plugin_types("MUTATION_TYPES"),
+                        extra_subscription_types=_plugin_types("SUBSCRIPTION_TYPES"),
+                        federation=True)
 
 
 def print_subgraph_sdl() -> str:

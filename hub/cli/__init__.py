@@ -23,6 +23,7 @@ from hub.cli import (
     db,
     demo,
     keys,
+    outbox,
     registry,
     schema,
     serve,
@@ -35,7 +36,7 @@ __all__ = ["main"]
 
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
-    demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector,
+    demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector, outbox,
 )
 
 

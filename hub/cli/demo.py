@@ -97,6 +97,11 @@ def _banner(hub: Any, port: int) -> str:
               f"'{url}/demo/token?party=xuzhou-county-org' | python3 -c 'import json,sys; "
               "print(json.load(sys.stdin)[\"token\"])')\" -H 'Content-Type: application/json' "
               f"-d '{{\"query\": \"{{ members {{ totalCount }} }}\"}}' {url}/graphql",
+              "", "Write-back: a check-in recorded here is delivered to 蓉城先锋 (its own GET "
+              "/api/v1/checkins), the county database (dy_bdjl) and the village's workbook "
+              "(yongshui_hub_checkins.xlsx);",
+              f"  see each delivery in ExchangeEntry.deliveries, or: yanxing outbox list "
+              f"--config {hub.config_path}",
               "", "Press Ctrl+C to stop."]
     return "\n".join(lines)
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from hub.cli._table import format_table
 from hub.errors import ConfigError
 from hub.federation.breaker import CircuitBreaker, RetryBudget
 from hub.federation.sync import SyncProgress, SyncSummary, SyncTarget, sync_all
@@ -86,9 +87,7 @@ def format_summary(summaries: list[SyncSummary]) -> str:
          str(s.issues), str(s.pages), f"{s.seconds:.2f}")
         for s in summaries
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = [format_table(header, rows)]
     for s in summaries:
         if s.error:
             lines.append(f"{s.source}: {s.error} [{s.error_code}]")

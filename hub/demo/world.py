@@ -24,9 +24,11 @@ from hub.demo.systems.county import create_county_db
 from hub.demo.systems.ledger import LedgerFiles, write_ledger
 from hub.demo.systems.zhejiang import ZhejiangPlatform
 
-__all__ = ["DemoSource", "DemoWorld", "MAPPINGS_DIR", "PARTIES"]
+__all__ = ["DemoSource", "DemoWorld", "MAPPINGS_DIR", "PARTIES", "HUB_CHECKINS_FILE"]
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+#: the workbook the hub appends the village's check-ins to (write-back), beside its ledger
+HUB_CHECKINS_FILE = "yongshui_hub_checkins.xlsx"
 
 #: source name -> (owning party id, its Chinese name)
 PARTIES: Mapping[str, tuple[str, str]] = {
@@ -109,7 +111,8 @@ class DemoWorld:
                              {"ZHEJIANG_URL": zhejiang.url, "ZHEJIANG_APP_KEY": app_key,
                               "ZHEJIANG_APP_SECRET": app_secret}),
                 demo._source("village_ledger", {"file": str(ledger.xlsx)},
-                             {"YONGSHUI_LEDGER": str(ledger.xlsx)}),
+                             {"YONGSHUI_LEDGER": str(ledger.xlsx),
+                              "YONGSHUI_HUB_CHECKINS": str(directory / HUB_CHECKINS_FILE)}),
                 demo._source("county", {"url": db_url}, {"XUZHOU_COUNTY_DB_URL": db_url}),
             ]
             yield demo

@@ -53,19 +53,25 @@ async def test_the_mock_kind_declares_write(tmp_path: Path) -> None:
     assert connector.kind == "mock" and Capability.WRITE in connector.capabilities
 
 
-async def test_the_write_case_fails_a_connector_that_loses_writes() -> None:
+async def test_the_write_case_fails_a_connector_that_writes_twice() -> None:
     import pytest
 
+    from connectors.base import WriteResult
     from connectors.testing import CASES, CaseConfig
 
-    (case,) = [c for c in CASES if c.name == "write_round_trips"]
+    (case,) = [c for c in CASES if c.name == "writes_are_idempotent"]
 
-    class _Dropping(MockConnector):
-        """Declares WRITE but keeps the old values."""
+    class _Forgetful(MockConnector):
+        """Declares WRITE but takes every retry as a new write."""
 
-        async def write(self, request):
-            return await super().write(WriteRequest(request.entity, request.local_id, {}))
+        async def write(self, request: WriteRequest) -> WriteResult:
+            if request.action not in self.write_actions:
+                return await super().write(request)
+            return WriteResult(request.action)
 
-    with pytest.raises(AssertionError, match="write of 'm01': expected"):
-        await case.test(_Dropping("lossy", {"member": ROWS}), CaseConfig())
-    await case.test(MockConnector("whole", {"member": ROWS}), CaseConfig())
+    with pytest.raises(AssertionError, match="checkin: the same idempotency key twice"):
+        await case.test(_Forgetful("lossy", {"member": ROWS}, write_actions=["checkin"]),
+                        CaseConfig())
+    whole = MockConnector("whole", {"member": ROWS}, write_actions=["checkin"])
+    await case.test(whole, CaseConfig())
+    assert len(whole.writes) == 1  # two writes with one key: one taken

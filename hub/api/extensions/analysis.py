@@ -79,6 +79,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     # signed document names (not cut by a resolver: a contract is shown whole)
     ("Contract", "parties"): 20,
     ("Contract", "signatures"): 20,
+    ("ExchangeEntry", "deliveries"): 50,  # one per configured system of record, at most
 }
 
 #: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)

@@ -22,6 +22,7 @@ from strawberry.types import Info
 from hub.api.context import Context
 from hub.api.inputs import BadUserInput, check_org_code
 from hub.api.scope import subject_of
+from hub.api.types.delivery import ExchangeDelivery, deliveries_for
 from hub.api.types.keyset import keyset_connection, keyset_window
 from hub.api.types.node import to_global_id
 from hub.api.types.pagination import Connection
@@ -147,6 +148,12 @@ class ExchangeEntry:
                       "data leave as the contracts grant them (a denied one is left out).")
     def payload(self, info: Info) -> JSON:
         return JSON(policed_payload(info.context, self._entry, self._subject))
+
+    @strawberry.field(description="回写到各业务系统的状态（每个系统一条；空：无系统持有此条目）。 "
+                      "Write-back of this entry into each system of record holding its member "
+                      "or organisation (empty: none does; it stays in the hub's ledger).")
+    async def deliveries(self, info: Info) -> list[ExchangeDelivery]:
+        return await deliveries_for(info, self._entry.id)
 
 
 @strawberry.type(description="记录操作的回执：台账条目及其改变的节点。 Receipt of a record "

@@ -6,11 +6,21 @@ What makes it different from the others, on purpose: camelCase JSON in
 bearer token, ISO dates with +08:00 and its own codes (gender M/F, contactStatus NORMAL...).
 It lists the members who arrived in Chengdu (destination side: new phone, new employer), the
 Chengdu branches, their activities and attendance.
+
+It also takes writes, as the hub's write-back needs: `POST /api/v1/checkins` records a
+check-in (报到), deduplicated by the `Idempotency-Key` header (a retry answers the first
+result with `Idempotent-Replayed: true`; the same key with another body is 422), and
+`GET /api/v1/checkins` lists what arrived, so the demo shows a check-in made in the hub in
+the platform's own API. For tests, `reject_writes` makes it refuse every write (a platform
+that will not take them) and `answer_delay` answers a write late after taking it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -113,6 +123,22 @@ def _attendance_json(a: Attendance) -> dict[str, Any]:
             "signType": _SIGN[a.mode]}
 
 
+@dataclass(slots=True)
+class CheckinWrite:
+    """One check-in the platform took: its own id, the key it came with and the body."""
+
+    checkin_id: str
+    key: str
+    body: dict[str, Any]
+    received_at: datetime
+
+
+#: the fields a check-in body may carry; memberId or hubMemberKey, and orgCode, are required
+_CHECKIN_FIELDS = frozenset(
+    {"memberId", "hubMemberKey", "orgCode", "checkinTime", "remark", "hubEntryId"}
+)
+
+
 class ChengduPlatform(RestServer):
     """`async with ChengduPlatform(world, token="...") as platform:` then `platform.url`."""
 
@@ -130,6 +156,14 @@ class ChengduPlatform(RestServer):
         if not token:
             raise ValueError("a bearer token is required")
         self._token = token
+        self.reject_writes: str | None = None
+        #: seconds a write is answered late, AFTER it was taken (an answer lost in flight)
+        self.answer_delay = 0.0
+        #: check-ins taken, in order, and by idempotency key
+        self.checkins: list[CheckinWrite] = []
+        self._checkin_by_key: dict[str, CheckinWrite] = {}
+        #: every Idempotency-Key a write arrived with, retries included
+        self.write_keys: list[str] = []
         self.collections: dict[str, Collection] = world_collections(
             world, SYSTEM,
             members=("members", "memberId", member_json),
@@ -139,7 +173,51 @@ class ChengduPlatform(RestServer):
         )
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(f"/api/v1/{name}", self._list) for name in self.collections]
+        return [web.get(f"/api/v1/{name}", self._list) for name in self.collections] + [
+            web.post("/api/v1/checkins", self._post_checkin),
+            web.get("/api/v1/checkins", self._list_checkins),
+        ]
+
+    async def _post_checkin(self, request: web.Request) -> web.Response:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 200:
+            return self.error_response(400, "缺少 Idempotency-Key 请求头")
+        self.write_keys.append(key)
+        if self.reject_writes is not None:
+            return self.error_response(422, self.reject_writes)
+        try:
+            body = json.loads(await request.text())
+        except ValueError:
+            return self.error_response(400, "请求体不是 JSON")
+        if not isinstance(body, dict) or set(body) - _CHECKIN_FIELDS:
+            return self.error_response(400, f"未知字段: {sorted(set(body) - _CHECKIN_FIELDS)}"
+                                       if isinstance(body, dict) else "请求体须为对象")
+        if not (body.get("memberId") or body.get("hubMemberKey")) or not body.get("orgCode"):
+            return self.error_response(400, "memberId 或 hubMemberKey，以及 orgCode 必填")
+        if (known := self._checkin_by_key.get(key)) is not None:
+            if known.body != body:
+                return self.error_response(422, "Idempotency-Key 已用于另一个请求")
+            return self._checkin_answer(known, 200, replayed=True)
+        write = CheckinWrite(f"CK{len(self.checkins) + 1:06d}", key, body,
+                             datetime.now(_CST))
+        self.checkins.append(write)
+        self._checkin_by_key[key] = write
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
+        return self._checkin_answer(write, 201)
+
+    def _checkin_answer(self, write: CheckinWrite, status: int, *,
+                        replayed: bool = False) -> web.Response:
+        response = json_response({"code": 0, "data": {"checkinId": write.checkin_id}},
+                                 status=status)
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    async def _list_checkins(self, request: web.Request) -> web.Response:
+        items = [{"checkinId": w.checkin_id, **w.body, "receivedAt": _ts(w.received_at)}
+                 for w in self.checkins]
+        return json_response({"code": 0, "data": {"items": items, "nextCursor": None}})
 
     def authenticate(self, request: web.Request) -> web.Response | None:
         header = request.headers.get("Authorization", "")

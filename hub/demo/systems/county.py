@@ -3,8 +3,9 @@
 Plain SQL tables with pinyin-initial column names, as county systems are built (xm 姓名,
 xb 性别 with GB/T 2261.1 codes 1/2, sfzh 身份证号, csrq 出生日期 as '1988-03-07' text...),
 plus a view `v_ld_dy` that joins each member to the name of their organisation, which is what
-the hub reads. The same DDL loads in SQLite and PostgreSQL (`create_county_db` takes any
-async SQLAlchemy URL). It also lists the county's organisations, including its floating-member
+the hub reads, and `dy_bdjl`, where the hub writes check-ins back (unique by 幂等键 mdj).
+The same DDL loads in SQLite and PostgreSQL (`create_county_db` takes any async SQLAlchemy
+URL). It also lists the county's organisations, including its floating-member
 branches in other cities, and the organisation life of the branches it runs itself.
 """
 
@@ -162,6 +163,19 @@ def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
             batch = []
     if batch:
         yield batch
+
+
+dy_bdjl = Table(  # 党员报到记录: check-ins the hub writes back (write-back, [write.checkin])
+    "dy_bdjl", metadata,
+    Column("jlid", Integer, primary_key=True, autoincrement=True),
+    Column("mdj", String(200), nullable=False, unique=True),  # 幂等键 (the hub's key)
+    Column("dyid", String(20)),                        # 党员编号 (this database's id)
+    Column("hub_cyj", String(64)),                     # 枢纽成员键 (the hub's member key)
+    Column("bd_zzdm", String(20), nullable=False),     # 报到党组织代码
+    Column("bdsj", String(25)),                        # 报到时间 yyyy-mm-dd hh:mm:ss (北京时间)
+    Column("bz", String(500)),                         # 备注
+    Column("hub_tmid", String(64)),                    # 枢纽台账条目号
+)
 
 
 async def _insert(conn: AsyncConnection, table: Table, rows: Iterable[dict[str, Any]]) -> int:

@@ -11,7 +11,9 @@ from sqlalchemy.engine import Connection
 from hub.tables import METADATA
 
 #: tables created by revisions after 0001_initial
-ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens"})
+ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens",
+                               "reconciliations", "reconciliation_rows",
+                               "reconciliation_decisions"})
 
 
 def create_0_1_0_tables(connection: Connection) -> None:

@@ -1,0 +1,207 @@
+"""Where a side's ledger comes from: a file handed in for this run, or the hub's index.
+
+A file (XLSX, or CSV in UTF-8, GBK or GB18030) is read by the ledger connector through a
+mapping (the same TOML mapping files as configured sources), so it gets the same header
+detection, value conversion and data issues as a village ledger the hub syncs. A wrong encoding
+or a missing required column stops the run before any work (`LedgerInvalid`, naming the file
+and what to fix); a bad value in a row keeps the row and reports it (`BadRow`).
+
+The index holds, per record of each configured source, the keyed hash and the routing values
+the source supplied (hub.federation.ingest), which is all a reconciliation compares: reading a
+side from the index asks no source system anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.base import PartialDate, ReadRequest
+from connectors.errors import ConnectorConfigError, ConnectorError
+from connectors.ledger import LedgerConnector
+from connectors.mapping import SourceMapping, load_mapping, parse_mapping
+from hub.errors import RequestError
+from hub.federation.identity import member_key, phone_hash
+from hub.model import Side
+from hub.policy.transforms import mask_phone
+from hub.reconcile.ledger import BadRow, Ledger, frame_digest, frame_of
+from hub.store.models import MemberRow, SourceLinkRow
+
+__all__ = ["LedgerInvalid", "REQUIRED_FIELDS", "ledger_mapping", "read_ledger_file",
+           "read_ledger_index"]
+
+#: a ledger without these columns cannot be reconciled: the run stops before any work
+REQUIRED_FIELDS: tuple[str, ...] = ("id_number", "name")
+_PAGE = 5000
+
+
+class LedgerInvalid(RequestError):
+    """A ledger handed in cannot be read as given (encoding, columns, mapping): fix the file or
+    the mapping, then start the run again. Nothing of the run was written."""
+
+    code = "LEDGER_INVALID"
+
+
+def ledger_mapping(mapping: Path | str | Mapping[str, Any], file: Path, *,
+                   encoding: str | None = None) -> SourceMapping:
+    """The mapping for a file handed in: a mapping file (path), its TOML text, or a parsed
+    document, with [connection] pointed at `file` (format from its suffix). Only ledger
+    mappings are accepted, and an entity may not name a file of its own: the file read is
+    the one handed in, never a path the mapping chooses."""
+    fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(file.suffix.lower())
+    if fmt is None:
+        raise LedgerInvalid(f"{file.name}: not a .csv or .xlsx file")
+    overrides: dict[str, Any] = {"file": str(file), "format": fmt}
+    if encoding is not None:
+        overrides["encoding"] = encoding
+    try:
+        if isinstance(mapping, Path):
+            parsed = load_mapping(mapping, overrides=overrides, env={})
+            raw: Mapping[str, Any] = tomllib.loads(mapping.read_text(encoding="utf-8"))
+        else:
+            raw = tomllib.loads(mapping) if isinstance(mapping, str) else mapping
+            parsed = parse_mapping(raw, overrides=overrides, env={})
+    except tomllib.TOMLDecodeError as exc:
+        raise LedgerInvalid(f"the mapping is not valid TOML: {exc}") from None
+    except ConnectorConfigError as exc:
+        raise LedgerInvalid("the mapping is invalid: " + "; ".join(exc.problems)) from None
+    if parsed.source.kind != "ledger":
+        raise LedgerInvalid(f"the mapping's source kind is {parsed.source.kind!r}; a ledger "
+                            "handed in needs kind = \"ledger\"")
+    entities = raw.get("entities", {}) if isinstance(raw, Mapping) else {}
+    if any(isinstance(e, Mapping) and "file" in e for e in entities.values()):
+        raise LedgerInvalid("the mapping's entities may not name a file: the file read is "
+                            "the one handed in")
+    member = parsed.entities.get("member")
+    if member is None:
+        raise LedgerInvalid("the mapping has no [entities.member]")
+    missing = [f for f in REQUIRED_FIELDS if f not in member.fields]
+    if missing:
+        raise LedgerInvalid(f"the mapping maps no column to {', '.join(missing)}: a "
+                            "reconciliation needs the ID number and the name")
+    return parsed
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, PartialDate):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_PLAIN = ("name", "gender", "status", "origin_org_id", "origin_region_code",
+          "destination_region_code", "destination_org_id")
+
+
+async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, secret: bytes,
+                           owners: frozenset[str] = frozenset()) -> Ledger:
+    """Read a whole ledger file. `LedgerInvalid` for a file that cannot be read as mapped (a
+    wrong encoding, a missing required column, not a workbook): raised before anything else."""
+    connector = LedgerConnector(mapping)
+    columns: dict[str, list[Any]] = {c: [] for c in (
+        "source", "local_id", "row", "key", "id_region", "birth_date", "phone", "phone_masked",
+        "updated_at", *_PLAIN)}
+    bad: list[BadRow] = []
+    label = file.name
+    try:
+        cursor: str | None = None
+        while True:
+            page = await connector.read(ReadRequest("member", cursor=cursor, page_size=_PAGE))
+            for issue in page.issues:
+                if issue.code == "MISSING_COLUMN" and issue.column in {
+                        mapping.entities["member"].fields[f].column for f in REQUIRED_FIELDS}:
+                    raise LedgerInvalid(f"{label}: {issue.message}; add the column or fix "
+                                        "the mapping")
+                bad.append(BadRow(side.value, issue.location.where, issue.location.row,
+                                  issue.column, issue.code, issue.message, issue.local_id))
+            for record in page.records:
+                if record is None:
+                    continue
+                values = record.values
+                raw_id = values.get("id_number")
+                key = None
+                region = None
+                if isinstance(raw_id, str) and raw_id.strip():
+                    try:
+                        key = member_key(secret, raw_id)
+                        region = raw_id.strip()[:6]
+                    except ValueError:
+                        key = None
+                phone = values.get("phone")
+                columns["source"].append(mapping.source.name)
+                columns["local_id"].append(record.local_id)
+                columns["row"].append(record.location.row if record.location else None)
+                columns["key"].append(key)
+                columns["id_region"].append(region)
+                columns["birth_date"].append(_text(values.get("birth_date")))
+                columns["phone"].append(phone_hash(secret, str(phone)) if phone else None)
+                columns["phone_masked"].append(mask_phone(str(phone)) if phone else None)
+                columns["updated_at"].append(_text(values.get("updated_at")))
+                for name in _PLAIN:
+                    columns[name].append(_text(values.get(name)))
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    except LedgerInvalid:
+        raise
+    except ConnectorConfigError as exc:
+        raise LedgerInvalid("; ".join(exc.problems) or str(exc)) from None
+    except ConnectorError as exc:
+        raise LedgerInvalid(f"{label}: {exc}") from None
+    finally:
+        await connector.aclose()
+    data = await asyncio.to_thread(file.read_bytes)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    return Ledger(side, label, digest, frame_of(columns), tuple(bad), owners)
+
+
+async def read_ledger_index(session: AsyncSession, sources: Sequence[str], *, side: Side,
+                            owners: frozenset[str], label: str | None = None) -> Ledger:
+    """The side's ledger as the index holds it: every member record of `sources` (linked or
+    not), with the merged member row's origin region as the fallback for a record that names
+    none (a destination platform often keeps only where the member lives now)."""
+    rows = (await session.execute(
+        select(SourceLinkRow.source, SourceLinkRow.local_id, SourceLinkRow.member_key,
+               SourceLinkRow.routing, SourceLinkRow.content_hash,
+               SourceLinkRow.source_updated_at, MemberRow.origin_region_code)
+        .outerjoin(MemberRow, MemberRow.key == SourceLinkRow.member_key)
+        .where(SourceLinkRow.entity == "member", SourceLinkRow.source.in_(sorted(sources)))
+        .order_by(SourceLinkRow.source, SourceLinkRow.local_id))).all()
+    columns: dict[str, list[Any]] = {c: [] for c in (
+        "source", "local_id", "row", "key", "id_region", "birth_date", "phone", "phone_masked",
+        "updated_at", *_PLAIN)}
+    content = hashlib.sha256()
+    for source, local_id, key, routing, content_hash, updated, member_origin in rows:
+        routing = routing or {}
+        content.update(f"{source}\t{local_id}\t{content_hash}\n".encode())
+        columns["source"].append(source)
+        columns["local_id"].append(local_id)
+        columns["row"].append(None)
+        columns["key"].append(key)
+        columns["id_region"].append(member_origin)
+        columns["birth_date"].append(routing.get("birth_date"))
+        columns["phone"].append(routing.get("phone_hash"))
+        columns["phone_masked"].append(None)  # the index keeps only the phone's keyed hash
+        columns["updated_at"].append(updated.isoformat() if updated else None)
+        for name in _PLAIN:
+            columns[name].append(routing.get(name))
+    frame = frame_of(columns)
+    digest = "sha256:" + content.hexdigest() if rows else frame_digest(frame)
+    return Ledger(side, label or "+".join(sorted(sources)) or "(no sources)", digest, frame,
+                  (), owners)
+

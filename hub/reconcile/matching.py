@@ -107,7 +107,11 @@ def pair_id(o_source: str | None, o_local: str | None, d_source: str | None,
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _scope_expr(scope: RowScope) -> pl.Expr:
+def _scope_expr(scope: RowScope, side: str) -> pl.Expr:
+    """Is a record in the run's scope? Unknown routing fails closed, with one exception: an
+    origin record that does not say where the member went stays in (those are exactly the
+    members the destination should look for); a record naming no origin region is placed by
+    its ID number's county (`id_region`)."""
     origin_region = pl.coalesce(pl.col("origin_region_code"), pl.col("id_region"))
     origin: pl.Expr | None = None
     if scope.origin_org_ids:
@@ -121,7 +125,7 @@ def _scope_expr(scope: RowScope) -> pl.Expr:
         clause = pl.col("destination_region_code").str.starts_with(region_prefix(code))
         destination = clause if destination is None else destination | clause
     if destination is not None:
-        expr = expr & destination.fill_null(False)
+        expr = expr & destination.fill_null(side == "origin")
     return expr
 
 
@@ -273,9 +277,9 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
         started = now
         report(stage, share)
 
-    scope = _scope_expr(params.scope)
     o_all, d_all = origin.frame, destination.frame
-    o_in, d_in = o_all.filter(scope), d_all.filter(scope)
+    o_in = o_all.filter(_scope_expr(params.scope, "origin"))
+    d_in = d_all.filter(_scope_expr(params.scope, "destination"))
     o_first, o_dupes = _split_duplicates(o_in)
     d_first, d_dupes = _split_duplicates(d_in)
     lap("scope", 0.15)

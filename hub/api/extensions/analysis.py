@@ -77,6 +77,11 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     # signed document names (not cut by a resolver: a contract is shown whole)
     ("Contract", "parties"): 20,
     ("Contract", "signatures"): 20,
+    # a reconciliation: one count per category, one difference per compared field, the hub's
+    # and each party's signature (hub.reconcile)
+    ("Reconciliation", "counts"): 8,
+    ("Reconciliation", "signatures"): 10,
+    ("ReconciliationRow", "differences"): 9,
 }
 
 #: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)

@@ -66,7 +66,8 @@ def bad_id(i: int) -> str:
 
 
 def ledger_csv() -> bytes:
-    lines = ["涌水村流动党员台账（2026年第三季度）", "编号,姓名,身份证号码,出生日期,联系状态,流出地"]
+    lines = ["涌水村流动党员台账（2026年第三季度）",
+             "编号,姓名,身份证号码,出生日期,联系状态,流出地"]
     for i in range(12):
         name, ident, status, born = f"张{i:03d}", id_number(i), "正常联系", birth(i)
         if i == 1:
@@ -154,7 +155,8 @@ async def test_quarterly_reconciliation_end_to_end(trusted: Trusted) -> None:
     assert conflict["origin"]["status"] == "lost_contact"
     assert conflict["destination"]["status"] == "in_contact"
     candidate = (await rows(t, started["id"], "CANDIDATE", "wenjiang"))["edges"][0]["node"]
-    assert candidate["origin"]["localId"] == "YS010" and candidate["destination"]["localId"] == "d10"
+    assert candidate["origin"]["localId"] == "YS010"
+    assert candidate["destination"]["localId"] == "d10"
     assert "name_variant" in candidate["reasons"] and "birth_date" in candidate["reasons"]
 
     # a person confirms the candidate; the next run compares it as a match

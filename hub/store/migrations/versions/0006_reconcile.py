@@ -56,7 +56,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('reconciliations_pkey'))
     )
     with op.batch_alter_table('reconciliations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reconciliations_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reconciliations_contract_id'), ['contract_id'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_reconciliations_period'), ['period'], unique=False)
 
     op.create_table('reconciliation_rows',
@@ -65,11 +66,13 @@ def upgrade() -> None:
     sa.Column('category', sa.String(length=20), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['run_id'], ['reconciliations.id'], name=op.f('reconciliation_rows_run_id_fkey'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['run_id'], ['reconciliations.id'],
+                            name=op.f('reconciliation_rows_run_id_fkey'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('reconciliation_rows_pkey'))
     )
     with op.batch_alter_table('reconciliation_rows', schema=None) as batch_op:
-        batch_op.create_index('ix_reconciliation_rows_run_category', ['run_id', 'category', 'position'], unique=False)
+        batch_op.create_index('ix_reconciliation_rows_run_category',
+                              ['run_id', 'category', 'position'], unique=False)
 
     # ### end Alembic commands ###
 

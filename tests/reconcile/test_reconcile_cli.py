@@ -108,5 +108,5 @@ def test_a_missing_column_stops_with_a_clear_error(files: dict[str, Path],
 
 def test_a_bad_period_is_refused(files: dict[str, Path],
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(args(files)[:-1] + ["Q3-2026"]) == 2
+    assert main([*args(files)[:-1], "Q3-2026"]) == 2
     assert "2026Q3" in capsys.readouterr().err

@@ -28,6 +28,7 @@ from hub.reconcile.export import CATEGORY_TERMS, SHEET_NAMES, write_json, write_
 from hub.reconcile.inputs import ledger_mapping, read_ledger_file, read_ledger_index
 from hub.reconcile.ledger import Ledger
 from hub.reconcile.matching import CATEGORIES, Parameters, RowScope
+from hub.reconcile.report import nest
 from hub.reconcile.service import Result, compute
 from hub.reconcile.store import check_period, create_run, decisions_for, finish_run
 from hub.settings import Settings, load_settings
@@ -168,9 +169,12 @@ async def _reconcile(settings: Settings, args: argparse.Namespace, out: TextIO) 
         await bar("writing", 0.95)
         signers = ["yanxing-hub (hub)"] if result.envelope else []
         if args.out:
-            write_xlsx(args.out, result.document, result.rows, signers=signers)
+            write_xlsx(args.out, result.document,
+                       {c: [nest(r) for r in f.iter_rows(named=True)]
+                        for c, f in result.rows.items()}, signers=signers)
         if args.json:
-            write_json(args.json, result.document, result.envelope, result.rows)
+            write_json(args.json, result.document, result.envelope,
+                       {c: f.to_dicts() for c, f in result.rows.items()})
     finally:
         bar.clear()
         await engine.dispose()

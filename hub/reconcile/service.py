@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,7 +49,7 @@ class SideInput:
 class Result:
     document: Mapping[str, Any]
     envelope: Mapping[str, Any] | None
-    rows: Mapping[str, Sequence[Mapping[str, Any]]]
+    rows: Mapping[str, pl.DataFrame]
     outcome: Outcome
     origin: Ledger
     destination: Ledger

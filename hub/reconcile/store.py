@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 from sqlalchemy import (
     JSON,
     ForeignKey,
@@ -175,12 +176,14 @@ async def set_progress(sessions: async_sessionmaker[AsyncSession], run_id: str, 
 
 async def finish_run(sessions: async_sessionmaker[AsyncSession], run_id: str, *,
                      document: Mapping[str, Any], envelope: Mapping[str, Any],
-                     rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+                     rows: Mapping[str, pl.DataFrame]) -> None:
     """Rows, report and state in one transaction: all of it, or (on failure) none."""
     async with sessions.begin() as session:
         batch: list[dict[str, Any]] = []
         for category in CATEGORIES:
-            for position, row in enumerate(rows.get(category, ())):
+            frame = rows.get(category)
+            for position, row in enumerate(frame.iter_rows(named=True) if frame is not None
+                                           else ()):
                 batch.append({"run_id": run_id, "category": category, "position": position,
                               "data": dict(row)})
                 if len(batch) >= _BATCH:

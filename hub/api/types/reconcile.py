@@ -44,7 +44,7 @@ from hub.reconcile.inputs import LedgerInvalid, ledger_mapping, read_ledger_file
 from hub.reconcile.ledger import Ledger
 from hub.reconcile.matching import CATEGORIES, Parameters, RowScope
 from hub.reconcile.privacy import visible_row
-from hub.reconcile.report import verify_report
+from hub.reconcile.report import nest, verify_report
 from hub.reconcile.service import SideInput, run_job
 from hub.reconcile.store import (
     Run,
@@ -343,7 +343,7 @@ async def _visible_rows(ctx: Context, run: Run, category: str) -> list[dict[str,
     rows = (await rows_of_run(ctx.runtime.session_factory, run.id, category))[category]
     out = []
     for row in rows:
-        shown = visible_row(ctx.active_policy, ctx.caller, row, origin_party=run.origin_party,
+        shown = visible_row(ctx.active_policy, ctx.caller, nest(row), origin_party=run.origin_party,
                             destination_party=run.destination_party,
                             hash_key=ctx.runtime.hash_key)
         if shown is not None:

@@ -15,23 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.base import PartialDate, ReadRequest
+from connectors.base import PartialDate
 from connectors.errors import ConnectorConfigError, ConnectorError
 from connectors.ledger import LedgerConnector
+from connectors.ledger_columns import read_columns
 from connectors.mapping import SourceMapping, load_mapping, parse_mapping
 from hub.errors import RequestError
-from hub.federation.identity import member_key, phone_hash
 from hub.model import Side
-from hub.policy.transforms import mask_phone
 from hub.reconcile.ledger import BadRow, Ledger, frame_digest, frame_of
 from hub.store.models import MemberRow, SourceLinkRow
 
@@ -40,7 +41,6 @@ __all__ = ["LedgerInvalid", "REQUIRED_FIELDS", "ledger_mapping", "read_ledger_fi
 
 #: a ledger without these columns cannot be reconciled: the run stops before any work
 REQUIRED_FIELDS: tuple[str, ...] = ("id_number", "name")
-_PAGE = 5000
 
 
 class LedgerInvalid(RequestError):
@@ -108,66 +108,75 @@ _PLAIN = ("name", "gender", "status", "origin_org_id", "origin_region_code",
           "destination_region_code", "destination_org_id")
 
 
+def _texts(series: pl.Series) -> list[str | None]:
+    """A column's values as text (dates as 2016-03), each distinct value converted once."""
+    if series.dtype == pl.Utf8:
+        return series.to_list()
+    cache: dict[Any, str | None] = {}
+    out: list[str | None] = []
+    for value in series.to_list():
+        text = cache.get(value, _UNSEEN)
+        if text is _UNSEEN:
+            text = cache[value] = _text(value)
+        out.append(text)
+    return out
+
+
+_UNSEEN: Any = object()
+
+
+def _hashes(secret: bytes, values: pl.Series, prefix: str = "") -> list[str | None]:
+    """Keyed hashes (hub.federation.identity.keyed_hash) of a column's non-null values: the
+    connector has already validated and normalised each one."""
+    return [hmac.new(secret, (prefix + v).encode("utf-8"), hashlib.sha256).hexdigest()
+            if v is not None else None for v in values.to_list()]
+
+
 async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, secret: bytes,
                            owners: frozenset[str] = frozenset()) -> Ledger:
-    """Read a whole ledger file. `LedgerInvalid` for a file that cannot be read as mapped (a
-    wrong encoding, a missing required column, not a workbook): raised before anything else."""
+    """Read a whole ledger file (as columns, connectors.ledger_columns). `LedgerInvalid` for a
+    file that cannot be read as mapped (a wrong encoding, a missing required column, not a
+    workbook): raised before anything else."""
     connector = LedgerConnector(mapping)
-    columns: dict[str, list[Any]] = {c: [] for c in (
-        "source", "local_id", "row", "key", "id_region", "birth_date", "phone", "phone_masked",
-        "updated_at", *_PLAIN)}
-    bad: list[BadRow] = []
     label = file.name
     try:
-        cursor: str | None = None
-        while True:
-            page = await connector.read(ReadRequest("member", cursor=cursor, page_size=_PAGE))
-            for issue in page.issues:
-                if issue.code == "MISSING_COLUMN" and issue.column in {
-                        mapping.entities["member"].fields[f].column for f in REQUIRED_FIELDS}:
-                    raise LedgerInvalid(f"{label}: {issue.message}; add the column or fix "
-                                        "the mapping")
-                bad.append(BadRow(side.value, issue.location.where, issue.location.row,
-                                  issue.column, issue.code, issue.message, issue.local_id))
-            for record in page.records:
-                if record is None:
-                    continue
-                values = record.values
-                raw_id = values.get("id_number")
-                key = None
-                region = None
-                if isinstance(raw_id, str) and raw_id.strip():
-                    try:
-                        key = member_key(secret, raw_id)
-                        region = raw_id.strip()[:6]
-                    except ValueError:
-                        key = None
-                phone = values.get("phone")
-                columns["source"].append(mapping.source.name)
-                columns["local_id"].append(record.local_id)
-                columns["row"].append(record.location.row if record.location else None)
-                columns["key"].append(key)
-                columns["id_region"].append(region)
-                columns["birth_date"].append(_text(values.get("birth_date")))
-                columns["phone"].append(phone_hash(secret, str(phone)) if phone else None)
-                columns["phone_masked"].append(mask_phone(str(phone)) if phone else None)
-                columns["updated_at"].append(_text(values.get("updated_at")))
-                for name in _PLAIN:
-                    columns[name].append(_text(values.get(name)))
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-    except LedgerInvalid:
-        raise
+        read = await read_columns(connector, "member")
     except ConnectorConfigError as exc:
         raise LedgerInvalid("; ".join(exc.problems) or str(exc)) from None
     except ConnectorError as exc:
         raise LedgerInvalid(f"{label}: {exc}") from None
     finally:
         await connector.aclose()
+    required_columns = {mapping.entities["member"].fields[f].column for f in REQUIRED_FIELDS}
+    for issue in read.issues:
+        if issue.code == "MISSING_COLUMN" and issue.column in required_columns:
+            raise LedgerInvalid(f"{label}: {issue.message}; add the column or fix the mapping")
+    bad = tuple(BadRow(side.value, i.location.where, i.location.row, i.column, i.code,
+                       i.message, i.local_id)
+                for i in sorted(read.issues, key=lambda i: (i.location.row or 0, i.column or "")))
+    n = len(read.local_ids)
+    empty = pl.Series([None] * n, dtype=pl.Utf8)
+    values = read.values
+    ids = values["id_number"]
+    phones = values.get("phone", empty)
+    columns: dict[str, Any] = {
+        "source": [mapping.source.name] * n,
+        "local_id": read.local_ids,
+        "row": read.rows,
+        "key": _hashes(secret, ids),
+        "id_region": ids.str.slice(0, 6).to_list(),
+        "birth_date": _texts(values.get("birth_date", empty)),
+        "phone": _hashes(secret, phones, "phone:"),
+        "phone_masked": pl.select(pl.when(phones.str.len_chars() >= 8).then(
+            phones.str.slice(0, 3) + "****" + phones.str.slice(-4)).otherwise(
+            pl.lit(None, pl.Utf8))).to_series().to_list(),
+        "updated_at": _texts(values.get("updated_at", empty)),
+    }
+    for name in _PLAIN:
+        columns[name] = _texts(values.get(name, empty))
     data = await asyncio.to_thread(file.read_bytes)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return Ledger(side, label, digest, frame_of(columns), tuple(bad), owners)
+    return Ledger(side, label, digest, frame_of(columns), bad, owners)
 
 
 async def read_ledger_index(session: AsyncSession, sources: Sequence[str], *, side: Side,

@@ -1,0 +1,176 @@
+"""A whole ledger entity read as columns (polars Series), for reading 10^5-10^6 rows at once.
+
+`LedgerConnector.read` builds one `Record` per row, which is right for paging and by-key
+reads but costs tens of microseconds a row. `read_columns` reads the same file the same way
+(the connector's own decoding, header detection, merged cells and duplicate-id checks) and
+converts each mapped column as a whole with exactly the connector's rules: a column's distinct
+raw values are converted once each by the same `convert` (a status column of a million rows
+holds four), and the columns whose values are all distinct (ID numbers, phones, names) take a
+vectorised path for the clean values, leaving only the rest to `convert`. Bad values become
+None with the same `DataIssue` (code, message, row, column, masked value) as `read` reports;
+tests/connectors/test_ledger_columns.py proves both reads agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from connectors._values import ValueProblem, convert, mask_raw
+from connectors.base import DataIssue, Location
+from connectors.idcard import CHECK_CHARACTERS
+from connectors.ledger import LedgerConnector, _norm
+from connectors.mapping import FieldMapping
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["LedgerColumns", "read_columns"]
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_PROVINCES = ("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35",
+              "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54",
+              "61", "62", "63", "64", "65", "71", "81", "82")
+#: a column with more distinct values than this skips the per-value cache for its clean rows
+_DISTINCT = 50_000
+
+
+@dataclass(slots=True)
+class LedgerColumns:
+    """One entity of a ledger: per kept row its Excel row number and local id, per mapped
+    canonical field its converted values (None where blank or bad), and every issue."""
+
+    where: str
+    rows: list[int]
+    local_ids: list[str]
+    values: dict[str, pl.Series]
+    issues: list[DataIssue] = field(default_factory=list)
+
+
+def _raw_column(table_rows: Sequence[tuple[int, Sequence[Any]]], index: int | None) -> list[Any]:
+    if index is None:
+        return [None] * len(table_rows)
+    return [row[index] if index < len(row) else None for _, row in table_rows]
+
+
+def _clean_ids(series: pl.Series) -> pl.Series:
+    """True where the raw text is already a valid, normalised ID number (the common case)."""
+    import polars as pl
+
+    text = series.cast(pl.Utf8, strict=False).str.strip_chars()
+    shape = text.str.contains(r"^[0-9]{17}[0-9X]$").fill_null(False)
+    frame = pl.DataFrame({"t": text, "shape": shape}).select(
+        pl.when(pl.col("shape")).then(pl.col("t")).otherwise(pl.lit("110101190001011009"))
+        .alias("t"))
+    total = sum(pl.col("t").str.slice(i, 1).cast(pl.Int64) * w for i, w in enumerate(_WEIGHTS))
+    check = pl.lit(CHECK_CHARACTERS).str.slice(total % 11, 1)
+    born = pl.col("t").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    ok = frame.select(
+        (pl.col("t").str.slice(0, 2).is_in(_PROVINCES) & born.is_not_null()
+         & (pl.col("t").str.slice(6, 4).cast(pl.Int64) >= 1900)
+         & (pl.col("t").str.slice(17, 1) == check)).alias("ok")).to_series()
+    return (ok & shape).alias("clean")
+
+
+def _clean_phones(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(digits, clean): the connector's phone rule, vectorised for the plain cases."""
+    import polars as pl
+
+    text = series.cast(pl.Utf8, strict=False).str.strip_chars()
+    digits = text.str.replace_all(r"[\s\-()（）]", "")
+    digits = pl.select(pl.when(digits.str.starts_with("+86")).then(digits.str.slice(3))
+                       .otherwise(digits)).to_series()
+    clean = (digits.str.contains(r"^[0-9]{7,12}$").fill_null(False)).alias("clean")
+    return digits, clean
+
+
+def _convert_column(connector: LedgerConnector, entity: str, spec: FieldMapping,
+                    raw: list[Any], keep: list[int], where: str, numbers: list[int],
+                    local_ids: list[str], required: bool,
+                    issues: list[DataIssue]) -> pl.Series:
+    import polars as pl
+
+    builder = connector._builders[entity]
+    tz = connector.mapping.timezone
+    kept = [raw[i] for i in keep]
+    out: list[Any] = [None] * len(kept)
+    todo: list[int] | range = range(len(kept))
+    if not spec.codes and spec.type in ("id_number", "phone", "string") and all(
+            v is None or isinstance(v, str) for v in kept[:1000]):
+        series = pl.Series(kept, dtype=pl.Utf8, strict=False)
+        if spec.type == "id_number":
+            clean = _clean_ids(series)
+            values = series.str.strip_chars()
+        elif spec.type == "phone":
+            values, clean = _clean_phones(series)
+        else:
+            values = series.str.strip_chars()
+            clean = values.is_not_null() & (values != "")
+        out = values.to_list()
+        mask = clean.to_list()
+        todo = [i for i, ok in enumerate(mask) if not ok]
+    cache: dict[Any, tuple[Any, ValueProblem | None]] = {}
+    for i in todo:
+        value = kept[i]
+        hit = cache.get(value) if len(cache) < _DISTINCT else None
+        if hit is None:
+            try:
+                hit = (convert(value, value_type=spec.type, entity=entity, field=spec.field,
+                               codes=spec.codes, formats=spec.formats, tz=tz), None)
+            except ValueProblem as bad:
+                hit = (None, bad)
+            if len(cache) < _DISTINCT:
+                cache[value] = hit
+        converted, problem = hit
+        out[i] = converted
+        row = keep[i]
+        if problem is not None:
+            issues.append(builder.issue(
+                problem.code, f"{spec.column}: {problem.message}", Location(where, numbers[row]),
+                column=spec.column, local_id=local_ids[i], value=mask_raw(spec.type, value)))
+        elif converted is None and required:
+            issues.append(builder.issue(
+                "MISSING_VALUE", f"{spec.column} is required but empty",
+                Location(where, numbers[row]), column=spec.column, local_id=local_ids[i]))
+    if spec.type in ("date", "datetime", "bool", "int") or spec.codes:
+        return pl.Series(spec.field, out, dtype=pl.Object)
+    return pl.Series(spec.field, out, dtype=pl.Utf8, strict=False)
+
+
+async def read_columns(connector: LedgerConnector, entity: str = "member") -> LedgerColumns:
+    """Read every row of `entity` as columns. Raises what `read` raises for a file that
+    cannot be used (LedgerFileError: wrong encoding, missing header columns, not found)."""
+    spec_entity = connector._entity(entity)
+    table = await connector._table(spec_entity)
+    builder = connector._builders[entity]
+    issues = list(table.issues)
+    key_index = table.columns.get(_norm(spec_entity.local_id))
+    raw_ids = _raw_column(table.rows, key_index)
+    numbers = [number for number, _ in table.rows]
+    keep: list[int] = []
+    local_ids: list[str] = []
+    for position, raw in enumerate(raw_ids):
+        local_id = builder.local_id(raw)
+        if local_id is None:
+            issues.append(builder.issue(
+                "MISSING_KEY",
+                f"row has no usable {spec_entity.local_id} (blank, or not a text or number): "
+                "fill in the record's id so it can be linked",
+                Location(table.where, numbers[position]), column=spec_entity.local_id))
+            continue
+        keep.append(position)
+        local_ids.append(local_id)
+    values: dict[str, pl.Series] = {}
+    for spec in spec_entity.fields.values():
+        index = table.columns.get(_norm(spec.column))
+        if index is None:
+            import polars as pl
+
+            values[spec.field] = pl.Series(spec.field, [None] * len(keep), dtype=pl.Utf8)
+            continue
+        raw = _raw_column(table.rows, index)
+        values[spec.field] = _convert_column(
+            connector, entity, spec, raw, keep, table.where, numbers, local_ids,
+            spec.field in spec_entity.required, issues)
+    return LedgerColumns(table.where, [numbers[i] for i in keep], local_ids, values, issues)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from connectors._values import ValueProblem, convert, mask_raw
@@ -48,10 +49,20 @@ class LedgerColumns:
     issues: list[DataIssue] = field(default_factory=list)
 
 
-def _raw_column(table_rows: Sequence[tuple[int, Sequence[Any]]], index: int | None) -> list[Any]:
-    if index is None:
-        return [None] * len(table_rows)
-    return [row[index] if index < len(row) else None for _, row in table_rows]
+def _transpose(table_rows: Sequence[tuple[int, Sequence[Any]]]) -> list[tuple[Any, ...]]:
+    """The grid's columns (short rows padded with None), in one pass in C."""
+    return list(zip_longest(*(row for _, row in table_rows)))
+
+
+def _local_ids(raw: Sequence[Any], builder: Any) -> list[str | None]:
+    """`RecordBuilder.local_id` of each cell; text cells (every CSV cell) in one vectorised
+    pass: stripped, blank -> None."""
+    if all(isinstance(v, str) for v in raw):
+        import polars as pl
+
+        stripped = pl.Series(raw, dtype=pl.Utf8).str.strip_chars()
+        return pl.select(pl.when(stripped != "").then(stripped)).to_series().to_list()
+    return [builder.local_id(v) for v in raw]
 
 
 def _clean_ids(series: pl.Series) -> pl.Series:
@@ -86,7 +97,7 @@ def _clean_phones(series: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 
 def _convert_column(connector: LedgerConnector, entity: str, spec: FieldMapping,
-                    raw: list[Any], keep: list[int], where: str, numbers: list[int],
+                    raw: Sequence[Any], keep: list[int], where: str, numbers: list[int],
                     local_ids: list[str], required: bool,
                     issues: list[DataIssue]) -> pl.Series:
     import polars as pl
@@ -145,13 +156,17 @@ async def read_columns(connector: LedgerConnector, entity: str = "member") -> Le
     table = await connector._table(spec_entity)
     builder = connector._builders[entity]
     issues = list(table.issues)
-    key_index = table.columns.get(_norm(spec_entity.local_id))
-    raw_ids = _raw_column(table.rows, key_index)
+    grid = _transpose(table.rows)
+    blank: tuple[Any, ...] = (None,) * len(table.rows)
+
+    def raw_column(index: int | None) -> Sequence[Any]:
+        return grid[index] if index is not None and index < len(grid) else blank
+
     numbers = [number for number, _ in table.rows]
     keep: list[int] = []
     local_ids: list[str] = []
-    for position, raw in enumerate(raw_ids):
-        local_id = builder.local_id(raw)
+    all_ids = _local_ids(raw_column(table.columns.get(_norm(spec_entity.local_id))), builder)
+    for position, local_id in enumerate(all_ids):
         if local_id is None:
             issues.append(builder.issue(
                 "MISSING_KEY",
@@ -169,7 +184,7 @@ async def read_columns(connector: LedgerConnector, entity: str = "member") -> Le
 
             values[spec.field] = pl.Series(spec.field, [None] * len(keep), dtype=pl.Utf8)
             continue
-        raw = _raw_column(table.rows, index)
+        raw = raw_column(index)
         values[spec.field] = _convert_column(
             connector, entity, spec, raw, keep, table.where, numbers, local_ids,
             spec.field in spec_entity.required, issues)

@@ -112,23 +112,23 @@ def _texts(series: pl.Series) -> list[str | None]:
     """A column's values as text (dates as 2016-03), each distinct value converted once."""
     if series.dtype == pl.Utf8:
         return series.to_list()
-    cache: dict[Any, str | None] = {}
+    # the connector converts each distinct raw value once, so equal values are one object:
+    # the cache is keyed by identity (hashing a dataclass per row would cost more)
+    cache: dict[int, str | None] = {}
     out: list[str | None] = []
     for value in series.to_list():
-        text = cache.get(value, _UNSEEN)
-        if text is _UNSEEN:
-            text = cache[value] = _text(value)
-        out.append(text)
+        key = id(value)
+        if key not in cache:
+            cache[key] = _text(value)
+        out.append(cache[key])
     return out
-
-
-_UNSEEN: Any = object()
 
 
 def _hashes(secret: bytes, values: pl.Series, prefix: str = "") -> list[str | None]:
     """Keyed hashes (hub.federation.identity.keyed_hash) of a column's non-null values: the
     connector has already validated and normalised each one."""
-    return [hmac.new(secret, (prefix + v).encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.digest
+    return [digest(secret, (prefix + v).encode("utf-8"), "sha256").hex()
             if v is not None else None for v in values.to_list()]
 
 

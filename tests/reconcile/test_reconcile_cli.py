@@ -24,7 +24,7 @@ DESTINATION_MAPPING = MAPPING.replace('name = "luxian_upload"', 'name = "wenjian
 
 def destination_xlsx(path: Path) -> Path:
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.append(["温江区涌泉街道流入党员台账"])
     sheet.append(["编号", "姓名", "身份证号码", "出生日期", "联系状态", "流入地"])
     for i in range(3, 20):

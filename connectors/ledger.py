@@ -38,7 +38,7 @@ from connectors.base import (
 from connectors.errors import ConnectorConfigError, NotSupported, SourceInvalid
 from connectors.mapping import EntityMapping, SourceMapping
 
-__all__ = ["LedgerConnector", "LedgerFileError"]
+__all__ = ["LedgerConnector", "LedgerFileError", "header_key"]
 
 _ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
 _HEADER_SEARCH_ROWS = 30
@@ -68,6 +68,10 @@ class LedgerFileError(ConnectorConfigError, SourceInvalid):
 def _norm(header: object) -> str:
     """Header cells compare without whitespace: "联系\\n电话 " is 联系电话."""
     return re.sub(r"\s+", "", str(header)) if header is not None else ""
+
+
+#: how header cells and mapped column names compare (connectors.ledger_columns uses it too)
+header_key = _norm
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from connectors._values import ValueProblem, convert, mask_raw
 from connectors.base import DataIssue, Location
 from connectors.idcard import CHECK_CHARACTERS
-from connectors.ledger import LedgerConnector, _norm
+from connectors.ledger import LedgerConnector, header_key
 from connectors.mapping import FieldMapping
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ async def read_columns(connector: LedgerConnector, entity: str = "member") -> Le
     numbers = [number for number, _ in table.rows]
     keep: list[int] = []
     local_ids: list[str] = []
-    all_ids = _local_ids(raw_column(table.columns.get(_norm(spec_entity.local_id))), builder)
+    all_ids = _local_ids(raw_column(table.columns.get(header_key(spec_entity.local_id))), builder)
     for position, local_id in enumerate(all_ids):
         if local_id is None:
             issues.append(builder.issue(
@@ -178,7 +178,7 @@ async def read_columns(connector: LedgerConnector, entity: str = "member") -> Le
         local_ids.append(local_id)
     values: dict[str, pl.Series] = {}
     for spec in spec_entity.fields.values():
-        index = table.columns.get(_norm(spec.column))
+        index = table.columns.get(header_key(spec.column))
         if index is None:
             import polars as pl
 

@@ -1,7 +1,7 @@
 """reconciliation runs, their rows and the decisions on candidate pairs (issue 9)
 
 Revision ID: 0006_reconcile
-Revises: 0002
+Revises: 0003_exchange
 Create Date: 2026-12-06 23:20:53.560411
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_reconcile'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = '0003_exchange'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

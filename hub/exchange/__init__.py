@@ -53,6 +53,7 @@ How a workflow adds an action (three steps, nothing else to repeat):
 from __future__ import annotations
 
 from hub.exchange import checkin as checkin
+from hub.exchange import reconciliation as reconciliation
 from hub.exchange.checkin import CheckIn
 from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
 from hub.exchange.ledger import (
@@ -77,6 +78,7 @@ from hub.exchange.payloads import (
     payload_from_json,
     spec_of,
 )
+from hub.exchange.reconciliation import ReconciliationSigned
 
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
@@ -84,5 +86,5 @@ __all__ = [
     "PayloadInvalid", "IdempotencyConflict",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
-    "CheckIn",
+    "CheckIn", "ReconciliationSigned",
 ]

@@ -190,6 +190,14 @@ async def test_quarterly_reconciliation_end_to_end(trusted: Trusted) -> None:
     assert {s["party"] for s in final["signatures"]} == {"yanxing-hub", "luxian", "wenjiang"}
     assert await quarterly_reconciliation_signed(sessions, contract_id, "2026Q3")
     assert not await quarterly_reconciliation_signed(sessions, contract_id, "2026Q2")
+    ledger = await t.gql("""{ exchangeEntries(filter: {actions: ["reconciliation"]}, first: 5) {
+        edges { node { action party organization { code } payload contractDigests } } } }""",
+                         party="luxian")
+    entries = [e["node"] for e in ledger["data"]["exchangeEntries"]["edges"]]
+    assert len(entries) == 1 and entries[0]["party"] == "wenjiang", ledger
+    assert entries[0]["payload"]["run"] == again["id"]
+    assert entries[0]["payload"]["period"] == "2026Q3"
+    assert entries[0]["payload"]["signers"] == ["luxian", "wenjiang"]
 
     # a tampered report is refused, whoever signs it
     payload = parse_general(envelope).payload

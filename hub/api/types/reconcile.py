@@ -17,22 +17,27 @@ import asyncio
 import base64
 import binascii
 import enum
+import hashlib
 import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import strawberry
+from sqlalchemy import select
 from strawberry.types import Info
 
 from hub.api.context import Context
 from hub.api.types.pagination import Connection, page_window
-from hub.canonical_json import strict_loads
+from hub.audit.log import AuditEvent, Decision
+from hub.audit.privacy import operation_hash
+from hub.canonical_json import b64url_decode, strict_loads
 from hub.contracts.keys import load_private_key
 from hub.contracts.model import Contract
 from hub.contracts.policy import ContractPolicy
 from hub.contracts.trust import Trust
 from hub.errors import AccessDenied, ContractError, NotFound, RequestError
+from hub.exchange import Draft, Entry, ReconciliationSigned, append
 from hub.jws import parse_general
 from hub.model import Side
 from hub.reconcile.access import (
@@ -56,6 +61,7 @@ from hub.reconcile.store import (
     rows_of_run,
     store_envelope,
 )
+from hub.store.models import OrganizationRow
 
 __all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ReconciliationQuery", "ReconciliationMutation"]
 
@@ -495,9 +501,52 @@ class ReconciliationMutation:
             ctx.access.refused("Mutation.signReconciliation")
             raise AccessDenied("the submitted report carries no signature of the calling party",
                                fields=["Mutation.signReconciliation"])
-        await store_envelope(ctx.runtime.session_factory, run.id, merged,
-                             all_signed=verified.signed_by_every_party())
+        all_signed = verified.signed_by_every_party()
+        await store_envelope(ctx.runtime.session_factory, run.id, merged, all_signed=all_signed)
+        if all_signed:
+            await _record_in_ledger(ctx, trust, run, stored.payload_b64, sorted(verified.parties))
         return Reconciliation.of(await get_run(ctx.runtime.session_factory, run.id))
+
+
+async def _own_organization(ctx: Context, party: str) -> str:
+    """Where a party-level act is recorded: the first organisation the party's own sources
+    hold (by code), or the party id when they hold none."""
+    systems = {e.name for e in ctx.runtime.registry if e.owner == party}
+    async with ctx.runtime.session_factory() as session:
+        rows = await session.execute(select(OrganizationRow.org_id, OrganizationRow.sources)
+                                     .order_by(OrganizationRow.org_id))
+        for code, sources in rows:
+            if any(isinstance(s, dict) and s.get("system") in systems for s in sources or ()):
+                return str(code)
+    return party
+
+
+async def _record_in_ledger(ctx: Context, trust: Trust, run: Run, payload_b64: str,
+                            signers: list[str]) -> None:
+    """The signed report as an exchange ledger entry (action `reconciliation`), made by the
+    party whose signature completed it; idempotent per run, so signing again replays it."""
+    party = ctx.caller.party
+    assert party is not None
+    digest = "sha256:" + hashlib.sha256(b64url_decode(payload_b64)).hexdigest()
+    draft = Draft(
+        payload=ReconciliationSigned(run=run.id, contract_id=run.contract_id,
+                                     period=run.period, report=digest,
+                                     signers=tuple(signers)),
+        organizations=(await _own_organization(ctx, party),), party=party,
+        official=ctx.caller.user, purpose=ctx.caller.purpose,
+        contracts=(run.contract_digest,), idempotency_key=f"reconciliation:{run.id}")
+    document, operation_name = ctx.access.operation
+
+    def event(entry: Entry) -> AuditEvent:
+        return AuditEvent(
+            at=entry.recorded_at, party=party, user=ctx.caller.user,
+            purpose=ctx.caller.purpose, decision=Decision.ALLOWED,
+            operation_hash=operation_hash(document or "", operation_name),
+            contract_digests=(run.contract_digest,),
+            fields_allowed=["Mutation.signReconciliation"], entry=entry.id,
+            action="reconciliation")
+
+    await append(trust.audit_log, draft, event)
 
 
 async def _decide(ctx: Context, run_id: str, pair: str, decision: str) -> MatchDecision:

@@ -145,6 +145,15 @@ class LedgerConnector(MappedConnector):
         return self._read_xlsx(path, sheet)
 
     def _read_csv(self, path: Path) -> list[list[Any]]:
+        text = self._decode_csv(path)
+        return [
+            list(row)
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
+        ]
+
+    def _decode_csv(self, path: Path) -> str:
+        """The file's text in its declared encoding; LedgerFileError naming the one it decodes
+        as otherwise (connectors.ledger_columns reads CSVs through this too)."""
         data = path.read_bytes()
         declared = "utf-8-sig" if self._encoding.lower() in ("utf-8", "utf8") else self._encoding
         if data.startswith(codecs.BOM_UTF8) and declared != "utf-8-sig":
@@ -164,10 +173,7 @@ class LedgerConnector(MappedConnector):
                 self.name, path,
                 f"is not {self._encoding} (byte {exc.start} cannot be decoded){hint}",
             ) from None
-        return [
-            list(row)
-            for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
-        ]
+        return text
 
     def _read_xlsx(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
         import openpyxl

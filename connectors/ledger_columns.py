@@ -13,16 +13,19 @@ tests/connectors/test_ledger_columns.py proves both reads agree.
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from typing import TYPE_CHECKING, Any
 
 from connectors._values import ValueProblem, convert, mask_raw
 from connectors.base import DataIssue, Location
 from connectors.idcard import CHECK_CHARACTERS
-from connectors.ledger import LedgerConnector, header_key
-from connectors.mapping import FieldMapping
+from connectors.ledger import LedgerConnector, LedgerFileError, header_key
+from connectors.mapping import EntityMapping, FieldMapping
 
 if TYPE_CHECKING:
     import polars as pl
@@ -35,6 +38,8 @@ _PROVINCES = ("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", 
               "61", "62", "63", "64", "65", "71", "81", "82")
 #: a column with more distinct values than this skips the per-value cache for its clean rows
 _DISTINCT = 50_000
+#: rows searched for the header (as the connector does)
+_HEADER_ROWS = 30
 
 
 @dataclass(slots=True)
@@ -149,43 +154,99 @@ def _convert_column(connector: LedgerConnector, entity: str, spec: FieldMapping,
     return pl.Series(spec.field, out, dtype=pl.Utf8, strict=False)
 
 
+def _csv_columns(connector: LedgerConnector, entity: EntityMapping
+                 ) -> tuple[str, int, dict[str, list[Any]], list[int], list[DataIssue]]:
+    """A CSV entity as columns without a Python grid: the connector's decoding and header
+    search on the first rows, then polars parses the rest (records numbered as csv.reader
+    counts them, so row numbers are the ones `read` reports)."""
+    import polars as pl
+
+    path = connector._file_of(entity)
+    try:
+        text = connector._decode_csv(path)
+    except FileNotFoundError:
+        raise LedgerFileError(connector.name, path, "file not found") from None
+    head = list(islice(csv.reader(io.StringIO(text, newline=""),
+                                  delimiter=connector._delimiter), _HEADER_ROWS))
+    header_row = connector._find_header(entity, head, path)
+    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), skip_rows=header_row - 1,
+                        has_header=True, infer_schema=False, truncate_ragged_lines=True,
+                        separator=connector._delimiter, quote_char='"')
+    columns: dict[str, list[Any]] = {}
+    for name in frame.columns:
+        columns.setdefault(header_key(name), frame[name].to_list())
+    blank = frame.select(pl.all_horizontal(
+        pl.all().str.strip_chars().fill_null("") == "").alias("blank")).to_series().to_list()
+    numbers = [header_row + 1 + i for i, empty in enumerate(blank) if not empty]
+    kept = [i for i, empty in enumerate(blank) if not empty]
+    columns = {k: [v[i] for i in kept] for k, v in columns.items()}
+    builder = connector._builders[entity.name]
+    where = path.name
+    issues = [builder.issue("MISSING_COLUMN", f"column {spec.column} ({spec.field}) is not in "
+                            "the header; its values are empty", Location(where, header_row),
+                            column=spec.column)
+              for spec in entity.fields.values() if header_key(spec.column) not in columns]
+    first: dict[str, int] = {}
+    for number, raw in zip(numbers, columns[header_key(entity.local_id)]):
+        key = builder.local_id(raw)
+        if key is None:
+            continue
+        if key in first:
+            issues.append(builder.issue(
+                "INVALID_VALUE", f"{entity.local_id} {key} repeats row {first[key]}; the first "
+                "is used", Location(where, number), column=entity.local_id, local_id=key))
+        else:
+            first[key] = number
+    return where, header_row, columns, numbers, issues
+
+
 async def read_columns(connector: LedgerConnector, entity: str = "member") -> LedgerColumns:
     """Read every row of `entity` as columns. Raises what `read` raises for a file that
     cannot be used (LedgerFileError: wrong encoding, missing header columns, not found)."""
     spec_entity = connector._entity(entity)
-    table = await connector._table(spec_entity)
     builder = connector._builders[entity]
-    issues = list(table.issues)
-    grid = _transpose(table.rows)
-    blank: tuple[Any, ...] = (None,) * len(table.rows)
+    if connector._format == "csv":
+        where, _, by_name, numbers, issues = await asyncio.to_thread(
+            _csv_columns, connector, spec_entity)
+        width = len(numbers)
 
-    def raw_column(index: int | None) -> Sequence[Any]:
-        return grid[index] if index is not None and index < len(grid) else blank
+        def raw_column(index: int | None, name: str = "") -> Sequence[Any]:
+            return by_name.get(name) or [None] * width
+    else:
+        table = await connector._table(spec_entity)
+        issues = list(table.issues)
+        grid = _transpose(table.rows)
+        where = table.where
+        numbers = [number for number, _ in table.rows]
+        blank: tuple[Any, ...] = (None,) * len(table.rows)
 
-    numbers = [number for number, _ in table.rows]
+        def raw_column(index: int | None, name: str = "") -> Sequence[Any]:
+            index = table.columns.get(name)
+            return grid[index] if index is not None and index < len(grid) else blank
+
     keep: list[int] = []
     local_ids: list[str] = []
-    all_ids = _local_ids(raw_column(table.columns.get(header_key(spec_entity.local_id))), builder)
+    all_ids = _local_ids(raw_column(None, header_key(spec_entity.local_id)), builder)
     for position, local_id in enumerate(all_ids):
         if local_id is None:
             issues.append(builder.issue(
                 "MISSING_KEY",
                 f"row has no usable {spec_entity.local_id} (blank, or not a text or number): "
                 "fill in the record's id so it can be linked",
-                Location(table.where, numbers[position]), column=spec_entity.local_id))
+                Location(where, numbers[position]), column=spec_entity.local_id))
             continue
         keep.append(position)
         local_ids.append(local_id)
     values: dict[str, pl.Series] = {}
+    present = set(by_name) if connector._format == "csv" else set(table.columns)
     for spec in spec_entity.fields.values():
-        index = table.columns.get(header_key(spec.column))
-        if index is None:
+        if header_key(spec.column) not in present:
             import polars as pl
 
             values[spec.field] = pl.Series(spec.field, [None] * len(keep), dtype=pl.Utf8)
             continue
-        raw = raw_column(index)
+        raw = raw_column(None, header_key(spec.column))
         values[spec.field] = _convert_column(
-            connector, entity, spec, raw, keep, table.where, numbers, local_ids,
+            connector, entity, spec, raw, keep, where, numbers, local_ids,
             spec.field in spec_entity.required, issues)
-    return LedgerColumns(table.where, [numbers[i] for i in keep], local_ids, values, issues)
+    return LedgerColumns(where, [numbers[i] for i in keep], local_ids, values, issues)

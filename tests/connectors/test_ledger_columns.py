@@ -29,6 +29,9 @@ def odd_rows() -> list[list[Any]]:
          None, "not a time"],
         [10, "王五", "男", make_id_number(sequence=11), "1985年3月", "13800138000", None, None,
          None, None],
+        [6, "周敏二", "女", make_id_number(sequence=24), "1991", "13800138002", None, None, None,
+         None],
+        [None, "无编号", "女", make_id_number(sequence=25), None, None, None, None, None, None],
     ]
 
 
@@ -66,5 +69,17 @@ async def test_gbk_csv_reads_alike(tmp_path: Path) -> None:
     mapping = ledger_mapping("台账.csv", encoding="gb18030")
     mapping["entities"]["member"]["fields"]["gender"] = {
         "column": "性别", "codes": {"1": "male", "2": "female"}}
+    mapping["entities"]["member"]["fields"]["employer"] = "工作单位"  # not in the file
     connector = LedgerConnector(parse_mapping(mapping, path=tmp_path / "m.toml"))
     await _agree(connector)
+
+
+async def test_a_missing_file_is_the_connectors_error(tmp_path: Path) -> None:
+    import pytest
+
+    from connectors.ledger import LedgerFileError
+
+    connector = LedgerConnector(parse_mapping(ledger_mapping("nowhere.csv", format="csv"),
+                                              path=tmp_path / "m.toml"))
+    with pytest.raises(LedgerFileError, match="file not found"):
+        await read_columns(connector, "member")

@@ -154,8 +154,69 @@ def _convert_column(connector: LedgerConnector, entity: str, spec: FieldMapping,
     return pl.Series(spec.field, out, dtype=pl.Utf8, strict=False)
 
 
+def _convert_series(connector: LedgerConnector, entity: str, spec: FieldMapping,
+                    kept: pl.Series, where: str, numbers: list[int], local_ids: list[str],
+                    required: bool, issues: list[DataIssue]) -> pl.Series:
+    """`_convert_column` for a CSV column held by polars: no Python object per cell except
+    where a value must become one (dates), and the rules applied per distinct value."""
+    import polars as pl
+
+    builder = connector._builders[entity]
+    tz = connector.mapping.timezone
+
+    def one(value: Any) -> tuple[Any, ValueProblem | None]:
+        try:
+            return convert(value, value_type=spec.type, entity=entity, field=spec.field,
+                           codes=spec.codes, formats=spec.formats, tz=tz), None
+        except ValueProblem as bad:
+            return None, bad
+
+    def report(position: int, value: Any, converted: Any, problem: ValueProblem | None) -> None:
+        location = Location(where, numbers[position])
+        if problem is not None:
+            issues.append(builder.issue(
+                problem.code, f"{spec.column}: {problem.message}", location,
+                column=spec.column, local_id=local_ids[position],
+                value=mask_raw(spec.type, value)))
+        elif converted is None and required:
+            issues.append(builder.issue(
+                "MISSING_VALUE", f"{spec.column} is required but empty", location,
+                column=spec.column, local_id=local_ids[position]))
+
+    if not spec.codes and spec.type in ("id_number", "phone", "string"):
+        if spec.type == "id_number":
+            clean = _clean_ids(kept)
+            values = kept.str.strip_chars()
+        elif spec.type == "phone":
+            values, clean = _clean_phones(kept)
+        else:
+            values = kept.str.strip_chars()
+            clean = (values.is_not_null() & (values != "")).fill_null(False)
+        todo = (~clean).arg_true().to_list()
+        raws = kept.gather(todo).to_list() if todo else []
+        fixed = []
+        for position, value in zip(todo, raws):
+            converted, problem = one(value)
+            report(position, value, converted, problem)
+            fixed.append(converted)
+        if todo:
+            values = values.scatter(todo, pl.Series(fixed, dtype=pl.Utf8))
+        return values.alias(spec.field)
+    distinct = {value: one(value) for value in kept.unique().to_list()}
+    for value, (converted, problem) in distinct.items():
+        if problem is not None or (converted is None and required):
+            where_rows = (kept.is_null() if value is None else kept == value).arg_true()
+            for position in where_rows.to_list():
+                report(position, value, converted, problem)
+    if spec.type in ("date", "datetime", "bool", "int") or spec.codes:
+        return pl.Series(spec.field, [distinct[v][0] for v in kept.to_list()], dtype=pl.Object)
+    keys = [k for k in distinct if k is not None]
+    return kept.replace_strict(keys, [distinct[k][0] for k in keys], default=None,
+                               return_dtype=pl.Utf8).alias(spec.field)
+
+
 def _csv_columns(connector: LedgerConnector, entity: EntityMapping
-                 ) -> tuple[str, int, dict[str, list[Any]], list[int], list[DataIssue]]:
+                 ) -> tuple[str, int, dict[str, pl.Series], list[int], list[DataIssue]]:
     """A CSV entity as columns without a Python grid: the connector's decoding and header
     search on the first rows, then polars parses the rest (records numbered as csv.reader
     counts them, so row numbers are the ones `read` reports)."""
@@ -172,14 +233,14 @@ def _csv_columns(connector: LedgerConnector, entity: EntityMapping
     frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), skip_rows=header_row - 1,
                         has_header=True, infer_schema=False, truncate_ragged_lines=True,
                         separator=connector._delimiter, quote_char='"')
-    columns: dict[str, list[Any]] = {}
-    for name in frame.columns:
-        columns.setdefault(header_key(name), frame[name].to_list())
+    del text
     blank = frame.select(pl.all_horizontal(
-        pl.all().str.strip_chars().fill_null("") == "").alias("blank")).to_series().to_list()
-    numbers = [header_row + 1 + i for i, empty in enumerate(blank) if not empty]
-    kept = [i for i, empty in enumerate(blank) if not empty]
-    columns = {k: [v[i] for i in kept] for k, v in columns.items()}
+        pl.all().str.strip_chars().fill_null("") == "").alias("blank")).to_series()
+    numbers = [header_row + 1 + i for i in (~blank).arg_true().to_list()]
+    frame = frame.filter(~blank)
+    columns: dict[str, pl.Series] = {}
+    for name in frame.columns:
+        columns.setdefault(header_key(name), frame[name])
     builder = connector._builders[entity.name]
     where = path.name
     issues = [builder.issue("MISSING_COLUMN", f"column {spec.column} ({spec.field}) is not in "
@@ -187,7 +248,7 @@ def _csv_columns(connector: LedgerConnector, entity: EntityMapping
                             column=spec.column)
               for spec in entity.fields.values() if header_key(spec.column) not in columns]
     first: dict[str, int] = {}
-    for number, raw in zip(numbers, columns[header_key(entity.local_id)]):
+    for number, raw in zip(numbers, columns[header_key(entity.local_id)].to_list()):
         key = builder.local_id(raw)
         if key is None:
             continue
@@ -211,7 +272,8 @@ async def read_columns(connector: LedgerConnector, entity: str = "member") -> Le
         width = len(numbers)
 
         def raw_column(index: int | None, name: str = "") -> Sequence[Any]:
-            return by_name.get(name) or [None] * width
+            found = by_name.get(name)
+            return found.to_list() if found is not None else [None] * width
     else:
         table = await connector._table(spec_entity)
         issues = list(table.issues)
@@ -244,6 +306,15 @@ async def read_columns(connector: LedgerConnector, entity: str = "member") -> Le
             import polars as pl
 
             values[spec.field] = pl.Series(spec.field, [None] * len(keep), dtype=pl.Utf8)
+            continue
+        if connector._format == "csv":
+            import polars as pl
+
+            column = by_name[header_key(spec.column)]
+            kept = column if len(keep) == len(column) else column.gather(keep)
+            values[spec.field] = _convert_series(
+                connector, entity, spec, kept, where, [numbers[i] for i in keep], local_ids,
+                spec.field in spec_entity.required, issues)
             continue
         raw = raw_column(None, header_key(spec.column))
         values[spec.field] = _convert_column(

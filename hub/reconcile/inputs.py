@@ -108,10 +108,10 @@ _PLAIN = ("name", "gender", "status", "origin_org_id", "origin_region_code",
           "destination_region_code", "destination_org_id")
 
 
-def _texts(series: pl.Series) -> list[str | None]:
+def _texts(series: pl.Series) -> pl.Series:
     """A column's values as text (dates as 2016-03), each distinct value converted once."""
     if series.dtype == pl.Utf8:
-        return series.to_list()
+        return series
     # the connector converts each distinct raw value once, so equal values are one object:
     # the cache is keyed by identity (hashing a dataclass per row would cost more)
     cache: dict[int, str | None] = {}
@@ -121,7 +121,7 @@ def _texts(series: pl.Series) -> list[str | None]:
         if key not in cache:
             cache[key] = _text(value)
         out.append(cache[key])
-    return out
+    return pl.Series(series.name, out, dtype=pl.Utf8)
 
 
 def _hashes(secret: bytes, values: pl.Series, prefix: str = "") -> list[str | None]:
@@ -164,12 +164,12 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
         "local_id": read.local_ids,
         "row": read.rows,
         "key": _hashes(secret, ids),
-        "id_region": ids.str.slice(0, 6).to_list(),
+        "id_region": ids.str.slice(0, 6),
         "birth_date": _texts(values.get("birth_date", empty)),
         "phone": _hashes(secret, phones, "phone:"),
         "phone_masked": pl.select(pl.when(phones.str.len_chars() >= 8).then(
             phones.str.slice(0, 3) + "****" + phones.str.slice(-4)).otherwise(
-            pl.lit(None, pl.Utf8))).to_series().to_list(),
+            pl.lit(None, pl.Utf8))).to_series(),
         "updated_at": _texts(values.get("updated_at", empty)),
     }
     for name in _PLAIN:

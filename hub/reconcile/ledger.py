@@ -71,8 +71,9 @@ def frame_of(columns: Mapping[str, Sequence[Any]] | Iterable[dict[str, Any]]) ->
     """A ledger frame from column lists (missing columns are empty) or from row dicts."""
     if isinstance(columns, Mapping):
         height = max((len(v) for v in columns.values()), default=0)
-        data = {c: columns.get(c, [None] * height) for c in COLUMNS}
-        return pl.DataFrame(data, schema=_SCHEMA)
+        data = {c: pl.Series(c, columns[c], dtype=_SCHEMA[c]) if c in columns
+                else pl.Series(c, [None] * height, dtype=_SCHEMA[c]) for c in COLUMNS}
+        return pl.DataFrame(data)
     return pl.DataFrame(list(columns), schema=_SCHEMA)
 
 

@@ -32,7 +32,7 @@ def ledger(side: Side, rows: list[dict[str, Any]]) -> Ledger:
     return Ledger(side, source, "sha256:x", frame_of(full), (), frozenset({source}))
 
 
-ORIGIN = [
+ORIGIN: list[dict[str, Any]] = [
     {"local_id": "1", "key": "k1", "name": "王伟", "birth_date": "1990-01-01",
      "status": "in_contact", "origin_region_code": "510521"},
     {"local_id": "2", "key": None, "name": "張三", "birth_date": "1980-02-02", "phone": "p2",
@@ -44,7 +44,7 @@ ORIGIN = [
     {"local_id": "5", "key": "k5", "name": "外地人", "origin_region_code": "330100"},
     {"local_id": "6", "key": None, "name": "赵六", "id_region": "510521"},
 ]
-DESTINATION = [
+DESTINATION: list[dict[str, Any]] = [
     {"local_id": "a", "key": "k1", "name": "王玮", "birth_date": "1990-01-01",
      "status": "in_contact", "destination_region_code": "510115", "id_region": "510521"},
     {"local_id": "b", "key": "k2", "name": "张三", "birth_date": "1980-02-02", "phone": "p2",

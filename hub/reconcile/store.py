@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -40,7 +40,8 @@ from hub.store.base import Base
 
 __all__ = [
     "RunRow", "RunRowItem", "DecisionRow", "Run", "RunState", "PERIOD_PATTERN",
-    "check_period", "create_run", "set_progress", "finish_run", "fail_run", "get_run",
+    "check_period", "create_run", "running_run", "set_progress", "finish_run", "fail_run",
+    "get_run",
     "rows_of_run", "decide", "decisions_for", "store_envelope", "quarterly_reconciliation_signed",
 ]
 
@@ -164,6 +165,18 @@ async def create_run(sessions: async_sessionmaker[AsyncSession], *, contract_id:
             period=check_period(period), scope=dict(scope), state=RunState.QUEUED, stage=None,
             progress=0, started_by=started_by, started_by_user=user, created_at=utcnow()))
     return run_id
+
+
+async def running_run(sessions: async_sessionmaker[AsyncSession], contract_id: str,
+                      period: str, *, within: timedelta = timedelta(hours=1)) -> str | None:
+    """A run of this contract and period queued or running, started within `within` (a
+    job that died with its process stops counting after that)."""
+    async with sessions() as session:
+        found = await session.scalar(select(RunRow.id).where(
+            RunRow.contract_id == contract_id, RunRow.period == period,
+            RunRow.state.in_((RunState.QUEUED, RunState.RUNNING)),
+            RunRow.created_at >= utcnow() - within).limit(1))
+    return found
 
 
 async def set_progress(sessions: async_sessionmaker[AsyncSession], run_id: str, stage: str,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from hub.contracts.keys import load_private_key
 from hub.jws import parse_general
 from hub.reconcile.report import countersign
-from hub.reconcile.store import RunRow, quarterly_reconciliation_signed
+from hub.reconcile.store import RunRow, create_run, quarterly_reconciliation_signed
 from hub.store.models import MemberRow, SourceLinkRow
 from tests.api.conftest import id_number, make_world, trusted  # noqa: F401  (fixtures)
 from tests.api.trusted import Trusted
@@ -249,6 +249,13 @@ async def test_only_parties_with_the_permission_see_a_run(trusted: Trusted) -> N
     assert stranger["errors"][0]["extensions"]["code"] == "CONTRACT_DENIED"
     started = (await start(t, "wenjiang", counterparty="luxian"))["data"]["startReconciliation"]
     await wait_done(t, started["id"], "wenjiang")
+    busy = await create_run(t.world.runtime.session_factory, contract_id="wenjiang--luxian",
+                            contract_digest="x", origin_party="luxian",
+                            destination_party="wenjiang", period="2026Q4", scope={},
+                            started_by="luxian", user=None)
+    again = await start(t, "luxian", counterparty="wenjiang", period="2026Q4")
+    assert again["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+    assert busy in again["errors"][0]["message"]
     body = await t.gql(RUN, {"id": started["id"], "c": "MATCHED"}, party="deyang")
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert body["data"] is None

@@ -36,7 +36,7 @@ from hub.contracts.keys import load_private_key
 from hub.contracts.model import Contract
 from hub.contracts.policy import ContractPolicy
 from hub.contracts.trust import Trust
-from hub.errors import AccessDenied, ContractError, NotFound, RequestError
+from hub.errors import AccessDenied, ContractError, LimitExceeded, NotFound, RequestError
 from hub.exchange import Draft, Entry, ReconciliationSigned, append
 from hub.jws import parse_general
 from hub.model import Side
@@ -59,6 +59,7 @@ from hub.reconcile.store import (
     decide,
     get_run,
     rows_of_run,
+    running_run,
     store_envelope,
 )
 from hub.store.models import OrganizationRow
@@ -433,6 +434,10 @@ class ReconciliationMutation:
         scope = check_scope(contract, RowScope(
             tuple(input.origin_org_ids or ()), tuple(input.origin_region_codes or ()),
             tuple(input.destination_region_codes or ())))
+        busy = await running_run(ctx.runtime.session_factory, contract.id, period)
+        if busy is not None:
+            raise LimitExceeded(f"reconciliation {busy} of this contract for {period} is still "
+                                "running: wait for it (reconciliation(id) shows its progress)")
         own_side = Side.ORIGIN if party == origin_party else Side.DESTINATION
         hub_key, hub_kid = _hub_key(trust)
         uploaded = await _read_upload(ctx, input.ledger, own_side) if input.ledger else None

@@ -150,9 +150,9 @@ def _split_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(the frame with each key once, the rows of keys that occur more than once)."""
     keyed = frame.filter(pl.col("key").is_not_null())
     dupes = keyed.filter(pl.col("key").is_duplicated())
-    first = frame.with_row_index("_i").filter(
-        pl.col("key").is_null() | ~pl.col("key").is_duplicated()
-        | (pl.col("_i") == pl.col("_i").min().over("key"))).drop("_i")
+    if dupes.height == 0:
+        return frame, dupes
+    first = frame.filter(pl.col("key").is_null() | pl.col("key").is_first_distinct())
     return first, dupes
 
 

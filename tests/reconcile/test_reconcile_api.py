@@ -180,6 +180,10 @@ async def test_quarterly_reconciliation_end_to_end(trusted: Trusted) -> None:
     sign = """mutation($id: ID!, $e: String!) { signReconciliation(id: $id, envelope: $e) {
       state signedByEveryParty signatures { party } } }"""
     envelope = json.loads(second["report"])
+    kid, path = t.demo.party_keys["wenjiang"]
+    theirs = countersign(envelope, load_private_key(path), kid)
+    impostor = await t.gql(sign, {"id": again["id"], "e": json.dumps(theirs)}, party="luxian")
+    assert impostor["errors"][0]["extensions"]["code"] == "CONTRACT_DENIED"
     for party in ("luxian", "wenjiang"):
         kid, path = t.demo.party_keys[party]
         signed = countersign(envelope, load_private_key(path), kid)

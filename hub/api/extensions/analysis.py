@@ -153,6 +153,8 @@ FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
 #: (parent type, field, scalar argument) -> what it tests, as in FILTER_INPUTS
 FILTER_ARGUMENTS: dict[tuple[str, str, str], tuple[str, str, str | None]] = {
     ("Organization", "members", "status"): ("Member", "status", "status"),
+    # a reconciliation's rows by category: shown with every row the caller may see
+    ("Reconciliation", "rows", "category"): ("ReconciliationRow", "category", None),
 }
 #: (parent type, field) -> the (type, field) pairs the list always tests: an organisation's
 #: members are those whose membership is there or who attend there

@@ -36,6 +36,7 @@ from hub.api.types import checkin as checkin_types
 from hub.api.types import contracts as contract_types
 from hub.api.types import exchange as exchange_types
 from hub.api.types import reconcile as reconcile_types
+from hub.api.types import reports as reports_types
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
 from hub.api.types.organization import Organization
@@ -47,6 +48,7 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
+                                   reports_types,
                                    reconcile_types)
 MUTATION_DESCRIPTION = (
     "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a "

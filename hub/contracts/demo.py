@@ -132,7 +132,8 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
             ],
             "record": {
                 "checkin": ["destination"], "attendance": ["destination"],
-                "status_report": ["destination"], "evaluation_letter": ["destination"],
+                "status_report": ["destination", "origin"],
+                "evaluation_letter": ["destination"],
                 "task_publish": ["origin"], "task_claim": ["destination"],
                 "transfer": ["origin"], "reconciliation": ["origin", "destination"],
             },

@@ -52,10 +52,9 @@ How a workflow adds an action (three steps, nothing else to repeat):
 
 from __future__ import annotations
 
-from hub.exchange import checkin as checkin
-from hub.exchange import reconciliation as reconciliation
-from hub.exchange.checkin import CheckIn
-from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
+# importing a workflow module registers its actions (ACTIONS): every one is imported here
+from hub.exchange.checkin import CheckIn, CheckInCodeIssued
+from hub.exchange.errors import IdempotencyConflict, LedgerUnavailable, PayloadInvalid
 from hub.exchange.ledger import (
     Appended,
     Draft,
@@ -79,12 +78,19 @@ from hub.exchange.payloads import (
     spec_of,
 )
 from hub.exchange.reconciliation import ReconciliationSigned
+from hub.exchange.reports import (
+    Report,
+    ReportConfirmation,
+    absences_by_report,
+    confirmed_changes,
+)
 
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
     "check_text", "check_choice", "check_int",
-    "PayloadInvalid", "IdempotencyConflict",
+    "PayloadInvalid", "IdempotencyConflict", "LedgerUnavailable",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
-    "CheckIn", "ReconciliationSigned",
+    "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",
+    "absences_by_report", "ReconciliationSigned",
 ]

@@ -6,7 +6,8 @@ party of the run, so a party learns how many records fall in a category, never w
 (tests/reconcile/test_privacy.py proves it through HTTP). Values of the other side pass
 `Policy.transform` for the GraphQL (type, field) the canonical field is shown as (a name as
 `Member.name`, a destination region as `Destination.region`, the record id as
-`SourceRecord.localId`); a field with no GraphQL name is never shown to the other side.
+`SourceRecord.localId`), asked of the request's policy point (hub.policy.decisions); a field
+with no GraphQL name is never shown to the other side.
 Bad rows belong to the side whose file or source they came from.
 """
 
@@ -16,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.model import MEMBER_GRAPHQL_FIELDS
-from hub.policy.base import Caller, Policy, SubjectWithOwners, Transform
+from hub.policy.base import SubjectWithOwners, Transform
+from hub.policy.decisions import Decisions
 from hub.policy.transforms import apply
 from hub.reconcile.report import SIDE_FIELDS
 
@@ -47,9 +49,9 @@ def _subject(row: Mapping[str, Any], owners: frozenset[str]) -> SubjectWithOwner
         owners=owners)
 
 
-def _part(policy: Policy, caller: Caller, subject: SubjectWithOwners, part: Mapping[str, Any],
+def _part(decisions: Decisions, subject: SubjectWithOwners, part: Mapping[str, Any],
           owner: str, hash_key: bytes) -> dict[str, Any]:
-    if owner == caller.party:
+    if owner == decisions.caller.party:
         return dict(part)
     shown: dict[str, Any] = {}
     for name in SIDE_FIELDS:
@@ -58,17 +60,17 @@ def _part(policy: Policy, caller: Caller, subject: SubjectWithOwners, part: Mapp
             shown[name] = value
             continue
         graphql = GRAPHQL_NAME.get(name)
-        transform = (policy.transform(caller, subject, graphql[0], graphql[1], owner)
+        transform = (decisions.transform(subject, graphql[0], graphql[1], owner)
                      if graphql else Transform.DENY)
         shown[name] = apply(transform, graphql[1] if graphql else name, value,
                             hash_key=hash_key) if transform is not Transform.HASHED else None
     return shown
 
 
-def visible_row(policy: Policy, caller: Caller, row: Mapping[str, Any], *, origin_party: str,
+def visible_row(decisions: Decisions, row: Mapping[str, Any], *, origin_party: str,
                 destination_party: str, hash_key: bytes = b"") -> dict[str, Any] | None:
-    """The row as `caller` may see it, or None when it may not see it at all."""
-    party = caller.party
+    """The row as the request's caller may see it, or None when it may not see it at all."""
+    party = decisions.caller.party
     if party is None:
         return None
     if row.get("category") == "bad_row":
@@ -78,13 +80,13 @@ def visible_row(policy: Policy, caller: Caller, row: Mapping[str, Any], *, origi
                                          (destination_party, row.get("destination")))
                        if part is not None)
     subject = _subject(row, owners)
-    if not policy.can_see(caller, subject):
+    if not decisions.can_see(subject):
         return None  # no contract over this member: the party has the counts only
     out = dict(row)
     for side, owner in (("origin", origin_party), ("destination", destination_party)):
         part = row.get(side)
         if part is not None:
-            out[side] = _part(policy, caller, subject, part, owner, hash_key)
+            out[side] = _part(decisions, subject, part, owner, hash_key)
     out["differences"] = [
         {**d, "origin": out["origin"].get(d["field"]) if out.get("origin") else None,
          "destination": out["destination"].get(d["field"]) if out.get("destination") else None}

@@ -33,16 +33,15 @@ from hub.audit.log import AuditEvent, Decision
 from hub.audit.privacy import operation_hash
 from hub.canonical_json import b64url_decode, strict_loads
 from hub.contracts.keys import load_private_key
-from hub.contracts.model import Contract
-from hub.contracts.policy import ContractPolicy
 from hub.contracts.trust import Trust
 from hub.errors import AccessDenied, ContractError, LimitExceeded, NotFound, RequestError
 from hub.exchange import Draft, Entry, ReconciliationSigned, append
 from hub.jws import parse_general
 from hub.model import Side
+from hub.policy.base import Agreement
 from hub.reconcile.access import (
     check_scope,
-    reconciliation_contracts,
+    reconciliation_agreements,
     roles_in,
 )
 from hub.reconcile.inputs import LedgerInvalid, ledger_mapping, read_ledger_file
@@ -313,17 +312,11 @@ class MatchDecision:
 
 def _trust(ctx: Context) -> Trust:
     enforcement = ctx.runtime.enforcement
-    if not isinstance(enforcement, Trust) or not isinstance(ctx.active_policy, ContractPolicy):
+    if not isinstance(enforcement, Trust) or not ctx.decisions.grants_records:
         ctx.access.refused()
         raise AccessDenied("reconciliation needs the hub to run under signed contracts",
                            fields=["Mutation.startReconciliation"])
     return enforcement
-
-
-def _policy(ctx: Context) -> ContractPolicy:
-    policy = ctx.active_policy
-    assert isinstance(policy, ContractPolicy)
-    return policy
 
 
 async def _run_for(ctx: Context, run_id: str) -> Run:
@@ -339,8 +332,8 @@ async def _run_for(ctx: Context, run_id: str) -> Run:
         ctx.access.refused()
         raise NotFound("no such reconciliation")
     counterparty = next(iter(run.parties - {party}))
-    if not any(c.id == run.contract_id
-               for c in reconciliation_contracts(_policy(ctx), ctx.caller, counterparty)):
+    if not any(a.id == run.contract_id
+               for a in reconciliation_agreements(ctx.decisions, counterparty)):
         ctx.access.refused()
         raise NotFound("no such reconciliation")
     return run
@@ -350,7 +343,7 @@ async def _visible_rows(ctx: Context, run: Run, category: str) -> list[dict[str,
     rows = (await rows_of_run(ctx.runtime.session_factory, run.id, category))[category]
     out = []
     for row in rows:
-        shown = visible_row(ctx.active_policy, ctx.caller, nest(row), origin_party=run.origin_party,
+        shown = visible_row(ctx.decisions, nest(row), origin_party=run.origin_party,
                             destination_party=run.destination_party,
                             hash_key=ctx.runtime.hash_key)
         if shown is not None:
@@ -358,8 +351,8 @@ async def _visible_rows(ctx: Context, run: Run, category: str) -> list[dict[str,
     return out
 
 
-def _choose_contract(ctx: Context, counterparty: str, contract_id: str | None) -> Contract:
-    found = reconciliation_contracts(_policy(ctx), ctx.caller, counterparty)
+def _choose_contract(ctx: Context, counterparty: str, contract_id: str | None) -> Agreement:
+    found = reconciliation_agreements(ctx.decisions, counterparty)
     if contract_id is not None:
         found = [c for c in found if c.id == contract_id]
     if not found:

@@ -41,7 +41,7 @@ from connectors.base import (
 from connectors.errors import ConnectorConfigError, NotSupported, SourceInvalid, SourceUnavailable
 from connectors.mapping import EntityMapping, SourceMapping, WriteMapping
 
-__all__ = ["LedgerConnector", "LedgerFileError"]
+__all__ = ["LedgerConnector", "LedgerFileError", "header_key"]
 
 _ENCODINGS = ("utf-8-sig", "gbk", "gb18030")
 _HEADER_SEARCH_ROWS = 30
@@ -71,6 +71,10 @@ class LedgerFileError(ConnectorConfigError, SourceInvalid):
 def _norm(header: object) -> str:
     """Header cells compare without whitespace: "联系\\n电话 " is 联系电话."""
     return re.sub(r"\s+", "", str(header)) if header is not None else ""
+
+
+#: how header cells and mapped column names compare (connectors.ledger_columns uses it too)
+header_key = _norm
 
 
 @dataclass(slots=True)
@@ -147,6 +151,15 @@ class LedgerConnector(MappedConnector):
         return self._read_xlsx(path, sheet)
 
     def _read_csv(self, path: Path) -> list[list[Any]]:
+        text = self._decode_csv(path)
+        return [
+            list(row)
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
+        ]
+
+    def _decode_csv(self, path: Path) -> str:
+        """The file's text in its declared encoding; LedgerFileError naming the one it decodes
+        as otherwise (connectors.ledger_columns reads CSVs through this too)."""
         data = path.read_bytes()
         declared = "utf-8-sig" if self._encoding.lower() in ("utf-8", "utf8") else self._encoding
         if data.startswith(codecs.BOM_UTF8) and declared != "utf-8-sig":
@@ -166,10 +179,7 @@ class LedgerConnector(MappedConnector):
                 self.name, path,
                 f"is not {self._encoding} (byte {exc.start} cannot be decoded){hint}",
             ) from None
-        return [
-            list(row)
-            for row in csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
-        ]
+        return text
 
     def _read_xlsx(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
         import openpyxl

@@ -13,6 +13,7 @@ import hub.audit.log
 import hub.contracts.store
 import hub.exchange.ledger
 import hub.exchange.outbox
+import hub.reconcile.store
 import hub.store.models  # noqa: F401  (imported for their tables)
 from hub.store.base import Base
 

@@ -11,6 +11,7 @@ The layers, bottom to top (docs/architecture.md explains what each owns):
     hub.federation        identity, sync, linking, live fetch, merge
     hub.policy / hub.contracts / hub.audit   decisions over plain values (no cycle between them)
     hub.exchange          the shared ledger
+    hub.reconcile         two-way reconciliation (双向对账, 撞库), beside hub.exchange
     hub.api               the GraphQL layer
     hub.app / hub.cli / hub.demo / hub.__main__   wiring and entry points
 
@@ -38,7 +39,7 @@ LAYERS: dict[str, int] = {
     "hub.store": 2, "hub.client": 2,
     "hub.federation": 3,
     "hub.policy": 4, "hub.contracts": 4, "hub.audit": 4,
-    "hub.exchange": 5,
+    "hub.exchange": 5, "hub.reconcile": 5,
     "hub.api": 6,
     "hub.app": 7, "hub.cli": 7, "hub.demo": 7, "hub.__main__": 7, "hub": 7,
 }

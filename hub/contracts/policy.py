@@ -67,6 +67,7 @@ from hub.contracts.model import (
 from hub.model import IDENTIFYING, MEMBER_GRAPHQL_TYPES
 from hub.model import MASKED_UNLESS_GRANTED as _OTHER_ENTITIES_MASKED
 from hub.policy.base import (
+    Agreement,
     BasePolicy,
     Caller,
     FieldTable,
@@ -533,6 +534,29 @@ class ContractPolicy(BasePolicy):
     def counterparties(self, caller: Caller) -> frozenset[str]:
         """The parties of the contracts that apply to the caller (its own included)."""
         return frozenset(p for c in self.applicable(caller) for p in c.parties)
+
+    def agreements(self, caller: Caller, counterparty: str, action: str) -> list[Agreement]:
+        """Active contracts (for the caller's purpose) between the caller and `counterparty`
+        on opposite sides (origin / destination) that grant the caller `action` and do not
+        prohibit it, by id."""
+        party = caller.party
+        if party is None or counterparty == party:
+            return []
+        sides = {Role.ORIGIN, Role.DESTINATION}
+        found = []
+        for c in self.applicable(caller):
+            mine, theirs = c.parties.get(party), c.parties.get(counterparty)
+            if mine not in sides or theirs not in sides or mine is theirs:
+                continue
+            if any(c.matches(ref, party) for ref in c.record_prohibitions.get(action, ())):
+                continue
+            if not any(c.matches(ref, party) for ref in c.record.get(action, ())):
+                continue
+            found.append(Agreement(
+                c.id, c.digest, {p: r.value for p, r in c.parties.items()},
+                c.scope.origin_org_ids, c.scope.origin_region_codes,
+                c.scope.destination_region_codes))
+        return sorted(found, key=lambda a: a.id)
 
     def aggregate_granted(self, caller: Caller, type_name: str, field: str,
                           owner: str | None) -> bool:

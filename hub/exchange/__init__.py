@@ -77,6 +77,7 @@ from hub.exchange.payloads import (
     payload_from_json,
     spec_of,
 )
+from hub.exchange.reconciliation import ReconciliationSigned
 from hub.exchange.reports import (
     Report,
     ReportConfirmation,
@@ -91,5 +92,5 @@ __all__ = [
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
     "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",
-    "absences_by_report",
+    "absences_by_report", "ReconciliationSigned",
 ]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, runtime_checkable
 if TYPE_CHECKING:
     from sqlalchemy.sql import ColumnElement
 
-__all__ = ["Caller", "Subject", "SubjectWithOwners", "Transform", "Policy", "BasePolicy",
+__all__ = ["Caller", "Subject", "SubjectWithOwners", "Agreement", "Transform", "Policy",
+           "BasePolicy",
            "ANONYMOUS", "SCOPE_BY_ROW", "RowScope", "FieldTable"]
 
 
@@ -64,6 +65,20 @@ class SubjectWithOwners(Subject):
     can let a party always see its own sources' members (the API builds these)."""
 
     owners: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """A rule set between parties as plain values (a signed contract, for ContractPolicy):
+    what a party-level act such as a reconciliation (hub.reconcile) runs under."""
+
+    id: str
+    digest: str
+    #: party id -> role (origin, destination, observer)
+    roles: Mapping[str, str]
+    origin_org_ids: frozenset[str] = frozenset()
+    origin_region_codes: tuple[str, ...] = ()
+    destination_region_codes: tuple[str, ...] = ()
 
 
 class ScopeByRow:
@@ -174,6 +189,12 @@ class Policy(Protocol):
         whose records about no member (a published task) the caller may see."""
         ...
 
+    def agreements(self, caller: Caller, counterparty: str, action: str) -> list[Agreement]:
+        """The rule sets between the caller and `counterparty`, one origin and the other
+        destination, that grant the caller record `action` for the act as a whole (a
+        reconciliation of their ledgers), by id."""
+        ...
+
 
 class BasePolicy:
     """The open answer to every question of `Policy`: every field, every member, every
@@ -229,6 +250,9 @@ class BasePolicy:
 
     def counterparties(self, caller: Caller) -> frozenset[str]:
         return frozenset()
+
+    def agreements(self, caller: Caller, counterparty: str, action: str) -> list[Agreement]:
+        return []
 
 
 _check: Policy = BasePolicy()  # the protocol is structural; fail at import if it drifts

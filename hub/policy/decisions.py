@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from typing import TYPE_CHECKING
 
-from hub.policy.base import Caller, FieldTable, Policy, RowScope, Subject, Transform
+from hub.policy.base import Agreement, Caller, FieldTable, Policy, RowScope, Subject, Transform
 
 if TYPE_CHECKING:
     from sqlalchemy.sql import ColumnElement
@@ -122,3 +122,6 @@ class Decisions:
 
     def counterparties(self) -> frozenset[str]:
         return self.policy.counterparties(self.caller)
+
+    def agreements(self, counterparty: str, action: str) -> list[Agreement]:
+        return self.policy.agreements(self.caller, counterparty, action)

@@ -13,6 +13,7 @@ EXCHANGE = {
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current", "CheckIn", "CheckInCodeIssued", "Report",
     "ReportConfirmation", "confirmed_changes", "absences_by_report",
+    "ReconciliationSigned",  # hub.reconcile records a report all parties signed (issue 9)
 }
 
 
@@ -20,8 +21,8 @@ def test_the_exchange_package_exports_what_it_names() -> None:
     assert set(hub.exchange.__all__) == EXCHANGE
     for name in hub.exchange.__all__:
         assert getattr(hub.exchange, name) is not None, name
-    assert {"checkin", "checkin_code", "report", "report_confirmation"} <= set(
-        hub.exchange.ACTIONS)
+    assert {"checkin", "checkin_code", "report", "report_confirmation", "reconciliation"} <= \
+        set(hub.exchange.ACTIONS)
 
 
 def test_the_guard_exports_what_it_names() -> None:

@@ -80,6 +80,11 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Contract", "parties"): 20,
     ("Contract", "signatures"): 20,
     ("ExchangeEntry", "deliveries"): 50,  # one per configured system of record, at most
+    # a reconciliation: one count per category, one difference per compared field, the hub's
+    # and each party's signature (hub.reconcile)
+    ("Reconciliation", "counts"): 8,
+    ("Reconciliation", "signatures"): 10,
+    ("ReconciliationRow", "differences"): 9,
 }
 
 #: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)
@@ -149,6 +154,8 @@ FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
 #: (parent type, field, scalar argument) -> what it tests, as in FILTER_INPUTS
 FILTER_ARGUMENTS: dict[tuple[str, str, str], tuple[str, str, str | None]] = {
     ("Organization", "members", "status"): ("Member", "status", "status"),
+    # a reconciliation's rows by category: shown with every row the caller may see
+    ("Reconciliation", "rows", "category"): ("ReconciliationRow", "category", None),
 }
 #: (parent type, field) -> the (type, field) pairs the list always tests: an organisation's
 #: members are those whose membership is there or who attend there

@@ -52,8 +52,11 @@ SCHEMA_RESOURCE: Traversable = resources.files("connectors") / "schemas" / "mapp
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: connection keys whose values are credentials: wrapped in Secret, and in a mapping file they
 #: may only be written as ${ENV} references (the file is committed; the value is not)
-_SECRET_AUTH_KEYS = ("token", "key", "secret")
+_SECRET_AUTH_KEYS = ("token", "key", "secret", "client_secret")
 _URL_PASSWORD = re.compile(r"^[^:/]+://[^/@:]*:([^@/]+)@")
+
+
+_NO_STRINGS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,17 @@ class SourceInfo:
     kind: str
     title: str
     side: str
+    #: "record" (a system of record) or "auxiliary" (fills gaps, never overrides one)
+    authority: str = "record"
+    #: canonical member field -> "record" | "auxiliary", overriding `authority` for it
+    field_authority: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+
+    def auxiliary_fields(self) -> frozenset[str]:
+        """The canonical member fields this system only fills in where no system of record
+        has a value (hub.federation.merge)."""
+        return frozenset(
+            name for name in FIELD_TYPES["member"]
+            if self.field_authority.get(name, self.authority) == "auxiliary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +107,6 @@ class Pagination:
     total: str | None = None
 
 
-_NO_STRINGS: Mapping[str, str] = MappingProxyType({})
-
-
 @dataclass(frozen=True, slots=True)
 class ByKeys:
     """A REST batch read by local ids: `?{param}=a,b,c`, at most `max` per request (a source
@@ -108,6 +119,9 @@ class ByKeys:
     path: str | None = None
     params: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
     headers: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+    #: "GET" (ids in the query) or "POST" (ids in a `body`: "json" sends them as a list)
+    method: str = "GET"
+    body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +155,9 @@ class EntityMapping:
     #: a REST entity the system cannot read by id: the hub only indexes it, and says so on
     #: purpose (the conformance kit fails a REST member entity without by_keys otherwise)
     index_only: bool = False
+    #: REST: "GET", or "POST" with the paging and changed-since parameters in a `body`
+    method: str = "GET"
+    body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +277,13 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
     """What the JSON Schema cannot say: known fields, code values, formats, per-kind keys."""
     problems: list[str] = []
     kind = doc["source"]["kind"]
+    for name in doc["source"].get("field_authority", {}):
+        if name not in FIELD_TYPES["member"]:
+            problems.append(
+                f"$.source.field_authority.{name}: {name!r} is not a canonical member field "
+                f"(known: {', '.join(sorted(FIELD_TYPES['member']))})")
+    if kind == "rest" and doc["connection"].get("format") == "xml":
+        problems.extend(_xml_path_problems(doc["entities"]))
     if kind == "ledger":
         conn = doc["connection"]
         fmt = conn.get("format") or Path(conn["file"]).suffix.lower().lstrip(".")
@@ -296,7 +320,10 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
                     problems.append(f"{where}.codes.{code}: {name} codes must map to true or false")
                 elif ftype == "int" and (not isinstance(value, int) or isinstance(value, bool)):
                     problems.append(f"{where}.codes.{code}: {name} codes must map to integers")
-                elif ftype not in ("enum", "bool", "int") and not isinstance(value, str):
+                elif ftype == "float" and (not isinstance(value, (int, float))
+                                           or isinstance(value, bool)):
+                    problems.append(f"{where}.codes.{code}: {name} codes must map to numbers")
+                elif ftype not in ("enum", "bool", "int", "float") and not isinstance(value, str):
                     problems.append(f"{where}.codes.{code}: {name} codes must map to text")
             if fspec.get("formats"):
                 if ftype not in ("date", "datetime"):
@@ -320,10 +347,38 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _xml_path_problems(entities: Mapping[str, Any]) -> list[str]:
+    """With `format = "xml"` every path is an XPath expression: say which do not compile."""
+    from connectors._xml import path_problem
+
+    out: list[str] = []
+    for entity, spec in entities.items():
+        base = f"$.entities.{entity}"
+        paging = spec.get("pagination") or {}
+        paths = [(f"{base}.records", spec.get("records")), (f"{base}.local_id", spec["local_id"]),
+                 (f"{base}.pagination.total", paging.get("total")),
+                 (f"{base}.pagination.next", paging.get("next"))]
+        for name, fspec in spec["fields"].items():
+            column = fspec if isinstance(fspec, str) else fspec.get("column")
+            paths.append((f"{base}.fields.{name}", column))
+        for where, path in paths:
+            if path and (problem := path_problem(path)) is not None:
+                out.append(f"{where}: {problem}")
+    return out
+
+
+def _method_problems(base: str, spec: Mapping[str, Any]) -> list[str]:
+    """`body` says how a POST sends its parameters: without POST it means nothing."""
+    if "body" in spec and spec.get("method", "GET") != "POST":
+        return [f"{base}.body: only a POST request has a body; set method = \"POST\" or "
+                "remove body"]
+    return []
+
+
 def _kind_problems(kind: str, entity: str, spec: Mapping[str, Any]) -> list[str]:
     base = f"$.entities.{entity}"
     out: list[str] = []
-    rest_only = ("params", "headers", "index_only")
+    rest_only = ("params", "headers", "index_only", "method", "body")
     not_for = {
         "rest": ("file", "sheet", "header_row"),
         "ledger": ("records", "pagination", "by_keys", "changed_since", *rest_only),
@@ -345,6 +400,10 @@ def _kind_problems(kind: str, entity: str, spec: Mapping[str, Any]) -> list[str]
             out.append(f"{base}.changed_since.param: sql sources use column, not param")
     if kind == "rest":
         out.extend(_fixed_param_problems(base, spec))
+        out.extend(_method_problems(base, spec))
+        by_keys = spec.get("by_keys") or {}
+        out.extend(_method_problems(f"{base}.by_keys", {"method": spec.get("method", "GET"),
+                                                        **by_keys}))
     return out
 
 
@@ -376,10 +435,14 @@ def _strings(table: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(table)) if table else _NO_STRINGS
 
 
-def _by_keys(spec: Mapping[str, Any]) -> ByKeys:
-    fixed = {k: v for k, v in spec.items() if k not in ("params", "headers")}
+def _by_keys(spec: Mapping[str, Any], entity: Mapping[str, Any]) -> ByKeys:
+    """By-id requests use the entity's method and body unless they say otherwise."""
+    fixed = {k: v for k, v in spec.items() if k not in ("params", "headers", "method", "body")}
+    method = spec.get("method", entity.get("method", "GET"))
+    body = spec.get("body", entity.get("body")) if method == "POST" else None
     return ByKeys(
-        **fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers"))
+        **fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers")),
+        method=method, body=body or ("json" if method == "POST" else None),
     )
 
 
@@ -423,7 +486,7 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             path=spec.get("path"),
             records=spec.get("records"),
             pagination=Pagination(**spec["pagination"]) if "pagination" in spec else None,
-            by_keys=_by_keys(spec["by_keys"]) if "by_keys" in spec else None,
+            by_keys=_by_keys(spec["by_keys"], spec) if "by_keys" in spec else None,
             changed_since=ChangedSince(**spec["changed_since"])
             if "changed_since" in spec
             else None,
@@ -434,10 +497,13 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             params=_strings(spec.get("params")),
             headers=_strings(spec.get("headers")),
             index_only=bool(spec.get("index_only", False)),
+            method=spec.get("method", "GET"),
+            body=spec.get("body", "json") if spec.get("method") == "POST" else None,
         )
     return SourceMapping(
         source=SourceInfo(
-            source["name"], kind, source.get("title", source["name"]), source["side"]
+            source["name"], kind, source.get("title", source["name"]), source["side"],
+            source.get("authority", "record"), _strings(source.get("field_authority")),
         ),
         connection=MappingProxyType(connection),
         entities=MappingProxyType(entities),

@@ -39,7 +39,7 @@ def test_the_table_is_well_formed() -> None:
         assert f.value_type in TYPES and f.authority in AUTHORITIES
         assert f.sensitivity in SENSITIVITIES and f.term
         assert (f.value_type == "enum") == ((f.entity, f.name) in ENUMS), f.name
-    assert ENTITIES == ("member", "organization", "activity", "attendance")
+    assert ENTITIES == ("member", "organization", "activity", "attendance", "study_record")
 
 
 def test_connector_field_types_come_from_the_table() -> None:

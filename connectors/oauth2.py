@@ -18,6 +18,7 @@ printed; neither ever reaches an error message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Mapping
@@ -76,15 +77,15 @@ class ClientCredentials:
         form = {"grant_type": "client_credentials"}
         if self.scope:
             form["scope"] = self.scope
-        basic: aiohttp.BasicAuth | None = None
+        headers = {"Accept": "application/json"}
         if self.client_auth == "body":
             form.update(client_id=self.client_id, client_secret=reveal(self._secret))
         else:
-            basic = aiohttp.BasicAuth(self.client_id, reveal(self._secret))
+            pair = f"{self.client_id}:{reveal(self._secret)}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         where = "POST token_url"
         try:
-            async with session.post(self.token_url, data=form, auth=basic,
-                                    headers={"Accept": "application/json"}) as response:
+            async with session.post(self.token_url, data=form, headers=headers) as response:
                 status = response.status
                 raw = await _read_capped(response)
         except (TimeoutError, aiohttp.ClientError) as exc:

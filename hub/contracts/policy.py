@@ -118,7 +118,8 @@ FIELD_ALIASES: Mapping[tuple[str, str], tuple[str, str]] = {
 }
 #: (type, field) made of every linked source's records rather than one source's value: the
 #: parties owning the member's sources own it (the most permissive answer among them wins)
-MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({("Member", "activities")})
+MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({
+    ("Member", "activities"), ("Member", "studyRecords"), ("Member", "studyHours")})
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
 OWN_DATA_MASKED: frozenset[tuple[str, str]] = IDENTIFYING  # canonical table, hub.model
 #: (type, field) of otherwise ungoverned types that leave masked to other parties unless a

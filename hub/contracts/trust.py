@@ -104,7 +104,9 @@ log = logging.getLogger("hub.contracts")
 
 #: (type, field) a party's own sources supply beyond the live member fields
 OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
-                                                  ("Member", "activities"))
+                                                  ("Member", "activities"),
+                                                  ("Member", "studyRecords"),
+                                                  ("Member", "studyHours"))
 
 
 def load_trust_config(path: Path | str) -> TrustConfig:

@@ -74,10 +74,12 @@ class SourceInfo:
 
     def auxiliary_fields(self) -> frozenset[str]:
         """The canonical member fields this system only fills in where no system of record
-        has a value (hub.federation.merge)."""
+        has a value (hub.federation.merge). `updated_at` is never one: it says when a record
+        changed, and a member's is the newest of all its records."""
         return frozenset(
             name for name in FIELD_TYPES["member"]
-            if self.field_authority.get(name, self.authority) == "auxiliary")
+            if name != "updated_at"
+            and self.field_authority.get(name, self.authority) == "auxiliary")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ by one party's system, so a member's list shows a record only when the caller ma
 party's `Member.studyRecords` of this member (its own system, or a contract's grant), and the
 yearly hours sum only the records of parties whose `Member.studyHours` the caller may see.
 Nothing else of another party's records rides along; hidden records leave no trace (not even
-in `totalCount`).
+in `totalCount`). A grant short of `full` (masked, hashed, year) shows a record's course,
+platform and hours but not when it was completed nor its score (an assessment of the person);
+hours left short of full are null, a sum having no partial form.
 
 Pages are read in SQL, batched per request: one query per distinct (visible systems, page
 window) for the pages, one per distinct visible set for the counts and for the hours.
@@ -43,6 +45,8 @@ _Visible = tuple[str, ...]
                  "a member finished on a study platform (学习强国-like).")
 class StudyRecord:
     _row: strawberry.Private[StudyRecordRow]
+    #: shown in full (the caller's own system, or a `full` grant); else no time, no score
+    _full: strawberry.Private[bool] = True
 
     @strawberry.field(description="课程名称。 The course.")
     def course(self) -> str | None:
@@ -58,12 +62,12 @@ class StudyRecord:
 
     @strawberry.field(description="完成时间（UTC）。 When it was completed (UTC).")
     def completed_at(self) -> datetime | None:
-        value = self._row.completed_at
+        value = self._row.completed_at if self._full else None
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     @strawberry.field(description="成绩（无考试时为空）。 Score; null when the course had no test.")
     def score(self) -> float | None:
-        return self._row.score
+        return self._row.score if self._full else None
 
     @strawberry.field(description="记录该学习记录的系统。 The system that recorded it.")
     def system(self) -> str:
@@ -151,17 +155,18 @@ class StudyLoaders:
         return [sums.get(k) for k in keys]
 
 
-def _visible(ctx: Context, subject: Subject, field: str) -> _Visible:
-    """The systems whose `Member.<field>` of this member the caller may see: those of the
-    parties the policy answers anything but DENY for (their own, or granted)."""
+def _visible(ctx: Context, subject: Subject, field: str) -> dict[str, bool]:
+    """The systems whose `Member.<field>` of this member the caller may see, each with
+    whether in full: those of the parties the policy answers anything but DENY for (their
+    own, or granted)."""
     registry = ctx.runtime.registry
     transform = ctx.decisions.transform
-    out = []
+    out: dict[str, bool] = {}
     for entry in registry:
-        owner = registry.owner_of(entry.name)
-        if transform(subject, "Member", field, owner) is not Transform.DENY:
-            out.append(entry.name)
-    return tuple(sorted(out))
+        decided = transform(subject, "Member", field, registry.owner_of(entry.name))
+        if decided is not Transform.DENY:
+            out[entry.name] = decided is Transform.FULL
+    return out
 
 
 async def study_records_page(ctx: Context, member_key: str, subject: Subject,
@@ -170,18 +175,20 @@ async def study_records_page(ctx: Context, member_key: str, subject: Subject,
     limits = ctx.runtime.limits
     offset, limit = page_window(first, after, default=limits.default_page_size,
                                 maximum=limits.max_page_size)
-    visible = _visible(ctx, subject, "studyRecords")
+    shown = _visible(ctx, subject, "studyRecords")
+    visible = tuple(sorted(shown))
     study = ctx.loaders.study
     rows = await study.pages.load((member_key, visible, offset, limit + 1)) if limit else []
 
     async def count() -> int:
         return await study.counts.load((member_key, visible))
 
-    return Connection.build([StudyRecord(_row=r) for r in rows], offset, limit, count)
+    records = [StudyRecord(_row=r, _full=shown[r.source]) for r in rows]
+    return Connection.build(records, offset, limit, count)
 
 
 async def study_hours(ctx: Context, member_key: str, subject: Subject, year: int) -> float | None:
     """The member's study hours completed in `year` (UTC) over the records the caller may see
     the hours of; None when there is none."""
-    visible = _visible(ctx, subject, "studyHours")
-    return await ctx.loaders.study.hours.load((member_key, visible, year))
+    full = tuple(sorted(s for s, whole in _visible(ctx, subject, "studyHours").items() if whole))
+    return await ctx.loaders.study.hours.load((member_key, full, year))

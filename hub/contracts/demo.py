@@ -217,8 +217,9 @@ def study_contract(observer: PartySpec, destinations: Sequence[PartySpec],
         "title": f"{observer[1]}学习记录共享协议",
         "parties": parties,
         "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
-        "scope": {"origin_region_codes": sorted({c for o in origins for c in o[2]}),
-                  "destination_region_codes": sorted({c for d in destinations for c in d[2]})},
+        # the origins' members wherever they live: each destination is narrowed to members
+        # living in its own regions all the same (ContractPolicy._own_origin)
+        "scope": {"origin_region_codes": sorted({c for o in origins for c in o[2]})},
         "permissions": {
             "read": [
                 {"grantee": "origin", "data_of": "observer", "fields": {

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from hub.demo.model import Person
 
 __all__ = ["StudyMember", "StudyRecord", "studies", "study_records", "study_local_id",
+           "study_name",
            "COURSES", "PLATFORMS"]
 
 COURSES: tuple[str, ...] = (
@@ -57,6 +58,13 @@ class StudyRecord:
     completed_at: datetime
     score: float | None
     updated_at: datetime
+
+
+def study_name(person: Person) -> str:
+    """The name as the member typed it when registering: the destination clerk's spelling,
+    and for one in three a form of address the systems of record never hold."""
+    return f"{person.destination_name}同志" if person.index % 3 == 0 else \
+        person.destination_name
 
 
 def study_local_id(person: Person) -> str:

@@ -347,7 +347,9 @@ class Member(Node, _MemberPart):
             description="本页条数。 Page size.")] = None,
         after: Annotated[str | None, strawberry.argument(
             description="上一页的 endCursor。 The previous page's endCursor.")] = None,
-    ) -> Connection[StudyRecord]:
+    ) -> Connection[StudyRecord] | None:
+        # nullable as `activities` is: a member whose records the caller may not see from
+        # any party leaves CONTRACT_DENIED here without taking the rest of the page with it
         return await study_records_page(info.context, self.key, self._subject, first, after)
 
     @strawberry.field(description="某年度学习时长（学时，按完成时间 UTC 计），只计调用方"

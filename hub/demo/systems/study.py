@@ -27,7 +27,14 @@ from typing import Any, ClassVar
 from aiohttp import web
 from lxml import etree
 
-from hub.demo._study import StudyMember, StudyRecord, studies, study_member, study_records
+from hub.demo._study import (
+    StudyMember,
+    StudyRecord,
+    studies,
+    study_member,
+    study_name,
+    study_records,
+)
 from hub.demo.generator import World
 from hub.demo.systems._http import Collection, RestServer
 
@@ -46,7 +53,7 @@ def _ts(value: datetime) -> str:
 
 def _learner(m: StudyMember) -> dict[str, Any]:
     p = m.person
-    return {"userId": m.local_id, "realName": p.destination_name, "idCard": p.id_number,
+    return {"userId": m.local_id, "realName": study_name(p), "idCard": p.id_number,
             "mobile": p.phone, "lastModified": _ts(m.updated_at)}
 
 

@@ -64,7 +64,7 @@ def test_an_auxiliary_source_fills_gaps_but_never_overrides_a_system_of_record()
     assert merged["occupation"].value == "司机"        # older, of record, still wins
     # without the authority the newer platform would have won name (same side) and phone
     plain = merge_values(records)
-    assert (plain["name"].source, plain["phone"].source) == ("county", "study")
+    assert (plain["name"].source, plain["phone"].source) == ("study", "study")
     assert merge_values(records[1:2], auxiliary)["name"].value == "张三同志"  # alone: fills
     # per-field authority: the platform is of record for the phone only
     per_field = {"study": frozenset({"name", "employer", "occupation"})}

@@ -59,6 +59,9 @@ _URL_PASSWORD = re.compile(r"^[^:/]+://[^/@:]*:([^@/]+)@")
 _NO_STRINGS: Mapping[str, str] = MappingProxyType({})
 
 
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
     """[source]: who the system is; `side` decides field authority in hub.federation.merge."""
@@ -160,6 +163,9 @@ class EntityMapping:
     #: REST: "GET", or "POST" with the paging and changed-since parameters in a `body`
     method: str = "GET"
     body: str | None = None
+    #: the deployment's extension fields (connectors.extensions): name -> mapping; each
+    #: FieldMapping's `field` is the record key ("ext.<name>")
+    extensions: Mapping[str, FieldMapping] = field(default_factory=lambda: _NO_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,16 @@ class SourceMapping:
     entities: Mapping[str, EntityMapping]
     path: Path | None = None
     timezone: tzinfo = field(default=UTC)
+
+    def auxiliary_fields(self) -> frozenset[str]:
+        """`SourceInfo.auxiliary_fields` plus the member extensions ("ext.<name>") this
+        system only fills in (its `authority`, or `field_authority` by "ext.<name>")."""
+        info = self.source
+        member = self.entities.get("member")
+        extensions = member.extensions if member is not None else _NO_FIELDS
+        return info.auxiliary_fields() | frozenset(
+            spec.field for spec in extensions.values()
+            if info.field_authority.get(spec.field, info.authority) == "auxiliary")
 
     @property
     def base_dir(self) -> Path:
@@ -275,11 +291,36 @@ def _format_works(fmt: str) -> bool:
         return False
 
 
+def _extension_problems(doc: Mapping[str, Any],
+                        declared: Mapping[str, str] | None) -> list[str]:
+    """Extensions: members only, and (when the hub config is known) declared there."""
+    out: list[str] = []
+    for entity, spec in doc["entities"].items():
+        names = spec.get("extensions") or {}
+        if names and entity != "member":
+            out.append(f"$.entities.{entity}.extensions: only member fields can be extended")
+            continue
+        for name, fspec in names.items():
+            where = f"$.entities.{entity}.extensions.{name}"
+            if declared is not None and name not in declared:
+                out.append(f"{where}: {name!r} is not declared; add [extensions.member.{name}] "
+                           "with type and label to yanxing.toml"
+                           + (f" (declared: {', '.join(sorted(declared))})" if declared else ""))
+            if isinstance(fspec, Mapping) and "type" in fspec:
+                out.append(f"{where}.type: an extension's type is declared in yanxing.toml, "
+                           "not in the mapping")
+    return out
+
+
 def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
     """What the JSON Schema cannot say: known fields, code values, formats, per-kind keys."""
     problems: list[str] = []
     kind = doc["source"]["kind"]
+    extension_authority = {f"ext.{n}" for n in
+                           (doc["entities"].get("member", {}).get("extensions") or {})}
     for name in doc["source"].get("field_authority", {}):
+        if name in extension_authority:
+            continue
         if name not in FIELD_TYPES["member"]:
             problems.append(
                 f"$.source.field_authority.{name}: {name!r} is not a canonical member field "
@@ -360,9 +401,10 @@ def _xml_path_problems(entities: Mapping[str, Any]) -> list[str]:
         paths = [(f"{base}.records", spec.get("records")), (f"{base}.local_id", spec["local_id"]),
                  (f"{base}.pagination.total", paging.get("total")),
                  (f"{base}.pagination.next", paging.get("next"))]
-        for name, fspec in spec["fields"].items():
-            column = fspec if isinstance(fspec, str) else fspec.get("column")
-            paths.append((f"{base}.fields.{name}", column))
+        for table in ("fields", "extensions"):
+            for name, fspec in (spec.get(table) or {}).items():
+                column = fspec if isinstance(fspec, str) else fspec.get("column")
+                paths.append((f"{base}.{table}.{name}", column))
         for where, path in paths:
             if path and (problem := path_problem(path)) is not None:
                 out.append(f"{where}: {problem}")
@@ -448,7 +490,17 @@ def _by_keys(spec: Mapping[str, Any], entity: Mapping[str, Any]) -> ByKeys:
     )
 
 
-def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
+def _field_mapping(key: str, fspec: Any, default_type: str) -> FieldMapping:
+    if isinstance(fspec, str):
+        return FieldMapping(key, fspec, default_type)
+    codes = fspec.get("codes")
+    return FieldMapping(key, fspec["column"], fspec.get("type", default_type),
+                        MappingProxyType(dict(codes)) if codes else None,
+                        tuple(fspec.get("formats", ())))
+
+
+def _build(doc: Mapping[str, Any], path: Path | None,
+           declared: Mapping[str, str] | None = None) -> SourceMapping:
     source = doc["source"]
     kind = source["kind"]
     connection = dict(doc["connection"])
@@ -501,6 +553,9 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             index_only=bool(spec.get("index_only", False)),
             method=spec.get("method", "GET"),
             body=spec.get("body", "json") if spec.get("method") == "POST" else None,
+            extensions=MappingProxyType({
+                ext: _field_mapping(f"ext.{ext}", fspec, (declared or {}).get(ext, "string"))
+                for ext, fspec in (spec.get("extensions") or {}).items()}),
         )
     return SourceMapping(
         source=SourceInfo(
@@ -520,8 +575,11 @@ def parse_mapping(
     path: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    extensions: Mapping[str, str] | None = None,
 ) -> SourceMapping:
-    """Validate an already-parsed mapping document (tests and generated mappings use this)."""
+    """Validate an already-parsed mapping document (tests and generated mappings use this).
+    `extensions`: the hub config's declared extension fields (name -> type); None when the
+    mapping is read alone (its extensions are then read as text)."""
     where = str(path) if path is not None else "<mapping>"
     problems = _literal_secrets(raw)
     doc = dict(raw)
@@ -535,11 +593,12 @@ def parse_mapping(
     problems.extend(_format_problem(e) for e in schema_errors)
     if not schema_errors:
         problems.extend(_semantic_problems(doc))
+        problems.extend(_extension_problems(doc, extensions))
     if problems:
         error = ConnectorConfigError([f"{where}: {p}" for p in problems])
         error.path = where
         raise error
-    return _build(doc, path)
+    return _build(doc, path, extensions)
 
 
 def load_mapping(
@@ -547,6 +606,7 @@ def load_mapping(
     *,
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    extensions: Mapping[str, str] | None = None,
 ) -> SourceMapping:
     """Read, substitute, merge `overrides` into [connection], validate; raise ConnectorConfigError.
 
@@ -563,4 +623,5 @@ def load_mapping(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConnectorConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from None
-    return parse_mapping(raw, path=path.resolve(), overrides=overrides, env=env)
+    return parse_mapping(raw, path=path.resolve(), overrides=overrides, env=env,
+                         extensions=extensions)

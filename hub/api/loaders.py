@@ -37,6 +37,7 @@ from hub.store.models import (
 )
 
 if TYPE_CHECKING:
+    from hub.api.extension_fields import ExtensionLoader
     from hub.api.types.study import StudyLoaders
 
 __all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
@@ -152,6 +153,13 @@ class Loaders:
     @cached_property
     def attendance_by_member(self) -> DataLoader[str, list[AttendanceRow]]:
         return DataLoader(self._attendance_by_member)
+
+    @cached_property
+    def extension_values(self) -> ExtensionLoader:
+        """A deployment's extension fields of members (hub.api.extension_fields)."""
+        from hub.api.extension_fields import ExtensionLoader
+
+        return ExtensionLoader(self.ctx)
 
     @cached_property
     def study(self) -> StudyLoaders:

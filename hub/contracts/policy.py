@@ -126,7 +126,7 @@ OWN_DATA_MASKED: frozenset[tuple[str, str]] = IDENTIFYING  # canonical table, hu
 #: contract grants more (the owner sees its own in full): organisations' contact phones
 MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = _OTHER_ENTITIES_MASKED
 #: types whose values belong to one member: contracts apply only when their scope covers it
-MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES
+MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES | {"MemberExtensions"}
 
 #: how many (caller, subject) answers of `applicable` a policy keeps (it is shared between
 #: requests; past this it starts afresh, so memory stays bounded)

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -136,7 +136,24 @@ def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     out: dict[str, dict[str, set[str]]] = {}
     for entry in sources:
         if entry.owner:
-            out[entry.owner] = {t: set(fs) for t, fs in member_pairs.items()}
+            supplied = out.setdefault(entry.owner,
+                                      {t: set(fs) for t, fs in member_pairs.items()})
+            extensions = _extension_names(entry.connector)
+            if extensions:
+                supplied.setdefault("MemberExtensions", set()).update(extensions)
+    return out
+
+
+def _extension_names(connector: object) -> set[str]:
+    """The GraphQL names of the extension fields a source's mapping maps (a deployment's
+    `MemberExtensions` fields its owner supplies)."""
+    entities = getattr(getattr(connector, "mapping", None), "entities", None)
+    member = entities.get("member") if isinstance(entities, Mapping) else None
+    names = getattr(member, "extensions", None) or {}
+    out = set()
+    for name in names:
+        head, *rest = str(name).split("_")
+        out.add(head + "".join(p.title() for p in rest))
     return out
 
 

@@ -49,7 +49,8 @@ __all__ = [
 
 #: a member record's value of the deployment's extension field `x` is `values["ext.x"]`
 #: (connectors.mapping: a mapping's [entities.member.extensions] table)
-EXTENSION_PREFIX = "ext."
+from connectors.extensions import EXTENSION_PREFIX
+
 _ORG_FIELDS = ("name", "kind", "region_code", "parent_id", "secretary", "contact_phone")
 _ACTIVITY_FIELDS = (
     "org_id", "kind", "title", "start_time", "online",

@@ -28,10 +28,9 @@ DEFAULT_TIMEOUT = 5.0
 
 
 def auxiliary_fields(connector: Connector) -> frozenset[str]:
-    """The member fields a source only fills in (its mapping's `authority`); none for a
-    connector without a mapping."""
-    info = getattr(getattr(connector, "mapping", None), "source", None)
-    fields = getattr(info, "auxiliary_fields", None)
+    """The member fields (and "ext.<name>" extensions) a source only fills in (its mapping's
+    `authority`); none for a connector without a mapping."""
+    fields = getattr(getattr(connector, "mapping", None), "auxiliary_fields", None)
     return frozenset(fields()) if callable(fields) else frozenset()
 
 

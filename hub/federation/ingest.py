@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base import DataIssue, Location, PartialDate, Record
+from connectors.extensions import EXTENSION_PREFIX
 from hub.clock import as_utc
 from hub.federation.identity import member_key, phone_hash
 from hub.federation.member_rows import ROUTING_FIELDS, recompute_members
@@ -41,15 +42,10 @@ __all__ = [
     "write_activities",
     "write_attendance",
     "write_study_records",
-    "EXTENSION_PREFIX",
     "write_issues",
     "issue_fingerprint",
     "source_updated_at",
 ]
-
-#: a member record's value of the deployment's extension field `x` is `values["ext.x"]`
-#: (connectors.mapping: a mapping's [entities.member.extensions] table)
-from connectors.extensions import EXTENSION_PREFIX
 
 _ORG_FIELDS = ("name", "kind", "region_code", "parent_id", "secretary", "contact_phone")
 _ACTIVITY_FIELDS = (

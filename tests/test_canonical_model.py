@@ -95,7 +95,8 @@ def test_policy_field_names_come_from_the_table() -> None:
     assert MASKED_FIELDS == {p for f in FIELDS if f.sensitivity != "ordinary" for p in f.graphql}
     assert OWN_DATA_MASKED == {("Member", "idNumber")}
     assert MASKED_UNLESS_GRANTED == {("Organization", "contactPhone")}
-    assert MEMBER_TYPES == {"Member", "Destination", "Work", "FourClarities"}
+    # and a deployment's extension fields (hub.api.extension_fields), governed as a member's
+    assert MEMBER_TYPES == {"Member", "Destination", "Work", "FourClarities", "MemberExtensions"}
 
 
 def test_every_graphql_name_in_the_table_is_in_the_published_schema() -> None:

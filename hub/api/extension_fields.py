@@ -180,12 +180,9 @@ def deployment_schema(fields: Sequence[ExtensionField], *,
     """The schema a deployment with these extension fields serves: a fresh build of the
     published one (never the cached core schema, whose types must stay as published), with
     the extensions installed."""
-    from hub.api.schema import _plugin_types, build_schema
+    from hub.api.schema import fresh_published_schema
 
-    schema = build_schema(_plugin_types("QUERY_TYPES"),
-                          extra_mutation_types=_plugin_types("MUTATION_TYPES"),
-                          federation=federation)
-    return install_extensions(schema, fields)
+    return install_extensions(fresh_published_schema(federation=federation), fields)
 
 
 def deployment_sdl(fields: Sequence[ExtensionField]) -> str:

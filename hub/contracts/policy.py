@@ -95,7 +95,8 @@ __all__ = [
 #: (`SourceRecord.localId`) and a member's organisation-life record (`Member.activities`) are
 #: personal and need a grant (or the caller's own source).
 DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
-    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources"}),
+    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources",
+                         "extensions"}),  # a deployment's container (hub.api.extension_fields)
     "FourClarities": frozenset({"destination", "work"}),
     "SourceRecord": frozenset({"system", "fetchedAt", "fields", "usedFields"}),
     # what is wrong and where (system, column), never which record or its values

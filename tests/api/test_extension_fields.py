@@ -274,3 +274,41 @@ label = "x"
                      "[extensions.organization]: only member fields can be extended",
                      "extensions.hardship: 'hardship' is not declared"):
         assert expected in said, (expected, said)
+
+
+@LOOP
+async def test_without_contracts_masked_and_identifying_fields_leave_masked(
+        served: tuple[Any, str]) -> None:
+    """The same deployment served without [trust] (development mode: the masking policy)."""
+    import uvicorn
+
+    from hub.app import create_app
+
+    (base, _, config), _ = served
+    text = config.read_text(encoding="utf-8")
+    open_config = base / "open.toml"
+    open_config.write_text(text[:text.index("[trust]")] + EXTENSIONS,
+                           encoding="utf-8")
+    app = create_app(load_settings(open_config, env={}))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(
+                f"http://127.0.0.1:{port}/graphql", json={"query": """{ members(first: 10) {
+                nodes { name extensions { partyDuty hardship joinedOn } } } }"""})
+        body = response.json()
+    finally:
+        server.should_exit = True
+        await task
+    assert "errors" not in body, body
+    people = {p[1]: p for p in _people()}
+    for node in body["data"]["members"]["nodes"]:
+        ext, (_, _, duty, _, joined) = node["extensions"], people[node["name"]]
+        assert ext["partyDuty"] == (duty or None)   # ordinary: as it is
+        assert ext["hardship"] is None              # masked: a yes/no has no masked form
+        assert ext["joinedOn"] and ext["joinedOn"] != f"{joined[:4]}-{joined[4:6]}-{joined[6:]}"

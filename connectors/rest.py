@@ -435,13 +435,13 @@ class RestConnector(MappedConnector):
         items = self._items(entity, body, where)
         issues: list[DataIssue] = []
         records = self._convert(entity, items, where, request.fields, issues)
-        total = self._total(entity, self._dig(body, paging.total if paging else None)
+        total = self._total(self._dig(body, paging.total)
                             if paging is not None and paging.total else MISSING)
         next_cursor = self._next_cursor(entity, body, request.cursor, len(items), size, seen, total)
         return ReadResult([r for r in records if r is not None], next_cursor, issues, total)
 
     @staticmethod
-    def _total(entity: EntityMapping, value: Any) -> int | None:
+    def _total(value: Any) -> int | None:
         """The source's own count of the listing (`value` found where the mapping says)."""
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return None

@@ -84,6 +84,10 @@ async def open_runtime(
         )
         if policy is not None:
             runtime.policy = policy
+        elif settings.extensions:  # masked and identifying extension fields leave masked
+            from hub.api.extension_fields import masking_policy
+
+            runtime.policy = masking_policy(settings.extensions)
         if trust is not None:
             runtime.enforcement = await _open_trust(trust, runtime)
         try:

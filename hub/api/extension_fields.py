@@ -46,7 +46,7 @@ from hub.clock import as_utc
 from hub.federation.merge import SourcedValue, merge_values
 from hub.model import Side
 from hub.policy.base import Subject, Transform
-from hub.policy.masking import MaskingPolicy
+from hub.policy.masking import MASKED_FIELDS, MaskingPolicy
 from hub.policy.transforms import apply
 from hub.store.models import SourceLinkRow
 
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from hub.api.types.member import Member
 
 __all__ = ["EXTENSIONS_TYPE", "install_extensions", "ExtensionLoader", "deployment_schema",
-           "deployment_sdl"]
+           "deployment_sdl", "masking_policy"]
 
 #: the GraphQL type holding a deployment's extension fields (absent from the core SDL)
 EXTENSIONS_TYPE = "MemberExtensions"
@@ -124,11 +124,10 @@ def _resolver(field: ExtensionField) -> Any:
         if transform is Transform.DENY or value is None:
             return policed_value(ctx, root, EXTENSIONS_TYPE,  # type: ignore[arg-type]
                                  field.graphql_name, value)
-        capped = transform is Transform.FULL and (
-            (field.sensitivity != "ordinary" and isinstance(ctx.active_policy, MaskingPolicy))
-            or (field.sensitivity == "identifying" and owner is not None
-                and owner == ctx.caller.party))
-        if capped:
+        # the policy masks its own masked pairs (`masking_policy` without contracts); under
+        # contracts an identifying value is masked to the party holding it, as an ID number is
+        if (transform is Transform.FULL and field.sensitivity == "identifying"
+                and owner is not None and owner == ctx.caller.party):
             transform = Transform.MASKED
         if transform is Transform.FULL:
             return value
@@ -139,6 +138,13 @@ def _resolver(field: ExtensionField) -> Any:
         return None  # a number or a yes/no has no partial form
 
     return resolve
+
+
+def masking_policy(fields: Sequence[ExtensionField]) -> MaskingPolicy:
+    """The policy without contracts for a deployment: the canonical masked fields, and its
+    extension fields declared masked or identifying."""
+    return MaskingPolicy(MASKED_FIELDS | {(EXTENSIONS_TYPE, f.graphql_name) for f in fields
+                                          if f.sensitivity != "ordinary"})
 
 
 def _graphql_type(field: ExtensionField, date: GraphQLScalarType) -> GraphQLOutputType:

@@ -205,7 +205,10 @@ def study_contract(observer: PartySpec, destinations: Sequence[PartySpec],
     """学习记录共享协议: an auxiliary study platform shares what members studied. The origin
     side keeps membership and education records (党员教育管理), so it reads each study record
     and the yearly hours; the destination side, running the members' organisation life,
-    reads the yearly hours only; the platform reads nothing of the other parties."""
+    reads the yearly hours only; the platform reads nothing of the other parties. The
+    origins and destinations also share the routing facts (组织关系, 流入地), as in the
+    multi-party contract: a contract adding members to a party's range must let it filter
+    them as the others do (ContractPolicy.filter_allowed)."""
     parties = [{"party": d[0], "role": "destination"} for d in destinations]
     parties += [{"party": o[0], "role": "origin"} for o in origins]
     parties.append({"party": observer[0], "role": "observer"})
@@ -226,6 +229,20 @@ def study_contract(observer: PartySpec, destinations: Sequence[PartySpec],
                     "Member": {"studyRecords": "full", "studyHours": "full"}}},
                 {"grantee": "destination", "data_of": "observer", "fields": {
                     "Member": {"studyHours": "full"}}},
+                # whose members they are: the routing facts every party co-manages by (as in
+                # the multi-party contract), so the parties it adds may still filter on them
+                {"grantee": "destination", "data_of": "origin", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"}}},
+                {"grantee": "origin", "data_of": "destination", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"region": "full", "organization": "full"}}},
+                {"grantee": "origin", "data_of": "origin", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"}}},
+                {"grantee": "destination", "data_of": "destination", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"}}},
             ],
             "record": {},
         },

@@ -129,19 +129,35 @@ def load_trust_config(path: Path | str) -> TrustConfig:
 
 def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     """party -> GraphQL type -> fields its own sources can supply (a party may always ask
-    for those: for its own members it sees them)."""
-    member_pairs: dict[str, set[str]] = {}
-    for type_name, name in (*MEMBER_GRAPHQL_FIELDS, *OWN_SOURCE_FIELDS):
-        member_pairs.setdefault(type_name, set()).add(name)
+    for those: for its own members it sees them). A source with a mapping supplies the
+    member fields made of what it maps (a study platform mapping names and phones supplies no
+    organisation), plus its own records (OWN_SOURCE_FIELDS) and its extension fields; one
+    without (a test double) every member field."""
     out: dict[str, dict[str, set[str]]] = {}
     for entry in sources:
-        if entry.owner:
-            supplied = out.setdefault(entry.owner,
-                                      {t: set(fs) for t, fs in member_pairs.items()})
-            extensions = _extension_names(entry.connector)
-            if extensions:
-                supplied.setdefault("MemberExtensions", set()).update(extensions)
+        if not entry.owner:
+            continue
+        supplied = out.setdefault(entry.owner, {})
+        mapped = _mapped_member_fields(entry.connector)
+        for (type_name, name), canonical in MEMBER_GRAPHQL_FIELDS.items():
+            if mapped is None or set(canonical) & mapped:
+                supplied.setdefault(type_name, set()).add(name)
+        for type_name, name in OWN_SOURCE_FIELDS:
+            supplied.setdefault(type_name, set()).add(name)
+        extensions = _extension_names(entry.connector)
+        if extensions:
+            supplied.setdefault("MemberExtensions", set()).update(extensions)
     return out
+
+
+def _mapped_member_fields(connector: object) -> set[str] | None:
+    """The canonical member fields a source's mapping maps; None without a mapping."""
+    entities = getattr(getattr(connector, "mapping", None), "entities", None)
+    if not isinstance(entities, Mapping):
+        return None
+    member = entities.get("member")
+    fields = getattr(member, "fields", None)
+    return set(fields) if isinstance(fields, Mapping) else set()
 
 
 def _extension_names(connector: object) -> set[str]:

@@ -241,6 +241,7 @@ async def test_auxiliary_study_platform_never_overrides_the_systems_of_record(
         if key:
             held.setdefault(key, {})[source] = local_id
         if source == "study":
+            assert auxiliary is not None
             assert "name" in auxiliary and "phone_hash" in auxiliary
     both = {k: v for k, v in held.items() if {"study", "county"} <= v.keys()}
     renamed = [k for k in both if _study.study_name(people[k]) != people[k].name]

@@ -18,8 +18,9 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 def _records() -> list[Record]:
     """Members 0 and 1 of the world studied on the county's system: 0 five courses over two
     years, 1 one course; one record has an ID number that is not one (kept unlinked)."""
-    rows = [(0, k, 1.5 + k, datetime(2023 + k % 2, 3, 1 + k, 8, tzinfo=UTC), 90.0 - k)
-            for k in range(5)]
+    rows: list[tuple[int, int, float, datetime, float | None]] = [
+        (0, k, 1.5 + k, datetime(2023 + k % 2, 3, 1 + k, 8, tzinfo=UTC), 90.0 - k)
+        for k in range(5)]
     rows.append((1, 0, 2.0, datetime(2024, 12, 31, 23, 30, tzinfo=UTC), None))
     out = [Record("county", "study_record", f"s{i}-{k}",
                   {"member_id_number": id_number(i), "course": f"课程{k}", "platform": "学习强国",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hub.federation.merge import SourcedValue, merge_field, merge_values
 from hub.model import Side
@@ -51,7 +52,7 @@ def test_a_single_record_wins_every_field_it_has():
 
 def test_an_auxiliary_source_fills_gaps_but_never_overrides_a_system_of_record():
     old, new = datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)
-    records = [
+    records: list[tuple[str, Side, dict[str, Any], datetime | None]] = [
         ("county", Side.ORIGIN, {"name": "张三", "phone": "13800000001", "employer": None}, old),
         ("study", Side.ORIGIN, {"name": "张三同志", "phone": "13900000002",
                                 "employer": "某公司", "occupation": "工人"}, new),

@@ -45,8 +45,10 @@ class RecordBuilder:
         self.tz = tz
 
     def selected(self, fields: frozenset[str] | None) -> list[FieldMapping]:
-        """The mapped fields a request asked for (all when `fields` is None)."""
-        return [f for name, f in self.entity.fields.items() if fields is None or name in fields]
+        """The mapped fields a request asked for (all when `fields` is None), extension
+        fields ("ext.<name>") included."""
+        mapped = [*self.entity.fields.values(), *self.entity.extensions.values()]
+        return [f for f in mapped if fields is None or f.field in fields]
 
     def local_id(self, raw: Any) -> str | None:
         """The local id as text (Excel's 12.0 -> "12"), or None when blank or not an id at

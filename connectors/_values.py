@@ -9,6 +9,7 @@ next to the record (the field becomes None), so one bad cell never stops a sync.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -222,6 +223,22 @@ def _to_int(raw: object) -> int:
     raise ValueProblem(INVALID_VALUE, f"{text!r} is not a whole number")
 
 
+def _to_float(raw: object) -> float:
+    """A decimal number (学时 1.5, 成绩 92.5); NaN and infinities are not numbers here."""
+    if isinstance(raw, bool):
+        raise ValueProblem(INVALID_VALUE, f"{raw!r} is not a number")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        text = raw_text(raw)
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+            raise ValueProblem(INVALID_VALUE, f"{text!r} is not a number")
+        value = float(text)
+    if not math.isfinite(value):
+        raise ValueProblem(INVALID_VALUE, f"{raw!r} is not a finite number")
+    return value
+
+
 def _to_phone(raw: object) -> str:
     text = raw_text(raw)
     digits = re.sub(r"[\s\-()（）]", "", text)
@@ -287,6 +304,8 @@ def convert(
         return _to_bool(raw)
     if value_type == "int":
         return _to_int(raw)
+    if value_type == "float":
+        return _to_float(raw)
     if value_type == "phone":
         return _to_phone(raw)
     if value_type == "region":

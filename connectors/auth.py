@@ -88,9 +88,21 @@ class HmacSignature(Authenticator):
         params[auth.get("signature_param", "sign")] = sign_params(params, reveal(auth["secret"]))
 
 
+class OAuth2ClientCredentials(Authenticator):
+    """OAuth2 client credentials (connectors.oauth2): the token is fetched, cached and renewed
+    asynchronously by the connector (RestConnector._get), which sets the Authorization header
+    itself; nothing is added here."""
+
+    type = "oauth2"
+
+    def apply(self, params: dict[str, str], headers: dict[str, str]) -> None:
+        return None
+
+
 #: auth type -> its class; `register_authenticator` adds to it
 AUTHENTICATORS: dict[str, type[Authenticator]] = {
-    cls.type: cls for cls in (NoAuth, BearerToken, ApiKey, HmacSignature)
+    cls.type: cls for cls in (NoAuth, BearerToken, ApiKey, HmacSignature,
+                              OAuth2ClientCredentials)
 }
 
 

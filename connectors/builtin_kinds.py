@@ -136,7 +136,7 @@ def _open_mock(mapping: SourceMapping) -> Connector:
 REST = ConnectorKind(
     name="rest", open=_open_rest, connection_schema=_ref("rest_connection"),
     entity_keys=frozenset({"path", "records", "pagination", "by_keys", "changed_since", "params",
-                           "headers", "index_only"}),
+                           "headers", "index_only", "method", "body"}),
     required_entity_keys={"path": "the URL path"},
     check=_rest_problems, title="a platform's JSON API over HTTP (REST)",
 )

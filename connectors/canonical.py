@@ -42,12 +42,14 @@ __all__ = [
 
 #: every value type a field can have; a mapping may override the inferred one with `type`
 TYPES = frozenset(
-    {"string", "id_number", "date", "datetime", "bool", "int", "region", "phone", "enum"}
+    {"string", "id_number", "date", "datetime", "bool", "int", "float", "region", "phone",
+     "enum"}
 )
 #: value type -> the Python types a connector's record may hold for it (after mapping)
 PYTHON_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType({
     "string": (str,), "id_number": (str,), "region": (str,), "phone": (str,), "enum": (str,),
     "date": (PartialDate, date), "datetime": (datetime,), "bool": (bool,), "int": (int,),
+    "float": (float, int),
 })
 #: whose value wins when two sources disagree (hub.model.Authority): the origin side keeps
 #: membership records (党籍), the destination side residence, work and organisation life
@@ -146,6 +148,16 @@ FIELDS: tuple[CanonicalField, ...] = (
     _F("attendance", "member_id_number", "id_number", "党员公民身份号码",
        sensitivity="identifying"),
     _F("attendance", "mode", "enum", "参加方式", graphql=(("Attendance", "mode"),)),
+    # study_record (学习记录: one course one member finished on a study platform, 学习强国-like)
+    _F("study_record", "member_id_number", "id_number", "党员公民身份号码",
+       sensitivity="identifying"),
+    _F("study_record", "course", "string", "课程", graphql=(("StudyRecord", "course"),)),
+    _F("study_record", "platform", "string", "学习平台", graphql=(("StudyRecord", "platform"),)),
+    _F("study_record", "hours", "float", "学时", graphql=(("StudyRecord", "hours"),)),
+    _F("study_record", "completed_at", "datetime", "完成时间",
+       graphql=(("StudyRecord", "completedAt"),)),
+    _F("study_record", "score", "float", "成绩", graphql=(("StudyRecord", "score"),)),
+    _F("study_record", "updated_at", "datetime", "更新时间"),
 )
 
 #: the canonical entities, in table order

@@ -55,7 +55,7 @@ BUILTIN_KINDS: Mapping[str, str] = MappingProxyType({
 })
 
 #: entity keys every kind reads (the rest are the kind's own: `ConnectorKind.entity_keys`)
-COMMON_ENTITY_KEYS = frozenset({"local_id", "fields", "required"})
+COMMON_ENTITY_KEYS = frozenset({"local_id", "fields", "required", "extensions"})
 
 _NO_SCHEMA: Mapping[str, Any] = MappingProxyType({})
 

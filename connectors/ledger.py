@@ -254,7 +254,7 @@ class LedgerConnector(MappedConnector):
             columns.setdefault(_norm(cell), index)
         builder = self._builders[entity.name]
         table = _Table(where, header_row, columns, [])
-        for spec in entity.fields.values():
+        for spec in (*entity.fields.values(), *entity.extensions.values()):
             if _norm(spec.column) not in columns:
                 table.issues.append(
                     builder.issue(

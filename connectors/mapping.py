@@ -58,8 +58,14 @@ SCHEMA_RESOURCE: Traversable = resources.files("connectors") / "schemas" / "mapp
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: connection keys whose values are credentials: wrapped in Secret, and in a mapping file they
 #: may only be written as ${ENV} references (the file is committed; the value is not)
-_SECRET_AUTH_KEYS = ("token", "key", "secret")
+_SECRET_AUTH_KEYS = ("token", "key", "secret", "client_secret")
 _URL_PASSWORD = re.compile(r"^[^:/]+://[^/@:]*:([^@/]+)@")
+
+
+_NO_STRINGS: Mapping[str, str] = MappingProxyType({})
+
+
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,19 @@ class SourceInfo:
     kind: str
     title: str
     side: str
+    #: "record" (a system of record) or "auxiliary" (fills gaps, never overrides one)
+    authority: str = "record"
+    #: canonical member field -> "record" | "auxiliary", overriding `authority` for it
+    field_authority: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+
+    def auxiliary_fields(self) -> frozenset[str]:
+        """The canonical member fields this system only fills in where no system of record
+        has a value (hub.federation.merge). `updated_at` is never one: it says when a record
+        changed, and a member's is the newest of all its records."""
+        return frozenset(
+            name for name in FIELD_TYPES["member"]
+            if name != "updated_at"
+            and self.field_authority.get(name, self.authority) == "auxiliary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +118,6 @@ class Pagination:
     total: str | None = None
 
 
-_NO_STRINGS: Mapping[str, str] = MappingProxyType({})
 _NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 _NO_WRITES: Mapping[str, Any] = MappingProxyType({})
 
@@ -116,6 +134,9 @@ class ByKeys:
     path: str | None = None
     params: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
     headers: Mapping[str, str] = field(default_factory=lambda: _NO_STRINGS)
+    #: "GET" (ids in the query) or "POST" (ids in a `body`: "json" sends them as a list)
+    method: str = "GET"
+    body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +173,12 @@ class EntityMapping:
     #: the entity keys only this source's kind reads (its `ConnectorKind.entity_schema`), as
     #: written in the mapping: a plugin kind's connector finds its own settings here
     options: Mapping[str, Any] = field(default_factory=lambda: _NO_OPTIONS)
+    #: REST: "GET", or "POST" with the paging and changed-since parameters in a `body`
+    method: str = "GET"
+    body: str | None = None
+    #: the deployment's extension fields (connectors.extensions): name -> mapping; each
+    #: FieldMapping's `field` is the record key ("ext.<name>")
+    extensions: Mapping[str, FieldMapping] = field(default_factory=lambda: _NO_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +225,16 @@ class SourceMapping:
     timezone: tzinfo = field(default=UTC)
     #: action -> how the hub writes its entries back into this system (empty: read-only)
     writes: Mapping[str, WriteMapping] = field(default_factory=lambda: _NO_WRITES)
+
+    def auxiliary_fields(self) -> frozenset[str]:
+        """`SourceInfo.auxiliary_fields` plus the member extensions ("ext.<name>") this
+        system only fills in (its `authority`, or `field_authority` by "ext.<name>")."""
+        info = self.source
+        member = self.entities.get("member")
+        extensions = member.extensions if member is not None else _NO_FIELDS
+        return info.auxiliary_fields() | frozenset(
+            spec.field for spec in extensions.values()
+            if info.field_authority.get(spec.field, info.authority) == "auxiliary")
 
     @property
     def base_dir(self) -> Path:
@@ -332,10 +369,49 @@ def _format_works(fmt: str) -> bool:
         return False
 
 
+def _extension_problems(doc: Mapping[str, Any],
+                        declared: Mapping[str, str] | None) -> list[str]:
+    """Extensions: members only, and (when the hub config is known) declared there."""
+    out: list[str] = []
+    for entity, spec in doc["entities"].items():
+        names = spec.get("extensions") or {}
+        if names and entity != "member":
+            out.append(f"$.entities.{entity}.extensions: only member fields can be extended")
+            continue
+        for name, fspec in names.items():
+            where = f"$.entities.{entity}.extensions.{name}"
+            if declared is not None and name not in declared:
+                out.append(f"{where}: {name!r} is not declared; add [extensions.member.{name}] "
+                           "with type and label to yanxing.toml"
+                           + (f" (declared: {', '.join(sorted(declared))})" if declared else ""))
+            if isinstance(fspec, Mapping) and "type" in fspec:
+                out.append(f"{where}.type: an extension's type is declared in yanxing.toml, "
+                           "not in the mapping")
+    return out
+
+
 def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
     """What the JSON Schema cannot say: known fields, code values, formats, per-kind keys."""
     problems: list[str] = []
     kind = connector_kind(doc["source"]["kind"])
+    extension_authority = {f"ext.{n}" for n in
+                           (doc["entities"].get("member", {}).get("extensions") or {})}
+    for name in doc["source"].get("field_authority", {}):
+        if name in extension_authority:
+            continue
+        if name not in FIELD_TYPES["member"]:
+            problems.append(
+                f"$.source.field_authority.{name}: {name!r} is not a canonical member field "
+                f"(known: {', '.join(sorted(FIELD_TYPES['member']))})")
+    if kind.name == "rest":
+        if doc["connection"].get("format") == "xml":
+            problems.extend(_xml_path_problems(doc["entities"]))
+        for entity, spec in doc["entities"].items():
+            base = f"$.entities.{entity}"
+            problems.extend(_method_problems(base, spec))
+            by_keys = spec.get("by_keys") or {}
+            problems.extend(_method_problems(f"{base}.by_keys",
+                                             {"method": spec.get("method", "GET"), **by_keys}))
     for entity, spec in doc["entities"].items():
         base = f"$.entities.{entity}"
         known = FIELD_TYPES[entity]
@@ -362,7 +438,10 @@ def _semantic_problems(doc: Mapping[str, Any]) -> list[str]:
                     problems.append(f"{where}.codes.{code}: {name} codes must map to true or false")
                 elif ftype == "int" and (not isinstance(value, int) or isinstance(value, bool)):
                     problems.append(f"{where}.codes.{code}: {name} codes must map to integers")
-                elif ftype not in ("enum", "bool", "int") and not isinstance(value, str):
+                elif ftype == "float" and (not isinstance(value, (int, float))
+                                           or isinstance(value, bool)):
+                    problems.append(f"{where}.codes.{code}: {name} codes must map to numbers")
+                elif ftype not in ("enum", "bool", "int", "float") and not isinstance(value, str):
                     problems.append(f"{where}.codes.{code}: {name} codes must map to text")
             if fspec.get("formats"):
                 if ftype not in ("date", "datetime"):
@@ -446,6 +525,35 @@ def _write_problems(
     return out
 
 
+def _xml_path_problems(entities: Mapping[str, Any]) -> list[str]:
+    """With `format = "xml"` every path is an XPath expression: say which do not compile."""
+    from connectors._xml import path_problem
+
+    out: list[str] = []
+    for entity, spec in entities.items():
+        base = f"$.entities.{entity}"
+        paging = spec.get("pagination") or {}
+        paths = [(f"{base}.records", spec.get("records")), (f"{base}.local_id", spec["local_id"]),
+                 (f"{base}.pagination.total", paging.get("total")),
+                 (f"{base}.pagination.next", paging.get("next"))]
+        for table in ("fields", "extensions"):
+            for name, fspec in (spec.get(table) or {}).items():
+                column = fspec if isinstance(fspec, str) else fspec.get("column")
+                paths.append((f"{base}.{table}.{name}", column))
+        for where, path in paths:
+            if path and (problem := path_problem(path)) is not None:
+                out.append(f"{where}: {problem}")
+    return out
+
+
+def _method_problems(base: str, spec: Mapping[str, Any]) -> list[str]:
+    """`body` says how a POST sends its parameters: without POST it means nothing."""
+    if "body" in spec and spec.get("method", "GET") != "POST":
+        return [f"{base}.body: only a POST request has a body; set method = \"POST\" or "
+                "remove body"]
+    return []
+
+
 def _kind_problems(kind: ConnectorKind, entity: str, spec: Mapping[str, Any]) -> list[str]:
     """Entity keys the kind does not read, and the ones it needs but are missing."""
     base = f"$.entities.{entity}"
@@ -463,14 +571,28 @@ def _strings(table: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(table)) if table else _NO_STRINGS
 
 
-def _by_keys(spec: Mapping[str, Any]) -> ByKeys:
-    fixed = {k: v for k, v in spec.items() if k not in ("params", "headers")}
+def _by_keys(spec: Mapping[str, Any], entity: Mapping[str, Any]) -> ByKeys:
+    """By-id requests use the entity's method and body unless they say otherwise."""
+    fixed = {k: v for k, v in spec.items() if k not in ("params", "headers", "method", "body")}
+    method = spec.get("method", entity.get("method", "GET"))
+    body = spec.get("body", entity.get("body")) if method == "POST" else None
     return ByKeys(
-        **fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers"))
+        **fixed, params=_strings(spec.get("params")), headers=_strings(spec.get("headers")),
+        method=method, body=body or ("json" if method == "POST" else None),
     )
 
 
-def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
+def _field_mapping(key: str, fspec: Any, default_type: str) -> FieldMapping:
+    if isinstance(fspec, str):
+        return FieldMapping(key, fspec, default_type)
+    codes = fspec.get("codes")
+    return FieldMapping(key, fspec["column"], fspec.get("type", default_type),
+                        MappingProxyType(dict(codes)) if codes else None,
+                        tuple(fspec.get("formats", ())))
+
+
+def _build(doc: Mapping[str, Any], path: Path | None,
+           declared: Mapping[str, str] | None = None) -> SourceMapping:
     source = doc["source"]
     kind = source["kind"]
     connection = dict(doc["connection"])
@@ -510,7 +632,7 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             path=spec.get("path"),
             records=spec.get("records"),
             pagination=Pagination(**spec["pagination"]) if "pagination" in spec else None,
-            by_keys=_by_keys(spec["by_keys"]) if "by_keys" in spec else None,
+            by_keys=_by_keys(spec["by_keys"], spec) if "by_keys" in spec else None,
             changed_since=ChangedSince(**spec["changed_since"])
             if "changed_since" in spec
             else None,
@@ -523,10 +645,16 @@ def _build(doc: Mapping[str, Any], path: Path | None) -> SourceMapping:
             index_only=bool(spec.get("index_only", False)),
             options=MappingProxyType(
                 {k: v for k, v in spec.items() if k in connector_kind(kind).entity_schema}),
+            method=spec.get("method", "GET"),
+            body=spec.get("body", "json") if spec.get("method") == "POST" else None,
+            extensions=MappingProxyType({
+                ext: _field_mapping(f"ext.{ext}", fspec, (declared or {}).get(ext, "string"))
+                for ext, fspec in (spec.get("extensions") or {}).items()}),
         )
     return SourceMapping(
         source=SourceInfo(
-            source["name"], kind, source.get("title", source["name"]), source["side"]
+            source["name"], kind, source.get("title", source["name"]), source["side"],
+            source.get("authority", "record"), _strings(source.get("field_authority")),
         ),
         connection=MappingProxyType(connection),
         entities=MappingProxyType(entities),
@@ -569,8 +697,11 @@ def parse_mapping(
     path: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    extensions: Mapping[str, str] | None = None,
 ) -> SourceMapping:
-    """Validate an already-parsed mapping document (tests and generated mappings use this)."""
+    """Validate an already-parsed mapping document (tests and generated mappings use this).
+    `extensions`: the hub config's declared extension fields (name -> type); None when the
+    mapping is read alone (its extensions are then read as text)."""
     where = str(path) if path is not None else "<mapping>"
     problems = _literal_secrets(raw)
     doc = dict(raw)
@@ -591,11 +722,12 @@ def parse_mapping(
     problems.extend(_format_problem(e) for e in caused)
     if not schema_errors and kind_name is not None and not unset:
         problems.extend(_semantic_problems(doc))
+        problems.extend(_extension_problems(doc, extensions))
     if problems:
         error = ConnectorConfigError([f"{where}: {p}" for p in problems])
         error.path = where
         raise error
-    return _build(doc, path)
+    return _build(doc, path, extensions)
 
 
 def load_mapping(
@@ -603,6 +735,7 @@ def load_mapping(
     *,
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    extensions: Mapping[str, str] | None = None,
 ) -> SourceMapping:
     """Read, substitute, merge `overrides` into [connection], validate; raise ConnectorConfigError.
 
@@ -619,4 +752,5 @@ def load_mapping(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConnectorConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from None
-    return parse_mapping(raw, path=path.resolve(), overrides=overrides, env=env)
+    return parse_mapping(raw, path=path.resolve(), overrides=overrides, env=env,
+                         extensions=extensions)

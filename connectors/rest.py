@@ -1,9 +1,11 @@
-"""Provincial and city platforms (蓉城先锋, 浙里…) over REST/JSON, with aiohttp.
+"""Provincial and city platforms (蓉城先锋, 浙里, study platforms…) over REST, with aiohttp.
 
 Everything system-specific comes from the mapping: the URL path and the dotted path to the
-record list, the paging style (cursor, page/size, offset), the batch-by-ids parameter, the
-changed-since parameter and the authentication (bearer token, API key header, or
-appKey + timestamp + HMAC-SHA256 signature over the sorted query). aiohttp exceptions are
+record list (or, with `format = "xml"`, XPath paths: connectors._xml), the paging style
+(cursor, page/size, offset), the batch-by-ids parameter, the changed-since parameter, whether
+those go in the query or in a POST body (`method = "POST"`, `body = "json" | "form"`), and the
+authentication (bearer token, API key header, appKey + timestamp + HMAC-SHA256 signature over
+the sorted query, or OAuth2 client credentials: connectors.oauth2). aiohttp exceptions are
 translated at one boundary (`map_client_error`), most specific first.
 """
 
@@ -22,6 +24,7 @@ from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._records import dig as _dig
 from connectors._writes import row_of
+from connectors._xml import XmlRefused, parse_xml, xml_items, xml_path, xml_value
 from connectors.auth import authenticator_for, sign_params
 from connectors.base import (
     DataIssue,
@@ -43,6 +46,7 @@ from connectors.errors import (
     scrub,
 )
 from connectors.mapping import EntityMapping, SourceMapping
+from connectors.oauth2 import ClientCredentials
 
 __all__ = ["RestConnector", "sign_params", "map_client_error", "CLIENT_ERROR_MAP",
            "DEFAULT_MAX_RESPONSE_BYTES"]
@@ -132,6 +136,18 @@ def _message_of(answer: Any) -> str | None:
     return None
 
 
+class _Unauthorized(SourceRejected):
+    """HTTP 401: with OAuth2, the token may have expired early (asked again once)."""
+
+
+def _numeric(paging: Any) -> frozenset[str]:
+    """The paging parameters a JSON body sends as numbers."""
+    if paging is None:
+        return frozenset()
+    names = (paging.size_param, paging.page_param, paging.offset_param, paging.limit_param)
+    return frozenset(n for n in names if n)
+
+
 class RestConnector(MappedConnector):
     """Reads entities from a JSON API; one aiohttp session per connector, opened lazily."""
 
@@ -150,6 +166,10 @@ class RestConnector(MappedConnector):
         self._timeout = float(conn.get("timeout_seconds", 5.0))
         self._max_bytes = int(conn.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES))
         self._auth: Mapping[str, Any] = conn.get("auth") or {"type": "none"}
+        #: "json" (dotted paths) or "xml" (XPath paths, a safe parser: connectors._xml)
+        self._format = str(conn.get("format", "json"))
+        self._oauth = (ClientCredentials(self.name, self._auth)
+                       if self._auth.get("type") == "oauth2" else None)
         self._headers = dict(conn.get("headers") or {})
         self._session: aiohttp.ClientSession | None = None
         #: per entity: the largest by-id batch the source answered whole, once it was seen to
@@ -178,17 +198,58 @@ class RestConnector(MappedConnector):
     async def _get(
         self, path: str, params: dict[str, str], where: str,
         fixed_headers: Mapping[str, str] | None = None,
+        *, method: str = "GET", body: str | None = None, numeric: frozenset[str] = frozenset(),
     ) -> Any:
-        """GET and decode JSON; every failure leaves as a ConnectorError subclass.
-        `fixed_headers` are the mapping's per-request-kind headers (before credentials)."""
-        headers: dict[str, str] = dict(fixed_headers or {})
-        self.authenticate(params, headers)
+        """Ask and decode the answer (JSON, or XML with `format = "xml"`); every failure
+        leaves as a ConnectorError subclass. `fixed_headers` are the mapping's per-request-kind
+        headers (before credentials). With `method = "POST"` the `params` travel in the body
+        (`body` "json" or "form"; in JSON the `numeric` ones as numbers and the ids as a
+        list) and only the credentials stay in the query. With OAuth2 a 401 is answered by
+        fetching a new token once."""
+        query, payload = (params, None) if method == "GET" else ({}, params)
+        for attempt in (1, 2):
+            headers: dict[str, str] = dict(fixed_headers or {})
+            token = await self._oauth.token(self._client()) if self._oauth else None
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
+            asked = dict(query)
+            self.authenticate(asked, headers)
+            try:
+                return await self._ask(path, asked, headers, where, method, body, payload,
+                                       numeric)
+            except _Unauthorized:
+                if token is None or attempt == 2:
+                    raise
+                assert self._oauth is not None
+                self._oauth.invalidate(token)  # expired or revoked early: one fresh token
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _payload(self, body: str | None, payload: Mapping[str, Any],
+                 numeric: frozenset[str]) -> dict[str, Any]:
+        """aiohttp keyword arguments sending `payload` as a JSON or form body."""
+        if body == "form":
+            return {"data": dict(payload)}
+        values: dict[str, Any] = {}
+        for key, value in payload.items():
+            if key in numeric and isinstance(value, str) and value.isdigit():
+                values[key] = int(value)
+            else:
+                values[key] = value
+        return {"json": values}
+
+    async def _ask(
+        self, path: str, params: dict[str, str], headers: dict[str, str], where: str,
+        method: str, body: str | None, payload: Mapping[str, Any] | None,
+        numeric: frozenset[str],
+    ) -> Any:
+        sent = self._payload(body, payload, numeric) if payload is not None else {}
         try:
-            async with self._client().get(
-                self._base_url + path, params=params, headers=headers
+            async with self._client().request(
+                method, self._base_url + path, params=params, headers=headers, **sent
             ) as response:
                 if response.status in (401, 403):
-                    raise SourceRejected(
+                    refused = _Unauthorized if response.status == 401 else SourceRejected
+                    raise refused(
                         self.name, f"{where}: HTTP {response.status}: check the credentials"
                     )
                 if response.status >= 500:
@@ -201,10 +262,19 @@ class RestConnector(MappedConnector):
             raise
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise map_client_error(self.name, exc, where) from None
+        if self._format == "xml":
+            try:
+                return parse_xml(raw)
+            except XmlRefused as exc:
+                raise SourceInvalid(self.name, f"{where}: {exc}") from None
         try:
             return json.loads(raw.decode(encoding))
         except (ValueError, LookupError):
             raise SourceInvalid(self.name, f"{where}: the answer is not JSON") from None
+
+    def _dig(self, body: Any, path: str | None) -> Any:
+        """The value at a document-level path (dotted JSON, or XPath for XML)."""
+        return xml_path(body, path) if self._format == "xml" else _dig(body, path)
 
     async def _read_capped(self, response: aiohttp.ClientResponse, where: str) -> bytes:
         """The body, refused (SourceInvalid) once it passes `max_response_bytes`: by its
@@ -225,6 +295,12 @@ class RestConnector(MappedConnector):
         return b"".join(chunks)
 
     def _items(self, entity: EntityMapping, body: Any, where: str) -> list[Any]:
+        if self._format == "xml":
+            elements = xml_items(body, entity.records)
+            if elements is None:
+                raise SourceInvalid(
+                    self.name, f"{where}: no record elements at {entity.records!r}")
+            return elements
         items = _dig(body, entity.records)
         if not isinstance(items, list):
             raise SourceInvalid(
@@ -239,8 +315,9 @@ class RestConnector(MappedConnector):
         self, entity: EntityMapping, items: list[Any], where: str, fields: frozenset[str] | None,
         issues: list[DataIssue],
     ) -> list[Record | None]:
+        cell = xml_value if self._format == "xml" else _dig
         rows = (
-            (partial(_dig, item), Location(where, index))
+            (partial(cell, item), Location(where, index))
             for index, item in enumerate(items, start=1)
         )
         return self._builders[entity.name].build_rows(rows, fields, issues)
@@ -273,8 +350,12 @@ class RestConnector(MappedConnector):
         async def ask(chunk: list[str]) -> None:
             # never the ids themselves: this text reaches errors, logs and data issues
             where = f"GET {path} ({len(chunk)} {spec.param})"
-            params = {**spec.params, spec.param: spec.separator.join(chunk)}
-            body = await self._get(path, params, where, spec.headers)
+            ids: Any = chunk if spec.body == "json" else spec.separator.join(chunk)
+            params = {**spec.params, spec.param: ids}
+            if spec.method == "POST":
+                where = f"POST {path} ({len(chunk)} {spec.param})"
+            body = await self._get(path, params, where, spec.headers, method=spec.method,
+                                   body=spec.body)
             for record in self._convert(entity, self._items(entity, body, where), where,
                                         request.fields, issues):
                 if record is not None:
@@ -348,19 +429,21 @@ class RestConnector(MappedConnector):
                 if paging.limit_param:
                     params[paging.limit_param] = str(size)
                 where = f"GET {path} offset {seen}"
-        body = await self._get(path, params, where, entity.headers)
+        if entity.method == "POST":
+            where = "POST" + where[3:]
+        body = await self._get(path, params, where, entity.headers, method=entity.method,
+                               body=entity.body, numeric=_numeric(paging))
         items = self._items(entity, body, where)
         issues: list[DataIssue] = []
         records = self._convert(entity, items, where, request.fields, issues)
-        total = self._total(entity, body)
+        total = self._total(self._dig(body, paging.total)
+                            if paging is not None and paging.total else MISSING)
         next_cursor = self._next_cursor(entity, body, request.cursor, len(items), size, seen, total)
         return ReadResult([r for r in records if r is not None], next_cursor, issues, total)
 
     @staticmethod
-    def _total(entity: EntityMapping, body: Any) -> int | None:
-        """The source's own count of the listing, when the mapping says where it is."""
-        paging = entity.pagination
-        value = _dig(body, paging.total) if paging is not None and paging.total else MISSING
+    def _total(value: Any) -> int | None:
+        """The source's own count of the listing (`value` found where the mapping says)."""
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return None
         try:
@@ -379,7 +462,7 @@ class RestConnector(MappedConnector):
         if paging is None or count == 0:
             return None
         if paging.type == "cursor":
-            value = _dig(body, paging.next)
+            value = self._dig(body, paging.next)
             return None if value is MISSING or value in (None, "") else str(value)
         seen += count
         if total is not None and seen >= total:

@@ -92,6 +92,10 @@ async def open_runtime(
         )
         if policy is not None:
             runtime.policy = policy
+        elif settings.extensions:  # masked and identifying extension fields leave masked
+            from hub.api.extension_fields import masking_policy
+
+            runtime.policy = masking_policy(settings.extensions)
         if trust is not None:
             runtime.enforcement = await _open_trust(trust, runtime)
         try:
@@ -209,7 +213,13 @@ def create_app(
     if federation is None:
         federation = config.hub.federation if isinstance(config, Settings) else False
     if schema is None:
-        schema = subgraph_schema() if federation else published_schema()
+        extensions = config.extensions if isinstance(config, Settings) else ()
+        if extensions:  # the deployment's own schema: the core one plus Member.extensions
+            from hub.api.extension_fields import deployment_schema
+
+            schema = deployment_schema(extensions, federation=federation)
+        else:
+            schema = subgraph_schema() if federation else published_schema()
     if observer is None:
         endpoint_url = config.hub.otlp_endpoint if isinstance(config, Settings) else None
         observer = Observer(exporter=otlp_exporter(endpoint_url) if endpoint_url else None)

@@ -63,6 +63,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from connectors.errors import ConnectorConfigError
+from connectors.extensions import ExtensionField, extension_types, read_extensions
 from connectors.secret import Secret
 from hub.errors import ConfigError
 from hub.model import Side
@@ -371,6 +372,8 @@ class Settings:
     path: Path | None = None
     #: the [trust] table: serve under signed contracts (None: no contracts)
     trust: TrustConfig | None = None
+    #: [extensions.member.<name>]: this deployment's extension fields (connectors.extensions)
+    extensions: tuple[ExtensionField, ...] = ()
 
     @property
     def source_names(self) -> tuple[str, ...]:
@@ -693,7 +696,7 @@ def _anchor_connection(connection: Mapping[str, Any], base: Path) -> dict[str, A
 
 def _read_source(
     reader: _Reader, where: str, raw: Any, base: Path, env: Mapping[str, str],
-    load_mapping: MappingLoader,
+    load_mapping: MappingLoader, extensions: tuple[ExtensionField, ...] = (),
 ) -> tuple[str | None, SourceConfig | None]:
     """The source's name (when its mapping loaded) and its config (when everything is valid)."""
     table = reader.table(where, raw)
@@ -716,7 +719,8 @@ def _read_source(
         return None, None
     connection = _anchor_connection(connection, base)
     try:
-        mapping = load_mapping(path, overrides=dict(connection), env=env)
+        declared = {"extensions": extension_types(extensions)} if extensions else {}
+        mapping = load_mapping(path, overrides=dict(connection), env=env, **declared)
     except ConnectorConfigError as exc:
         reader.problems.extend(f"{where}: {p}" for p in exc.problems)
         return None, None
@@ -878,7 +882,9 @@ def load_settings(
     raw = _read_toml(path)
     base = path.resolve().parent
     reader = _Reader(env)
-    reader.unknown("top level", raw, ("hub", "limits", "sources", "trust"))
+    reader.unknown("top level", raw, ("hub", "limits", "sources", "trust", "extensions"))
+    extensions = (read_extensions(raw["extensions"], reader.problems)
+                  if "extensions" in raw else ())
     if "hub" not in raw:
         reader.problems.append("[hub] table is required (with at least secret)")
     hub = _read_hub(reader, reader.table("[hub]", raw.get("hub", {})), base)
@@ -889,7 +895,7 @@ def load_settings(
         raw_sources = []
     loader = load_mapping or _default_loader()
     read = [
-        _read_source(reader, f"sources[{i}]", item, base, env, loader)
+        _read_source(reader, f"sources[{i}]", item, base, env, loader, extensions)
         for i, item in enumerate(raw_sources)
     ]
     seen: dict[str, int] = {}
@@ -906,7 +912,7 @@ def load_settings(
     if reader.problems or hub is None:
         raise ConfigError([f"{path}: {p}" for p in reader.problems])
     return Settings(hub, limits, tuple(s for s in sources if s is not None), path.resolve(),
-                    trust)
+                    trust, extensions)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def test_the_table_is_well_formed() -> None:
         assert f.value_type in TYPES and f.authority in AUTHORITIES
         assert f.sensitivity in SENSITIVITIES and f.term
         assert (f.value_type == "enum") == ((f.entity, f.name) in ENUMS), f.name
-    assert ENTITIES == ("member", "organization", "activity", "attendance")
+    assert ENTITIES == ("member", "organization", "activity", "attendance", "study_record")
 
 
 def test_connector_field_types_come_from_the_table() -> None:
@@ -95,7 +95,8 @@ def test_policy_field_names_come_from_the_table() -> None:
     assert MASKED_FIELDS == {p for f in FIELDS if f.sensitivity != "ordinary" for p in f.graphql}
     assert OWN_DATA_MASKED == {("Member", "idNumber")}
     assert MASKED_UNLESS_GRANTED == {("Organization", "contactPhone")}
-    assert MEMBER_TYPES == {"Member", "Destination", "Work", "FourClarities"}
+    # and a deployment's extension fields (hub.api.extension_fields), governed as a member's
+    assert MEMBER_TYPES == {"Member", "Destination", "Work", "FourClarities", "MemberExtensions"}
 
 
 def test_every_graphql_name_in_the_table_is_in_the_published_schema() -> None:

@@ -74,7 +74,7 @@ import json, tomllib
 from importlib import resources
 from connectors.mapping import load_mapping, parse_mapping
 from hub.demo.world import MAPPINGS_DIR
-env = {"CHENGDU_TOKEN": "t", "ZHEJIANG_APP_SECRET": "s"}
+env = {"CHENGDU_TOKEN": "t", "ZHEJIANG_APP_SECRET": "s", "STUDY_CLIENT_SECRET": "c"}
 folder = resources.files("hub.demo") / "mappings"
 loaded = {}
 for entry in sorted(folder.iterdir(), key=lambda e: e.name):

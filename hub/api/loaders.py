@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import Row, bindparam, func, select
 from strawberry.dataloader import DataLoader
@@ -36,6 +36,10 @@ from hub.store.models import (
     OrganizationRow,
     SourceLinkRow,
 )
+
+if TYPE_CHECKING:
+    from hub.api.extension_fields import ExtensionLoader
+    from hub.api.types.study import StudyLoaders
 
 __all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
 
@@ -150,6 +154,20 @@ class Loaders:
     @cached_property
     def attendance_by_member(self) -> DataLoader[str, list[AttendanceRow]]:
         return DataLoader(self._attendance_by_member)
+
+    @cached_property
+    def extension_values(self) -> ExtensionLoader:
+        """A deployment's extension fields of members (hub.api.extension_fields)."""
+        from hub.api.extension_fields import ExtensionLoader
+
+        return ExtensionLoader(self.ctx)
+
+    @cached_property
+    def study(self) -> StudyLoaders:
+        """A member's study records, counts and yearly hours (hub.api.types.study)."""
+        from hub.api.types.study import StudyLoaders
+
+        return StudyLoaders(self.ctx)
 
     @cached_property
     def attendance_by_activity(self) -> DataLoader[str, list[AttendanceRow]]:

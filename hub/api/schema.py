@@ -45,7 +45,7 @@ from hub.api.types.query import Query
 from hub.api.types.scalars import SCALAR_MAP
 
 __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "print_sdl",
-           "print_subgraph_sdl"]
+           "print_subgraph_sdl", "fresh_published_schema"]
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
@@ -140,6 +140,14 @@ def subgraph_schema() -> strawberry.Schema:
                         extra_mutation_types=_plugin_types("MUTATION_TYPES"),
                         extra_subscription_types=_plugin_types("SUBSCRIPTION_TYPES"),
                         federation=True)
+
+
+def fresh_published_schema(*, federation: bool = False) -> strawberry.Schema:
+    """A new build of the published (or subgraph) schema, not the cached one: for a caller
+    that adds to its types, as a deployment's extension fields do (hub.api.extension_fields)."""
+    return build_schema(_plugin_types("QUERY_TYPES"),
+                        extra_mutation_types=_plugin_types("MUTATION_TYPES"),
+                        federation=federation)
 
 
 def print_subgraph_sdl() -> str:

@@ -1,6 +1,7 @@
 """`yanxing demo [--port 8000] [--members 2000]`: start the demo federation and serve it under
-signed contracts: one party per system owner, a two-party and a four-party contract, a token
-per party, and GraphiQL with a party picker (backed by the demo-only /demo/token).
+signed contracts: one party per system owner, a two-party and a four-party contract, the
+study platform's study records contract, a token per party, and GraphiQL with a party picker
+(backed by the demo-only /demo/token).
 
 `--port 0` takes any free port: the socket is bound before the demo is laid out, so the
 configuration's public URL and the banner name the port actually served (scripts and tests
@@ -46,6 +47,17 @@ EXAMPLE_QUERIES = (
 }""",
     ),
     (
+        "学习记录 from the study platform (XML, OAuth2; auxiliary: it never overrides the "
+        "county's names or phones): 叙州 reads the records and yearly hours, 成都 / 浙江 the "
+        "hours only",
+        """{
+  members(first: 5) {
+    nodes { name studyHours(year: 2024)
+      studyRecords(first: 3) { totalCount nodes { course hours completedAt score } } }
+  }
+}""",
+    ),
+    (
         "The signed contracts the calling party is party to, with state and signatures",
         "{ contracts { title state parties { party role } "
         "signatures { party kid signedAt } } }",
@@ -55,9 +67,10 @@ EXAMPLE_QUERIES = (
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="start four simulated systems and the hub over them (SQLite), sync, serve",
-        description="Starts a Chengdu-style and a Zhejiang-style REST platform, writes a village "
-        "Excel ledger and a county database, syncs them into a hub on SQLite and serves GraphQL.",
+        help="start five simulated systems and the hub over them (SQLite), sync, serve",
+        description="Starts a Chengdu-style and a Zhejiang-style REST platform and a study "
+        "platform answering XML, writes a village Excel ledger and a county database, syncs "
+        "them into a hub on SQLite and serves GraphQL.",
     )
     parser.add_argument("--port", type=PORT, default=8000,
                         help="hub port (default 8000; 0: any free port, printed at start)")
@@ -114,7 +127,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     listener = _listen(args.port)
     port = listener.getsockname()[1]
-    print("Starting the four simulated systems and syncing (about 10 seconds)...", flush=True)
+    print("Starting the five simulated systems and syncing (about 10 seconds)...", flush=True)
     async with start_demo(args.dir, port=port, members=args.members, seed=args.seed) as hub:
         trust = hub.trust
         # served exactly as yanxing.toml says, [trust] included

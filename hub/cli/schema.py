@@ -1,4 +1,4 @@
-"""`yanxing schema export [--out FILE|-]` and `yanxing schema check [--file FILE]`.
+"""`yanxing schema export [--out FILE|-] [--config yanxing.toml]` and `yanxing schema check`.
 
 The SDL is generated from the code, never edited by hand. It lives twice, byte for byte the
 same: as package data (`hub/schemas/yanxing.graphql`, read through importlib.resources, so an
@@ -26,6 +26,10 @@ It exits 1 when anything breaks. `schema/released/yanxing.graphql` is the SDL of
 release; tests/test_schema_changes.py fails when the code breaks a client of it and
 CHANGELOG.md's unreleased section does not name the change as BREAKING
 (`unannounced_breaking_changes`). On a release, copy the published SDL there.
+`export --config yanxing.toml` writes a deployment's own SDL instead: the core schema plus the
+extension fields its `[extensions.member]` declares (`Member.extensions`,
+hub.api.extension_fields), into `--out` or `yanxing.graphql` beside the configuration. The
+core SDL and its published copies are not touched.
 """
 
 from __future__ import annotations
@@ -76,6 +80,9 @@ def register(subparsers: Any) -> None:
     out.add_argument("--federation", action="store_true",
                      help="the Apollo Federation 2 subgraph SDL (for --out; without it both "
                      "SDLs are written)")
+    out.add_argument("--config", type=Path, default=None,
+                     help="a deployment's yanxing.toml: write its SDL, with its extension "
+                     "fields (to --out, default yanxing.graphql beside the file)")
     out.set_defaults(handler=export)
     chk = actions.add_parser("check", help="exit 1 when a packaged SDL differs from the code")
     chk.add_argument("--file", type=Path, default=None,
@@ -106,8 +113,29 @@ def _write(path: Path, data: bytes) -> None:
     print(f"wrote {path}")
 
 
+def _export_deployment(config: Path, out: Path | None) -> int:
+    from hub.api.extension_fields import deployment_sdl
+    from hub.errors import ConfigError
+    from hub.settings import load_settings
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print(f"yanxing schema export: {exc}", file=sys.stderr)
+        return 2
+    sdl = deployment_sdl(settings.extensions)
+    target = out if out is not None else config.resolve().parent / "yanxing.graphql"
+    if str(target) == "-":
+        sys.stdout.write(sdl)
+    else:
+        _write(target, sdl.encode("utf-8"))
+    return 0
+
+
 def export(args: argparse.Namespace) -> int:
     federation = getattr(args, "federation", False)
+    if getattr(args, "config", None) is not None:
+        return _export_deployment(args.config, args.out)
     if args.out is not None:
         sdl = _sdl(federation)
         if str(args.out) == "-":

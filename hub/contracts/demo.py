@@ -5,7 +5,10 @@ needs to serve and to mint one token per party. Party ids come from the caller (
 systems choose them). Convention: `parties[0]` is the destination operator (流入地, e.g. the
 Chengdu platform's owner), `parties[1]` the origin (流出地, e.g. a county or village), so:
 - the two-party contract (温江区涌泉街道—叙州区高场镇 style) is between parties[0] and [1];
-- the four-party contract (成德眉资 style) is between parties[0] and up to three more origins.
+- the four-party contract (成德眉资 style) is between parties[0] and up to three more origins;
+- the last `observers` parties run auxiliary systems (a 学习强国-like study platform): a study
+  records contract lets the origins read their members' study records and yearly hours, and
+  the destinations the yearly hours only; the platform's operator reads nothing of others.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from hub.errors import ContractError
 from hub.settings import TrustConfig
 
 __all__ = ["DemoTrust", "build_demo_trust", "two_party_contract", "four_party_contract",
-           "DEMO_PURPOSE"]
+           "study_contract", "DEMO_PURPOSE"]
 
 DEMO_PURPOSE = "co-management"
 PartySpec = tuple[str, str, Sequence[str]]
@@ -197,6 +200,59 @@ def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
     }
 
 
+def study_contract(observer: PartySpec, destinations: Sequence[PartySpec],
+                   origins: Sequence[PartySpec], *, not_before: datetime,
+                   not_after: datetime) -> dict[str, Any]:
+    """学习记录共享协议: an auxiliary study platform shares what members studied. The origin
+    side keeps membership and education records (党员教育管理), so it reads each study record
+    and the yearly hours; the destination side, running the members' organisation life,
+    reads the yearly hours only; the platform reads nothing of the other parties. The
+    origins and destinations also share the routing facts (组织关系, 流入地), as in the
+    multi-party contract: a contract adding members to a party's range must let it filter
+    them as the others do (ContractPolicy.filter_allowed)."""
+    parties = [{"party": d[0], "role": "destination"} for d in destinations]
+    parties += [{"party": o[0], "role": "origin"} for o in origins]
+    parties.append({"party": observer[0], "role": "observer"})
+    return {
+        "type": "yanxing.contract",
+        "id": f"{observer[0]}--study-records",
+        "version": 1,
+        "supersedes": None,
+        "title": f"{observer[1]}学习记录共享协议",
+        "parties": parties,
+        "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
+        # the origins' members wherever they live: each destination is narrowed to members
+        # living in its own regions all the same (ContractPolicy._own_origin)
+        "scope": {"origin_region_codes": sorted({c for o in origins for c in o[2]})},
+        "permissions": {
+            "read": [
+                {"grantee": "origin", "data_of": "observer", "fields": {
+                    "Member": {"studyRecords": "full", "studyHours": "full"}}},
+                {"grantee": "destination", "data_of": "observer", "fields": {
+                    "Member": {"studyHours": "full"}}},
+                # whose members they are: the routing facts every party co-manages by (as in
+                # the multi-party contract), so the parties it adds may still filter on them
+                {"grantee": "destination", "data_of": "origin", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"}}},
+                {"grantee": "origin", "data_of": "destination", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"region": "full", "organization": "full"}}},
+                {"grantee": "origin", "data_of": "origin", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"}}},
+                {"grantee": "destination", "data_of": "destination", "fields": {
+                    "Member": {"originOrganization": "full"},
+                    "Destination": {"organization": "full"}}},
+            ],
+            "record": {},
+        },
+        "obligations": [],
+        "purposes": [DEMO_PURPOSE],
+        "limits": {"max_members_per_request": 200},
+    }
+
+
 def build_demo_trust(
     directory: Path | str,
     parties: Sequence[PartySpec],
@@ -204,13 +260,14 @@ def build_demo_trust(
     hub_id: str = "yanxing-hub",
     now: datetime | None = None,
     destinations: int = 1,
+    observers: int = 0,
 ) -> DemoTrust:
     """Create keys, registry and contracts under `directory` (fresh each run: fails if keys
     already exist there, rather than silently replacing them). The first `destinations`
     parties are destinations, the rest origins: the two-party contract is between the first
     destination and the first origin, the multi-party one between all destinations and up to
-    three origins."""
-    if len(parties) < destinations + 1 or destinations < 1:
+    three origins; the last `observers` parties share study records (`study_contract`)."""
+    if len(parties) < destinations + observers + 1 or destinations < 1:
         raise ContractError("the demo needs at least a destination and an origin party")
     now = now or utcnow()
     directory = Path(directory)
@@ -237,11 +294,13 @@ def build_demo_trust(
         json.dumps(next_draft, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     window = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=365)}
-    origins = list(parties[destinations:])
+    origins = list(parties[destinations:len(parties) - observers])
     docs = [two_party_contract(parties[0], origins[0], **window)]
-    if len(parties) > 2:
+    if len(parties) - observers > 2:
         docs.append(four_party_contract(parties[0], origins[:3], **window,
                                         more_destinations=list(parties[1:destinations])))
+    for observer in parties[len(parties) - observers:]:
+        docs.append(study_contract(observer, parties[:destinations], origins, **window))
     contracts: dict[str, Path] = {}
     (directory / "contracts").mkdir(exist_ok=True)
     for doc in docs:

@@ -96,7 +96,8 @@ __all__ = [
 #: (`SourceRecord.localId`) and a member's organisation-life record (`Member.activities`) are
 #: personal and need a grant (or the caller's own source).
 DEFAULT_PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
-    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources"}),
+    "Member": frozenset({"id", "key", "destination", "fourClarities", "sources",
+                         "extensions"}),  # a deployment's container (hub.api.extension_fields)
     "FourClarities": frozenset({"destination", "work"}),
     "SourceRecord": frozenset({"system", "fetchedAt", "fields", "usedFields"}),
     # what is wrong and where (system, column), never which record or its values
@@ -119,14 +120,15 @@ FIELD_ALIASES: Mapping[tuple[str, str], tuple[str, str]] = {
 }
 #: (type, field) made of every linked source's records rather than one source's value: the
 #: parties owning the member's sources own it (the most permissive answer among them wins)
-MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({("Member", "activities")})
+MEMBER_WIDE_FIELDS: frozenset[tuple[str, str]] = frozenset({
+    ("Member", "activities"), ("Member", "studyRecords"), ("Member", "studyHours")})
 #: (type, field) a party sees masked even from its own sources, unless a contract says full
 OWN_DATA_MASKED: frozenset[tuple[str, str]] = IDENTIFYING  # canonical table, hub.model
 #: (type, field) of otherwise ungoverned types that leave masked to other parties unless a
 #: contract grants more (the owner sees its own in full): organisations' contact phones
 MASKED_UNLESS_GRANTED: frozenset[tuple[str, str]] = _OTHER_ENTITIES_MASKED
 #: types whose values belong to one member: contracts apply only when their scope covers it
-MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES
+MEMBER_TYPES: frozenset[str] = MEMBER_GRAPHQL_TYPES | {"MemberExtensions"}
 
 #: how many answers of `applicable` (and of `transform`) a policy keeps (it is shared between
 #: requests; past this it starts afresh, so memory stays bounded)

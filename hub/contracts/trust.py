@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -104,7 +104,9 @@ log = logging.getLogger("hub.contracts")
 
 #: (type, field) a party's own sources supply beyond the live member fields
 OWN_SOURCE_FIELDS: tuple[tuple[str, str], ...] = (("SourceRecord", "localId"),
-                                                  ("Member", "activities"))
+                                                  ("Member", "activities"),
+                                                  ("Member", "studyRecords"),
+                                                  ("Member", "studyHours"))
 
 
 def load_trust_config(path: Path | str) -> TrustConfig:
@@ -127,14 +129,47 @@ def load_trust_config(path: Path | str) -> TrustConfig:
 
 def supplied_fields(sources: SourceRegistry) -> dict[str, dict[str, set[str]]]:
     """party -> GraphQL type -> fields its own sources can supply (a party may always ask
-    for those: for its own members it sees them)."""
-    member_pairs: dict[str, set[str]] = {}
-    for type_name, name in (*MEMBER_GRAPHQL_FIELDS, *OWN_SOURCE_FIELDS):
-        member_pairs.setdefault(type_name, set()).add(name)
+    for those: for its own members it sees them). A source with a mapping supplies the
+    member fields made of what it maps (a study platform mapping names and phones supplies no
+    organisation), plus its own records (OWN_SOURCE_FIELDS) and its extension fields; one
+    without (a test double) every member field."""
     out: dict[str, dict[str, set[str]]] = {}
     for entry in sources:
-        if entry.owner:
-            out[entry.owner] = {t: set(fs) for t, fs in member_pairs.items()}
+        if not entry.owner:
+            continue
+        supplied = out.setdefault(entry.owner, {})
+        mapped = _mapped_member_fields(entry.connector)
+        for (type_name, name), canonical in MEMBER_GRAPHQL_FIELDS.items():
+            if mapped is None or set(canonical) & mapped:
+                supplied.setdefault(type_name, set()).add(name)
+        for type_name, name in OWN_SOURCE_FIELDS:
+            supplied.setdefault(type_name, set()).add(name)
+        extensions = _extension_names(entry.connector)
+        if extensions:
+            supplied.setdefault("MemberExtensions", set()).update(extensions)
+    return out
+
+
+def _mapped_member_fields(connector: object) -> set[str] | None:
+    """The canonical member fields a source's mapping maps; None without a mapping."""
+    entities = getattr(getattr(connector, "mapping", None), "entities", None)
+    if not isinstance(entities, Mapping):
+        return None
+    member = entities.get("member")
+    fields = getattr(member, "fields", None)
+    return set(fields) if isinstance(fields, Mapping) else set()
+
+
+def _extension_names(connector: object) -> set[str]:
+    """The GraphQL names of the extension fields a source's mapping maps (a deployment's
+    `MemberExtensions` fields its owner supplies)."""
+    entities = getattr(getattr(connector, "mapping", None), "entities", None)
+    member = entities.get("member") if isinstance(entities, Mapping) else None
+    names = getattr(member, "extensions", None) or {}
+    out = set()
+    for name in names:
+        head, *rest = str(name).split("_")
+        out.add(head + "".join(p.title() for p in rest))
     return out
 
 

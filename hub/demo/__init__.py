@@ -1,6 +1,7 @@
-"""The demo world: a synthetic, seeded population of floating party members and the four
+"""The demo world: a synthetic, seeded population of floating party members and the five
 systems that hold it (a Chengdu destination platform, a Zhejiang provincial platform, a
-village Excel/CSV ledger, a county database), with mapping files for the hub.
+village Excel/CSV ledger, a county database, a 学习强国-like study platform answering XML),
+with mapping files for the hub.
 
 Start it with `DemoWorld.start(directory)` (hub.demo.world); generate data alone with
 `generate_world()`.

@@ -26,7 +26,8 @@ __all__ = [
     "Attendance",
 ]
 
-#: The four simulated systems, by their source names in the hub.
+#: The four simulated record systems, by their source names in the hub (the fifth, the
+#: auxiliary study platform, lists its own learners: hub.demo._study).
 SYSTEMS: tuple[str, ...] = ("chengdu", "zhejiang", "village_ledger", "county")
 ORIGIN_SYSTEMS: frozenset[str] = frozenset({"village_ledger", "county"})
 DESTINATION_SYSTEMS: frozenset[str] = frozenset({"chengdu", "zhejiang"})

@@ -1,5 +1,6 @@
-"""The running demo world: two REST platforms on ephemeral ports, the village ledger files and
-the county database, all from one seeded `World`, torn down together.
+"""The running demo world: two REST platforms and a study platform (XML, OAuth2) on ephemeral
+ports, the village ledger files and the county database, all from one seeded `World`, torn
+down together.
 
     async with DemoWorld.start(tmp_path, members=2000, seed=7) as world:
         for source in world.sources:   # what the hub needs to build its [[sources]] config
@@ -22,6 +23,7 @@ from hub.demo.generator import World, generate_world
 from hub.demo.systems.chengdu import ChengduPlatform
 from hub.demo.systems.county import create_county_db
 from hub.demo.systems.ledger import LedgerFiles, write_ledger
+from hub.demo.systems.study import TOKEN_PATH, StudyPlatform
 from hub.demo.systems.zhejiang import ZhejiangPlatform
 
 __all__ = ["DemoSource", "DemoWorld", "MAPPINGS_DIR", "PARTIES", "HUB_CHECKINS_FILE"]
@@ -36,6 +38,7 @@ PARTIES: Mapping[str, tuple[str, str]] = {
     "zhejiang": ("zhejiang-platform-operator", "浙江省委组织部（浙里平台）"),
     "village_ledger": ("luxian-yongshui-village", "泸县云锦镇涌水村党支部"),
     "county": ("xuzhou-county-org", "叙州区委组织部"),
+    "study": ("study-platform-operator", "党员教育学习平台运营中心"),
 }
 
 
@@ -56,7 +59,7 @@ class DemoSource:
 
 @dataclass(slots=True)
 class DemoWorld:
-    """The four systems, running. Build it with `DemoWorld.start(...)`."""
+    """The five systems, running. Build it with `DemoWorld.start(...)`."""
 
     world: World
     directory: Path
@@ -64,6 +67,7 @@ class DemoWorld:
     zhejiang: ZhejiangPlatform
     ledger: LedgerFiles
     county_db_url: str
+    study: StudyPlatform
     sources: list[DemoSource] = field(default_factory=list)
 
     @property
@@ -95,6 +99,7 @@ class DemoWorld:
         world = generate_world(members, seed)
         token = secrets.token_urlsafe(24)
         app_key, app_secret = "yanxing-hub", secrets.token_urlsafe(32)
+        client_id, client_secret = "yanxing-hub", secrets.token_urlsafe(32)
         ledger = write_ledger(world, directory)
         db_url = county_db_url or f"sqlite+aiosqlite:///{directory / 'xuzhou_county.db'}"
         await create_county_db(db_url, world)
@@ -103,7 +108,9 @@ class DemoWorld:
                 ChengduPlatform(world, token=token, latency=latency))
             zhejiang = await stack.enter_async_context(
                 ZhejiangPlatform(world, app_key=app_key, secret=app_secret, latency=latency))
-            demo = cls(world, directory, chengdu, zhejiang, ledger, db_url)
+            study = await stack.enter_async_context(StudyPlatform(
+                world, client_id=client_id, client_secret=client_secret, latency=latency))
+            demo = cls(world, directory, chengdu, zhejiang, ledger, db_url, study)
             demo.sources = [
                 demo._source("chengdu", {"base_url": chengdu.url},
                              {"CHENGDU_URL": chengdu.url, "CHENGDU_TOKEN": token}),
@@ -114,6 +121,10 @@ class DemoWorld:
                              {"YONGSHUI_LEDGER": str(ledger.xlsx),
                               "YONGSHUI_HUB_CHECKINS": str(directory / HUB_CHECKINS_FILE)}),
                 demo._source("county", {"url": db_url}, {"XUZHOU_COUNTY_DB_URL": db_url}),
+                demo._source("study", {"base_url": study.url},
+                             {"STUDY_URL": study.url, "STUDY_TOKEN_URL": study.url + TOKEN_PATH,
+                              "STUDY_CLIENT_ID": client_id,
+                              "STUDY_CLIENT_SECRET": client_secret}),
             ]
             yield demo
 

@@ -29,7 +29,7 @@ from connectors.errors import (
 )
 from hub.federation.breaker import guarded_read
 from hub.federation.merge import SourcedValue, merge_values
-from hub.federation.sources import SourceEntry, SourceRegistry
+from hub.federation.sources import SourceEntry, SourceRegistry, auxiliary_fields
 from hub.model import MEMBER_PYTHON_TYPES
 
 __all__ = ["Link", "ProvenanceRecord", "MergedMember", "FetchResult", "LiveFetcher"]
@@ -143,6 +143,8 @@ class LiveFetcher:
         self.registry = registry
         self.entity = entity
         self._cache: dict[tuple[str, str], Record | None] = {}
+        #: source -> the member fields it only fills in (its mapping's authority)
+        self._auxiliary: dict[str, frozenset[str]] = {}
         self._errors: dict[str, SourceError] = {}
         #: data-quality issues the sources reported with their answers (an item without an
         #: id, a bad value): the caller records them (`take_issues`), none is dropped
@@ -262,6 +264,8 @@ class LiveFetcher:
             found.append((link.source, record))
             updated = record.values.get("updated_at")
             per_source.append((link.source, entry.side, record.values, updated))
-        merged.values = merge_values(per_source)
+            if link.source not in self._auxiliary:
+                self._auxiliary[link.source] = auxiliary_fields(entry.connector)
+        merged.values = merge_values(per_source, self._auxiliary)
         merged.found = found
         return merged

@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base import DataIssue, Location, PartialDate, Record
+from connectors.extensions import EXTENSION_PREFIX
 from hub.clock import as_utc
 from hub.federation.identity import member_key, phone_hash
 from hub.federation.member_rows import ROUTING_FIELDS, recompute_members
@@ -30,6 +31,7 @@ from hub.store.models import (
     MemberRow,
     OrganizationRow,
     SourceLinkRow,
+    StudyRecordRow,
 )
 from hub.store.upsert import chunked, upsert
 
@@ -39,6 +41,7 @@ __all__ = [
     "write_organizations",
     "write_activities",
     "write_attendance",
+    "write_study_records",
     "write_issues",
     "issue_fingerprint",
     "source_updated_at",
@@ -111,8 +114,23 @@ def _partial_date(value: Any) -> PartialDate | None:
     raise TypeError(f"expected a date, got {type(value).__name__}")
 
 
+def _extensions(record: Record) -> dict[str, Any] | None:
+    """The extension values a member record supplied, JSON-ready (dates as ISO text)."""
+    out: dict[str, Any] = {}
+    for name, value in record.values.items():
+        if not name.startswith(EXTENSION_PREFIX) or value is None:
+            continue
+        if isinstance(value, (PartialDate, date, datetime)):
+            value = _json_default(value)
+        elif not isinstance(value, (str, int, float, bool)):
+            raise TypeError(f"extension {name} has a {type(value).__name__}")
+        out[name[len(EXTENSION_PREFIX):]] = value
+    return out or None
+
+
 def _member_link(
-    record: Record, side: Side, secret: bytes, now: datetime
+    record: Record, side: Side, secret: bytes, now: datetime,
+    auxiliary: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], bool]:
     """The source_links row for a member record, and whether the ID number gave a key."""
     values = record.values
@@ -148,6 +166,10 @@ def _member_link(
         "match_birth_date": birth.to_date() if birth else None,
         "match_phone_hash": routing["phone_hash"],
         "side": side.value,
+        # the routing keeps the phone as its keyed hash: auxiliary for one, for both
+        "auxiliary": sorted(auxiliary | ({"phone_hash"} if "phone" in auxiliary else set()))
+        or None,
+        "extensions": _extensions(record),
     }
     return row, key is not None
 
@@ -177,13 +199,15 @@ async def write_members(
     side: Side,
     secret: bytes,
     now: datetime,
+    auxiliary: frozenset[str] = frozenset(),
 ) -> PageOutcome:
-    """Upsert the links of a page of member records and recompute the members they touch."""
+    """Upsert the links of a page of member records and recompute the members they touch.
+    `auxiliary`: the member fields this source only fills in (its mapping's authority)."""
     out = PageOutcome()
     rows: list[dict[str, Any]] = []
     for record in records:
         try:
-            row, _ = _member_link(record, side, secret, now)
+            row, _ = _member_link(record, side, secret, now, auxiliary)
         except (TypeError, ValueError) as exc:
             out.issues.append(_bad_row(record, exc))
             continue
@@ -346,6 +370,54 @@ async def write_attendance(
         out.unlinked += key is None
     rows = _last_per_key(rows, "source", "local_id")
     await upsert(session, AttendanceRow, rows, key=["source", "local_id"])
+    out.records = len(rows)
+    return out
+
+
+async def write_study_records(
+    session: AsyncSession, records: Sequence[Record], *, secret: bytes, now: datetime
+) -> PageOutcome:
+    """Index study records (学习记录) by the keyed hash of the member's ID number; a record
+    whose ID number gives no key is kept unlinked (counted, never shown on a member)."""
+    out = PageOutcome()
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        values = record.values
+        raw_id = values.get("member_id_number")
+        key: str | None = None
+        if isinstance(raw_id, str) and raw_id.strip():
+            try:
+                key = member_key(secret, raw_id)
+            except ValueError:
+                key = None
+        try:
+            hours, score = values.get("hours"), values.get("score")
+            for number in (hours, score):
+                if number is not None and (isinstance(number, bool)
+                                           or not isinstance(number, (int, float))):
+                    raise TypeError("hours and score must be numbers")
+            row = {
+                "source": record.source,
+                "local_id": record.local_id,
+                "member_key": key,
+                "course": values.get("course"),
+                "platform": values.get("platform"),
+                "hours": None if hours is None else float(hours),
+                "completed_at": _utc(values.get("completed_at")),
+                "score": None if score is None else float(score),
+                "fetched_at": now,
+            }
+            stamp = source_updated_at(record)
+        except (TypeError, ValueError) as exc:
+            out.issues.append(_bad_row(record, exc))
+            continue
+        rows.append(row)
+        out.linked += key is not None
+        out.unlinked += key is None
+        if stamp is not None and (out.newest is None or stamp > out.newest):
+            out.newest = stamp
+    rows = _last_per_key(rows, "source", "local_id")
+    await upsert(session, StudyRecordRow, rows, key=["source", "local_id"])
     out.records = len(rows)
     return out
 

@@ -46,14 +46,19 @@ def _column_value(field: str, value: Any) -> Any:
 
 
 def _member_row(key: str, links: list[RowMapping], now: datetime) -> dict[str, Any]:
+    auxiliary = {link["source"]: frozenset(link["auxiliary"]) for link in links
+                 if link["auxiliary"]}
     merged = merge_values(
         (
-            link["source"],
-            Side(link["side"] or Side.DESTINATION.value),
-            link["routing"] or {},
-            as_utc(link["source_updated_at"]),
-        )
-        for link in links
+            (
+                link["source"],
+                Side(link["side"] or Side.DESTINATION.value),
+                link["routing"] or {},
+                as_utc(link["source_updated_at"]),
+            )
+            for link in links
+        ),
+        auxiliary,
     )
     row: dict[str, Any] = {"key": key, "indexed_at": now}
     for field in ROUTING_FIELDS:
@@ -81,6 +86,7 @@ async def recompute_members(
                 SourceLinkRow.side,
                 SourceLinkRow.routing,
                 SourceLinkRow.source_updated_at,
+                SourceLinkRow.auxiliary,
             )
             .where(SourceLinkRow.member_key.in_(part))
             .order_by(SourceLinkRow.id)

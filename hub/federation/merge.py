@@ -6,6 +6,11 @@ destination side (流入地) knows where the member lives and works and runs the
 life. Everything else takes the newest value (the table: `hub.model.FIELD_AUTHORITY`). Sync
 uses this to derive the index's routing attributes and the query path uses it to merge live
 details, so both always agree.
+
+Above the side comes the source's own authority: a system of record (the default) always
+ranks before an auxiliary source (`authority = "auxiliary"` in its mapping, or per field in
+`field_authority`), such as a study platform members register on themselves. An auxiliary
+value fills a gap, whatever its side or timestamp, and never overrides a system of record.
 """
 
 from __future__ import annotations
@@ -36,11 +41,18 @@ def _newest_key(candidate: SourcedValue) -> tuple[datetime, str]:
     return _rank(candidate.source, candidate.updated_at)
 
 
-def merge_field(field: str, candidates: Iterable[SourcedValue]) -> SourcedValue | None:
-    """Pick the winning value for `field` among non-null candidates, or None if there is none."""
+def merge_field(
+    field: str, candidates: Iterable[SourcedValue],
+    auxiliary: Mapping[str, frozenset[str]] | None = None,
+) -> SourcedValue | None:
+    """Pick the winning value for `field` among non-null candidates, or None if there is none.
+    `auxiliary`: source -> the fields it only fills in (module docstring)."""
     present = [c for c in candidates if c.value is not None and c.value != ""]
     if not present:
         return None
+    if auxiliary:
+        of_record = [c for c in present if field not in auxiliary.get(c.source, ())]
+        present = of_record or present
     authority = FIELD_AUTHORITY.get(field, Authority.NEWEST)
     if authority is not Authority.NEWEST:
         preferred = [c for c in present if c.side.value == authority.value]
@@ -51,14 +63,18 @@ def merge_field(field: str, candidates: Iterable[SourcedValue]) -> SourcedValue 
 
 def merge_values(
     per_source: Iterable[tuple[str, Side, Mapping[str, Any], datetime | None]],
+    auxiliary: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, SourcedValue]:
     """Merge whole records: `(source, side, values, updated_at)` -> field -> winning value.
 
     The same answer as `merge_field` on every field, cheaper: the records are ranked once
     (updated_at, then name) and each field takes the first non-empty value in the order its
-    authority gives (its side's records first, newest first); a record alone wins every field
-    it has a value for."""
+    authority gives (systems of record before auxiliary sources, then its side's records
+    first, newest first); a record alone wins every field it has a value for. `auxiliary`:
+    source -> the fields it only fills in."""
     records = list(per_source)
+    if auxiliary and any(auxiliary.get(r[0]) for r in records):
+        return _merge_with_auxiliary(records, auxiliary)
     if len(records) == 1:
         source, side, values, updated_at = records[0]
         return {
@@ -93,3 +109,19 @@ def _rank(source: str, updated_at: datetime | None) -> tuple[datetime, str]:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     return (ts, source)
+
+
+def _merge_with_auxiliary(
+    records: list[tuple[str, Side, Mapping[str, Any], datetime | None]],
+    auxiliary: Mapping[str, frozenset[str]],
+) -> dict[str, SourcedValue]:
+    """`merge_values` when some source is auxiliary for some field: per field, the systems of
+    record's candidates are merged first; the auxiliary ones only when none has a value."""
+    merged: dict[str, SourcedValue] = {}
+    for name in dict.fromkeys(name for record in records for name in record[2]):
+        candidates = [SourcedValue(source, side, values.get(name), updated_at)
+                      for source, side, values, updated_at in records]
+        winner = merge_field(name, candidates, auxiliary)
+        if winner is not None:
+            merged[name] = winner
+    return merged

@@ -20,10 +20,18 @@ from connectors.errors import ConnectorError, SourceError, SourceTimeout
 from hub.federation.breaker import CircuitBreaker, RetryBudget, guarded_read
 from hub.model import Side
 
-__all__ = ["HealthStatus", "SourceHealth", "SourceEntry", "SourceRegistry", "DEFAULT_TIMEOUT"]
+__all__ = ["HealthStatus", "SourceHealth", "SourceEntry", "SourceRegistry", "DEFAULT_TIMEOUT",
+           "auxiliary_fields"]
 
 #: seconds a source may take to answer one batch when settings do not say otherwise
 DEFAULT_TIMEOUT = 5.0
+
+
+def auxiliary_fields(connector: Connector) -> frozenset[str]:
+    """The member fields (and "ext.<name>" extensions) a source only fills in (its mapping's
+    `authority`); none for a connector without a mapping."""
+    fields = getattr(getattr(connector, "mapping", None), "auxiliary_fields", None)
+    return frozenset(fields()) if callable(fields) else frozenset()
 
 
 class HealthStatus(enum.Enum):

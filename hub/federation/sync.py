@@ -35,14 +35,17 @@ from hub.federation.ingest import (
     write_issues,
     write_members,
     write_organizations,
+    write_study_records,
 )
 from hub.federation.member_rows import recompute_members
+from hub.federation.sources import auxiliary_fields
 from hub.model import Side
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,
     DataIssueRow,
     SourceLinkRow,
+    StudyRecordRow,
     SyncStateRow,
 )
 
@@ -51,7 +54,7 @@ __all__ = ["SyncProgress", "SyncSummary", "SyncTarget", "sync_source", "sync_all
 log = logging.getLogger("yanxing.sync")
 
 #: organisations first (members and activities refer to them), attendance after activities
-ENTITY_ORDER = ("organization", "member", "activity", "attendance")
+ENTITY_ORDER = ("organization", "member", "activity", "attendance", "study_record")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +139,13 @@ async def _begin_run(
 
 async def _write_page(
     session: AsyncSession, entity: str, records: list[Record], *, side: Side, secret: bytes,
-    now: datetime,
+    now: datetime, auxiliary: frozenset[str] = frozenset(),
 ) -> PageOutcome:
     if entity == "member":
-        return await write_members(session, records, side=side, secret=secret, now=now)
+        return await write_members(session, records, side=side, secret=secret, now=now,
+                                   auxiliary=auxiliary)
+    if entity == "study_record":
+        return await write_study_records(session, records, secret=secret, now=now)
     if entity == "organization":
         return await write_organizations(session, records, now=now)
     if entity == "activity":
@@ -193,6 +199,12 @@ async def _finish_full(session: AsyncSession, source: str, entity: str, started:
                 AttendanceRow.source == source, AttendanceRow.fetched_at < started
             )
         )
+    elif entity == "study_record":
+        await session.execute(
+            delete(StudyRecordRow).where(
+                StudyRecordRow.source == source, StudyRecordRow.fetched_at < started
+            )
+        )
 
 
 async def _sync_entity(
@@ -235,7 +247,8 @@ async def _sync_entity(
         received += len(records) + sum(1 for i in result.issues if i.code == "MISSING_KEY")
         now = _now()
         async with factory() as session, session.begin():
-            outcome = await _write_page(session, entity, records, side=side, secret=secret, now=now)
+            outcome = await _write_page(session, entity, records, side=side, secret=secret,
+                                        now=now, auxiliary=auxiliary_fields(connector))
             issues = [*result.issues, *outcome.issues]
             current = await session.get(SyncStateRow, (source, entity))
             assert current is not None

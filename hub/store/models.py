@@ -6,6 +6,8 @@ The index holds what the hub needs to list, filter, page and route — never a r
 - `source_links`: one row per (source, local id) record seen, linked to a member when its ID
   number was valid, with the routing values that source supplied (so merges are recomputable);
 - `organizations`, `activities`, `attendance`: non-personal records kept whole for listing;
+- `study_records`: each course a member finished on a study platform (学习记录), linked to the
+  member by the keyed hash of the ID number it came with (never the ID number itself);
 - `data_issues`: every bad row or value found, kept visible until the source fixes it;
 - `sync_state`: per source and entity, the resume cursor and changed-since watermark.
 Member details (address, employer, phone...) are fetched live from the sources at query time.
@@ -20,6 +22,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -38,6 +41,7 @@ __all__ = [
     "OrganizationRow",
     "ActivityRow",
     "AttendanceRow",
+    "StudyRecordRow",
     "DataIssueRow",
     "SyncStateRow",
 ]
@@ -89,6 +93,11 @@ class SourceLinkRow(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(128))
     #: "origin" | "destination": the source's side, so routing merges need no configuration
     side: Mapped[str | None] = mapped_column(String(16))
+    #: canonical member fields this source only fills where no system of record has a value
+    #: (its mapping's `authority = "auxiliary"` / `field_authority`); None: none
+    auxiliary: Mapped[list[str] | None] = mapped_column(JSON)
+    #: the deployment's extension fields this record supplied (yanxing.toml [extensions.member])
+    extensions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OrganizationRow(Base):
@@ -136,6 +145,23 @@ class AttendanceRow(Base):
     activity_key: Mapped[str] = mapped_column(String(200), index=True)
     member_key: Mapped[str | None] = mapped_column(String(64), index=True)
     mode: Mapped[str | None] = mapped_column(String(16))  # present | online | excused | absent
+    fetched_at: Mapped[datetime]
+
+
+class StudyRecordRow(Base):
+    __tablename__ = "study_records"
+    __table_args__ = (UniqueConstraint("source", "local_id", name="uq_study_record_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    local_id: Mapped[str] = mapped_column(String(128))
+    #: None while the record's ID number gave no key (it stays unlinked, still counted)
+    member_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    course: Mapped[str | None] = mapped_column(String(300))
+    platform: Mapped[str | None] = mapped_column(String(100))
+    hours: Mapped[float | None] = mapped_column(Float)
+    completed_at: Mapped[datetime | None] = mapped_column(index=True)
+    score: Mapped[float | None] = mapped_column(Float)
     fetched_at: Mapped[datetime]
 
 

@@ -44,8 +44,9 @@ async def _read_all(source: DemoSource, entity: str,
 
 
 @ON_DEMO_LOOP
-async def test_sources_describe_the_four_systems(demo: DemoWorld) -> None:
-    assert [s.name for s in demo.sources] == ["chengdu", "zhejiang", "village_ledger", "county"]
+async def test_sources_describe_the_five_systems(demo: DemoWorld) -> None:
+    assert [s.name for s in demo.sources] == ["chengdu", "zhejiang", "village_ledger", "county",
+                                              "study"]
     assert {s.side for s in demo.sources} == {"origin", "destination"}
     assert demo.source("chengdu").owner_party_id == "chengdu-rcxf-operator"
     assert demo.source("county").owner_name == "叙州区委组织部"
@@ -59,7 +60,7 @@ def test_mapping_files_hold_no_literal_secrets() -> None:
     for path in MAPPINGS_DIR.glob("*.toml"):
         text = path.read_text(encoding="utf-8")
         for line in text.splitlines():
-            if line.split("=")[0].strip() in ("token", "secret", "key"):
+            if line.split("=")[0].strip() in ("token", "secret", "key", "client_secret"):
                 assert "${" in line, f"{path.name}: {line}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hub.federation.merge import SourcedValue, merge_field, merge_values
 from hub.model import Side
@@ -47,3 +48,42 @@ def test_a_single_record_wins_every_field_it_has():
         [("a", Side.DESTINATION, {"name": "张三", "phone": "", "x": None}, stamp)]
     )
     assert merged == {"name": SourcedValue("a", Side.DESTINATION, "张三", stamp)}
+
+
+def test_an_auxiliary_source_fills_gaps_but_never_overrides_a_system_of_record():
+    old, new = datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)
+    records: list[tuple[str, Side, dict[str, Any], datetime | None]] = [
+        ("county", Side.ORIGIN, {"name": "张三", "phone": "13800000001", "employer": None}, old),
+        ("study", Side.ORIGIN, {"name": "张三同志", "phone": "13900000002",
+                                "employer": "某公司", "occupation": "工人"}, new),
+        ("chengdu", Side.DESTINATION, {"phone": None, "occupation": "司机"}, old),
+    ]
+    auxiliary = {"study": frozenset({"name", "phone", "employer", "occupation"})}
+    merged = merge_values(records, auxiliary)
+    assert (merged["name"].source, merged["phone"].source) == ("county", "county")
+    assert merged["employer"].value == "某公司"        # a gap: the auxiliary value fills it
+    assert merged["occupation"].value == "司机"        # older, of record, still wins
+    # without the authority the newer platform would have won name (same side) and phone
+    plain = merge_values(records)
+    assert (plain["name"].source, plain["phone"].source) == ("study", "study")
+    assert merge_values(records[1:2], auxiliary)["name"].value == "张三同志"  # alone: fills
+    # per-field authority: the platform is of record for the phone only
+    per_field = {"study": frozenset({"name", "employer", "occupation"})}
+    assert merge_values(records, per_field)["phone"].source == "study"
+
+
+def test_merge_values_with_auxiliary_agrees_with_merge_field():
+    rng = random.Random(7)
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    for _ in range(500):
+        records = []
+        for source in rng.sample("abcd", rng.randint(1, 4)):
+            side = rng.choice([Side.ORIGIN, Side.DESTINATION])
+            values = {f: rng.choice([None, f"{f}-{source}"]) for f in FIELDS}
+            records.append((source, side, values, base + timedelta(days=rng.randint(0, 3))))
+        auxiliary = {s: frozenset(rng.sample(FIELDS, rng.randint(0, 3))) for s in "ab"}
+        merged = merge_values(records, auxiliary)
+        for name in FIELDS:
+            candidates = [SourcedValue(s, side, v.get(name), t) for s, side, v, t in records]
+            winner = merge_field(name, candidates, auxiliary)
+            assert merged.get(name) == winner

@@ -569,6 +569,7 @@ async def test_demo_check_in_only_at_own_organisations(demo: tuple[Any, str]) ->
                and {s["system"] for s in o["sources"]} == {"chengdu"})
     members = await _ask(demo, CHENGDU, '{ members(first: 1, filter: {originRegion: "511502", '
                          'destinationRegion: "510100"}) { nodes { key } } }')
+    assert members.get("data") is not None, members
     key = members["data"]["members"]["nodes"][0]["key"]
     for org in (hangzhou, xuzhou_branch):
         refused = await _ask(demo, CHENGDU, CHECK_IN, {"k": key, "o": org})

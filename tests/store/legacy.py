@@ -1,12 +1,13 @@
 """A database as yanxing 0.1.0 left it: its tables made by `create_all`, no alembic_version.
 
-0.1.0 had no migrations, so revision 0001_initial adopts such a database. Tables added by a
-later revision were not there yet: list each here when its revision is written.
+0.1.0 had no migrations, so revision 0001_initial adopts such a database. Tables and columns
+added by a later revision were not there yet: list each here when its revision is written.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from hub.store.base import NAMING_CONVENTION
@@ -16,7 +17,8 @@ from hub.tables import METADATA
 ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entries",
                                "outbox_deliveries",
                                "reconciliations", "reconciliation_rows",
-                               "reconciliation_decisions"})
+                               "reconciliation_decisions",
+                               "study_records"})
 
 #: tables 0.1.0 had that a later revision dropped, as 0.1.0 declared them
 REMOVED = sa.MetaData(naming_convention=NAMING_CONVENTION)
@@ -32,8 +34,16 @@ sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+#: columns added to 0.1.0's tables by revisions after 0001_initial (table -> columns)
+COLUMNS_ADDED_AFTER_0_1_0: dict[str, tuple[str, ...]] = {
+    "source_links": ("auxiliary", "extensions"),
+}
+
 
 def create_0_1_0_tables(connection: Connection) -> None:
     METADATA.create_all(connection, tables=[
         table for table in METADATA.sorted_tables if table.name not in ADDED_AFTER_0_1_0])
     REMOVED.create_all(connection)
+    for table, columns in COLUMNS_ADDED_AFTER_0_1_0.items():
+        for column in columns:
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))

@@ -56,10 +56,12 @@ def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
         ctx.access.denied(f"{type_name}.{field}")
         raise AccessDenied(f"{type_name}.{field} is not granted to this caller",
                            fields=[f"{type_name}.{field}"])
-    if value is None or isinstance(value, (PolicedObject, list)):
-        return value  # objects and lists are policed field by field below them
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None  # a number (a row) has no partial form: anything short of full is nothing
+    if value is None or isinstance(value, (PolicedObject, list)) \
+            or hasattr(value, "__strawberry_definition__"):
+        return value  # objects, lists and connections are policed below them (or were made
+        # of what the caller may see, as a member's study records are)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None  # a number (a row, a sum) has no partial form: short of full is nothing
     return apply(transform, field, value, hash_key=ctx.runtime.hash_key)
 
 

@@ -21,8 +21,10 @@ from hub.api.extensions.analysis import list_bound
 from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.api.types.enums import AttendanceMode, Gender, MemberStatus, to_enum
 from hub.api.types.node import Node, to_global_id
+from hub.api.types.pagination import Connection
 from hub.api.types.policed import PolicedObject
 from hub.api.types.region import Region, region
+from hub.api.types.study import StudyRecord, study_hours, study_records_page
 from hub.federation.fetch import Link, MergedMember, ProvenanceRecord
 from hub.policy.base import Subject, Transform
 
@@ -334,6 +336,36 @@ class Member(Node, _MemberPart):
         rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Member.activities",
                            info.path)
         return [Attendance(_row=r, _member=self) for r in rows]
+
+    @strawberry.field(description="学习记录（学习强国等学习平台），按完成时间由新到旧；需协议授予，"
+                      "或为调用方本方系统的记录。 Study records (学习记录) from study platforms, "
+                      "newest first: those of systems whose study records of this member the "
+                      "caller may see (its own, or granted by a contract).")
+    async def study_records(
+        self, info: Info,
+        first: Annotated[int | None, strawberry.argument(
+            description="本页条数。 Page size.")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="上一页的 endCursor。 The previous page's endCursor.")] = None,
+    ) -> Connection[StudyRecord] | None:
+        # nullable as `activities` is: a member whose records the caller may not see from
+        # any party leaves CONTRACT_DENIED here without taking the rest of the page with it
+        return await study_records_page(info.context, self.key, self._subject, first, after)
+
+    @strawberry.field(description="某年度学习时长（学时，按完成时间 UTC 计），只计调用方"
+                      "可见的系统；无记录时为空。 Study hours completed in `year` (UTC) over "
+                      "the systems whose hours of this member the caller may see; null when "
+                      "there is none.")
+    async def study_hours(
+        self, info: Info,
+        year: Annotated[int, strawberry.argument(description="年度，如 2024。 The year.")],
+    ) -> float | None:
+        from hub.api.inputs import BadUserInput
+        from hub.api.types.study import MAX_YEAR, MIN_YEAR
+
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise BadUserInput(f"`year` must be between {MIN_YEAR} and {MAX_YEAR}")
+        return await study_hours(info.context, self.key, self._subject, year)
 
     @strawberry.field(description="数据来源：各系统提供了哪些字段。 Provenance: per system, the "
                       "record and which fields it supplied.")

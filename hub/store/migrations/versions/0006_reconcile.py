@@ -1,7 +1,7 @@
 """reconciliation runs, their rows and the decisions on candidate pairs (issue 9)
 
 Revision ID: 0006_reconcile
-Revises: 0004_outbox
+Revises: 0005_study
 Create Date: 2026-12-06 23:20:53.560411
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_reconcile'
-down_revision: str | Sequence[str] | None = '0004_outbox'
+down_revision: str | Sequence[str] | None = '0005_study'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,7 +24,7 @@ import enum
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
-from hub.errors import HubError
+from hub.exchange.workflow_errors import StateConflict, WrongParty
 
 __all__ = [
     "TransferState",
@@ -32,8 +32,6 @@ __all__ = [
     "TransferRole",
     "TERMINAL",
     "TRANSITIONS",
-    "TransferStepDenied",
-    "TransferStateConflict",
     "Transition",
     "step",
     "REQUESTER_ROLES",
@@ -91,33 +89,21 @@ TRANSITIONS: Mapping[tuple[TransferState, TransferAction], Transition] = {
 }
 
 
-class TransferStepDenied(HubError):
-    """This party may not take this step of the transfer (the rules give it to another)."""
-
-    code = "TRANSFER_STEP_DENIED"
-
-
-class TransferStateConflict(HubError):
-    """The transfer is not in a state that allows this step (final, or moved on already)."""
-
-    code = "TRANSFER_STATE_CONFLICT"
-
-
 def step(state: TransferState, action: TransferAction,
          roles: Set[TransferRole]) -> TransferState:
     """The state after `action` by a party holding `roles`, or an error saying why not.
     The state is checked first: a terminal transfer answers "final" to everyone."""
     if state in TERMINAL:
-        raise TransferStateConflict(
+        raise StateConflict(
             f"the transfer is {state.value}, a final state: file a new request instead")
     transition = TRANSITIONS.get((state, action))
     if transition is None:
         allowed = sorted(a.value for (s, a) in TRANSITIONS if s is state)
-        raise TransferStateConflict(
+        raise StateConflict(
             f"a transfer that is {state.value} cannot be {action.value}d; possible steps: "
             f"{', '.join(allowed)}")
     if not transition.roles & roles:
         need = " or ".join(sorted(r.value for r in transition.roles))
-        raise TransferStepDenied(
+        raise WrongParty(
             f"only the {need} party may {action.value} a transfer that is {state.value}")
     return transition.target

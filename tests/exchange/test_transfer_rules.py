@@ -12,10 +12,9 @@ from hub.exchange.transfer_rules import (
     TransferAction,
     TransferRole,
     TransferState,
-    TransferStateConflict,
-    TransferStepDenied,
     step,
 )
+from hub.exchange.workflow_errors import StateConflict, WrongParty
 
 S, A, R = TransferState, TransferAction, TransferRole
 
@@ -38,23 +37,23 @@ def test_the_allowed_path() -> None:
 ])
 def test_wrong_party_is_denied(state: TransferState, action: TransferAction,
                                roles: set[TransferRole]) -> None:
-    with pytest.raises(TransferStepDenied) as caught:
+    with pytest.raises(WrongParty) as caught:
         step(state, action, roles)
-    assert caught.value.code == "TRANSFER_STEP_DENIED"
+    assert caught.value.code == "WRONG_PARTY"
 
 
 @pytest.mark.parametrize(("terminal", "action"), list(itertools.product(sorted(TERMINAL),
     list(TransferAction))))
 def test_terminal_states_are_final_for_everyone(terminal: TransferState,
                                                 action: TransferAction) -> None:
-    with pytest.raises(TransferStateConflict, match="final"):
+    with pytest.raises(StateConflict, match="final"):
         step(terminal, action, set(TransferRole))
 
 
 def test_steps_out_of_order_conflict() -> None:
-    with pytest.raises(TransferStateConflict, match="possible steps: approve, reject, withdraw"):
+    with pytest.raises(StateConflict, match="possible steps: approve, reject, withdraw"):
         step(S.REQUESTED, A.ACCEPT, set(TransferRole))
-    with pytest.raises(TransferStateConflict):
+    with pytest.raises(StateConflict):
         step(S.ACCEPTED, A.WITHDRAW, set(TransferRole))  # too late once accepted
 
 

@@ -6,14 +6,31 @@ later revision were not there yet: list each here when its revision is written.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.store.base import NAMING_CONVENTION
 from hub.tables import METADATA
 
 #: tables created by revisions after 0001_initial
-ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens"})
+ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entries"})
+
+#: tables 0.1.0 had that a later revision dropped, as 0.1.0 declared them
+REMOVED = sa.MetaData(naming_convention=NAMING_CONVENTION)
+sa.Table(
+    "exchange_checkins", REMOVED,   # 0003_exchange moved its rows to exchange_entries
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("member_key", sa.String(64), nullable=False, index=True),
+    sa.Column("organization", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text()),
+    sa.Column("party", sa.String(64), nullable=False),
+    sa.Column("user", sa.String(128)),
+    sa.Column("contracts", sa.Text(), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 
 def create_0_1_0_tables(connection: Connection) -> None:
     METADATA.create_all(connection, tables=[
         table for table in METADATA.sorted_tables if table.name not in ADDED_AFTER_0_1_0])
+    REMOVED.create_all(connection)

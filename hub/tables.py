@@ -12,6 +12,8 @@ from __future__ import annotations
 import hub.audit.log
 import hub.contracts.store
 import hub.exchange.ledger
+import hub.exchange.letters
+import hub.exchange.transfers
 import hub.store.models  # noqa: F401  (imported for their tables)
 from hub.store.base import Base
 

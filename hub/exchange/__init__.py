@@ -46,6 +46,8 @@ How a workflow adds an action (three steps, nothing else to repeat):
 from __future__ import annotations
 
 from hub.exchange import checkin as checkin
+from hub.exchange import letters as letters  # workflow 5, 年终发函 (registers its actions)
+from hub.exchange import transfers as transfers  # workflow 6, 组织关系转接
 from hub.exchange.checkin import CheckIn
 from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
 from hub.exchange.ledger import (

@@ -59,7 +59,7 @@ async def points_of_year(conn: AsyncConnection, member_key: str, year: int) -> i
     def table(sync_conn: object) -> Table | None:
         if not inspect(sync_conn).has_table(POINTS_TABLE):
             return None
-        found = Table(POINTS_TABLE, MetaData(), autoload_with=sync_conn)  # type: ignore[arg-type]
+        found = Table(POINTS_TABLE, MetaData(), autoload_with=sync_conn)  # type: ignore[call-overload]
         return found if {"member_key", "year", "points"} <= set(found.c.keys()) else None
 
     try:

@@ -246,7 +246,7 @@ def step_effect(transfer_id: int, step_action: TransferAction) -> Effect:
 
     async def effect(conn: AsyncConnection, entry: Entry) -> None:
         row = (await conn.execute(select(TransferRow).where(TransferRow.id == transfer_id))
-               ).scalar_one_or_none()
+               ).first()
         if row is None:
             raise StateConflict(f"no transfer {transfer_id}")
         transfer = Transfer.from_row(row)

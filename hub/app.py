@@ -32,6 +32,8 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
+from hub.api.letter_pdf import ROUTE as LETTER_PDF_ROUTE
+from hub.api.letter_pdf import letter_pdf
 from hub.api.log_privacy import install_log_redaction
 from hub.api.observe import Observer, metrics_route, otlp_exporter
 from hub.api.runtime import Runtime
@@ -235,6 +237,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),
+        Route(LETTER_PDF_ROUTE, letter_pdf, methods=["GET"]),  # 年终发函 PDFs (issue 8)
     ]
     if mode.graphiql:
         routes += [Route("/", graphiql, methods=["GET"]),

@@ -6,7 +6,6 @@ deterministic."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from hub.app import create_app
 from hub.demo.launch import start_demo
+from tests.exchange.test_letter_pdf_route import text_of
 
 LETTERS = """{ evaluationLetters(filter: {state: ACKNOWLEDGED}, first: 100) { totalCount
   nodes { number memberName year recommendation signature { party } acknowledgement { party }
@@ -61,10 +61,7 @@ async def test_seeded_history_is_served_to_its_parties(tmp_path: Path) -> None:
                     first["pdfUrl"],
                     headers={"Authorization": f"Bearer {trust.token_for(origin)}"})
                 assert response.status_code == 200
-                path = tmp_path / "l.pdf"
-                path.write_bytes(response.content)
-                text = subprocess.run(["pdftotext", str(path), "-"], check=True,
-                                      capture_output=True, text=True).stdout
+                text = text_of(response.content, tmp_path)
                 assert first["memberName"] in text and "流动党员年度表现情况函" in text
             else:  # pragma: no cover
                 pytest.skip("pdftotext missing")

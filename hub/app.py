@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hub.api.checkin_code import checkin_code_route
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
 from hub.api.letter_pdf import ROUTE as LETTER_PDF_ROUTE
@@ -237,6 +238,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),
+        Route("/checkin-code/{org}", checkin_code_route(_runtime), methods=["GET"]),
         Route(LETTER_PDF_ROUTE, letter_pdf, methods=["GET"]),  # 年终发函 PDFs (issue 8)
     ]
     if mode.graphiql:

@@ -34,7 +34,9 @@ from hub.api.extensions.policy import police_types
 from hub.api.types import audit as audit_types
 from hub.api.types import checkin as checkin_types
 from hub.api.types import contracts as contract_types
+from hub.api.types import exchange as exchange_types
 from hub.api.types import letters as letter_types
+from hub.api.types import reports as reports_types
 from hub.api.types import transfers as transfer_types
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
@@ -46,7 +48,8 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
            "print_subgraph_sdl"]
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
-PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, checkin_types)
+PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
+                                   reports_types)
 PLUGINS += (letter_types, transfer_types)  # workflows 5 and 6 (issue 8)
 MUTATION_DESCRIPTION = (
     "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a "

@@ -132,7 +132,7 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
             ],
             "record": {
                 "checkin": ["destination"], "attendance": ["destination"],
-                "status_report": ["destination"],
+                "status_report": ["destination", "origin"],
                 # the destination writes the letter, the origin acknowledges it (年终发函)
                 "evaluation_letter": ["destination", "origin"],
                 "task_publish": ["origin"], "task_claim": ["destination"],

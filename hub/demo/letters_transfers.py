@@ -189,8 +189,7 @@ async def seed_letters_and_transfers(
             effect = draft_effect(
                 member_name=c.row.name,
                 sender=LetterParty(sender, c.sender_org.org_id, c.sender_org.name),
-                recipient=LetterParty(recipient, c.recipient_org.org_id, c.recipient_org.name),
-                supersedes=None)
+                recipient=LetterParty(recipient, c.recipient_org.org_id, c.recipient_org.name))
             letter = await record(base(sender, c.sender_org.org_id, member, payload, "letter",
                                        also=(c.recipient_org.org_id,), effects=(effect,)),
                                   datetime(year, 12, 20, 9, tzinfo=UTC))

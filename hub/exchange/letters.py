@@ -213,12 +213,14 @@ async def _row(conn: AsyncConnection, letter_id: int) -> Any:
 
 
 def draft_effect(*, member_name: str | None, sender: LetterParty,
-                 recipient: LetterParty, supersedes: int | None) -> Effect:
+                 recipient: LetterParty) -> Effect:
     """The draft's change, in its entry's transaction: fill in the year, write the letter,
-    retire the draft it supersedes. STATE_CONFLICT when a live letter exists that the
-    request does not name, or the named one is not a draft of the same member and year."""
+    retire the draft its entry supersedes (the ledger checked it is the party's own
+    `evaluation_letter` entry about this member). STATE_CONFLICT when a live letter exists
+    that the request does not name, or the named one is not this year's live draft."""
 
     async def effect(conn: AsyncConnection, entry: Entry) -> None:
+        supersedes = entry.supersedes
         payload = entry.payload
         assert isinstance(payload, EvaluationLetter) and entry.member_key is not None
         live = _live_key(entry.member_key, payload.year, sender.party)

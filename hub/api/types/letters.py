@@ -332,7 +332,8 @@ class LettersMutation:
                          "参加情况与积分由枢纽填入。 Draft the annual evaluation letter about a "
                          "member to its origin (the destination; needs the `evaluation_letter` "
                          "record permission). The hub fills in the year's attendance and "
-                         "points; sign `letter.payload` next.")
+                         "points; sign `letter.payload` next. `supersedes`: the number of the "
+                         "draft this one replaces (a signed letter is final).")
     @refusals_audited
     @ledger_action(LETTER_ACTION, receipt=LetterReceipt)
     async def draft_evaluation_letter(
@@ -344,8 +345,6 @@ class LettersMutation:
                                                         "performance.")],
         text: Annotated[str | None, strawberry.argument(description="其他说明。 Free "
                                                         "text.")] = None,
-        supersedes: Annotated[int | None, strawberry.argument(
-            description="取代的草稿函号。 The draft this one replaces.")] = None,
     ) -> Intent:
         ctx: Context = info.context
         trust_of(ctx)
@@ -373,11 +372,12 @@ class LettersMutation:
         sender = LetterParty(party, sender_code, sender_org.name if sender_org else None)
         to = LetterParty(recipient, row.origin_org_id,
                          recipient_org.name if recipient_org is not None else None)
+        # a correction names the draft it replaces with the guard's `supersedes` argument
         effect = draft_effect(member_name=_readable_name(ctx, member, row), sender=sender,
-                              recipient=to, supersedes=supersedes)
+                              recipient=to)
         return Intent(payload, organization=sender_code, member_key=str(member_key),
                       also_organizations=(row.origin_org_id,) if row.origin_org_id else (),
-                      supersedes=supersedes, effects=(effect,))
+                      effects=(effect,))
 
     @strawberry.mutation(description="流入地签署函件：提交对 payload 的 JWS（General JSON）签名。 "
                          "Sign a drafted letter: submit the sender's JWS (General JSON) over "

@@ -13,6 +13,10 @@ their own) add their tables, only these functions change:
   there (columns `member_key`, `year`, `points`), so the letter fills itself in as soon as
   it lands; any other shape keeps None rather than guessing.
 
+Absence reports (workflow 2, `hub.exchange.reports.absences_by_report`) are not counted as
+"by report" yet: that reader opens its own session, which a letter's write transaction
+cannot wait for on SQLite; a variant taking the connection is the way to add them.
+
 Both run on the connection of the letter's own ledger transaction, so a letter's figures are
 those of the moment it was drafted.
 """

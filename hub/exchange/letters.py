@@ -6,7 +6,7 @@ Three ledger actions, all under the contract record permission `evaluation_lette
 |---|---|---|---|
 | `evaluation_letter` | the destination (sender) | - | draft (`supersedes` an earlier draft) |
 | `evaluation_letter_signature` | the sender | the letter | signed |
-| `evaluation_letter_acknowledgement` | the origin (recipient) | the letter | acknowledged |
+| `evaluation_letter_ack` | the origin (recipient) | the letter | acknowledged |
 
 The letter's number is the ledger number of its `evaluation_letter` entry; the document the
 parties sign (hub.exchange.letter_document) is built in that entry's transaction from the
@@ -62,7 +62,8 @@ __all__ = [
 
 LETTER_ACTION = "evaluation_letter"
 SIGNATURE_ACTION = "evaluation_letter_signature"
-ACKNOWLEDGEMENT_ACTION = "evaluation_letter_acknowledgement"
+#: (the ledger's action column holds 32 characters)
+ACKNOWLEDGEMENT_ACTION = "evaluation_letter_ack"
 #: largest signature envelope accepted, in characters of JSON (two signatures need ~1 kB plus
 #: the payload, itself bounded by the text limits)
 MAX_ENVELOPE = 64_000

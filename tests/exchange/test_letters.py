@@ -119,7 +119,7 @@ async def test_draft_sign_acknowledge(served: Trusted) -> None:
 
     actions = [(r.action, r.party) for r in await ledger_rows(t)]
     assert actions == [("evaluation_letter", "wenjiang"), ("evaluation_letter_signature",
-                       "wenjiang"), ("evaluation_letter_acknowledgement", "luxian")]
+                       "wenjiang"), ("evaluation_letter_ack", "luxian")]
     for party in ("wenjiang", "luxian"):
         listed = await t.gql(LIST, {"f": {"year": 2025}}, party=party)
         assert [n["state"] for n in listed["data"]["evaluationLetters"]["nodes"]] == \
@@ -128,7 +128,7 @@ async def test_draft_sign_acknowledge(served: Trusted) -> None:
     assert nobody["data"]["evaluationLetters"]["totalCount"] == 0
     bodies = await audit_bodies(t)
     assert {b.get("action") for b in bodies if b.get("entry")} == {
-        "evaluation_letter", "evaluation_letter_signature", "evaluation_letter_acknowledgement"}
+        "evaluation_letter", "evaluation_letter_signature", "evaluation_letter_ack"}
 
 
 async def test_wrong_party_state_and_scope_are_refused_and_write_nothing(
@@ -289,3 +289,13 @@ async def test_relay_pages_both_ways(served: Trusted) -> None:
     assert [n["number"] for n in before["nodes"]] == newest_first[1:3]
     both = await t.gql(LIST, {"first": 1, "last": 1}, party="luxian")
     assert codes(both) == {"BAD_REQUEST"}
+
+
+def test_every_action_name_fits_the_ledger_column() -> None:
+    # PostgreSQL refuses a longer one at the first write (SQLite would not notice)
+    from hub.exchange.ledger import ExchangeEntryRow
+    from hub.exchange.payloads import ACTIONS
+
+    width = ExchangeEntryRow.__table__.c.action.type.length
+    assert width is not None
+    assert [a for a in ACTIONS if len(a) > width] == []

@@ -56,7 +56,7 @@ from __future__ import annotations
 from hub.exchange import letters as letters  # workflow 5, 年终发函
 from hub.exchange import transfers as transfers  # workflow 6, 组织关系转接
 from hub.exchange.checkin import CheckIn, CheckInCodeIssued
-from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
+from hub.exchange.errors import IdempotencyConflict, LedgerUnavailable, PayloadInvalid
 from hub.exchange.ledger import (
     Appended,
     Draft,
@@ -89,7 +89,7 @@ from hub.exchange.reports import (
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
     "check_text", "check_choice", "check_int",
-    "PayloadInvalid", "IdempotencyConflict",
+    "PayloadInvalid", "IdempotencyConflict", "LedgerUnavailable",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
     "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",

@@ -169,6 +169,11 @@ class Policy(Protocol):
         (where a party may record besides its own sources' organisations)?"""
         ...
 
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        """The parties (the caller's own included) of the rules that apply to the caller:
+        whose records about no member (a published task) the caller may see."""
+        ...
+
 
 class BasePolicy:
     """The open answer to every question of `Policy`: every field, every member, every
@@ -221,6 +226,9 @@ class BasePolicy:
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
         return False
+
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        return frozenset()
 
 
 _check: Policy = BasePolicy()  # the protocol is structural; fail at import if it drifts

@@ -189,3 +189,25 @@ def test_every_mutation_is_a_guarded_ledger_action() -> None:
         assert action in ACTIONS, f"Mutation.{f.python_name} is not a @ledger_action"
         names = {a.python_name for a in f.arguments}
         assert {"idempotency_key", "supersedes"} <= names, f.python_name
+
+
+async def test_no_entry_without_its_audit_entry(served: Trusted) -> None:
+    """The audit log cannot be written: the check-in is not recorded either (503)."""
+    from sqlalchemy import text
+
+    engine = served.world.runtime.engine
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_gone"))
+    try:
+        response = await served.post(CHECK_IN, {"k": served.world.keys[0], "o": "WJ-YQ",
+                                                "note": None, "key": "no-audit"},
+                                     party="wenjiang")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_entries_gone RENAME TO audit_entries"))
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
+    assert await ledger_rows(served) == []
+    retry = await check_in(served, note=None, key="no-audit")  # the same key, once it is back
+    assert retry["data"]["recordCheckIn"]["replayed"] is False
+    assert len(await ledger_rows(served)) == 1

@@ -9,6 +9,7 @@ import hub.exchange
 EXCHANGE = {
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
     "check_text", "check_choice", "check_int", "PayloadInvalid", "IdempotencyConflict",
+    "LedgerUnavailable",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current", "CheckIn", "CheckInCodeIssued", "Report",
     "ReportConfirmation", "confirmed_changes", "absences_by_report",

@@ -27,7 +27,6 @@ from hub.api.types.node import to_global_id
 from hub.api.types.pagination import Connection
 from hub.api.types.resolve import owners_of_links
 from hub.api.types.scalars import JSON
-from hub.contracts.policy import ContractPolicy
 from hub.exchange.ledger import Entry, ExchangeEntryRow
 from hub.exchange.payloads import ACTIONS
 from hub.policy.base import ScopeByRow, Subject, Transform
@@ -191,14 +190,12 @@ def visible_entries(ctx: Context) -> ColumnElement[bool]:
         clauses.append(ExchangeEntryRow.member_key.is_not(None))
     elif not isinstance(scope, ScopeByRow):
         clauses.append(ExchangeEntryRow.member_key.in_(select(MemberRow.key).where(scope)))
-    policy = ctx.active_policy
-    if isinstance(policy, ContractPolicy):
-        parties = {p for c in policy.applicable(ctx.caller) for p in c.parties}
-        if parties:
-            clauses.append(ExchangeEntryRow.member_key.is_(None)
-                           & ExchangeEntryRow.party.in_(sorted(parties)))
+    parties = ctx.decisions.counterparties()
+    if parties:
+        clauses.append(ExchangeEntryRow.member_key.is_(None)
+                       & ExchangeEntryRow.party.in_(sorted(parties)))
     elif party is None and scope is None:
-        clauses.append(ExchangeEntryRow.member_key.is_(None))
+        clauses.append(ExchangeEntryRow.member_key.is_(None))  # no contracts: an open index
     return or_(false(), *clauses)
 
 

@@ -99,6 +99,8 @@ class SeededHistory:
     completed_members: tuple[str, ...] = ()
     #: ledger entries written (each with its audit entry)
     entries: int = 0
+    #: the destination branch the first letter was sent from (for the example operations)
+    letter_branch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,7 @@ async def seed_letters_and_transfers(
 
     letters = 0
     first_letter: tuple[str, int] | None = None
+    branch: str | None = None
     try:
         for c in candidates:
             member = c.row.key
@@ -209,7 +212,8 @@ async def seed_letters_and_transfers(
                               effects=(acknowledgement_effect(letter.id, ack),)),
                          datetime(year + 1, 1, 15, 10, tzinfo=UTC))
             letters += 1
-            first_letter = first_letter or (member, letter.id)
+            if first_letter is None:
+                first_letter, branch = (member, letter.id), c.sender_org.org_id
 
         states: dict[str, int] = {}
         approved: int | None = None
@@ -249,7 +253,7 @@ async def seed_letters_and_transfers(
         await audit.close()
     return SeededHistory(letters, states, first_letter[0] if first_letter else None,
                          first_letter[1] if first_letter else None, approved, tuple(moved),
-                         written)
+                         written, branch)
 
 
 def example_operations(history: SeededHistory, destination: str,
@@ -259,6 +263,7 @@ def example_operations(history: SeededHistory, destination: str,
     letter = history.letter_number or 1
     transfer = history.approved_transfer or 1
     member = history.letter_member or "MEMBER_KEY"
+    branch = history.letter_branch or "BRANCH_CODE"
     return [
         (f"年终发函 as {origin} (origin): last year's letters received, acknowledged",
          "{ evaluationLetters(filter: {state: ACKNOWLEDGED}, first: 3) { totalCount nodes { "
@@ -267,7 +272,7 @@ def example_operations(history: SeededHistory, destination: str,
         (f"年终发函 as {destination} (destination): draft this year's letter (then sign "
          "`letter.payload` with `yanxing letter sign`, and signEvaluationLetter)",
          f'mutation {{ draftEvaluationLetter(memberKey: "{member}", organization: '
-         f'"BRANCH_CODE", year: {datetime.now(UTC).year}, recommendation: COMMEND, '
+         f'"{branch}", year: {datetime.now(UTC).year}, recommendation: COMMEND, '
          'performance: "按时参加组织生活", idempotencyKey: "draft-1") { letter { number state '
          "payload } } }"),
         (f"年终发函 PDF as {origin} or {destination}",

@@ -19,6 +19,7 @@ has no date and is never listed as due: the check says only what the hub can sho
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Select, and_, exists, func, or_, select, union_all
@@ -56,15 +57,21 @@ def months_before(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-def away_since() -> Subquery:
-    """(member_key, since): the earliest evidence of each member at the destination."""
+def away_since(attendance_sources: Sequence[str] | None = None) -> Subquery:
+    """(member_key, since): the earliest evidence of each member at the destination.
+    `attendance_sources`: only attendance recorded by these sources counts (the ones whose
+    organisation-life records the asking party may see), None: all."""
+    attended = select(AttendanceRow.member_key.label("member_key"),
+                      ActivityRow.start_time.label("at")) \
+        .join(ActivityRow, ActivityRow.key == AttendanceRow.activity_key) \
+        .where(AttendanceRow.member_key.is_not(None), ActivityRow.start_time.is_not(None))
+    if attendance_sources is not None:
+        attended = attended.where(AttendanceRow.source.in_(sorted(attendance_sources)))
     evidence = union_all(
         select(ExchangeEntryRow.member_key.label("member_key"),
                ExchangeEntryRow.recorded_at.label("at"))
         .where(ExchangeEntryRow.action == "checkin", ExchangeEntryRow.member_key.is_not(None)),
-        select(AttendanceRow.member_key.label("member_key"), ActivityRow.start_time.label("at"))
-        .join(ActivityRow, ActivityRow.key == AttendanceRow.activity_key)
-        .where(AttendanceRow.member_key.is_not(None), ActivityRow.start_time.is_not(None)),
+        attended,
     ).subquery("evidence")
     return (select(evidence.c.member_key, func.min(evidence.c.at).label("since"))
             .group_by(evidence.c.member_key).subquery("away_since"))
@@ -76,11 +83,12 @@ def _away() -> ColumnElement[bool]:
                     MemberRow.origin_region_code != MemberRow.destination_region_code))
 
 
-def due_members(step: DueStep, as_of: date) -> tuple[Select[tuple[MemberRow, datetime]],
-                                                     Subquery]:
+def due_members(step: DueStep, as_of: date, *,
+                attendance_sources: Sequence[str] | None = None,
+                ) -> tuple[Select[tuple[MemberRow, datetime]], Subquery]:
     """Members due for `step` on `as_of`, with their away-since time, oldest first. Add the
     caller's row scope (a condition on MemberRow) before running it."""
-    since = away_since()
+    since = away_since(attendance_sources)
     cutoff = months_before(as_of, THRESHOLD_MONTHS[step])
     cutoff_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
     stmt = (select(MemberRow, since.c.since)

@@ -289,7 +289,11 @@ class TransfersQuery:
     ) -> Connection[MemberDue]:
         ctx: Context = info.context
         due = DueStep(str(step.value))
-        stmt, since = due_members(due, as_of or utcnow().date())
+        # attendance counts as evidence only from sources whose organisation-life records
+        # the caller may see (its own, or granted `Member.activities` from their owner)
+        sources = [e.name for e in ctx.runtime.registry
+                   if ctx.decisions.aggregate_granted("Member", "activities", e.owner)]
+        stmt, since = due_members(due, as_of or utcnow().date(), attendance_sources=sources)
         scope = ctx.decisions.member_scope()
         if ctx.caller.party is None or isinstance(scope, ScopeByRow):
             stmt = stmt.where(false())

@@ -36,6 +36,8 @@ from hub.api.devtokens import DevTokens, Mint, token_route
 from hub.api.frontend import cors_middleware, sdl_route
 from hub.api.graphiql import graphiql_html
 from hub.api.http import Authenticate, GraphQLEndpoint
+from hub.api.letter_pdf import ROUTE as LETTER_PDF_ROUTE
+from hub.api.letter_pdf import letter_pdf
 from hub.api.log_privacy import install_log_redaction
 from hub.api.observe import Observer, metrics_route, otlp_exporter
 from hub.api.overload import ConcurrencyLimit
@@ -295,6 +297,7 @@ def create_app(
         Route("/metrics", metrics_route(observer, metrics_allow), methods=["GET"]),
         Route("/checkin-code/{org}", checkin_code_route(_runtime), methods=["GET"]),
         Route("/schema.graphql", sdl_route(mode, _runtime), methods=["GET"]),
+        Route(LETTER_PDF_ROUTE, letter_pdf, methods=["GET"]),  # 年终发函 PDFs (issue 8)
     ]
     if mode.graphiql:
         routes += [Route("/", graphiql, methods=["GET"]),

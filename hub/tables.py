@@ -12,7 +12,9 @@ from __future__ import annotations
 import hub.audit.log
 import hub.contracts.store
 import hub.exchange.ledger
+import hub.exchange.letters
 import hub.exchange.outbox
+import hub.exchange.transfers
 import hub.reconcile.store
 import hub.store.models  # noqa: F401  (imported for their tables)
 from hub.store.base import Base

@@ -236,6 +236,7 @@ async def _record(info: Info, action: str, permission: str, intent: Intent,
                                 "idempotency key") from None
     if intent.effects and member is not None:
         # the answer shows the member as changed: read its row again
+        ctx.loaders.member_index.clear(member.key)  # member_rows reads through it
         ctx.loaders.member_rows.clear(member.key)
         member = await member_from_row(ctx, await ctx.loaders.member_rows.load(member.key))
     ctx.loaders.organizations.clear(code)

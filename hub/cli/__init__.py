@@ -23,6 +23,7 @@ from hub.cli import (
     db,
     demo,
     keys,
+    letter,
     outbox,
     reconcile,
     registry,
@@ -38,7 +39,7 @@ __all__ = ["main"]
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
     demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector, outbox,
-    reconcile,
+    reconcile, letter,
 )
 
 

@@ -106,6 +106,14 @@ def _banner(hub: Any, port: int) -> str:
             lines += [f"  {party}  {name}", f"    {hub.trust.token_for(party)}"]
     for title, query in EXAMPLE_QUERIES:
         lines += ["", f"# {title}", query]
+    if hub.history is not None and len(hub.parties) > 2:  # workflows 5 and 6 (issue 8)
+        from hub.demo.letters_transfers import example_operations
+
+        h = hub.history
+        lines += ["", f"# Seeded: {h.letters} evaluation letters for last year (signed and "
+                  f"acknowledged), transfers {dict(sorted(h.transfers.items()))}"]
+        for title, operation in example_operations(h, hub.parties[0][0], hub.parties[2][0]):
+            lines += ["", f"# {title}", operation]
     lines += ["", "e.g. curl -s -H \"Authorization: Bearer $(curl -s "
               f"'{url}/demo/token?party=xuzhou-county-org' | python3 -c 'import json,sys; "
               "print(json.load(sys.stdin)[\"token\"])')\" -H 'Content-Type: application/json' "

@@ -136,9 +136,12 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
             "record": {
                 "checkin": ["destination"], "attendance": ["destination"],
                 "status_report": ["destination", "origin"],
-                "evaluation_letter": ["destination"],
+                # the destination writes the letter, the origin acknowledges it (年终发函)
+                "evaluation_letter": ["destination", "origin"],
                 "task_publish": ["origin"], "task_claim": ["destination"],
-                "transfer": ["origin"], "reconciliation": ["origin", "destination"],
+                # the origin approves (党籍管理), the destination may ask and accepts
+                "transfer": ["origin", "destination"],
+                "reconciliation": ["origin", "destination"],
             },
         },
         "prohibitions": {"read": [{"grantee": "destination", "data_of": "origin",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.contracts.demo import DemoTrust, build_demo_trust
+from hub.demo.letters_transfers import SeededHistory, seed_letters_and_transfers
 from hub.demo.world import DemoSource, DemoWorld
 from hub.federation.sync import SyncSummary, SyncTarget, sync_all
 from hub.settings import Settings, load_settings
@@ -47,6 +48,8 @@ class DemoHub:
     env: Mapping[str, str]
     summaries: list[SyncSummary]
     trust: DemoTrust | None = None
+    #: last year's letters and the transfers seeded (hub.demo.letters_transfers)
+    history: SeededHistory | None = None
 
     @property
     def parties(self) -> list[tuple[str, str]]:
@@ -138,6 +141,18 @@ def write_config(world: DemoWorld, directory: Path, *, port: int,
     return path
 
 
+async def _seed_workflows_b(world: DemoWorld, settings: Settings,
+                            trust: DemoTrust) -> SeededHistory:
+    """Workflows 5 and 6's year of history (evaluation letters, transfers)."""
+    engine = create_engine(settings.hub.database_url)
+    try:
+        return await seed_letters_and_transfers(
+            (engine, create_session_factory(engine)), trust,
+            {s.name: s.owner_party_id for s in world.sources})
+    finally:
+        await engine.dispose()
+
+
 async def _sync(settings: Settings) -> list[SyncSummary]:
     from connectors.factory import open_connector
 
@@ -172,4 +187,5 @@ async def start_demo(
         config_path = write_config(world, directory, port=port, trust=trust)
         settings = load_settings(config_path, env=env)
         summaries = await _sync(settings)
-        yield DemoHub(world, settings, config_path, env, summaries, trust)
+        history = await _seed_workflows_b(world, settings, trust)
+        yield DemoHub(world, settings, config_path, env, summaries, trust, history)

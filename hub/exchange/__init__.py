@@ -53,6 +53,8 @@ How a workflow adds an action (three steps, nothing else to repeat):
 from __future__ import annotations
 
 # importing a workflow module registers its actions (ACTIONS): every one is imported here
+from hub.exchange import letters as letters  # workflow 5, 年终发函
+from hub.exchange import transfers as transfers  # workflow 6, 组织关系转接
 from hub.exchange.checkin import CheckIn, CheckInCodeIssued
 from hub.exchange.errors import IdempotencyConflict, LedgerUnavailable, PayloadInvalid
 from hub.exchange.ledger import (

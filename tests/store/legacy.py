@@ -18,7 +18,8 @@ ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entrie
                                "outbox_deliveries",
                                "reconciliations", "reconciliation_rows",
                                "reconciliation_decisions",
-                               "study_records"})
+                               "study_records",
+                               "exchange_letters", "exchange_transfers"})
 
 #: tables 0.1.0 had that a later revision dropped, as 0.1.0 declared them
 REMOVED = sa.MetaData(naming_convention=NAMING_CONVENTION)

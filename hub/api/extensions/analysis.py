@@ -145,6 +145,18 @@ FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "since": ("ExchangeEntry", "recordedAt", None),
         "until": ("ExchangeEntry", "recordedAt", None),
     },
+    # workflows 5 and 6 (hub.api.types.letters, .transfers): the letter's and the transfer's
+    # own fields, shown with any letter or transfer the caller may see
+    "EvaluationLetterFilter": {
+        "year": ("EvaluationLetter", "year", None),
+        "memberKey": ("EvaluationLetter", "memberKey", None),
+        "state": ("EvaluationLetter", "state", None),
+    },
+    "TransferFilter": {
+        "state": ("MembershipTransfer", "state", None),
+        "memberKey": ("MembershipTransfer", "memberKey", None),
+        "open": ("MembershipTransfer", "final", None),
+    },
     "DataIssueFilter": {
         "system": ("DataQualityIssue", "system", None),
         "code": ("DataQualityIssue", "code", None),
@@ -156,6 +168,11 @@ FILTER_ARGUMENTS: dict[tuple[str, str, str], tuple[str, str, str | None]] = {
     ("Organization", "members", "status"): ("Member", "status", "status"),
     # a reconciliation's rows by category: shown with every row the caller may see
     ("Reconciliation", "rows", "category"): ("ReconciliationRow", "category", None),
+    # a member is due when it has no destination branch (or no transfer) past a threshold:
+    # both arguments choose whose 流入地党组织 facts the list tests (the away-since evidence,
+    # check-ins and attendance, is the hub's own ledger and index)
+    ("Query", "membersDueForStep", "step"): ("Destination", "organization", None),
+    ("Query", "membersDueForStep", "asOf"): ("Destination", "organization", None),
 }
 #: (parent type, field) -> the (type, field) pairs the list always tests: an organisation's
 #: members are those whose membership is there or who attend there

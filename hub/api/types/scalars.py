@@ -4,6 +4,7 @@ schema carries one `JSON` with a bilingual description)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, NewType
 
 import strawberry
@@ -33,6 +34,14 @@ def _identity(value: Any) -> Any:
 JSON = NewType("JSON", object)
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {
+    # strawberry's own Date, described in both languages (a check day, e.g. membersDueForStep)
+    datetime.date: strawberry.scalar(
+        name="Date",
+        description="日期（ISO 8601），如 \"2026-01-15\"。 A calendar date in ISO 8601, e.g. "
+                    "\"2026-01-15\".",
+        serialize=datetime.date.isoformat,
+        parse_value=datetime.date.fromisoformat,
+    ),
     JSON: strawberry.scalar(
         name="JSON",
         description="JSON 值（对象、数组、字符串、数字、布尔或 null）。 A JSON value (object, "

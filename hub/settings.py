@@ -131,6 +131,9 @@ class Limits:
     breaker_reset_seconds: float = 10.0
     #: share of reads that may be retried once after a timeout or connection error
     retry_budget_ratio: float = 0.1
+    #: statistics suppress cells counting fewer people than this (never below 3): no
+    #: observer can single out a person (hub.exchange.suppression)
+    statistics_min_count: int = 5
 
 
 #: accepted range per limit: a typo like max_page_size = 1000000 is an error, not a DoS
@@ -153,6 +156,7 @@ _LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
     "breaker_failures": (1, 1_000),
     "breaker_reset_seconds": (0.1, 3_600),
     "retry_budget_ratio": (0, 1),
+    "statistics_min_count": (3, 1_000),
 }
 #: limits given in seconds (a number); every other limit is an integer
 _FLOAT_LIMITS = frozenset({"source_timeout_seconds", "request_timeout_seconds",

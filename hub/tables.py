@@ -12,6 +12,7 @@ from __future__ import annotations
 import hub.audit.log
 import hub.contracts.exchange
 import hub.contracts.store
+import hub.exchange.tables
 import hub.store.models  # noqa: F401  (imported for their tables)
 from hub.store.base import Base
 

@@ -93,8 +93,13 @@ def _obligations() -> list[dict[str, Any]]:
     ]
 
 
+def _observers(observers: Sequence[PartySpec]) -> list[dict[str, str]]:
+    return [{"party": o[0], "role": "observer"} for o in observers]
+
+
 def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before: datetime,
-                       not_after: datetime) -> dict[str, Any]:
+                       not_after: datetime,
+                       observers: Sequence[PartySpec] = ()) -> dict[str, Any]:
     """A 双向共管协议 like 温江区涌泉街道—叙州区高场镇 (2020): origin sees where and how its
     members work; destination sees membership facts; both see each other's record ids (for
     reconciliation) and the members' organisation life; each records its own side's actions."""
@@ -105,7 +110,7 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
         "supersedes": None,
         "title": f"{destination[1]}—{origin[1]}流动党员双向共管协议",
         "parties": [{"party": destination[0], "role": "destination"},
-                    {"party": origin[0], "role": "origin"}],
+                    {"party": origin[0], "role": "origin"}, *_observers(observers)],
         "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
         "scope": {"origin_region_codes": sorted(origin[2]),
                   "destination_region_codes": sorted(destination[2])},
@@ -147,16 +152,18 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
 
 def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
                         not_before: datetime, not_after: datetime,
-                        more_destinations: Sequence[PartySpec] = ()) -> dict[str, Any]:
+                        more_destinations: Sequence[PartySpec] = (),
+                        observers: Sequence[PartySpec] = ()) -> dict[str, Any]:
     """A multi-city agreement like 成都—德阳—眉山—资阳: fewer fields, more parties. Each
     origin covers its own regions' members, each destination those living in its regions;
     origins see their members' organisation life at the destination, not its record ids."""
     destinations = [destination, *more_destinations]
     parties = [{"party": d[0], "role": "destination"} for d in destinations]
     parties += [{"party": o[0], "role": "origin"} for o in origins]
+    parties += _observers(observers)
     return {
         "type": "yanxing.contract",
-        "id": "-".join(p["party"] for p in parties) + "--regional",
+        "id": "-".join(p["party"] for p in parties if p["role"] != "observer") + "--regional",
         "version": 1,
         "supersedes": None,
         "title": "、".join([*(d[1] for d in destinations), *(o[1] for o in origins)])
@@ -203,12 +210,16 @@ def build_demo_trust(
     hub_id: str = "yanxing-hub",
     now: datetime | None = None,
     destinations: int = 1,
+    observers: Sequence[PartySpec] = (),
+    history_days: int = 1,
 ) -> DemoTrust:
     """Create keys, registry and contracts under `directory` (fresh each run: fails if keys
     already exist there, rather than silently replacing them). The first `destinations`
     parties are destinations, the rest origins: the two-party contract is between the first
     destination and the first origin, the multi-party one between all destinations and up to
-    three origins."""
+    three origins. `observers` (e.g. 四川省委组织部) are registered and sign every contract as
+    observers. The contracts are in force from `history_days` ago (the demo seeds a year of
+    workflow history under them)."""
     if len(parties) < destinations + 1 or destinations < 1:
         raise ContractError("the demo needs at least a destination and an origin party")
     now = now or utcnow()
@@ -218,7 +229,7 @@ def build_demo_trust(
     hub_key = load_private_key(hub_files.private)
     draft = new_registry(hub_id, "hub-1", expires_at=now + timedelta(days=30))
     party_keys: dict[str, tuple[str, Path]] = {}
-    for party_id, name, regions in parties:
+    for party_id, name, regions in [*parties, *observers]:
         kid = f"{party_id}-1"
         files = new_key_files(keys_dir, kid)
         draft = add_party(draft, party_id, name, regions)
@@ -230,12 +241,14 @@ def build_demo_trust(
     registry_path.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
     registry = verify_registry(envelope, hub_key.public_key(), now=now)
 
-    window = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=365)}
+    window = {"not_before": now - timedelta(days=history_days),
+              "not_after": now + timedelta(days=365)}
     origins = list(parties[destinations:])
-    docs = [two_party_contract(parties[0], origins[0], **window)]
+    docs = [two_party_contract(parties[0], origins[0], **window, observers=observers)]
     if len(parties) > 2:
         docs.append(four_party_contract(parties[0], origins[:3], **window,
-                                        more_destinations=list(parties[1:destinations])))
+                                        more_destinations=list(parties[1:destinations]),
+                                        observers=observers))
     contracts: dict[str, Path] = {}
     (directory / "contracts").mkdir(exist_ok=True)
     for doc in docs:

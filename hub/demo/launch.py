@@ -21,7 +21,8 @@ from hub.federation.sync import SyncSummary, SyncTarget, sync_all
 from hub.settings import Settings, load_settings
 from hub.store.session import create_engine, create_session_factory, init_db
 
-__all__ = ["DemoHub", "DEMO_ROLES", "make_trust", "start_demo", "write_config"]
+__all__ = ["DemoHub", "DEMO_ROLES", "DEMO_OBSERVERS", "HISTORY_DAYS", "make_trust",
+           "start_demo", "write_config"]
 
 
 #: source -> (role in the demo contracts, the owning party's region codes); destinations
@@ -32,6 +33,14 @@ DEMO_ROLES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "county": ("origin", ("511502",)),
     "village_ledger": ("origin", ("510521",)),
 }
+
+#: observer parties (观察方) of every demo contract: statistics, never persons (workflow 8)
+DEMO_OBSERVERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sichuan-org-dept", "四川省委组织部", ("510000",)),
+)
+#: the demo contracts are in force from this many days ago: the year of workflow history
+#: seeded under them (hub.demo.workflows) and its obligations need it
+HISTORY_DAYS = 400
 
 
 @dataclass(slots=True)
@@ -48,8 +57,9 @@ class DemoHub:
 
     @property
     def parties(self) -> list[tuple[str, str]]:
-        """(party id, name) of every party, destinations first."""
-        return [(s.owner_party_id, s.owner_name) for s in _ordered(self.world)]
+        """(party id, name) of every party, destinations first, observers last."""
+        return [(s.owner_party_id, s.owner_name) for s in _ordered(self.world)] + \
+            [(party, name) for party, name, _ in DEMO_OBSERVERS]
 
 
 def _ordered(world: DemoWorld) -> list[DemoSource]:
@@ -64,7 +74,9 @@ def make_trust(world: DemoWorld, directory: Path) -> DemoTrust:
     parties = [(s.owner_party_id, s.owner_name, list(DEMO_ROLES[s.name][1]))
                for s in _ordered(world)]
     destinations = sum(DEMO_ROLES[s.name][0] == "destination" for s in world.sources)
-    return build_demo_trust(directory / "trust", parties, destinations=destinations)
+    return build_demo_trust(directory / "trust", parties, destinations=destinations,
+                            observers=[(p, n, list(r)) for p, n, r in DEMO_OBSERVERS],
+                            history_days=HISTORY_DAYS)
 
 
 def _trust_lines(trust: DemoTrust, directory: Path) -> list[str]:

@@ -167,6 +167,12 @@ class Policy(Protocol):
         (where a party may record besides its own sources' organisations)?"""
         ...
 
+    def statistics_scope(self, caller: Caller) -> RowScope:
+        """The members whose aggregates (never the persons) the caller may ask for, over
+        `MemberRow` columns: an observer's (e.g. a provincial department) every member of the
+        contracts it observes; anyone else's, its own row scope. None when unrestricted."""
+        ...
+
 
 class BasePolicy:
     """The open answer to every question of `Policy`: every field, every member, every
@@ -219,6 +225,9 @@ class BasePolicy:
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
         return False
+
+    def statistics_scope(self, caller: Caller) -> RowScope:
+        return self.scope_filter(caller)
 
 
 _check: Policy = BasePolicy()  # the protocol is structural; fail at import if it drifts

@@ -119,3 +119,6 @@ class Decisions:
 
     def names_organization(self, subject: Subject, code: str) -> bool:
         return self.policy.names_organization(self.caller, subject, code)
+
+    def statistics_scope(self) -> RowScope:
+        return self.policy.statistics_scope(self.caller)

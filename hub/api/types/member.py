@@ -327,10 +327,11 @@ class Member(Node, _MemberPart):
         # each entry is the recording system's record: shown when the caller may see that
         # party's organisation-life records of this member (its own, or granted), as in
         # Activity.attendees; another system's entries do not ride on the caller's own
+        from hub.api.types.activity import recorder_of
+
         transform = ctx.decisions.transform
-        owner_of = ctx.runtime.registry.owner_of
         rows = [r for r in rows if transform(self._subject, "Member", "activities",
-                                             owner_of(r.source)) is not Transform.DENY]
+                                             recorder_of(ctx, r)) is not Transform.DENY]
         rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Member.activities",
                            info.path)
         return [Attendance(_row=r, _member=self) for r in rows]

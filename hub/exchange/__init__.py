@@ -1,0 +1,1 @@
+"""The exchange ledger and its workflows (placeholder until the ledger core lands)."""

@@ -35,7 +35,7 @@ from hub.errors import ContractError
 from hub.settings import TrustConfig
 
 __all__ = ["DemoTrust", "build_demo_trust", "two_party_contract", "four_party_contract",
-           "DEMO_PURPOSE"]
+           "with_observers", "DEMO_PURPOSE"]
 
 DEMO_PURPOSE = "co-management"
 PartySpec = tuple[str, str, Sequence[str]]
@@ -93,13 +93,15 @@ def _obligations() -> list[dict[str, Any]]:
     ]
 
 
-def _observers(observers: Sequence[PartySpec]) -> list[dict[str, str]]:
-    return [{"party": o[0], "role": "observer"} for o in observers]
+def with_observers(doc: dict[str, Any], observers: Sequence[PartySpec]) -> dict[str, Any]:
+    """`doc` with `observers` (e.g. 四川省委组织部) as observer parties: they sign it and ask
+    for statistics over its members, never for persons (hub.contracts.policy)."""
+    parties = [*doc["parties"], *({"party": o[0], "role": "observer"} for o in observers)]
+    return {**doc, "parties": parties}
 
 
 def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before: datetime,
-                       not_after: datetime,
-                       observers: Sequence[PartySpec] = ()) -> dict[str, Any]:
+                       not_after: datetime) -> dict[str, Any]:
     """A 双向共管协议 like 温江区涌泉街道—叙州区高场镇 (2020): origin sees where and how its
     members work; destination sees membership facts; both see each other's record ids (for
     reconciliation) and the members' organisation life; each records its own side's actions."""
@@ -110,7 +112,7 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
         "supersedes": None,
         "title": f"{destination[1]}—{origin[1]}流动党员双向共管协议",
         "parties": [{"party": destination[0], "role": "destination"},
-                    {"party": origin[0], "role": "origin"}, *_observers(observers)],
+                    {"party": origin[0], "role": "origin"}],
         "validity": {"not_before": format_time(not_before), "not_after": format_time(not_after)},
         "scope": {"origin_region_codes": sorted(origin[2]),
                   "destination_region_codes": sorted(destination[2])},
@@ -152,18 +154,16 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
 
 def four_party_contract(destination: PartySpec, origins: Sequence[PartySpec], *,
                         not_before: datetime, not_after: datetime,
-                        more_destinations: Sequence[PartySpec] = (),
-                        observers: Sequence[PartySpec] = ()) -> dict[str, Any]:
+                        more_destinations: Sequence[PartySpec] = ()) -> dict[str, Any]:
     """A multi-city agreement like 成都—德阳—眉山—资阳: fewer fields, more parties. Each
     origin covers its own regions' members, each destination those living in its regions;
     origins see their members' organisation life at the destination, not its record ids."""
     destinations = [destination, *more_destinations]
     parties = [{"party": d[0], "role": "destination"} for d in destinations]
     parties += [{"party": o[0], "role": "origin"} for o in origins]
-    parties += _observers(observers)
     return {
         "type": "yanxing.contract",
-        "id": "-".join(p["party"] for p in parties if p["role"] != "observer") + "--regional",
+        "id": "-".join(p["party"] for p in parties) + "--regional",
         "version": 1,
         "supersedes": None,
         "title": "、".join([*(d[1] for d in destinations), *(o[1] for o in origins)])
@@ -244,13 +244,13 @@ def build_demo_trust(
     window = {"not_before": now - timedelta(days=history_days),
               "not_after": now + timedelta(days=365)}
     origins = list(parties[destinations:])
-    docs = [two_party_contract(parties[0], origins[0], **window, observers=observers)]
+    docs = [two_party_contract(parties[0], origins[0], **window)]
     if len(parties) > 2:
         docs.append(four_party_contract(parties[0], origins[:3], **window,
-                                        more_destinations=list(parties[1:destinations]),
-                                        observers=observers))
+                                        more_destinations=list(parties[1:destinations])))
     contracts: dict[str, Path] = {}
     (directory / "contracts").mkdir(exist_ok=True)
+    docs = [with_observers(doc, observers) for doc in docs]
     for doc in docs:
         signed: dict[str, Any] = doc
         for party in doc["parties"]:

@@ -23,18 +23,19 @@ def _recoverable(table: SuppressedTable[str, str]) -> set[tuple[object, object]]
     rows = {r for r, _ in counts if r is not TOTAL}
     cols = {c for _, c in counts if c is not TOTAL}
     known = {k for k in counts if k not in table.suppressed}
-    equations = [([(r, c) for c in cols if (r, c) in counts], (r, TOTAL))
-                 for r in [*rows, TOTAL]]
+    equations: list[tuple[list[tuple[object, object]], tuple[object, object]]] = [
+        ([(r, c) for c in cols if (r, c) in counts], (r, TOTAL)) for r in [*rows, TOTAL]]
     equations += [([(r, c) for r in rows if (r, c) in counts], (TOTAL, c))
                   for c in [*cols, TOTAL]]
     solved: set[tuple[object, object]] = set()
+    known_any: set[tuple[object, object]] = set(known)
     changed = True
     while changed:
         changed = False
         for terms, total in equations:
-            unknown = [t for t in [*terms, total] if t not in known]
+            unknown = [t for t in [*terms, total] if t not in known_any]
             if len(unknown) == 1:
-                known.add(unknown[0])
+                known_any.add(unknown[0])
                 solved.add(unknown[0])
                 changed = True
     return solved & table.primary

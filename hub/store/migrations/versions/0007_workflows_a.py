@@ -31,12 +31,15 @@ def upgrade() -> None:
     sa.Column('party', sa.String(length=64), nullable=False),
     sa.Column('awarded_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('exchange_points_pkey')),
-    sa.UniqueConstraint('entry_id', 'member_key', 'rule', name=op.f('exchange_points_entry_id_member_key_rule_key'))
+    sa.UniqueConstraint('entry_id', 'member_key', 'rule',
+        name=op.f('exchange_points_entry_id_member_key_rule_key'))
     )
     with op.batch_alter_table('exchange_points', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_exchange_points_entry_id'), ['entry_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_exchange_points_member_key'), ['member_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_exchange_points_organization'), ['organization'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_points_member_key'),
+            ['member_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_points_organization'),
+            ['organization'], unique=False)
         batch_op.create_index(batch_op.f('ix_exchange_points_year'), ['year'], unique=False)
 
     op.create_table('exchange_task_claims',
@@ -54,12 +57,16 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('exchange_task_claims_pkey')),
     sa.UniqueConstraint('claim_entry_id', name=op.f('exchange_task_claims_claim_entry_id_key')),
-    sa.UniqueConstraint('task_entry_id', 'member_key', name=op.f('exchange_task_claims_task_entry_id_member_key_key')),
-    sa.UniqueConstraint('task_entry_id', 'slot', name=op.f('exchange_task_claims_task_entry_id_slot_key'))
+    sa.UniqueConstraint('task_entry_id', 'member_key',
+        name=op.f('exchange_task_claims_task_entry_id_member_key_key')),
+    sa.UniqueConstraint('task_entry_id', 'slot',
+        name=op.f('exchange_task_claims_task_entry_id_slot_key'))
     )
     with op.batch_alter_table('exchange_task_claims', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_exchange_task_claims_member_key'), ['member_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_exchange_task_claims_task_entry_id'), ['task_entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_task_claims_member_key'),
+            ['member_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_task_claims_task_entry_id'),
+            ['task_entry_id'], unique=False)
 
     op.create_table('exchange_tasks',
     sa.Column('entry_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -76,9 +83,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('entry_id', name=op.f('exchange_tasks_pkey'))
     )
     with op.batch_alter_table('exchange_tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_exchange_tasks_organization'), ['organization'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_tasks_organization'),
+            ['organization'], unique=False)
         batch_op.create_index(batch_op.f('ix_exchange_tasks_party'), ['party'], unique=False)
-        batch_op.create_index(batch_op.f('ix_exchange_tasks_published_at'), ['published_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_tasks_published_at'),
+            ['published_at'], unique=False)
 
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('by_report', sa.Integer(), nullable=True))

@@ -8,7 +8,8 @@ says why it exists (`PointAward.rule`), and the same facts always give the same 
   own points (set when it was published, `MAX_TASK_POINTS` at most);
 - `volunteer_hour`: the member took part (on site or online) in a volunteer-service activity:
   `POINTS_PER_VOLUNTEER_HOUR` per hour, hours in half-hour steps.
-Pure functions over plain values: the workflows call them and store the awards.
+The rules are pure functions over plain values; `award` stores one in the transaction of the
+ledger entry that earned it (hub.exchange.tables.PointRow).
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.exchange.schedule import CST
+from hub.exchange.tables import PointRow
+
 __all__ = ["PointRule", "PointAward", "RULE_TEXT", "POINTS_PER_VOLUNTEER_HOUR",
            "MAX_TASK_POINTS", "MAX_VOLUNTEER_HOURS", "task_points", "volunteer_points",
-           "check_hours"]
+           "check_hours", "award"]
 
 #: points per hour of volunteer service (hours come in half-hour steps, so points are whole)
 POINTS_PER_VOLUNTEER_HOUR = 2
@@ -75,3 +82,14 @@ def check_hours(hours: float) -> float:
 def volunteer_points(hours: float) -> int:
     """Points for `hours` of volunteer service (`volunteer_hour`)."""
     return int(check_hours(hours) * 2) * POINTS_PER_VOLUNTEER_HOUR // 2
+
+
+async def award(conn: AsyncConnection, *, member_key: str, points: int, rule: PointRule,
+                entry_id: int, organization: str, party: str, at: datetime) -> None:
+    """Store one award in the entry's transaction (idempotent per entry, member and rule).
+    The year is the year in China time of the entry that earned it."""
+    if points <= 0:
+        return
+    await conn.execute(insert(PointRow).values(
+        member_key=member_key, year=at.astimezone(CST).year, points=points, rule=rule.value,
+        entry_id=entry_id, organization=organization, party=party, awarded_at=at))

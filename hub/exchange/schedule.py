@@ -126,16 +126,18 @@ def _parties(contract: Contract, ref: str | None) -> list[str]:
 
 
 def obligation_instances(contract: Contract, entries: Iterable[FulfillingEntry],
-                         now: datetime, *, party: str | None = None) -> list[ObligationInstance]:
+                         now: datetime, *, party: str | None = None,
+                         until: datetime | None = None) -> list[ObligationInstance]:
     """Every instance of `contract`'s obligations up to the period running at `now` (for
-    `party` only: those it owes or is owed), each with its state at `now`."""
+    `party` only: those it owes or is owed), each with its state at `now`. `until`: the
+    contract ended early (revoked then): no periods start after it."""
     by_action: dict[str, list[FulfillingEntry]] = {}
     for e in entries:
         if contract.digest in e.contracts:
             by_action.setdefault(e.action, []).append(e)
     for found in by_action.values():
         found.sort(key=lambda e: (e.recorded_at, e.id))
-    end = min(now, contract.not_after)
+    end = min(now, contract.not_after, until or now)
     out: list[ObligationInstance] = []
     for index, ob in enumerate(contract.obligations):
         check = FULFILMENT_CHECKS.get(ob.what)
@@ -164,10 +166,13 @@ def obligation_instances(contract: Contract, entries: Iterable[FulfillingEntry],
     return out
 
 
-def instances_of(contracts: Sequence[Contract], entries: Sequence[FulfillingEntry],
-                 now: datetime, *, party: str | None = None) -> list[ObligationInstance]:
-    """`obligation_instances` over several contracts, newest period first, then contract."""
-    out = [i for c in contracts for i in obligation_instances(c, entries, now, party=party)]
+def instances_of(contracts: Sequence[tuple[Contract, datetime | None]],
+                 entries: Sequence[FulfillingEntry], now: datetime, *,
+                 party: str | None = None) -> list[ObligationInstance]:
+    """`obligation_instances` over several (contract, until) pairs, newest period first,
+    then by contract."""
+    out = [i for c, until in contracts
+           for i in obligation_instances(c, entries, now, party=party, until=until)]
     out.sort(key=lambda i: (-i.period_start.timestamp(), i.contract_id, i.index, i.party))
     return out
 

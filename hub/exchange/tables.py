@@ -55,8 +55,9 @@ class TaskClaimRow(Base):
     slot: Mapped[int | None] = mapped_column(Integer)
     #: claimed | reported | confirmed | rejected
     state: Mapped[str] = mapped_column(String(16))
-    #: the party that recorded the claim (and reports its completion)
+    #: the party that recorded the claim (and reports its completion), and where
     party: Mapped[str] = mapped_column(String(64))
+    organization: Mapped[str] = mapped_column(String(64))
     claim_entry_id: Mapped[int] = mapped_column(Integer, unique=True)
     report_entry_id: Mapped[int | None] = mapped_column(Integer)
     decision_entry_id: Mapped[int | None] = mapped_column(Integer)

@@ -53,6 +53,8 @@ __all__ = ["QueryPlan", "FilterUse", "analyse", "PAGED_ARGUMENT", "FILTER_INPUTS
 
 #: the argument that sets how many items a list field returns
 PAGED_ARGUMENT = "first"
+#: ... or, paging backwards (Relay `last`/`before`), this one
+LAST_ARGUMENT = "last"
 
 #: the federation root field answering one entity per representation (hub.api.subgraph): its
 #: selection runs once per representation, and how many there are is capped like members
@@ -81,7 +83,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
 
 #: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)
 CAPPED_AT_MAX_LIST_SIZE: frozenset[tuple[str, str]] = frozenset({
-    ("Activity", "attendees"), ("Member", "activities"), ("Query", "contracts"),
+    ("Activity", "attendees"), ("Query", "contracts"),
     ("Query", "accessLog"),
 })
 
@@ -213,7 +215,7 @@ class _Walker:
 
     def _first(self, node: FieldNode) -> int:
         for arg in node.arguments or ():
-            if arg.name.value != PAGED_ARGUMENT:
+            if arg.name.value not in (PAGED_ARGUMENT, LAST_ARGUMENT):
                 continue
             if isinstance(arg.value, VariableNode):
                 value = self.variables.get(arg.value.name.value)

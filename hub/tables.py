@@ -10,8 +10,8 @@ imports the packages above it. A package adding a table module adds it here.
 from __future__ import annotations
 
 import hub.audit.log
-import hub.contracts.exchange
 import hub.contracts.store
+import hub.exchange.ledger
 import hub.exchange.tables
 import hub.store.models  # noqa: F401  (imported for their tables)
 from hub.store.base import Base

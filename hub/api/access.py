@@ -17,7 +17,7 @@ __all__ = ["AccessRecorder"]
 
 class AccessRecorder:
     __slots__ = ("members_touched", "members_hidden", "fields_denied", "is_refused",
-                 "rejected", "_written")
+                 "rejected", "operation", "_written")
 
     def __init__(self) -> None:
         #: keys of the members whose objects this request produced
@@ -31,6 +31,9 @@ class AccessRecorder:
         #: the operation could not run at all (parse, validation, variables, limits): the
         #: error code, lower-cased; recorded as a `rejected` entry, never as `allowed`
         self.rejected: str | None = None
+        #: the operation's text and name (hashed into audit entries written while it runs,
+        #: e.g. an exchange-ledger entry's own decision)
+        self.operation: tuple[str | None, str | None] = (None, None)
         self._written = False
 
     def touched(self, member_keys: Iterable[str]) -> None:

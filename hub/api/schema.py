@@ -32,7 +32,13 @@ from hub.api.extensions.document_limits import DocumentLimits
 from hub.api.extensions.errors import QuietSchema
 from hub.api.extensions.policy import police_types
 from hub.api.types import audit as audit_types
+from hub.api.types import checkin as checkin_types
 from hub.api.types import contracts as contract_types
+from hub.api.types import obligations as obligation_types
+from hub.api.types import orglife as orglife_types
+from hub.api.types import points as points_types
+from hub.api.types import statistics as statistics_types
+from hub.api.types import tasks as task_types
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
 from hub.api.types.organization import Organization
@@ -43,7 +49,9 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
            "print_subgraph_sdl"]
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
-PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types)
+PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, checkin_types,
+                                   task_types, points_types, orglife_types,
+                                   obligation_types, statistics_types)
 MUTATION_DESCRIPTION = (
     "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a "
     "contract's record permission for that action and member."

@@ -28,11 +28,11 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import ForeignKey, Integer, String, Text, func, insert, select
@@ -133,6 +133,9 @@ class AuditEvent:
     source: str | None = None
     #: a summary entry: this many more rejections from `source` were not logged one by one
     suppressed: int | None = None
+    #: the exchange ledger entry this decision wrote (hub.exchange), and its action
+    entry: int | None = None
+    action: str | None = None
 
     def body(self) -> dict[str, Any]:
         bad = [k for k in self.member_keys if not _MEMBER_KEY.match(k)]
@@ -154,7 +157,8 @@ class AuditEvent:
         }
         # only when set, so an ordinary entry's body (and hash) is as it always was
         for key, value in (("reason", self.reason), ("source", self.source),
-                           ("suppressed", self.suppressed)):
+                           ("suppressed", self.suppressed), ("entry", self.entry),
+                           ("action", self.action)):
             if value is not None:
                 body[key] = value
         return body
@@ -176,6 +180,8 @@ class AuditEntry:
     reason: str | None = None
     source: str | None = None
     suppressed: int | None = None
+    entry: int | None = None
+    action: str | None = None
 
     @classmethod
     def from_row(cls, row: AuditEntryRow) -> AuditEntry:
@@ -184,11 +190,19 @@ class AuditEntry:
         return cls(row.seq, parse_time(b["at"]), b["party"], b["user"], b["purpose"],
                    Decision(b["decision"]), tuple(b["contracts"]), tuple(b["members"]),
                    tuple(b["allowed"]), tuple(b["denied"]), row.entry_hash,
-                   b.get("reason"), b.get("source"), b.get("suppressed"))
+                   b.get("reason"), b.get("source"), b.get("suppressed"), b.get("entry"),
+                   b.get("action"))
 
 
 def entry_hash(prev_hash: str, seq: int, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{seq}\n{body}".encode()).hexdigest()
+
+
+class _ChainMoved(Exception):
+    """Another writer took the sequence numbers a transaction chained on."""
+
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -244,6 +258,11 @@ class AuditLog:
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The sessions it reads with (for a caller of `append_within` re-reading its rows)."""
+        return self._sessions
+
     async def append(self, event: AuditEvent) -> int:
         """Append `event`; returns its sequence number once it is committed."""
         body = canonical(event.body()).decode()
@@ -253,6 +272,71 @@ class AuditLog:
             self._writer = asyncio.ensure_future(self._write_pending())
         # shield: a cancelled request must not cancel the write of other requests' entries
         return await asyncio.shield(done)
+
+    async def append_within(
+        self, write: Callable[[AsyncConnection], Awaitable[tuple[T, AuditEvent | None]]],
+    ) -> T:
+        """Run `write` and append the event it returns in ONE transaction: both commit or
+        neither does. For a record that must never exist without its audit entry (a ledger
+        entry, hub.exchange.ledger): `write` inserts on the given connection and returns
+        (its result, the event to chain), or (result, None) when it wrote nothing.
+
+        Holds the writer's lock for the transaction, so the chain's head cannot move under
+        it in this process; another process that took the sequence numbers makes the insert
+        fail on `seq`: everything is rolled back and `write` runs again on the new head. An
+        error `write` raises rolls the transaction back and propagates (the caller's
+        IntegrityError stays its own)."""
+        async with self._lock:
+            for attempt in range(self.RETRIES + 1):
+                try:
+                    if self._head is None:
+                        self._head = await self._read_head()
+                    return await self._insert_within(write, self._head)
+                except IntegrityError:
+                    raise  # the caller's own constraint: rolled back, the head unchanged
+                except _ChainMoved:
+                    self._head = None
+                    if attempt == self.RETRIES:
+                        raise ContractError("the audit chain kept moving under this "
+                                            "write; try again") from None
+                except BaseException:
+                    self._head = None
+                    await self._drop_connection()
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _insert_within(
+        self, write: Callable[[AsyncConnection], Awaitable[tuple[T, AuditEvent | None]]],
+        head: tuple[int, str],
+    ) -> T:
+        conn = await self._connection()
+        signed: list[SignedCheckpoint] = []
+        new_head = head
+        try:
+            async with conn.begin():
+                result, event = await write(conn)
+                if event is not None:
+                    body = canonical(event.body()).decode()
+                    pending = [_Pending(body, event.party, sorted(set(event.member_keys)),
+                                        asyncio.get_running_loop().create_future())]
+                    entries, members, checkpoints, new_head = self._chain(pending, head)
+                    try:
+                        async with conn.begin_nested():
+                            await conn.execute(insert(AuditEntryRow), entries)
+                    except IntegrityError:
+                        raise _ChainMoved() from None
+                    if members:
+                        await conn.execute(insert(AuditMemberRow), members)
+                    for size, head_hash in checkpoints:
+                        made = await self._add_checkpoint(conn, size, head_hash, utcnow())
+                        if made is not None:
+                            signed.append(made)
+        finally:
+            if self._engine is None:
+                await conn.close()
+        self._head = new_head
+        await self._anchor(signed)
+        return result
 
     async def _write_pending(self) -> None:
         while self._pending:
@@ -297,12 +381,15 @@ class AuditLog:
             )).first()
         return (last[0], last[1]) if last else (0, GENESIS)
 
-    async def _insert(self, batch: Sequence[_Pending], head: tuple[int, str]) -> list[int]:
+    def _chain(self, batch: Sequence[_Pending], head: tuple[int, str]) -> tuple[
+            list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, str]],
+            tuple[int, str]]:
+        """The rows of `batch` chained after `head`: entries, member index rows, the
+        checkpoints falling inside, and the new head."""
         seq, prev = head
         entries: list[dict[str, Any]] = []
         members: list[dict[str, Any]] = []
         checkpoints: list[tuple[int, str]] = []
-        signed: list[SignedCheckpoint] = []
         for p in batch:
             seq += 1
             digest = entry_hash(prev, seq, p.body)
@@ -312,6 +399,11 @@ class AuditLog:
             if self._key is not None and self._every and seq % self._every == 0:
                 checkpoints.append((seq, digest))
             prev = digest
+        return entries, members, checkpoints, (seq, prev)
+
+    async def _insert(self, batch: Sequence[_Pending], head: tuple[int, str]) -> list[int]:
+        entries, members, checkpoints, (seq, prev) = self._chain(batch, head)
+        signed: list[SignedCheckpoint] = []
         conn = await self._connection()
         try:
             async with conn.begin():

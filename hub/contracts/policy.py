@@ -425,8 +425,9 @@ class ContractPolicy(BasePolicy):
             return base  # prohibitions win over grants; they never take a party's own data
         return max(best, base, floor, key=rank)
 
-    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
-        """May the caller record `action` (checkin, attendance, ...) for this member?"""
+    def can_record(self, caller: Caller, subject: Subject | None, action: str) -> bool:
+        """May the caller record `action` (checkin, attendance, ...) for this member (None:
+        an action about no member, by any contract the caller is party to)?"""
         if action not in RECORD_ACTIONS:
             raise ValueError(f"unknown record action {action!r}; one of {RECORD_ACTIONS}")
         party = caller.party

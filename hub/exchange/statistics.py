@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
@@ -35,7 +35,7 @@ from hub.exchange.suppression import TOTAL, rate_suppressed, suppress_table
 from hub.exchange.tables import PointRow
 from hub.store.models import ActivityRow, AttendanceRow, MemberRow
 
-__all__ = ["Measure", "Dimension", "Cell", "ALL", "members_by_status", "checkin_rates",
+__all__ = ["Measure", "Dimension", "Cell", "ALL", "CST", "members_by_status", "checkin_rates",
            "participation_rates", "points_by_month", "obligation_counts", "month_of"]
 
 #: the label of a margin (a row's or column's total)
@@ -93,7 +93,8 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
     return (datetime(year, 1, 1, tzinfo=CST), datetime(year + 1, 1, 1, tzinfo=CST))
 
 
-def _scoped(stmt: Select[Any], scope: ColumnElement[bool] | None) -> Select[Any]:
+def _scoped(stmt: Any, scope: ColumnElement[bool] | None) -> Any:
+    """`stmt` narrowed to the members in `scope` (rows read back untyped)."""
     return stmt if scope is None else stmt.where(scope)
 
 
@@ -109,8 +110,10 @@ def _table_cells(cells: Mapping[tuple[str, str], int], values: Mapping[tuple[str
     sums: dict[tuple[Hashable, Hashable], float] = defaultdict(float)
     if values is not None:
         for (r, c), v in values.items():
-            for key in ((r, c), (r, TOTAL), (TOTAL, c), (TOTAL, TOTAL)):
-                sums[key] += v
+            margins: tuple[tuple[Hashable, Hashable], ...] = (
+                (r, c), (r, TOTAL), (TOTAL, c), (TOTAL, TOTAL))
+            for margin in margins:
+                sums[margin] += v
     out = []
     for key in sorted(table.counts, key=lambda k: (k[0] is TOTAL, str(k[0]), k[1] is TOTAL,
                                                      str(k[1]))):

@@ -29,6 +29,7 @@ from datetime import datetime
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
 from hub.clock import as_utc, parse_time
 from hub.errors import AccessDenied, ContractError, HubError
@@ -235,7 +236,7 @@ async def _move(conn: AsyncConnection, claim: TaskClaimRow, expected: str,
     that came first leaves this one nothing to move)."""
     result = await conn.execute(update(TaskClaimRow).where(
         TaskClaimRow.id == claim.id, TaskClaimRow.state == expected).values(**values))
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    if result.rowcount == 1:
         return
     current = (await conn.execute(select(TaskClaimRow.state).where(
         TaskClaimRow.id == claim.id))).scalar_one()
@@ -285,13 +286,13 @@ def review_effect(claim_id: int, decision: str, refuse: Refuse) -> Effect:
     return effect
 
 
-def visible_tasks(party: str, partners: frozenset[str]) -> object:
+def visible_tasks(party: str, partners: frozenset[str]) -> ColumnElement[bool]:
     """Tasks a party may list, over `TaskRow`: its own, and those of the parties it shares an
     active contract with."""
     return or_(TaskRow.party == party, TaskRow.party.in_(sorted(partners)))
 
 
-def visible_claims(party: str) -> object:
+def visible_claims(party: str) -> ColumnElement[bool]:
     """Claims a party may list: those it recorded, and those of the tasks it published."""
     return or_(TaskClaimRow.party == party, and_(
         TaskClaimRow.task_entry_id.in_(select(TaskRow.entry_id).where(TaskRow.party == party))))

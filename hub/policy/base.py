@@ -158,8 +158,10 @@ class Policy(Protocol):
         """Digests of the contracts the caller's decisions relied on (for the audit log)."""
         ...
 
-    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
-        """May the caller record `action` (checkin, attendance, ...) for this member?"""
+    def can_record(self, caller: Caller, subject: Subject | None, action: str) -> bool:
+        """May the caller record `action` (checkin, attendance, ...) for this member? With
+        `subject` None: an action about no member (a task published), allowed by any rule
+        that applies to the caller."""
         ...
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
@@ -220,7 +222,7 @@ class BasePolicy:
     def contract_digests(self, caller: Caller, subject: Subject | None = None) -> list[str]:
         return []
 
-    def can_record(self, caller: Caller, subject: Subject, action: str) -> bool:
+    def can_record(self, caller: Caller, subject: Subject | None, action: str) -> bool:
         return False
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:

@@ -114,7 +114,7 @@ class Decisions:
     def grants_records(self) -> bool:
         return self.policy.grants_records
 
-    def can_record(self, subject: Subject, action: str) -> bool:
+    def can_record(self, subject: Subject | None, action: str) -> bool:
         return self.policy.can_record(self.caller, subject, action)
 
     def names_organization(self, subject: Subject, code: str) -> bool:

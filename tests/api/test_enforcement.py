@@ -133,7 +133,7 @@ async def test_member_outside_scope_is_not_found(trusted: Trusted) -> None:
 
 
 CHECK_IN = """mutation($k: ID!) { recordCheckIn(memberKey: $k, organization: "WJ-YQ",
-  note: "扫码报到") { id memberKey organization party contractDigests } }"""
+  note: "扫码报到") { id memberKey organizationCode party contractDigests } }"""
 
 
 async def test_mutation_needs_the_record_permission(trusted: Trusted) -> None:
@@ -148,9 +148,9 @@ async def test_mutation_needs_the_record_permission(trusted: Trusted) -> None:
     assert denied["errors"][0]["extensions"]["fields"] == ["Mutation.recordCheckIn"]
     unseen = await trusted.gql(CHECK_IN, {"k": key}, party="deyang")  # out of its scope
     assert unseen["data"] is None and _codes(unseen) == {"NOT_FOUND"}
-    from hub.contracts.exchange import checkins_of
+    from hub.exchange import entries_of_member
 
-    stored = await checkins_of(trusted.world.runtime.session_factory, key)
+    stored = await entries_of_member(trusted.world.runtime.session_factory, key)
     assert [(c.party, c.organization) for c in stored] == [("wenjiang", "WJ-YQ")]
 
 

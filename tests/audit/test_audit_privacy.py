@@ -103,5 +103,5 @@ async def test_no_personal_data_in_the_audit_log_or_server_logs(
                           if any(v in line for v in leaked)]
     # the note is kept where the check-in is (the exchange ledger), not in the audit log
     async with trusted.world.runtime.engine.connect() as conn:
-        notes = (await conn.execute(text("SELECT note FROM exchange_checkins"))).scalars().all()
-    assert NOTE in notes
+        notes = (await conn.execute(text("SELECT payload FROM exchange_entries"))).scalars().all()
+    assert any(NOTE in n for n in notes)

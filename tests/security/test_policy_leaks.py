@@ -342,7 +342,7 @@ async def test_member_activities_show_only_granted_records(narrow: Trusted) -> N
 
 
 CHECK_IN = """mutation($k: ID!, $o: ID!) { recordCheckIn(memberKey: $k, organization: $o) {
-  id organization party } }"""
+  id organizationCode party } }"""
 
 
 async def test_check_in_only_at_the_recording_partys_organisations(

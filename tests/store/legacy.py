@@ -6,18 +6,34 @@ later revision were not there yet: list each here when its revision is written.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from hub.store.base import NAMING_CONVENTION
 from hub.tables import METADATA
 
 #: tables created by revisions after 0001_initial
-ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_tasks",
-                               "exchange_task_claims", "exchange_points"})
+ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entries",
+                               "exchange_tasks", "exchange_task_claims", "exchange_points"})
 #: columns a later revision added to a table of 0.1.0: (table, column)
 COLUMNS_ADDED_AFTER_0_1_0 = frozenset({("activities", "by_report"),
                                        ("activities", "recorded_by"),
                                        ("attendance", "recorded_by")})
+
+#: tables 0.1.0 had that a later revision dropped, as 0.1.0 declared them
+REMOVED = sa.MetaData(naming_convention=NAMING_CONVENTION)
+sa.Table(
+    "exchange_checkins", REMOVED,   # 0003_exchange moved its rows to exchange_entries
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("member_key", sa.String(64), nullable=False, index=True),
+    sa.Column("organization", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text()),
+    sa.Column("party", sa.String(64), nullable=False),
+    sa.Column("user", sa.String(128)),
+    sa.Column("contracts", sa.Text(), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 
 def create_0_1_0_tables(connection: Connection) -> None:
@@ -25,3 +41,4 @@ def create_0_1_0_tables(connection: Connection) -> None:
         table for table in METADATA.sorted_tables if table.name not in ADDED_AFTER_0_1_0])
     for table, column in sorted(COLUMNS_ADDED_AFTER_0_1_0):
         connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    REMOVED.create_all(connection)

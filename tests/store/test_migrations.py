@@ -49,7 +49,7 @@ async def test_upgrading_an_empty_database_gives_exactly_the_models(db_url: str)
             assert (await conn.execute(select(ContractStateRow.version))).all() == [(0,)]
         assert set(METADATA.tables) | {"alembic_version"} == tables
         # every package's tables are in the one MetaData
-        assert {"members", "contracts", "audit_entries", "exchange_checkins"} <= tables
+        assert {"members", "contracts", "audit_entries", "exchange_entries"} <= tables
         await upgrade(engine)  # at head: nothing to do, nothing fails
         async with engine.begin() as conn:  # the comparison does see a missing index
             await conn.execute(text("DROP INDEX ix_members_name"))

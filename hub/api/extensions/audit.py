@@ -88,8 +88,10 @@ def audit_failure_cause(exc: BaseException) -> str:
 
 class AuditExtension(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
         ec = self.execution_context
+        if isinstance(ec.context, Context):
+            ec.context.access.operation = (ec.query, ec.operation_name)
+        yield
         ctx = ec.context
         if not isinstance(ctx, Context) or ctx.runtime.enforcement is None or \
                 not ctx.access.claim():

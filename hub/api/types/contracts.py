@@ -1,9 +1,8 @@
-"""GraphQL for contracts: `contracts` (a party lists those it is party to) and the first
-record action, `recordCheckIn` (报到), allowed only by a contract's `record` permission.
+"""GraphQL for contracts: `contracts` (a party lists those it is party to).
 
-Merged into the published schema by hub.api.schema (`QUERY_TYPES`, `MUTATION_TYPES`). Both
-need the hub to run under signed contracts (`Runtime.enforcement` is a `Trust`): without it
-`contracts` is empty and `recordCheckIn` is refused.
+Merged into the published schema by hub.api.schema (`QUERY_TYPES`). It needs the hub to run
+under signed contracts (`Runtime.enforcement` is a `Trust`): without it `contracts` is empty.
+The record actions the contracts allow are ledger mutations (hub.api.exchange).
 """
 
 from __future__ import annotations
@@ -14,17 +13,11 @@ import strawberry
 from strawberry.types import Info
 
 from hub.api.context import Context
-from hub.api.inputs import check_org_code
-from hub.api.types.resolve import member_from_row
-from hub.contracts.exchange import MAX_NOTE, record_checkin
 from hub.contracts.lifecycle import SignatureInfo
 from hub.contracts.store import ContractRecord
 from hub.contracts.trust import Trust
-from hub.errors import AccessDenied, NotFound, RequestError
-from hub.policy.base import Subject
-from hub.store.models import OrganizationRow
 
-__all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ContractsQuery", "ContractsMutation"]
+__all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ContractsQuery"]
 
 
 @strawberry.type(description="协议的一方及其角色。 A party to a contract and its role "
@@ -82,31 +75,6 @@ class ContractInfo:
         )
 
 
-@strawberry.type(description="报到记录回执。 Receipt of a recorded check-in (报到).")
-class CheckInReceipt:
-    id: int = strawberry.field(description="记录编号。 Ledger entry id.")
-    member_key: strawberry.ID = strawberry.field(description="成员键。 Member key.")
-    organization: strawberry.ID = strawberry.field(description="报到的党组织。 Organisation "
-                                                   "checked in with.")
-    party: str = strawberry.field(description="记录方。 Recording party.")
-    recorded_at: datetime = strawberry.field(description="记录时间。 Recorded at (UTC).")
-    contract_digests: list[str] = strawberry.field(description="依据的协议。 Contracts relied on.")
-
-
-def _may_record_at(ctx: Context, subject: Subject, org: OrganizationRow) -> bool:
-    """A check-in is the recording party's own act at one of its organisations: one that a
-    source it owns holds (the organisation's provenance), or that a contract applying to
-    this member names. Never another party's branch (a Hangzhou branch for 成都, or an
-    origin branch of 叙州)."""
-    party = ctx.caller.party
-    owner_of = ctx.runtime.registry.owner_of
-    holders = {owner_of(str(s.get("system", ""))) for s in (org.sources or [])
-               if isinstance(s, dict)}
-    if party is not None and party in holders:
-        return True
-    return ctx.decisions.names_organization(subject, org.org_id)
-
-
 def _trust(ctx: Context) -> Trust | None:
     enforcement = ctx.runtime.enforcement
     return enforcement if isinstance(enforcement, Trust) else None
@@ -126,57 +94,5 @@ class ContractsQuery:
         return [ContractInfo.of(r) for r in records]
 
 
-@strawberry.type
-class ContractsMutation:
-    @strawberry.mutation(description="记录成员向党组织报到（需协议授予 checkin 记录权限）。 Record "
-                         "that a member checked in (报到) with an organisation; needs a "
-                         "contract's `checkin` record permission for this member.")
-    async def record_check_in(
-        self, info: Info, member_key: strawberry.ID, organization: strawberry.ID,
-        note: str | None = None,
-    ) -> CheckInReceipt:
-        ctx: Context = info.context
-        trust = _trust(ctx)
-        decisions = ctx.decisions
-        if trust is None or not decisions.grants_records:
-            ctx.access.refused()
-            raise AccessDenied("recording needs the hub to run under signed contracts",
-                               fields=["Mutation.recordCheckIn"])
-        if note is not None and len(note) > MAX_NOTE:
-            raise RequestError(f"note is over {MAX_NOTE} characters")
-        code = check_org_code(str(organization), "organization")
-        member = await member_from_row(ctx, await ctx.loaders.member_rows.load(str(member_key)))
-        if member is None:
-            ctx.access.refused()
-            raise NotFound(f"no member with key {member_key!r}")
-        org = await ctx.loaders.organizations.load(code)
-        if org is None:
-            ctx.access.refused()
-            raise NotFound(f"no organisation with code {code!r}")
-        subject = member._subject
-        if not decisions.can_record(subject, "checkin"):
-            ctx.access.refused("Mutation.recordCheckIn")
-            raise AccessDenied(
-                "no active contract grants this party the `checkin` record permission for "
-                "this member", fields=["Mutation.recordCheckIn"])
-        if not _may_record_at(ctx, subject, org):
-            ctx.access.refused("Mutation.recordCheckIn")
-            raise AccessDenied(
-                f"this party may record only at organisations its own sources hold or that a "
-                f"contract names; {code!r} is neither", fields=["Mutation.recordCheckIn"])
-        assert ctx.caller.party is not None
-        digests = decisions.contract_digests(subject)
-        entry = await record_checkin(
-            ctx.runtime.session_factory, member_key=str(member_key),
-            organization=str(organization), note=note, party=ctx.caller.party,
-            user=ctx.caller.user, contracts=digests,
-        )
-        return CheckInReceipt(
-            id=entry.id, member_key=strawberry.ID(entry.member_key),
-            organization=strawberry.ID(entry.organization), party=entry.party,
-            recorded_at=entry.recorded_at, contract_digests=list(entry.contracts),
-        )
-
-
 QUERY_TYPES = (ContractsQuery,)
-MUTATION_TYPES = (ContractsMutation,)
+MUTATION_TYPES: tuple[type, ...] = ()

@@ -139,7 +139,7 @@ class ObligationsQuery:
         ctx: Context = info.context
         f = filter or ObligationFilter()
         found = [i for i in await obligation_instances_for(ctx)
-                 if (f.state is None or i.state.value == f.state.value)
+                 if (f.state is None or i.state.value == str(f.state.value))
                  and (f.contract_id is None or i.contract_id == f.contract_id)
                  and (f.action is None or i.what == f.action)]
 

@@ -144,10 +144,10 @@ class OrganizationLifeMutation:
         attendance: list[AttendanceInput], guests: int = 0,
     ) -> Intent:
         payload = OrganizationLife(
-            kind=activity.kind.value, title=activity.title,
+            kind=str(activity.kind.value), title=activity.title,
             start_time=_start(activity.start_time), online=activity.online,
             members=tuple(str(a.member_key) for a in attendance),
-            modes=tuple(a.mode.value for a in attendance), guests=guests,
+            modes=tuple(str(a.mode.value) for a in attendance), guests=guests,
             hours=activity.hours)
         payload.validate()  # before the guard resolves hundreds of members
         return Intent(payload, organization=str(organization),

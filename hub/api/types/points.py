@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -159,7 +159,8 @@ class PointsQuery:
         rows, offset, limit, count = await relay_page(
             ctx, stmt, (PointRow.awarded_at.desc(), PointRow.id.desc()),
             (first, after, last, before))
-        page = PointsConnection.build([PointEntry(_row=r) for r in rows], offset, limit, count)
+        page = cast(PointsConnection, PointsConnection.build(
+            [PointEntry(_row=r) for r in rows], offset, limit, count))
 
         async def total() -> int:
             async with ctx.runtime.session_factory() as session:

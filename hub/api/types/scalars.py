@@ -1,15 +1,17 @@
-"""Custom scalars: `PartialDate`, a date known to year, month or day precision."""
+"""Custom scalars: `PartialDate`, a date known to year, month or day precision, and `JSON`
+(a ledger entry's payload, hub.api.types.exchange: use this one, not strawberry's, so the
+schema carries one `JSON` with a bilingual description)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NewType
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
 from connectors.base import PartialDate
 
-__all__ = ["PartialDate", "SCALAR_MAP"]
+__all__ = ["PartialDate", "SCALAR_MAP", "JSON"]
 
 
 def _serialize(value: Any) -> str:
@@ -23,7 +25,22 @@ def _parse(value: Any) -> PartialDate:
     return PartialDate.parse_iso(value)
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
+#: any JSON value (an exchange-ledger entry's payload)
+JSON = NewType("JSON", object)
+
 SCALAR_MAP: dict[object, ScalarDefinition] = {
+    JSON: strawberry.scalar(
+        name="JSON",
+        description="JSON 值（对象、数组、字符串、数字、布尔或 null）。 A JSON value (object, "
+                    "array, string, number, boolean or null), e.g. an exchange-ledger entry's "
+                    "payload.",
+        serialize=_identity,
+        parse_value=_identity,
+    ),
     PartialDate: strawberry.scalar(
         name="PartialDate",
         description=(

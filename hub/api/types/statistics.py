@@ -9,6 +9,7 @@ ask for more, never less) are suppressed with complementary cells (hub.exchange.
 from __future__ import annotations
 
 import enum
+from typing import cast
 
 import strawberry
 from strawberry.types import Info
@@ -105,10 +106,10 @@ class StatisticsQuery:
         scope = ctx.decisions.statistics_scope()
         where = None if isinstance(scope, ScopeByRow) else scope
         sessions = ctx.runtime.session_factory
-        m = stats.Measure(measure.value)
+        m = stats.Measure(str(measure.value))
         if m is stats.Measure.MEMBERS_BY_STATUS:
             cells = await stats.members_by_status(sessions, where,
-                                                  stats.Dimension(group_by.value), k)
+                                                  stats.Dimension(str(group_by.value)), k)
         elif m is stats.Measure.CHECKIN_RATE:
             cells = await stats.checkin_rates(sessions, where, year, k)
         elif m is stats.Measure.PARTICIPATION_RATE:
@@ -135,7 +136,8 @@ class StatisticsQuery:
                 row=cell.row, row_name=await _row_name(ctx, cell.row, regions, m),
                 column=cell.column, count=cell.count, value=cell.value,
                 suppressed=cell.suppressed, total=cell.is_total))
-        page = StatisticsConnection.build(items, offset, limit, count)
+        page = cast(StatisticsConnection,
+                    StatisticsConnection.build(items, offset, limit, count))
         page.min_count = k
         return page
 

@@ -130,7 +130,8 @@ class Task:
     @strawberry.field(description="是否仍可认领（未截止且有名额）。 Open: before the deadline "
                       "with a place free.")
     async def open(self, info: Info) -> bool:
-        return self.deadline() > utcnow() and await self.claimed(info) < self._row.capacity
+        return bool(self.deadline() > utcnow()
+                    and await self.claimed(info) < self._row.capacity)
 
     @strawberry.field(description="发布方。 Publishing party.")
     def publisher(self) -> str:
@@ -314,7 +315,7 @@ class TasksMutation:
         ctx: Context = info.context
         code = check_org_code(str(organization), "organization")
         payload = TaskPublication(
-            kind=task.kind.value, title=task.title, description=task.description,
+            kind=str(task.kind.value), title=task.title, description=task.description,
             deadline=_utc_text(task.deadline, "deadline"), points=task.points,
             capacity=task.capacity)
         org = await ctx.loaders.organizations.load(code)
@@ -362,10 +363,11 @@ class TasksMutation:
         found = await task_by_number(ctx, row.task_entry_id)
         assert found is not None  # a claim answers a task that exists
         field = f"Mutation.{info.field_name}"
-        return Intent(TaskReview(decision=decision.value, note=note),
+        verdict = str(decision.value)
+        return Intent(TaskReview(decision=verdict, note=note),
                       organization=found._row.organization, member_key=row.member_key,
                       answers=row.report_entry_id or row.claim_entry_id,
-                      effects=(review_effect(claim, decision.value,
+                      effects=(review_effect(claim, verdict,
                                              lambda: ctx.access.refused(field)),))
 
 

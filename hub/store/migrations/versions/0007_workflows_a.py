@@ -1,8 +1,8 @@
 """workflows a: tasks, claims, points; activities recorded through the ledger
 
 Revision ID: 0007_workflows_a
-Revises: 0002
-Create Date: 2026-12-06 23:21:13.261289
+Revises: 0003_exchange
+Create Date: 2026-12-06 23:28:49.136948
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007_workflows_a'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = '0003_exchange'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('slot', sa.Integer(), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('party', sa.String(length=64), nullable=False),
+    sa.Column('organization', sa.String(length=64), nullable=False),
     sa.Column('claim_entry_id', sa.Integer(), nullable=False),
     sa.Column('report_entry_id', sa.Integer(), nullable=True),
     sa.Column('decision_entry_id', sa.Integer(), nullable=True),

@@ -22,6 +22,7 @@ from hub.cli import (
     db,
     demo,
     keys,
+    obligations,
     registry,
     schema,
     serve,
@@ -34,7 +35,7 @@ __all__ = ["main"]
 
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
-    demo, serve, db, sync, schema, keys, registry, contract, token, audit,
+    demo, serve, db, sync, schema, keys, registry, contract, token, audit, obligations,
 )
 
 

@@ -82,7 +82,7 @@ async def test_the_observer_sees_aggregates_never_persons(wf: Trusted) -> None:
     # a party counts its own scope; 德阳 has nobody in it
     own, _ = await stats(wf, "MEMBERS_BY_STATUS", party="wenjiang")
     assert own[("*", "*")]["count"] == 60
-    deyang, data = await stats(wf, "MEMBERS_BY_STATUS", party="deyang")
+    _, data = await stats(wf, "MEMBERS_BY_STATUS", party="deyang")
     assert data["totalCount"] == 0
 
 

@@ -14,12 +14,14 @@ index). The decorator does everything else, the same way for every action:
    every refusal is recorded on `ctx.access` and so audited as denied;
 5. appends the entry with its idempotency key (`idempotencyKey` argument, added to every
    decorated mutation, or the `Idempotency-Key` header) and its own audit decision in one
-   transaction (hub.exchange.ledger.append), with the intent's effects;
+   transaction (hub.exchange.ledger.append), with the intent's effects; `supersedes` (also
+   added to every decorated mutation) makes it a correction of one of the party's entries;
 6. returns the receipt: the entry, and the member and organisation as nodes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,13 +101,21 @@ _KEY_ARGUMENT = inspect.Parameter(
         "IDEMPOTENCY_CONFLICT. The `Idempotency-Key` header sets it too."))])
 
 
+_SUPERSEDES_ARGUMENT = inspect.Parameter(
+    "supersedes", inspect.Parameter.KEYWORD_ONLY, default=None,
+    annotation=Annotated[int | None, strawberry.argument(description=(
+        "更正：此条目取代本方的第几号条目（同一操作、同一成员；原条目保留）。 Correction: the "
+        "number of this party's own entry (same action and member) this one replaces; the "
+        "old entry stays in the ledger, superseded."))])
+
+
 def ledger_action(
     action: str, *, receipt: type[R] = ExchangeReceipt,  # type: ignore[assignment]
 ) -> Callable[[Callable[P, Awaitable[Intent]]], Callable[P, Awaitable[R]]]:
     """Make a resolver returning an `Intent` a guarded ledger mutation answering `receipt`.
 
     The resolver takes `info: Info` (by that name) and any arguments of its own; the
-    decorator adds `idempotencyKey`. Stack it under `@strawberry.mutation`."""
+    decorator adds `idempotencyKey` and `supersedes`. Stack it under `@strawberry.mutation`."""
     spec = spec_of(action)
 
     def decorate(resolver: Callable[P, Awaitable[Intent]]) -> Callable[P, Awaitable[R]]:
@@ -114,16 +124,18 @@ def ledger_action(
             raise TypeError(f"{resolver.__name__} must take `info: Info`")
 
         async def guarded(*args: Any, idempotency_key: str | None = None,
-                          **kwargs: Any) -> R:
+                          supersedes: int | None = None, **kwargs: Any) -> R:
             info: Info = kwargs["info"] if "info" in kwargs else \
                 signature.bind_partial(*args, **kwargs).arguments["info"]
             intent = await resolver(*args, **kwargs)
             if type(intent.payload) is not spec.payload:
                 raise TypeError(f"{resolver.__name__} must record a {spec.payload.__name__}")
+            if supersedes is not None:
+                intent = dataclasses.replace(intent, supersedes=supersedes)
             return await _record(info, spec.name, spec.permission, intent, idempotency_key,
                                  receipt)
 
-        params = [*signature.parameters.values(), _KEY_ARGUMENT]
+        params = [*signature.parameters.values(), _KEY_ARGUMENT, _SUPERSEDES_ARGUMENT]
         guarded.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=params, return_annotation=receipt)
         guarded.__name__ = resolver.__name__
@@ -132,6 +144,7 @@ def ledger_action(
         guarded.__doc__ = resolver.__doc__
         guarded.__annotations__ = {**resolver.__annotations__,
                                    "idempotency_key": _KEY_ARGUMENT.annotation,
+                                   "supersedes": _SUPERSEDES_ARGUMENT.annotation,
                                    "return": receipt}
         return guarded  # type: ignore[return-value]
 

@@ -34,6 +34,7 @@ from hub.api.extensions.policy import police_types
 from hub.api.types import audit as audit_types
 from hub.api.types import checkin as checkin_types
 from hub.api.types import contracts as contract_types
+from hub.api.types import exchange as exchange_types
 from hub.api.types import obligations as obligation_types
 from hub.api.types import orglife as orglife_types
 from hub.api.types import points as points_types
@@ -49,7 +50,7 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
            "print_subgraph_sdl"]
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
-PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, checkin_types,
+PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
                                    task_types, points_types, orglife_types,
                                    obligation_types, statistics_types)
 MUTATION_DESCRIPTION = (

@@ -33,14 +33,21 @@ How a workflow adds an action (three steps, nothing else to repeat):
                          member_key=str(member_key), answers=task)
 
    `Intent.effects` are `async (conn, entry) -> None` changes to the index made in the
-   entry's own transaction; `answers` / `supersedes` link to earlier entries (checked to
-   exist). An action about no member (`member_key=None`) needs the permission from any
-   contract of the caller, at one of its own organisations.
+   entry's own transaction; one may raise a HubError to refuse (nothing is written), and
+   since appends are serialised per process (the audit writer's lock) a check it makes
+   (e.g. a task's capacity) holds until commit. `answers` links to an earlier entry (checked
+   to exist); `supersedes` corrects one of the party's own entries of the same action and
+   member, once (the newest correction is corrected next). An action about no member
+   (`member_key=None`) needs the permission from any contract of the caller, at one of its
+   own organisations.
 
 3. **Append** — done by the guard through `append(audit_log, Draft, event)`: the entry and its
    audit decision commit together (`AuditLog.append_within`); the same key and input replay
    the entry (`Appended.replayed`), other input is IDEMPOTENCY_CONFLICT. Read entries back
-   with `entry_by_id` / `entries_of_member` (unscoped: police what you show).
+   with `entry_by_id` / `entries_of_member` (unscoped: police what you show; `current`
+   drops superseded versions). In GraphQL, `hub.api.types.exchange.visible_entries(ctx)`
+   is the SQL condition of the entries a caller may see, `ExchangeEntry` shows one, and
+   `hub.api.types.keyset` pages by entry number both ways (first/after, last/before).
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from hub.exchange.ledger import (
     Entry,
     ExchangeEntryRow,
     append,
+    current,
     entries_of_member,
     entry_by_id,
 )
@@ -77,6 +85,6 @@ __all__ = [
     "check_text", "check_choice", "check_int",
     "PayloadInvalid", "IdempotencyConflict",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
-    "entries_of_member",
+    "entries_of_member", "current",
     "CheckIn",
 ]

@@ -39,12 +39,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.audit.log import AuditEvent, AuditLog
 from hub.canonical_json import canonical
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
+from hub.errors import AccessDenied
 from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
 from hub.exchange.payloads import Payload, payload_from_json
 from hub.store.base import Base
 
-__all__ = ["ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append",
+__all__ = ["ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "current",
            "entry_by_id", "entries_of_member", "request_digest", "MAX_IDEMPOTENCY_KEY"]
 
 #: longest idempotency key accepted (a UUID is 36)
@@ -108,7 +109,8 @@ class Entry:
             organizations=tuple(json.loads(row.organizations)), party=row.party,
             official=row.official, purpose=row.purpose, contracts=tuple(row.contracts.split()),
             payload=payload_from_json(row.action, json.loads(row.payload)),
-            recorded_at=row.recorded_at, idempotency_key=row.idempotency_key,
+            recorded_at=as_utc(row.recorded_at) or row.recorded_at,
+            idempotency_key=row.idempotency_key,
             request_digest=row.request_digest, answers=row.answers, supersedes=row.supersedes,
         )
 
@@ -172,6 +174,32 @@ def _replay(row: Any, draft: Draft) -> Appended:
     return Appended(Entry.from_row(row), replayed=True)
 
 
+async def _check_supersedes(conn: AsyncConnection, draft: Draft) -> None:
+    """A correction replaces the newest version of one of the party's own entries, of the
+    same action and member."""
+    old = (await conn.execute(select(ExchangeEntryRow).where(
+        ExchangeEntryRow.id == draft.supersedes))).first()
+    if old is None:
+        raise PayloadInvalid("supersedes", f"no ledger entry {draft.supersedes}")
+    if old.party != draft.party:
+        raise AccessDenied(f"entry {old.id} was recorded by another party: only its recorder "
+                           "corrects it")
+    if old.action != draft.action or old.member_key != draft.member_key:
+        raise PayloadInvalid("supersedes", f"entry {old.id} is a {old.action} about another "
+                             "member or of another action: a correction keeps both")
+    newer = (await conn.execute(select(ExchangeEntryRow.id).where(
+        ExchangeEntryRow.supersedes == old.id))).first()
+    if newer is not None:
+        raise PayloadInvalid("supersedes", f"entry {old.id} was already corrected by entry "
+                             f"{newer[0]}: correct that one")
+
+
+def current(entries: Sequence[Entry]) -> list[Entry]:
+    """`entries` without those another of them supersedes: the versions in force."""
+    replaced = {e.supersedes for e in entries if e.supersedes is not None}
+    return [e for e in entries if e.id not in replaced]
+
+
 async def append(audit: AuditLog, draft: Draft,
                  event: Callable[[Entry], AuditEvent], *,
                  now: datetime | None = None) -> Appended:
@@ -190,10 +218,11 @@ async def append(audit: AuditLog, draft: Draft,
             seen = await _by_key(conn, draft.party, draft.idempotency_key)
             if seen is not None:
                 return _replay(seen, draft), None
-        for ref, name in ((draft.answers, "answers"), (draft.supersedes, "supersedes")):
-            if ref is not None and (await conn.execute(select(ExchangeEntryRow.id).where(
-                    ExchangeEntryRow.id == ref))).first() is None:
-                raise PayloadInvalid(name, f"no ledger entry {ref}")
+        if draft.answers is not None and (await conn.execute(select(ExchangeEntryRow.id).where(
+                ExchangeEntryRow.id == draft.answers))).first() is None:
+            raise PayloadInvalid("answers", f"no ledger entry {draft.answers}")
+        if draft.supersedes is not None:
+            await _check_supersedes(conn, draft)
         recorded_at = now or utcnow()
         digest = draft.digest()
         values: dict[str, Any] = {

@@ -147,3 +147,27 @@ async def test_concurrent_different_keys_all_record(served: Trusted) -> None:
     assert len(await ledger_rows(served)) == 6
     entries = sorted(b["entry"] for b in await audit_bodies(served) if "entry" in b)
     assert entries == sorted(r.id for r in await ledger_rows(served))
+
+
+CORRECT = """mutation($k: ID!, $note: String, $s: Int) {
+  recordCheckIn(memberKey: $k, organization: "WJ-YQ", note: $note, supersedes: $s) {
+    entry { number supersedes payload } } }"""
+
+
+async def test_a_correction_is_a_new_entry_that_supersedes(served: Trusted) -> None:
+    first = (await check_in(served, note="初稿"))["data"]["recordCheckIn"]["entry"]["number"]
+    key = served.world.keys[0]
+    fixed = await served.gql(CORRECT, {"k": key, "note": "更正", "s": first}, party="wenjiang")
+    entry = fixed["data"]["recordCheckIn"]["entry"]
+    assert entry["supersedes"] == first and entry["payload"] == {"note": "更正"}
+    rows = await ledger_rows(served)
+    assert [r.payload for r in rows] == ['{"note":"初稿"}', '{"note":"更正"}']  # never edited
+    again = await served.gql(CORRECT, {"k": key, "note": "再改", "s": first}, party="wenjiang")
+    assert codes(again) == {"BAD_USER_INPUT"} and "already corrected" in \
+        again["errors"][0]["message"]
+    other_member = await served.gql(CORRECT, {"k": served.world.keys[1], "note": "x",
+                                              "s": entry["number"]}, party="wenjiang")
+    assert codes(other_member) == {"BAD_USER_INPUT"}
+    missing = await served.gql(CORRECT, {"k": key, "note": "x", "s": 9999}, party="wenjiang")
+    assert codes(missing) == {"BAD_USER_INPUT"}
+    assert len(await ledger_rows(served)) == 2

@@ -53,8 +53,8 @@ __all__ = ["QueryPlan", "FilterUse", "analyse", "PAGED_ARGUMENT", "FILTER_INPUTS
 
 #: the argument that sets how many items a list field returns
 PAGED_ARGUMENT = "first"
-#: ... or, paging backwards (Relay `last`/`before`), this one
-LAST_ARGUMENT = "last"
+#: ... and its backward twin (`last`/`before`, hub.api.types.keyset): either sets the page
+PAGED_ARGUMENTS = frozenset({PAGED_ARGUMENT, "last"})
 
 #: the federation root field answering one entity per representation (hub.api.subgraph): its
 #: selection runs once per representation, and how many there are is capped like members
@@ -128,6 +128,16 @@ FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "kind": ("Activity", "kind", None),
         "since": ("Activity", "startTime", None),
         "until": ("Activity", "startTime", None),
+    },
+    "ExchangeEntryFilter": {
+        # every tested field is the ledger's own, shown with any entry the caller may see
+        "actions": ("ExchangeEntry", "action", None),
+        "memberKey": ("ExchangeEntry", "memberKey", None),
+        "organization": ("ExchangeEntry", "organizations", None),
+        "party": ("ExchangeEntry", "party", None),
+        "answers": ("ExchangeEntry", "answers", None),
+        "since": ("ExchangeEntry", "recordedAt", None),
+        "until": ("ExchangeEntry", "recordedAt", None),
     },
     "DataIssueFilter": {
         "system": ("DataQualityIssue", "system", None),
@@ -215,7 +225,7 @@ class _Walker:
 
     def _first(self, node: FieldNode) -> int:
         for arg in node.arguments or ():
-            if arg.name.value not in (PAGED_ARGUMENT, LAST_ARGUMENT):
+            if arg.name.value not in PAGED_ARGUMENTS:
                 continue
             if isinstance(arg.value, VariableNode):
                 value = self.variables.get(arg.value.name.value)

@@ -143,6 +143,8 @@ def test_every_filter_input_of_the_schema_is_known() -> None:
     used = set()
     schema = published_schema()._schema
     for type_ in schema.type_map.values():
+        if type_.name == "Mutation":
+            continue  # a mutation's input (TaskInput, ActivityInput) is what it records
         for name, f in getattr(type_, "fields", {}).items():
             for arg_name, arg in getattr(f, "args", {}).items():
                 named = arg.type

@@ -50,8 +50,8 @@ KINDS: list[tuple[str, dict[str, Any], str, str | None]] = [
                       "variables": {"n": "many"}}, "rejected", None),
     ("too deep", {"query": "{ members { nodes { activities { nodes { activity { attendees { "
                            "member { activities { nodes { activity { attendees { member { "
-                           "activities { nodes { activity { title } } } } } } } } } } } } } }"
-                           " } } }"}, "rejected",
+                           "activities { nodes { activity { title } } } } } } } } } } } } } } "
+                           "} }"}, "rejected",
      "limit_exceeded"),
 ]
 

@@ -93,6 +93,16 @@ def _banner(hub: Any, port: int) -> str:
             lines += [f"  {party}  {name}", f"    {hub.trust.token_for(party)}"]
     for title, query in EXAMPLE_QUERIES:
         lines += ["", f"# {title}", query]
+    if hub.workflows is not None:
+        from hub.clock import utcnow
+        from hub.demo.workflows import example_operations
+
+        w = hub.workflows
+        lines += ["", f"Workflow history seeded: {w.activities} activities with attendance, "
+                  f"{w.tasks} tasks, {w.claims} claims, {w.points} confirmed for points "
+                  f"({w.entries} ledger entries)."]
+        for title, operation in example_operations(w, utcnow().year):
+            lines += ["", f"# {title}", operation]
     lines += ["", "e.g. curl -s -H \"Authorization: Bearer $(curl -s "
               f"'{url}/demo/token?party=xuzhou-county-org' | python3 -c 'import json,sys; "
               "print(json.load(sys.stdin)[\"token\"])')\" -H 'Content-Type: application/json' "
@@ -109,7 +119,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
     listener = _listen(args.port)
     port = listener.getsockname()[1]
-    print("Starting the four simulated systems and syncing (about 10 seconds)...", flush=True)
+    print("Starting the four simulated systems, syncing and seeding a year of workflow "
+          "history (about 20 seconds)...", flush=True)
     async with start_demo(args.dir, port=port, members=args.members, seed=args.seed) as hub:
         trust = hub.trust
         # served exactly as yanxing.toml says, [trust] included

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.contracts.demo import DemoTrust, build_demo_trust
+from hub.demo.workflows import SeedSummary, seed_workflows
 from hub.demo.world import DemoSource, DemoWorld
 from hub.federation.sync import SyncSummary, SyncTarget, sync_all
 from hub.settings import Settings, load_settings
@@ -54,6 +55,8 @@ class DemoHub:
     env: Mapping[str, str]
     summaries: list[SyncSummary]
     trust: DemoTrust | None = None
+    #: the year of workflow history seeded into the ledger (hub.demo.workflows)
+    workflows: SeedSummary | None = None
 
     @property
     def parties(self) -> list[tuple[str, str]]:
@@ -158,6 +161,20 @@ async def _sync(settings: Settings) -> list[SyncSummary]:
         await engine.dispose()
 
 
+async def _seed_workflows(settings: Settings, seed: int) -> SeedSummary:
+    """A year of tasks, points and organisation life in the ledger, under the contracts the
+    hub will serve (the trust opened once here, as the app will open it)."""
+    from hub.app import open_runtime
+    from hub.clock import utcnow
+    from hub.contracts.trust import Trust
+
+    async with open_runtime(settings, trust=settings.trust) as runtime:
+        trust = runtime.enforcement
+        assert isinstance(trust, Trust)
+        return await seed_workflows(trust, runtime.session_factory, runtime.registry,
+                                    seed=seed, now=utcnow())
+
+
 @contextlib.asynccontextmanager
 async def start_demo(
     directory: Path, *, port: int, members: int = 2000, seed: int = 7, latency: float = 0.0
@@ -173,4 +190,5 @@ async def start_demo(
         config_path = write_config(world, directory, port=port, trust=trust)
         settings = load_settings(config_path, env=env)
         summaries = await _sync(settings)
-        yield DemoHub(world, settings, config_path, env, summaries, trust)
+        workflows = await _seed_workflows(settings, seed)
+        yield DemoHub(world, settings, config_path, env, summaries, trust, workflows)

@@ -9,9 +9,10 @@ are exactly what the live mutations would have left. Seeded with the world's see
 members, modes and decisions on every run (the dates follow the current month).
 
 - Organisation life: the four 成都 branches most members of 叙州区 (the two-party contract's
-  origin) attend each record a 主题党日 each month, 志愿服务 with hours each quarter, 组织生活会 and 民主评议
-  each January, with every expected member's attendance (present, online, by report, excused,
-  absent) and guests; a few members attend rarely and show up in compliance lists.
+  origin) attend each record a 主题党日 each month, 志愿服务 with hours each quarter,
+  组织生活会 and 民主评议 each January, with every expected member's attendance (present,
+  online, by report, excused, absent) and guests; a few members attend rarely and show up
+  in compliance lists.
 - Tasks: 叙州区's villages publish 一领 tasks (帮村里销售脐橙 ...), 成都's branches publish
   群众点单 requests; 成都 records the claims of the members living there, reports their
   completion, and the publisher confirms most, rejects some, leaves a few to review.
@@ -43,9 +44,9 @@ from hub.exchange.tasks import (
     TaskCompletion,
     TaskFull,
     TaskNotEligible,
-    TaskStateConflict,
     TaskPublication,
     TaskReview,
+    TaskStateConflict,
     claim_effect,
     publish_effect,
     report_effect,
@@ -247,10 +248,10 @@ class _Seeder:
                           & await self.own_organizations(DESTINATION))
         self.summary.villages = villages
         plans: list[tuple[str, str, str, str, int, int]] = []  # party, org, kind, title, ...
-        for i, (title, description, points) in enumerate(_ORIGIN_TASKS):
+        for i, (title, _, points) in enumerate(_ORIGIN_TASKS):
             for village in villages:
                 plans.append((ORIGIN, village, "origin_task", title, points, 2 + i * 3))
-        for i, (title, description, points) in enumerate(_COMMUNITY_REQUESTS):
+        for i, (title, _, points) in enumerate(_COMMUNITY_REQUESTS):
             for branch in branches[:2]:
                 plans.append((DESTINATION, branch, "community_request", title, points,
                               1 + i * 4))

@@ -25,6 +25,7 @@ from strawberry.dataloader import DataLoader
 from connectors.base import Record
 from hub.api.context import Context
 from hub.api.extensions.fields import canonical_member_fields
+from hub.api.reported import overlay_confirmed_reports
 from hub.errors import LimitExceeded
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.federation.ingest import write_issues
@@ -223,6 +224,9 @@ class Loaders:
         fields = canonical_member_fields(plan.requested) if plan is not None else None
         result = await self.fetcher.fetch_members(dict(zip(keys, links)), fields)
         await self._record_issues()
+        # confirmed report changes (四个清楚) newer than the sources' values (hub.api.reported)
+        await overlay_confirmed_reports(self.ctx, result.members, dict(zip(keys, links)),
+                                        fields)
         return [result.members[k] for k in keys]
 
     async def _record_issues(self) -> None:

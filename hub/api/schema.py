@@ -38,6 +38,7 @@ from hub.api.types import exchange as exchange_types
 from hub.api.types import obligations as obligation_types
 from hub.api.types import orglife as orglife_types
 from hub.api.types import points as points_types
+from hub.api.types import reports as reports_types
 from hub.api.types import statistics as statistics_types
 from hub.api.types import tasks as task_types
 from hub.api.types.activity import Activity
@@ -51,7 +52,7 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
 
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
-                                   task_types, points_types, orglife_types,
+                                   reports_types, task_types, points_types, orglife_types,
                                    obligation_types, statistics_types)
 MUTATION_DESCRIPTION = (
     "雁行记录操作（须协议授予记录权限）。 Yanxing record actions; each needs a "

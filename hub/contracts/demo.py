@@ -139,7 +139,8 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
             ],
             "record": {
                 "checkin": ["destination"], "attendance": ["destination"],
-                "status_report": ["destination"], "evaluation_letter": ["destination"],
+                "status_report": ["destination", "origin"],
+                "evaluation_letter": ["destination"],
                 # 一领: the origin publishes; 群众点单: a destination community asks; either
                 # side records the claims of the members it is in touch with
                 "task_publish": ["origin", "destination"],

@@ -507,6 +507,10 @@ class ContractPolicy(BasePolicy):
         organisations."""
         return any(code in c.scope.origin_org_ids for c in self.applicable(caller, subject))
 
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        """The parties of the contracts that apply to the caller (its own included)."""
+        return frozenset(p for c in self.applicable(caller) for p in c.parties)
+
     def aggregate_granted(self, caller: Caller, type_name: str, field: str,
                           owner: str | None) -> bool:
         """May the caller see `owner`'s aggregate `type_name.field` (an activity's attendance

@@ -52,11 +52,9 @@ How a workflow adds an action (three steps, nothing else to repeat):
 
 from __future__ import annotations
 
-from hub.exchange import checkin as checkin
-from hub.exchange import orglife as orglife
-from hub.exchange import tasks as tasks
-from hub.exchange.checkin import CheckIn
-from hub.exchange.errors import IdempotencyConflict, PayloadInvalid
+# importing a workflow module registers its actions (ACTIONS): every one is imported here
+from hub.exchange.checkin import CheckIn, CheckInCodeIssued
+from hub.exchange.errors import IdempotencyConflict, LedgerUnavailable, PayloadInvalid
 from hub.exchange.ledger import (
     Appended,
     Draft,
@@ -68,6 +66,7 @@ from hub.exchange.ledger import (
     entries_of_member,
     entry_by_id,
 )
+from hub.exchange.orglife import OrganizationLife
 from hub.exchange.payloads import (
     ACTIONS,
     ActionSpec,
@@ -79,12 +78,21 @@ from hub.exchange.payloads import (
     payload_from_json,
     spec_of,
 )
+from hub.exchange.reports import (
+    Report,
+    ReportConfirmation,
+    absences_by_report,
+    confirmed_changes,
+)
+from hub.exchange.tasks import TaskClaim, TaskCompletion, TaskPublication, TaskReview
 
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
     "check_text", "check_choice", "check_int",
-    "PayloadInvalid", "IdempotencyConflict",
+    "PayloadInvalid", "IdempotencyConflict", "LedgerUnavailable",
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current",
-    "CheckIn",
+    "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",
+    "absences_by_report",
+    "TaskPublication", "TaskClaim", "TaskCompletion", "TaskReview", "OrganizationLife",
 ]

@@ -5,14 +5,17 @@ RequestError (hub.errors)
 ├── PayloadInvalid        BAD_USER_INPUT: fix the named field of the payload and resend
 └── IdempotencyConflict   IDEMPOTENCY_CONFLICT: this key was used for another request; use a
                           new key for a new request, the same input to retry the old one
+HubError
+└── LedgerUnavailable     AUDIT_UNAVAILABLE (HTTP 503): the entry and its audit entry could
+                          not be written, so nothing was; retry later (same idempotency key)
 ```
 """
 
 from __future__ import annotations
 
-from hub.errors import RequestError
+from hub.errors import HubError, RequestError
 
-__all__ = ["PayloadInvalid", "IdempotencyConflict"]
+__all__ = ["PayloadInvalid", "IdempotencyConflict", "LedgerUnavailable"]
 
 
 class PayloadInvalid(RequestError):
@@ -29,3 +32,9 @@ class IdempotencyConflict(RequestError):
     """The idempotency key was used before, by this party, for a different request."""
 
     code = "IDEMPOTENCY_CONFLICT"
+
+
+class LedgerUnavailable(HubError):
+    """The ledger or the audit log could not be written; nothing was recorded."""
+
+    code = "AUDIT_UNAVAILABLE"

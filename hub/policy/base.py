@@ -169,6 +169,10 @@ class Policy(Protocol):
         (where a party may record besides its own sources' organisations)?"""
         ...
 
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        """The parties (the caller's own included) of the rules that apply to the caller:
+        whose records about no member (a published task) the caller may see."""
+
     def statistics_scope(self, caller: Caller) -> RowScope:
         """The members whose aggregates (never the persons) the caller may ask for, over
         `MemberRow` columns: an observer's (e.g. a provincial department) every member of the
@@ -227,6 +231,9 @@ class BasePolicy:
 
     def names_organization(self, caller: Caller, subject: Subject, code: str) -> bool:
         return False
+
+    def counterparties(self, caller: Caller) -> frozenset[str]:
+        return frozenset()
 
     def statistics_scope(self, caller: Caller) -> RowScope:
         return self.scope_filter(caller)

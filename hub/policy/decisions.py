@@ -120,5 +120,8 @@ class Decisions:
     def names_organization(self, subject: Subject, code: str) -> bool:
         return self.policy.names_organization(self.caller, subject, code)
 
+    def counterparties(self) -> frozenset[str]:
+        return self.policy.counterparties(self.caller)
+
     def statistics_scope(self) -> RowScope:
         return self.policy.statistics_scope(self.caller)

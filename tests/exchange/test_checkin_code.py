@@ -50,7 +50,7 @@ async def test_issue_a_code_and_check_in_by_it(served: Trusted) -> None:
     assert "errors" not in issued, issued
     receipt = issued["data"]["issueCheckInCode"]
     assert receipt["entry"]["action"] == "checkin_code" and receipt["entry"]["memberKey"] is None
-    assert receipt["entry"]["payload"] == {"valid_for": 3600}
+    assert receipt["entry"]["payload"] == {"validFor": 3600}
     assert receipt["organization"] == {"code": "WJ-YQ"}
     assert receipt["code"].startswith("YXC1.")
     assert receipt["qrPath"] == f"/checkin-code/WJ-YQ?code={quote(receipt['code'])}"

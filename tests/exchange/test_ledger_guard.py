@@ -171,3 +171,43 @@ async def test_a_correction_is_a_new_entry_that_supersedes(served: Trusted) -> N
     missing = await served.gql(CORRECT, {"k": key, "note": "x", "s": 9999}, party="wenjiang")
     assert codes(missing) == {"BAD_USER_INPUT"}
     assert len(await ledger_rows(served)) == 2
+
+
+def test_every_mutation_is_a_guarded_ledger_action() -> None:
+    """No mutation bypasses the one guard (contracts, organisation, idempotency, audit)."""
+    from hub.api.schema import published_schema
+    from hub.exchange import ACTIONS
+
+    mutation = published_schema().get_type_by_name("Mutation")
+    assert mutation is not None
+    fields = mutation.fields  # type: ignore[union-attr]
+    assert {f.python_name for f in fields} >= {
+        "record_check_in", "issue_check_in_code", "submit_report", "confirm_report"}
+    for f in fields:
+        resolver = f.base_resolver
+        action = getattr(resolver.wrapped_func if resolver else None, "__ledger_action__", None)
+        assert action in ACTIONS, f"Mutation.{f.python_name} is not a @ledger_action"
+        names = {a.python_name for a in f.arguments}
+        assert {"idempotency_key", "supersedes"} <= names, f.python_name
+
+
+async def test_no_entry_without_its_audit_entry(served: Trusted) -> None:
+    """The audit log cannot be written: the check-in is not recorded either (503)."""
+    from sqlalchemy import text
+
+    engine = served.world.runtime.engine
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_gone"))
+    try:
+        response = await served.post(CHECK_IN, {"k": served.world.keys[0], "o": "WJ-YQ",
+                                                "note": None, "key": "no-audit"},
+                                     party="wenjiang")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE audit_entries_gone RENAME TO audit_entries"))
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
+    assert await ledger_rows(served) == []
+    retry = await check_in(served, note=None, key="no-audit")  # the same key, once it is back
+    assert retry["data"]["recordCheckIn"]["replayed"] is False
+    assert len(await ledger_rows(served)) == 1

@@ -116,7 +116,7 @@ async def _code_intent(info: Info, code: str, organization: str | None) -> tuple
 class CheckInMutation:
     @strawberry.mutation(description="签发本方党组织的报到码（需 checkin 记录权限）。 Issue a "
                          "check-in code (报到码) for one of the calling party's organisations, "
-                         "valid for `validFor` seconds (60 to 90 days); needs a contract's "
+                         "valid for `validFor` seconds (60 s to 90 days); needs a contract's "
                          "`checkin` record permission.")
     @ledger_action("checkin_code", receipt=CheckInCodeReceipt)
     async def issue_check_in_code(

@@ -27,7 +27,6 @@ from hub.api.types.node import to_global_id
 from hub.api.types.pagination import Connection
 from hub.api.types.resolve import owners_of_links
 from hub.api.types.scalars import JSON
-from hub.contracts.policy import ContractPolicy
 from hub.exchange.ledger import Entry, ExchangeEntryRow
 from hub.exchange.payloads import ACTIONS
 from hub.policy.base import ScopeByRow, Subject, Transform
@@ -46,23 +45,30 @@ _Member = Annotated["Member", strawberry.lazy("hub.api.types.member")]
 _Organization = Annotated["Organization", strawberry.lazy("hub.api.types.organization")]
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
 def policed_payload(ctx: Context, entry: Entry, subject: Subject | None) -> dict[str, Any]:
-    """The entry's payload as this caller may read it: each policed field transformed as the
-    (type, field) it stands for would be, from the recording party's data; denied fields
-    are left out and named in `ctx.access` (audit)."""
+    """The entry's payload as this caller may read it, with camelCase keys like the rest of
+    the schema: each policed field transformed as the (type, field) it stands for would be,
+    from the recording party's data; denied fields are left out and named in `ctx.access`
+    (audit)."""
     data = entry.payload.to_json()
     out: dict[str, Any] = {}
     for name, value in data.items():
         policed = entry.payload.policed.get(name)
         if policed is None:
-            out[name] = value
+            out[_camel(name)] = value
             continue
         type_name, field = policed
         transform = ctx.decisions.transform(subject, type_name, field, entry.party)
         if transform is Transform.DENY:
             ctx.access.denied(f"{type_name}.{field}")
             continue
-        out[name] = value if transform is Transform.FULL else apply(transform, field, value)
+        out[_camel(name)] = value if transform is Transform.FULL else \
+            apply(transform, field, value)
     return out
 
 
@@ -103,8 +109,7 @@ class ExchangeEntry:
     async def organization(self, info: Info) -> _Organization | None:
         from hub.api.types.organization import organization_by_code
 
-        return await organization_by_code(info, self._entry.organization,
-                                          fallback_name=self._entry.organization)
+        return await organization_by_code(info, self._entry.organization)
 
     @strawberry.field(description="涉及的全部党组织代码（记录所在者居首）。 Codes of every "
                       "organisation concerned, the recording one first.")
@@ -138,8 +143,8 @@ class ExchangeEntry:
         return self._entry.supersedes
 
     @strawberry.field(description="按操作类型的内容；成员数据按协议授权显示。 The action's "
-                      "payload; fields carrying member data leave as the contracts grant "
-                      "them (a denied one is left out).")
+                      "payload as a JSON object with camelCase keys; fields carrying member "
+                      "data leave as the contracts grant them (a denied one is left out).")
     def payload(self, info: Info) -> JSON:
         return JSON(policed_payload(info.context, self._entry, self._subject))
 
@@ -185,14 +190,12 @@ def visible_entries(ctx: Context) -> ColumnElement[bool]:
         clauses.append(ExchangeEntryRow.member_key.is_not(None))
     elif not isinstance(scope, ScopeByRow):
         clauses.append(ExchangeEntryRow.member_key.in_(select(MemberRow.key).where(scope)))
-    policy = ctx.active_policy
-    if isinstance(policy, ContractPolicy):
-        parties = {p for c in policy.applicable(ctx.caller) for p in c.parties}
-        if parties:
-            clauses.append(ExchangeEntryRow.member_key.is_(None)
-                           & ExchangeEntryRow.party.in_(sorted(parties)))
+    parties = ctx.decisions.counterparties()
+    if parties:
+        clauses.append(ExchangeEntryRow.member_key.is_(None)
+                       & ExchangeEntryRow.party.in_(sorted(parties)))
     elif party is None and scope is None:
-        clauses.append(ExchangeEntryRow.member_key.is_(None))
+        clauses.append(ExchangeEntryRow.member_key.is_(None))  # no contracts: an open index
     return or_(false(), *clauses)
 
 

@@ -13,6 +13,8 @@ EXCHANGE = {
     "ExchangeEntryRow", "Entry", "Draft", "Appended", "Effect", "append", "entry_by_id",
     "entries_of_member", "current", "CheckIn", "CheckInCodeIssued", "Report",
     "ReportConfirmation", "confirmed_changes", "absences_by_report",
+    # workflows 3 and 4 (hub.exchange.tasks, hub.exchange.orglife)
+    "TaskPublication", "TaskClaim", "TaskCompletion", "TaskReview", "OrganizationLife",
 }
 
 
@@ -20,7 +22,8 @@ def test_the_exchange_package_exports_what_it_names() -> None:
     assert set(hub.exchange.__all__) == EXCHANGE
     for name in hub.exchange.__all__:
         assert getattr(hub.exchange, name) is not None, name
-    assert {"checkin", "checkin_code", "report", "report_confirmation"} <= set(
+    assert {"checkin", "checkin_code", "report", "report_confirmation", "task_publish",
+            "task_claim", "task_report", "task_review", "organization_life"} <= set(
         hub.exchange.ACTIONS)
 
 

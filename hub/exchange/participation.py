@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["AttendanceMode", "ATTENDED", "ON_SITE", "MIN_ON_SITE_PER_YEAR",
+__all__ = ["AttendanceMode", "ATTENDED", "ON_SITE", "MIN_ON_SITE_PER_YEAR", "with_report",
            "MIN_ACTIVITIES_PER_YEAR", "Compliance", "participation_rate", "compliance",
            "AttendanceCounts", "count_modes"]
 
@@ -65,6 +65,14 @@ class AttendanceCounts:
     @property
     def rate(self) -> float | None:
         return participation_rate(self.attended, self.expected)
+
+
+def with_report(mode: str, reported: bool) -> str:
+    """The mode that counts: a member recorded excused or absent who reported to the origin
+    branch that they could not attend (an absence report, 双报) took part by report (004)."""
+    if reported and mode in (AttendanceMode.EXCUSED, AttendanceMode.ABSENT):
+        return AttendanceMode.BY_REPORT.value
+    return mode
 
 
 def count_modes(modes: Iterable[str]) -> AttendanceCounts:

@@ -29,7 +29,8 @@ from sqlalchemy.sql import ColumnElement
 
 from hub.clock import as_utc
 from hub.exchange.ledger import ExchangeEntryRow
-from hub.exchange.participation import ATTENDED
+from hub.exchange.participation import ATTENDED, with_report
+from hub.exchange.reports import absences_by_report
 from hub.exchange.schedule import CST, ObligationInstance
 from hub.exchange.suppression import TOTAL, rate_suppressed, suppress_table
 from hub.exchange.tables import PointRow
@@ -176,10 +177,11 @@ async def participation_rates(sessions: async_sessionmaker[AsyncSession],
                               scope: ColumnElement[bool] | None, year: int,
                               min_count: int) -> list[Cell]:
     """Per organiser and month: (present + online + by report) / expected over every
-    attendance record of members in scope (synced and ledger-recorded alike; `count`: the
-    attendance records expected)."""
+    attendance record of members in scope (synced and ledger-recorded alike, an absence
+    reported to the origin counting by report; `count`: the attendance records expected)."""
     start, end = _year_bounds(year)
-    stmt = _scoped(select(ActivityRow.org_id, ActivityRow.start_time, AttendanceRow.mode)
+    stmt = _scoped(select(ActivityRow.org_id, ActivityRow.start_time, AttendanceRow.mode,
+                          ActivityRow.key, AttendanceRow.member_key)
                    .join(ActivityRow, ActivityRow.key == AttendanceRow.activity_key)
                    .join(MemberRow, MemberRow.key == AttendanceRow.member_key)
                    .where(ActivityRow.start_time >= start, ActivityRow.start_time < end),
@@ -187,10 +189,13 @@ async def participation_rates(sessions: async_sessionmaker[AsyncSession],
     expected: dict[tuple[str, str], int] = defaultdict(int)
     attended: dict[tuple[str, str], int] = defaultdict(int)
     async with sessions() as session:
-        for org, at, mode in (await session.execute(stmt)).all():
-            for key in ((org or UNKNOWN, month_of(at)), (org or UNKNOWN, ALL)):
-                expected[key] += 1
-                attended[key] += mode in ATTENDED
+        rows = (await session.execute(stmt)).all()
+    reported = await absences_by_report(sessions, sorted({r[3] for r in rows}))
+    for org, at, mode, activity, member in rows:
+        mode = with_report(mode or "", member in reported.get(activity, ()))
+        for key in ((org or UNKNOWN, month_of(at)), (org or UNKNOWN, ALL)):
+            expected[key] += 1
+            attended[key] += mode in ATTENDED
     return [_rate_cell(r, c, attended[(r, c)], n, min_count)
             for (r, c), n in sorted(expected.items(), key=lambda kv: (kv[0][0],
                                                                       kv[0][1] == ALL,

@@ -166,3 +166,45 @@ async def test_bad_payloads_and_idempotent_retries(wf: Trusted) -> None:
         again["data"]["recordOrganizationLife"]["entry"]["number"]
     assert len(await rows(wf, "SELECT key FROM activities WHERE source = '@exchange'")) == 1
     assert len(await rows(wf, "SELECT id FROM attendance WHERE source = '@exchange'")) == 10
+
+
+SUBMIT_ABSENCE = """mutation($k: ID!, $a: ID!) {
+  submitReport(memberKey: $k, organization: "WJ-YQ", kind: ABSENCE, activity: $a,
+               text: "在外地出差，已向村党支部报告") { entry { number } } }"""
+STATS = """{ statistics(measure: PARTICIPATION_RATE, year: 2026, first: 50) {
+  nodes { row column count value suppressed } } }"""
+
+
+async def test_an_absence_reported_counts_as_taking_part_by_report(wf: Trusted) -> None:
+    """双报 (004): a member recorded excused who reported the absence to the origin branch
+    took part by report, in compliance and in participation rates alike."""
+    from hub.api.types.node import to_global_id
+    from hub.exchange.orglife import activity_key
+
+    modes = ["PRESENT"] * 5 + ["EXCUSED"] * 10 + ["PRESENT"] * 5
+    numbers = []
+    for month in range(1, 5):
+        body = await record(wf, modes=modes, startTime=f"2026-0{month}-05T19:00:00+08:00")
+        numbers.append(body["data"]["recordOrganizationLife"]["entry"]["number"])
+    before = await wf.gql(COMPLIANCE, {"o": "WJ-YQ", "y": 2026, "below": False},
+                          party="wenjiang")
+    row = {n["member"]["key"]: n for n in
+           before["data"]["organizationLifeCompliance"]["nodes"]}
+    assert row[wf.world.keys[6]]["activities"] == 0
+    rate = {(n["row"], n["column"]): n for n in
+            (await wf.gql(STATS, party="sichuan"))["data"]["statistics"]["nodes"]}
+    assert rate[("WJ-YQ", "2026-01")]["value"] == 0.5
+    for number in numbers:  # member 6 reported each absence
+        activity = to_global_id("Activity", activity_key(number))
+        body = await wf.gql(SUBMIT_ABSENCE, {"k": wf.world.keys[6], "a": activity},
+                            party="wenjiang")
+        assert "errors" not in body, body
+    after = await wf.gql(COMPLIANCE, {"o": "WJ-YQ", "y": 2026, "below": False},
+                         party="wenjiang")
+    row = {n["member"]["key"]: n for n in
+           after["data"]["organizationLifeCompliance"]["nodes"]}
+    assert row[wf.world.keys[6]]["activities"] == 4
+    assert row[wf.world.keys[6]]["shortfalls"] == ["ON_SITE"]
+    rate = {(n["row"], n["column"]): n for n in
+            (await wf.gql(STATS, party="sichuan"))["data"]["statistics"]["nodes"]}
+    assert rate[("WJ-YQ", "2026-01")]["value"] == 0.55

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import or_, select
 from strawberry.types import Info
 
 from hub.api.context import Context
@@ -23,18 +23,19 @@ from hub.api.exchange import Intent, ledger_action
 from hub.api.inputs import check_org_code
 from hub.api.types.enums import ActivityKind, AttendanceMode
 from hub.api.types.exchange import ExchangeReceipt
-from hub.api.types.pagination import Connection
-from hub.api.types.workflow_common import current_year, recorded_by_condition, relay_page
+from hub.api.types.pagination import Connection, relay_window
+from hub.api.types.workflow_common import current_year, recorded_by_condition
 from hub.clock import format_time
 from hub.exchange.errors import PayloadInvalid
 from hub.exchange.orglife import OrganizationLife, activity_key, organization_life_effect
 from hub.exchange.participation import (
-    ATTENDED,
     MIN_ACTIVITIES_PER_YEAR,
     MIN_ON_SITE_PER_YEAR,
-    ON_SITE,
     Compliance,
+    compliance,
+    with_report,
 )
+from hub.exchange.reports import absences_by_report
 from hub.exchange.schedule import CST
 from hub.policy.base import ScopeByRow
 from hub.store.models import ActivityRow, AttendanceRow, MemberRow
@@ -174,32 +175,41 @@ class OrganizationLifeQuery:
             raise PayloadInvalid("year", "must be between 2000 and 2100")
         start = datetime(year, 1, 1, tzinfo=CST)
         end = datetime(year + 1, 1, 1, tzinfo=CST)
-        attended = func.sum(case((AttendanceRow.mode.in_(sorted(ATTENDED)), 1), else_=0))
-        on_site = func.sum(case((AttendanceRow.mode.in_(sorted(ON_SITE)), 1), else_=0))
-        counts = (select(AttendanceRow.member_key.label("member_key"),
-                         attended.label("attended"), on_site.label("on_site"))
-                  .join(ActivityRow, ActivityRow.key == AttendanceRow.activity_key)
-                  .where(ActivityRow.start_time >= start, ActivityRow.start_time < end,
-                         recorded_by_condition(ctx, AttendanceRow.recorded_by,
-                                               AttendanceRow.source))
-                  .group_by(AttendanceRow.member_key).subquery())
-        n_attended = func.coalesce(counts.c.attended, 0)
-        n_on_site = func.coalesce(counts.c.on_site, 0)
-        stmt: Any = (select(MemberRow.key, n_attended, n_on_site)
-                     .outerjoin(counts, counts.c.member_key == MemberRow.key)
-                     .where(or_(MemberRow.origin_org_id == code,
-                                MemberRow.destination_org_id == code)))
+        members: Any = select(MemberRow.key).where(or_(MemberRow.origin_org_id == code,
+                                                       MemberRow.destination_org_id == code))
         scope = ctx.decisions.member_scope()
         if scope is not None and not isinstance(scope, ScopeByRow):
-            stmt = stmt.where(scope)
+            members = members.where(scope)
+        records = (select(AttendanceRow.member_key, AttendanceRow.activity_key,
+                          AttendanceRow.mode)
+                   .join(ActivityRow, ActivityRow.key == AttendanceRow.activity_key)
+                   .where(ActivityRow.start_time >= start, ActivityRow.start_time < end,
+                          AttendanceRow.member_key.in_(members),
+                          recorded_by_condition(ctx, AttendanceRow.recorded_by,
+                                                AttendanceRow.source)))
+        sessions = ctx.runtime.session_factory
+        async with sessions() as session:
+            keys = list(await session.scalars(members.order_by(MemberRow.name, MemberRow.key)))
+            rows = (await session.execute(records)).all()
+        # an absence reported to the origin branch (双报) counts as taking part by report
+        reported = await absences_by_report(sessions, sorted({r.activity_key for r in rows}))
+        modes: dict[str, list[str]] = {k: [] for k in keys}
+        for key, activity, mode in rows:
+            if key is None:
+                continue
+            modes[key].append(with_report(mode or "", key in reported.get(activity, ())))
+        found = [compliance(k, year, modes[k]) for k in keys]
         if below_only:
-            stmt = stmt.where(or_(n_attended < MIN_ACTIVITIES_PER_YEAR,
-                                  n_on_site < MIN_ON_SITE_PER_YEAR))
-        rows, offset, limit, count = await relay_page(
-            ctx, stmt, (MemberRow.name, MemberRow.key), (first, after, last, before),
-            scalars=False)
-        items = [MemberCompliance(_compliance=Compliance(key, year, int(a), int(s)))
-                 for key, a, s in rows]
+            found = [c for c in found if not c.compliant]
+
+        async def count() -> int:
+            return len(found)
+
+        limits = ctx.runtime.limits
+        offset, limit = await relay_window(first, after, last, before,
+                                           default=limits.default_page_size,
+                                           maximum=limits.max_page_size, count=count)
+        items = [MemberCompliance(_compliance=c) for c in found[offset:offset + limit + 1]]
         return Connection.build(items, offset, limit, count)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -134,8 +135,10 @@ def test_payloads_from_json_are_typed_and_checked() -> None:
     sample = payload_from_json("sample_test_action", {"text": "x", "tags": ["a"], "count": 2})
     assert sample == _Sample("x", 2, ("a",))
     assert json.dumps(sample.to_json()) == '{"text": "x", "count": 2, "tags": ["a"]}'
-    for bad, field in [({"text": 1}, "text"), ({"text": "x", "count": True}, "count"),
-                       ({"text": "x", "tags": "a"}, "tags"), ({"text": "x", "zz": 1}, "zz")]:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"text": 1}, "text"), ({"text": "x", "count": True}, "count"),
+        ({"text": "x", "tags": "a"}, "tags"), ({"text": "x", "zz": 1}, "zz")]
+    for bad, field in cases:
         with pytest.raises(PayloadInvalid, match=field):
             payload_from_json("sample_test_action", bad)
     with pytest.raises(PayloadInvalid, match="required"):

@@ -101,7 +101,7 @@ async def test_denials_and_bad_reports_write_nothing(served: Trusted) -> None:
                               period="2026-11", text="x")) == {"NOT_FOUND"}
     assert codes(await submit(served, "MONTHLY", org="LX-YS", period="2026-11",
                               text="x")) == {"CONTRACT_DENIED"}
-    for kind, fields, field in [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("MONTHLY", {"text": "x"}, "period"),
         ("MONTHLY", {"period": "2026-13", "text": "x"}, "period"),
         ("MONTHLY", {"period": "2026-11"}, "text"),
@@ -112,7 +112,8 @@ async def test_denials_and_bad_reports_write_nothing(served: Trusted) -> None:
         ("ABSENCE", {}, "activity"),
         ("ABSENCE", {"activity": to_global_id("Member", "x")}, "activity"),
         ("ABSENCE", {"activity": to_global_id("Activity", "nosuch:1")}, "activity"),
-    ]:
+    ]
+    for kind, fields, field in cases:
         body = await submit(served, kind, **fields)
         assert codes(body) == {"BAD_USER_INPUT"}, (kind, fields, body)
         assert field in body["errors"][0]["message"], body

@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.audit.log import AuditEvent, Decision
 from hub.clock import format_time
 from hub.contracts.demo import DEMO_PURPOSE
-from hub.contracts.policy import ContractPolicy
 from hub.contracts.trust import Trust
 from hub.exchange.ledger import Draft, Effect, Entry, append
 from hub.exchange.orglife import OrganizationLife, organization_life_effect
@@ -53,7 +52,7 @@ from hub.exchange.tasks import (
     review_effect,
 )
 from hub.federation.sources import SourceRegistry
-from hub.policy.base import Caller, SubjectWithOwners
+from hub.policy.base import Caller, Policy, SubjectWithOwners
 from hub.store.models import MemberRow, OrganizationRow, SourceLinkRow
 
 __all__ = ["SeedSummary", "seed_workflows", "example_operations", "ORIGIN", "DESTINATION",
@@ -113,13 +112,12 @@ class _Seeder:
         self.rng = random.Random(f"workflows:{seed}")
         self.now = now
         self.summary = SeedSummary()
-        self.policies: dict[str, ContractPolicy] = {}
+        self.policies: dict[str, Policy] = {}
 
-    async def policy(self, party: str) -> ContractPolicy:
+    async def policy(self, party: str) -> Policy:
+        """The policy the guard would ask for this party's requests (the demo's contracts)."""
         if party not in self.policies:
-            policy = await self.trust.policy_for(self._caller(party))
-            assert isinstance(policy, ContractPolicy)
-            self.policies[party] = policy
+            self.policies[party] = await self.trust.policy_for(self._caller(party))
         return self.policies[party]
 
     @staticmethod

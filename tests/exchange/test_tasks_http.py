@@ -90,8 +90,10 @@ async def test_the_whole_life_of_a_task_and_its_points(wf: Trusted) -> None:
     deyang = (await wf.gql(TASKS, {}, party="deyang"))["data"]["tasks"]
     assert deyang["totalCount"] == 1  # a partner in the four-party contract
     assert deyang["nodes"][0]["claims"]["totalCount"] == 0  # neither publisher nor recorder
+    # the observer may see what was published (nothing personal), never a claim
     observer = (await wf.gql(TASKS, {}, party="sichuan"))["data"]["tasks"]
-    assert observer["totalCount"] == 0
+    assert observer["totalCount"] == 1
+    assert observer["nodes"][0]["claims"]["totalCount"] == 0
 
 
 async def test_each_denial(wf: Trusted) -> None:

@@ -1,5 +1,6 @@
 """What the workflow types (tasks, points, organisation life, obligations, statistics) share:
-the caller's contract partners, Relay windows over a SELECT, and the year in China time.
+the caller's contract partners (asked of the request's `Decisions`, never of a policy class),
+Relay windows over a SELECT, and the year in China time.
 
 Kept apart so each workflow module says only what is its own.
 """
@@ -15,37 +16,20 @@ from sqlalchemy import Select, func, select
 from hub.api.context import Context
 from hub.api.types.pagination import relay_window
 from hub.clock import utcnow
-from hub.contracts.model import Contract, Role
-from hub.contracts.policy import ContractPolicy
 from hub.exchange.schedule import CST
 
-__all__ = ["applicable_contracts", "partners", "relay_page", "current_year", "Window",
+__all__ = ["partners", "relay_page", "current_year", "Window",
            "visible_recorders", "recorded_by_condition"]
 
 Window = tuple[int | None, str | None, int | None, str | None]
 
 
-def applicable_contracts(ctx: Context) -> list[Contract]:
-    """The contracts in force that the caller is party to for its purpose (none without
-    contracts)."""
-    policy = ctx.decisions.policy
-    if not isinstance(policy, ContractPolicy):
-        return []
-    return list(policy.applicable(ctx.caller))
-
-
-def partners(ctx: Context, *, observers: bool = False) -> frozenset[str]:
-    """The parties the caller shares an applicable contract with (as origin or destination;
-    `observers`: observer parties too). A caller that is only an observer of a contract has
-    no partners through it."""
+def partners(ctx: Context) -> frozenset[str]:
+    """The other parties of the rules that apply to the caller (its contracts' parties,
+    observers included): whose non-personal records (a published task) it may list, and
+    whose organisation-life records it may count where a contract grants them."""
     party = ctx.caller.party
-    out: set[str] = set()
-    for c in applicable_contracts(ctx):
-        if party is None or c.parties.get(party) is Role.OBSERVER:
-            continue
-        out.update(p for p, role in c.parties.items()
-                   if p != party and (observers or role is not Role.OBSERVER))
-    return frozenset(out)
+    return frozenset(p for p in ctx.decisions.counterparties() if p != party)
 
 
 async def relay_page(ctx: Context, stmt: Select[Any], order_by: Sequence[Any],

@@ -17,6 +17,10 @@ index). The decorator does everything else, the same way for every action:
    transaction (hub.exchange.ledger.append), with the intent's effects; `supersedes` (also
    added to every decorated mutation) makes it a correction of one of the party's entries;
 6. returns the receipt: the entry, and the member and organisation as nodes.
+
+The `Idempotency-Key` header applies to every ledger mutation of the operation: an operation
+with two of them under one header gets IDEMPOTENCY_CONFLICT for the second (give each its own
+`idempotencyKey` argument instead).
 """
 
 from __future__ import annotations

@@ -184,6 +184,9 @@ class Limits:
     queue_timeout_seconds: float = 1.0
     #: [limits.rate]: token buckets per party and per client address (hub.api.ratelimit)
     rate: RateLimits = RateLimits()
+    #: statistics suppress cells counting fewer people than this (never below 3): no
+    #: observer can single out a person (hub.exchange.suppression)
+    statistics_min_count: int = 5
 
 
 #: accepted range per limit: a typo like max_page_size = 1000000 is an error, not a DoS
@@ -209,6 +212,7 @@ _LIMIT_RANGES: Mapping[str, tuple[float, float]] = {
     "max_concurrent_requests": (1, 100_000),
     "max_queued_requests": (0, 1_000_000),
     "queue_timeout_seconds": (0, 600),
+    "statistics_min_count": (3, 1_000),
 }
 #: limits given in seconds (a number); every other limit is an integer
 _FLOAT_LIMITS = frozenset({"source_timeout_seconds", "request_timeout_seconds",

@@ -14,6 +14,7 @@ import hub.contracts.store
 import hub.exchange.ledger
 import hub.exchange.letters
 import hub.exchange.outbox
+import hub.exchange.tables
 import hub.exchange.transfers
 import hub.reconcile.store
 import hub.store.models  # noqa: F401  (imported for their tables)

@@ -69,6 +69,10 @@ class Intent:
     member_key: str | None = None
     #: further organisations concerned (e.g. a transfer's destination), recorded after it
     also_organizations: tuple[str, ...] = ()
+    #: an action about several members (an activity's attendance, hub.exchange.orglife),
+    #: recorded with `member_key` None: each needs the permission and a contract naming the
+    #: organisation, as one member would; the audit decision lists them all
+    also_members: tuple[str, ...] = ()
     answers: int | None = None
     supersedes: int | None = None
     #: changes to the index made in the entry's transaction
@@ -165,6 +169,36 @@ def ledger_action(
     return decorate
 
 
+async def _check_members(ctx: Context, keys: tuple[str, ...], permission: str,
+                         org_row: OrganizationRow, field: str) -> tuple[str, ...]:
+    """Every member of an action about several (`Intent.also_members`) as one member would
+    be checked: known and in scope (NOT_FOUND naming the first that is not), the permission,
+    the organisation; the digests of every contract relied on."""
+    from hub.api.types.resolve import members_from_rows
+
+    rows = await ctx.loaders.member_rows.load_many(list(keys))
+    known = [r for r in rows if r is not None]
+    members = {str(m.key): m for m in await members_from_rows(ctx, known)}
+    decisions = ctx.decisions
+    digests: set[str] = set()
+    for key in keys:
+        member = members.get(key)
+        if member is None:
+            ctx.access.refused()
+            raise NotFound(f"no member with key {key!r}")
+        subject = member._subject
+        if not decisions.can_record(subject, permission):
+            ctx.access.refused(field)
+            raise AccessDenied(f"no active contract grants this party the `{permission}` "
+                               f"record permission for member {key!r}", fields=[field])
+        if not may_record_at(ctx, subject, org_row):
+            ctx.access.refused(field)
+            raise AccessDenied(f"this party may not record member {key!r} at "
+                               f"{org_row.org_id!r}", fields=[field])
+        digests.update(decisions.contract_digests(subject))
+    return tuple(sorted(digests))
+
+
 async def _record(info: Info, action: str, permission: str, intent: Intent,
                   idempotency_key: str | None, receipt: type[R]) -> R:
     ctx: Context = info.context
@@ -206,6 +240,8 @@ async def _record(info: Info, action: str, permission: str, intent: Intent,
             f"this party may record only at organisations its own sources hold or that a "
             f"contract names; {code!r} is neither", fields=[field])
     digests = tuple(decisions.contract_digests(subject))
+    if intent.also_members:
+        digests = await _check_members(ctx, intent.also_members, permission, org_row, field)
     draft = Draft(
         payload=intent.payload, organizations=(code, *intent.also_organizations),
         party=party, member_key=intent.member_key, official=ctx.caller.user,
@@ -220,7 +256,8 @@ async def _record(info: Info, action: str, permission: str, intent: Intent,
             purpose=ctx.caller.purpose, decision=Decision.ALLOWED,
             operation_hash=operation_hash(document or "", operation_name),
             contract_digests=digests,
-            member_keys=[entry.member_key] if entry.member_key else [],
+            member_keys=[entry.member_key] if entry.member_key else
+            list(intent.also_members),
             fields_allowed=[field], entry=entry.id, action=action)
 
     try:

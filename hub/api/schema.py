@@ -37,8 +37,13 @@ from hub.api.types import contracts as contract_types
 from hub.api.types import events as event_types
 from hub.api.types import exchange as exchange_types
 from hub.api.types import letters as letter_types
+from hub.api.types import obligations as obligation_types
+from hub.api.types import orglife as orglife_types
+from hub.api.types import points as points_types
 from hub.api.types import reconcile as reconcile_types
 from hub.api.types import reports as reports_types
+from hub.api.types import statistics as statistics_types
+from hub.api.types import tasks as task_types
 from hub.api.types import transfers as transfer_types
 from hub.api.types.activity import Activity
 from hub.api.types.member import Member
@@ -52,7 +57,9 @@ __all__ = ["build_schema", "published_schema", "subgraph_schema", "PLUGINS", "pr
 #: modules contributing `QUERY_TYPES` / `MUTATION_TYPES: Sequence[type]`, merged in this order
 PLUGINS: tuple[ModuleType, ...] = (contract_types, audit_types, exchange_types, checkin_types,
                                    reports_types, event_types,
-                                   reconcile_types, letter_types, transfer_types)
+                                   reconcile_types, letter_types, transfer_types,
+                                   task_types, points_types, orglife_types,
+                                   obligation_types, statistics_types)
 SUBSCRIPTION_DESCRIPTION = (
     "雁行实时推送（graphql-transport-ws，连接时在 connection_init 中携带令牌）。 Yanxing live "
     "events over graphql-transport-ws at /graphql; send the party token in connection_init."

@@ -24,6 +24,7 @@ from hub.cli import (
     demo,
     keys,
     letter,
+    obligations,
     outbox,
     reconcile,
     registry,
@@ -39,7 +40,7 @@ __all__ = ["main"]
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
     demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector, outbox,
-    reconcile, letter,
+    reconcile, letter, obligations,
 )
 
 

@@ -106,13 +106,23 @@ def _banner(hub: Any, port: int) -> str:
             lines += [f"  {party}  {name}", f"    {hub.trust.token_for(party)}"]
     for title, query in EXAMPLE_QUERIES:
         lines += ["", f"# {title}", query]
+    if hub.workflows is not None:
+        from hub.clock import utcnow
+        from hub.demo.workflows import example_operations as workflow_operations
+
+        w = hub.workflows
+        lines += ["", f"Workflow history seeded: {w.activities} activities with attendance, "
+                  f"{w.tasks} tasks, {w.claims} claims, {w.points} confirmed for points "
+                  f"({w.entries} ledger entries)."]
+        for title, operation in workflow_operations(w, utcnow().year):
+            lines += ["", f"# {title}", operation]
     if hub.history is not None and len(hub.parties) > 2:  # workflows 5 and 6 (issue 8)
-        from hub.demo.letters_transfers import example_operations
+        from hub.demo.letters_transfers import example_operations as letter_operations
 
         h = hub.history
         lines += ["", f"# Seeded: {h.letters} evaluation letters for last year (signed and "
                   f"acknowledged), transfers {dict(sorted(h.transfers.items()))}"]
-        for title, operation in example_operations(h, hub.parties[0][0], hub.parties[2][0]):
+        for title, operation in letter_operations(h, hub.parties[0][0], hub.parties[2][0]):
             lines += ["", f"# {title}", operation]
     lines += ["", "e.g. curl -s -H \"Authorization: Bearer $(curl -s "
               f"'{url}/demo/token?party=xuzhou-county-org' | python3 -c 'import json,sys; "
@@ -135,7 +145,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
     listener = _listen(args.port)
     port = listener.getsockname()[1]
-    print("Starting the five simulated systems and syncing (about 10 seconds)...", flush=True)
+    print("Starting the five simulated systems, syncing and seeding a year of workflow "
+          "history (about 30 seconds)...", flush=True)
     async with start_demo(args.dir, port=port, members=args.members, seed=args.seed) as hub:
         trust = hub.trust
         # served exactly as yanxing.toml says, [trust] included

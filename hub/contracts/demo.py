@@ -6,7 +6,7 @@ systems choose them). Convention: `parties[0]` is the destination operator (流�
 Chengdu platform's owner), `parties[1]` the origin (流出地, e.g. a county or village), so:
 - the two-party contract (温江区涌泉街道—叙州区高场镇 style) is between parties[0] and [1];
 - the four-party contract (成德眉资 style) is between parties[0] and up to three more origins;
-- the last `observers` parties run auxiliary systems (a 学习强国-like study platform): a study
+- the last `study_observers` parties run auxiliary systems (a 学习强国-like study platform): a study
   records contract lets the origins read their members' study records and yearly hours, and
   the destinations the yearly hours only; the platform's operator reads nothing of others.
 """
@@ -38,7 +38,7 @@ from hub.errors import ContractError
 from hub.settings import TrustConfig
 
 __all__ = ["DemoTrust", "build_demo_trust", "two_party_contract", "four_party_contract",
-           "study_contract", "DEMO_PURPOSE"]
+           "study_contract", "with_observers", "DEMO_PURPOSE"]
 
 DEMO_PURPOSE = "co-management"
 PartySpec = tuple[str, str, Sequence[str]]
@@ -96,6 +96,13 @@ def _obligations() -> list[dict[str, Any]]:
     ]
 
 
+def with_observers(doc: dict[str, Any], observers: Sequence[PartySpec]) -> dict[str, Any]:
+    """`doc` with `observers` (e.g. 四川省委组织部) as observer parties: they sign it and ask
+    for statistics over its members, never for persons (hub.contracts.policy)."""
+    parties = [*doc["parties"], *({"party": o[0], "role": "observer"} for o in observers)]
+    return {**doc, "parties": parties}
+
+
 def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before: datetime,
                        not_after: datetime) -> dict[str, Any]:
     """A 双向共管协议 like 温江区涌泉街道—叙州区高场镇 (2020): origin sees where and how its
@@ -138,7 +145,10 @@ def two_party_contract(destination: PartySpec, origin: PartySpec, *, not_before:
                 "status_report": ["destination", "origin"],
                 # the destination writes the letter, the origin acknowledges it (年终发函)
                 "evaluation_letter": ["destination", "origin"],
-                "task_publish": ["origin"], "task_claim": ["destination"],
+                # 一领: the origin publishes; 群众点单: a destination community asks; either
+                # side records the claims of the members it is in touch with
+                "task_publish": ["origin", "destination"],
+                "task_claim": ["origin", "destination"],
                 # the origin approves (党籍管理), the destination may ask and accepts
                 "transfer": ["origin", "destination"],
                 "reconciliation": ["origin", "destination"],
@@ -263,14 +273,19 @@ def build_demo_trust(
     hub_id: str = "yanxing-hub",
     now: datetime | None = None,
     destinations: int = 1,
-    observers: int = 0,
+    study_observers: int = 0,
+    observers: Sequence[PartySpec] = (),
+    history_days: int = 1,
 ) -> DemoTrust:
     """Create keys, registry and contracts under `directory` (fresh each run: fails if keys
     already exist there, rather than silently replacing them). The first `destinations`
     parties are destinations, the rest origins: the two-party contract is between the first
     destination and the first origin, the multi-party one between all destinations and up to
-    three origins; the last `observers` parties share study records (`study_contract`)."""
-    if len(parties) < destinations + observers + 1 or destinations < 1:
+    three origins; the last `study_observers` parties share study records (`study_contract`).
+    `observers` (e.g. 四川省委组织部) are registered and sign every contract as observers. The
+    contracts are in force from `history_days` ago (the demo seeds a year of workflow history
+    under them)."""
+    if len(parties) < destinations + study_observers + 1 or destinations < 1:
         raise ContractError("the demo needs at least a destination and an origin party")
     now = now or utcnow()
     directory = Path(directory)
@@ -279,7 +294,7 @@ def build_demo_trust(
     hub_key = load_private_key(hub_files.private)
     draft = new_registry(hub_id, "hub-1", expires_at=now + timedelta(days=30))
     party_keys: dict[str, tuple[str, Path]] = {}
-    for party_id, name, regions in parties:
+    for party_id, name, regions in [*parties, *observers]:
         kid = f"{party_id}-1"
         files = new_key_files(keys_dir, kid)
         draft = add_party(draft, party_id, name, regions)
@@ -296,16 +311,18 @@ def build_demo_trust(
     (directory / "registry.draft.json").write_text(
         json.dumps(next_draft, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    window = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=365)}
-    origins = list(parties[destinations:len(parties) - observers])
+    window = {"not_before": now - timedelta(days=history_days),
+              "not_after": now + timedelta(days=365)}
+    origins = list(parties[destinations:len(parties) - study_observers])
     docs = [two_party_contract(parties[0], origins[0], **window)]
-    if len(parties) - observers > 2:
+    if len(parties) - study_observers > 2:
         docs.append(four_party_contract(parties[0], origins[:3], **window,
                                         more_destinations=list(parties[1:destinations])))
-    for observer in parties[len(parties) - observers:]:
+    for observer in parties[len(parties) - study_observers:]:
         docs.append(study_contract(observer, parties[:destinations], origins, **window))
     contracts: dict[str, Path] = {}
     (directory / "contracts").mkdir(exist_ok=True)
+    docs = [with_observers(doc, observers) for doc in docs]
     for doc in docs:
         signed: dict[str, Any] = doc
         for party in doc["parties"]:

@@ -13,6 +13,11 @@ Rules, in order:
    `SourceRecord.localId`; a match candidate's name, birth date and id as `Member.name`,
    `Member.birthDate` and `SourceRecord.localId`.
 
+Observers (e.g. a provincial organisation department) see no person through the contracts
+they observe: a contract never brings a member into an observer's row scope, grants it a value
+of one or lets it record for one. They ask for aggregates instead (`statistics_scope`: every
+member of the contracts they observe), which the statistics suppress below a minimum count.
+
 Row scope beyond members: `issue_scope_filter` (data-quality issues: own sources', others'
 only for member records a contract brings into range); `aggregate_granted` (an activity's
 attendance figures, a source's sync counts: the owner's, or granted); `names_organization`
@@ -231,7 +236,8 @@ class ContractPolicy(BasePolicy):
         return [
             c for c in self.contracts
             if caller.party in c.parties and caller.purpose in c.purposes
-            and (subject is None or (c.scope.covers(subject)
+            and (subject is None or (c.parties[caller.party] is not Role.OBSERVER
+                                     and c.scope.covers(subject)
                                      and self._own_origin(c, caller.party, subject)))
         ]
 
@@ -475,6 +481,8 @@ class ContractPolicy(BasePolicy):
         assert caller.party is not None
         out = []
         for c in self.applicable(caller):
+            if c.parties[caller.party] is Role.OBSERVER:
+                continue  # aggregates only (statistics_scope), never persons
             clause = _scope_sql(c.scope)
             regions = self.party_regions.get(caller.party)
             role = c.parties[caller.party]
@@ -574,6 +582,27 @@ class ContractPolicy(BasePolicy):
                    and _granted(c, party, owner, type_name, field) is not Transform.DENY
                    and not _prohibited(c, party, owner, type_name, field)
                    for c in self.applicable(caller))
+
+    def statistics_scope(self, caller: Caller) -> ColumnElement[bool] | None:
+        """Members whose aggregates the caller may ask for: its own row scope, plus every
+        member of each contract it observes that the contract's other parties' sources hold."""
+        if caller.party is None:
+            return false()
+        own = self.scope_filter(caller)
+        clauses: list[ColumnElement[bool]] = [false() if own is None else own]
+        for c in self.applicable(caller):
+            if c.parties[caller.party] is not Role.OBSERVER:
+                continue
+            theirs = sorted({s for p in c.parties if p != caller.party
+                             for s in self.sources_of.get(p, ())})
+            clause = _scope_sql(c.scope)
+            if self.sources_of:
+                held = aliased(SourceLinkRow)
+                clause = and_(clause, exists(select(held.id).where(
+                    held.member_key == MemberRow.key,
+                    held.source.in_(theirs))) if theirs else false())
+            clauses.append(clause)
+        return or_(*clauses)
 
     def scope_filter(self, caller: Caller) -> ColumnElement[bool] | None:
         """`can_see` over `MemberRow` columns, so lists and counts never include members the

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from hub.contracts.demo import DemoTrust, build_demo_trust
 from hub.demo.letters_transfers import SeededHistory, seed_letters_and_transfers
+from hub.demo.workflows import SeedSummary, seed_workflows
 from hub.demo.world import DemoSource, DemoWorld
 from hub.federation.sync import SyncSummary, SyncTarget, sync_all
 from hub.settings import Settings, load_settings
 from hub.store.session import create_engine, create_session_factory, init_db
 
-__all__ = ["DemoHub", "DEMO_ROLES", "make_trust", "start_demo", "write_config"]
+__all__ = ["DemoHub", "DEMO_ROLES", "DEMO_OBSERVERS", "HISTORY_DAYS", "make_trust",
+           "start_demo", "write_config"]
 
 
 #: source -> (role in the demo contracts, the owning party's region codes); destinations
@@ -35,6 +37,14 @@ DEMO_ROLES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     # the study platform's operator: an observer sharing study records (no region of its own)
     "study": ("observer", ()),
 }
+
+#: observer parties (观察方) of every demo contract: statistics, never persons (workflow 8)
+DEMO_OBSERVERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sichuan-org-dept", "四川省委组织部", ("510000",)),
+)
+#: the demo contracts are in force from this many days ago: the year of workflow history
+#: seeded under them (hub.demo.workflows) and its obligations need it
+HISTORY_DAYS = 400
 
 
 @dataclass(slots=True)
@@ -50,11 +60,14 @@ class DemoHub:
     trust: DemoTrust | None = None
     #: last year's letters and the transfers seeded (hub.demo.letters_transfers)
     history: SeededHistory | None = None
+    #: the year of workflow history seeded into the ledger (hub.demo.workflows)
+    workflows: SeedSummary | None = None
 
     @property
     def parties(self) -> list[tuple[str, str]]:
-        """(party id, name) of every party, destinations first."""
-        return [(s.owner_party_id, s.owner_name) for s in _ordered(self.world)]
+        """(party id, name) of every party, destinations first, observers last."""
+        return [(s.owner_party_id, s.owner_name) for s in _ordered(self.world)] + \
+            [(party, name) for party, name, _ in DEMO_OBSERVERS]
 
 
 def _ordered(world: DemoWorld) -> list[DemoSource]:
@@ -71,9 +84,11 @@ def make_trust(world: DemoWorld, directory: Path) -> DemoTrust:
     parties = [(s.owner_party_id, s.owner_name, list(DEMO_ROLES[s.name][1]))
                for s in _ordered(world)]
     destinations = sum(DEMO_ROLES[s.name][0] == "destination" for s in world.sources)
-    observers = sum(DEMO_ROLES[s.name][0] == "observer" for s in world.sources)
+    study_observers = sum(DEMO_ROLES[s.name][0] == "observer" for s in world.sources)
     return build_demo_trust(directory / "trust", parties, destinations=destinations,
-                            observers=observers)
+                            study_observers=study_observers,
+                            observers=[(p, n, list(r)) for p, n, r in DEMO_OBSERVERS],
+                            history_days=HISTORY_DAYS)
 
 
 def _trust_lines(trust: DemoTrust, directory: Path) -> list[str]:
@@ -172,6 +187,20 @@ async def _sync(settings: Settings) -> list[SyncSummary]:
         await engine.dispose()
 
 
+async def _seed_workflows(settings: Settings, seed: int) -> SeedSummary:
+    """A year of tasks, points and organisation life in the ledger, under the contracts the
+    hub will serve (the trust opened once here, as the app will open it)."""
+    from hub.app import open_runtime
+    from hub.clock import utcnow
+    from hub.contracts.trust import Trust
+
+    async with open_runtime(settings, trust=settings.trust) as runtime:
+        trust = runtime.enforcement
+        assert isinstance(trust, Trust)
+        return await seed_workflows(trust, runtime.session_factory, runtime.registry,
+                                    seed=seed, now=utcnow())
+
+
 @contextlib.asynccontextmanager
 async def start_demo(
     directory: Path, *, port: int, members: int = 2000, seed: int = 7, latency: float = 0.0
@@ -187,5 +216,6 @@ async def start_demo(
         config_path = write_config(world, directory, port=port, trust=trust)
         settings = load_settings(config_path, env=env)
         summaries = await _sync(settings)
+        workflows = await _seed_workflows(settings, seed)
         history = await _seed_workflows_b(world, settings, trust)
-        yield DemoHub(world, settings, config_path, env, summaries, trust, history)
+        yield DemoHub(world, settings, config_path, env, summaries, trust, history, workflows)

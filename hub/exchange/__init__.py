@@ -68,6 +68,7 @@ from hub.exchange.ledger import (
     entries_of_member,
     entry_by_id,
 )
+from hub.exchange.orglife import OrganizationLife
 from hub.exchange.payloads import (
     ACTIONS,
     ActionSpec,
@@ -86,6 +87,7 @@ from hub.exchange.reports import (
     absences_by_report,
     confirmed_changes,
 )
+from hub.exchange.tasks import TaskClaim, TaskCompletion, TaskPublication, TaskReview
 
 __all__ = [
     "ACTIONS", "ActionSpec", "Payload", "action", "spec_of", "payload_from_json",
@@ -95,4 +97,5 @@ __all__ = [
     "entries_of_member", "current",
     "CheckIn", "CheckInCodeIssued", "Report", "ReportConfirmation", "confirmed_changes",
     "absences_by_report", "ReconciliationSigned",
+    "TaskPublication", "TaskClaim", "TaskCompletion", "TaskReview", "OrganizationLife",
 ]

@@ -8,10 +8,8 @@ their own) add their tables, only these functions change:
   record) of activities that started in the year, counted per mode (present / online /
   excused / absent / by report); every activity with a record for the member counts as one
   expected. Point it at the organisation-life ledger when that exists.
-- `points_of_year`: None ("no points ledger yet") until the points ledger exists; then the
-  member's confirmed points of the year. It already reads a `points_ledger` table if one is
-  there (columns `member_key`, `year`, `points`), so the letter fills itself in as soon as
-  it lands; any other shape keeps None rather than guessing.
+- `points_of_year`: the member's points of the year from the points ledger
+  (hub.exchange.tables.PointRow, workflow 3: confirmed tasks and volunteer hours).
 
 Absence reports (workflow 2, `hub.exchange.reports.absences_by_report`) are not counted as
 "by report" yet: that reader opens its own session, which a letter's write transaction
@@ -25,17 +23,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData, Table, func, inspect, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.exchange.letter_document import LetterAttendance
+from hub.exchange.tables import PointRow
 from hub.store.models import ActivityRow, AttendanceRow
 
-__all__ = ["attendance_of_year", "points_of_year", "POINTS_TABLE"]
-
-#: the points ledger's table name as workflows 3 is expected to call it
-POINTS_TABLE = "points_ledger"
+__all__ = ["attendance_of_year", "points_of_year"]
 _MODES = {"present": "present", "online": "online", "excused": "excused", "absent": "absent",
           "by_report": "by_report", "report": "by_report"}
 
@@ -59,19 +54,7 @@ async def attendance_of_year(conn: AsyncConnection, member_key: str,
     return LetterAttendance(activities=total, **counts)
 
 
-async def points_of_year(conn: AsyncConnection, member_key: str, year: int) -> int | None:
-    def table(sync_conn: object) -> Table | None:
-        if not inspect(sync_conn).has_table(POINTS_TABLE):
-            return None
-        found = Table(POINTS_TABLE, MetaData(), autoload_with=sync_conn)  # type: ignore[call-overload]
-        return found if {"member_key", "year", "points"} <= set(found.c.keys()) else None
-
-    try:
-        points = await conn.run_sync(table)
-        if points is None:
-            return None
-        total = (await conn.execute(select(func.coalesce(func.sum(points.c.points), 0)).where(
-            points.c.member_key == member_key, points.c.year == year))).scalar_one()
-    except SQLAlchemyError:
-        return None
+async def points_of_year(conn: AsyncConnection, member_key: str, year: int) -> int:
+    total = (await conn.execute(select(func.coalesce(func.sum(PointRow.points), 0)).where(
+        PointRow.member_key == member_key, PointRow.year == year))).scalar_one()
     return int(total)

@@ -187,6 +187,11 @@ class Policy(Protocol):
     def counterparties(self, caller: Caller) -> frozenset[str]:
         """The parties (the caller's own included) of the rules that apply to the caller:
         whose records about no member (a published task) the caller may see."""
+
+    def statistics_scope(self, caller: Caller) -> RowScope:
+        """The members whose aggregates (never the persons) the caller may ask for, over
+        `MemberRow` columns: an observer's (e.g. a provincial department) every member of the
+        contracts it observes; anyone else's, its own row scope. None when unrestricted."""
         ...
 
     def agreements(self, caller: Caller, counterparty: str, action: str) -> list[Agreement]:
@@ -253,6 +258,9 @@ class BasePolicy:
 
     def agreements(self, caller: Caller, counterparty: str, action: str) -> list[Agreement]:
         return []
+
+    def statistics_scope(self, caller: Caller) -> RowScope:
+        return self.scope_filter(caller)
 
 
 _check: Policy = BasePolicy()  # the protocol is structural; fail at import if it drifts

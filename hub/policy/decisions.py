@@ -125,3 +125,6 @@ class Decisions:
 
     def agreements(self, counterparty: str, action: str) -> list[Agreement]:
         return self.policy.agreements(self.caller, counterparty, action)
+
+    def statistics_scope(self) -> RowScope:
+        return self.policy.statistics_scope(self.caller)

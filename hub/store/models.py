@@ -133,6 +133,11 @@ class ActivityRow(Base):
     online_count: Mapped[int | None]
     guests: Mapped[int | None]
     fetched_at: Mapped[datetime]
+    #: attended by a report to the origin branch instead (双报, 004); None from the sources
+    by_report: Mapped[int | None]
+    #: the party that recorded it through the exchange ledger (hub.exchange.orglife); None
+    #: for a source's record (its owner is the source's)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class AttendanceRow(Base):
@@ -144,8 +149,11 @@ class AttendanceRow(Base):
     local_id: Mapped[str] = mapped_column(String(128))
     activity_key: Mapped[str] = mapped_column(String(200), index=True)
     member_key: Mapped[str | None] = mapped_column(String(64), index=True)
-    mode: Mapped[str | None] = mapped_column(String(16))  # present | online | excused | absent
+    #: present | online | excused | absent | by_report
+    mode: Mapped[str | None] = mapped_column(String(16))
     fetched_at: Mapped[datetime]
+    #: as ActivityRow.recorded_by
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class StudyRecordRow(Base):

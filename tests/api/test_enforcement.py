@@ -404,7 +404,7 @@ async def test_record_ids_and_activities_need_a_grant_or_the_own_source(
         assert "errors" not in body, body
         assert all(s["localId"] for s in body["data"]["member"]["sources"])
     # activities: deyang only by the multi-party grant of the destination's records
-    acts = "query($k: ID!) { member(key: $k) { activities { mode } } }"
+    acts = "query($k: ID!) { member(key: $k) { activities { nodes { mode } } } }"
     assert "errors" not in await trusted.gql(acts, {"k": key}, party="deyang")
     assert "errors" not in await trusted.gql(acts, {"k": key}, party="luxian")
 

@@ -144,7 +144,7 @@ def test_every_filter_input_of_the_schema_is_known() -> None:
     schema = published_schema()._schema
     for type_ in schema.type_map.values():
         if type_.name == "Mutation":
-            continue  # a mutation's input (startReconciliation's) says what to do, not a filter
+            continue  # a mutation's input (TaskInput, startReconciliation's) is what it does
         for name, f in getattr(type_, "fields", {}).items():
             for arg_name, arg in getattr(f, "args", {}).items():
                 named = arg.type

@@ -137,7 +137,8 @@ async def test_activities_and_attendance(make_world: Callable[..., Any]) -> None
     q = """{ activities(filter: {organization: "WJ-YQ", kind: THEMED_PARTY_DAY}) { totalCount
       nodes { kind title online organiser { name } system
         attendance { expected present excused online guests participationRate }
-        attendees { mode member { name activities { mode activity { title } } } } } } }"""
+        attendees { mode member { name activities { nodes { mode activity { title } } } } }
+      } } }"""
     body = await world.gql(q)
     assert "errors" not in body, body
     [activity] = body["data"]["activities"]["nodes"]
@@ -146,7 +147,7 @@ async def test_activities_and_attendance(make_world: Callable[..., Any]) -> None
     assert activity["organiser"] == {"name": "涌泉街道流入党员党支部"}
     assert {a["mode"] for a in activity["attendees"]} == {"ONLINE", "PRESENT"}
     first = activity["attendees"][0]["member"]
-    assert first["activities"] == [
+    assert first["activities"]["nodes"] == [
         {"mode": "ONLINE", "activity": {"title": "主题党日：走访流动党员"}}
     ]
     none = await world.gql('{ activities(filter: {kind: TRAINING}) { totalCount } }')

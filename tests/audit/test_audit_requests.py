@@ -48,9 +48,10 @@ KINDS: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("validation error", {"query": "{ noSuchField }"}, "rejected", "graphql_validation_failed"),
     ("bad variable", {"query": "query Q($n: Int) { members(first: $n) { totalCount } }",
                       "variables": {"n": "many"}}, "rejected", None),
-    ("too deep", {"query": "{ members { nodes { activities { activity { attendees { member {"
-                           " activities { activity { attendees { member { activities { "
-                           "activity { title } } } } } } } } } } } } }"}, "rejected",
+    ("too deep", {"query": "{ members { nodes { activities { nodes { activity { attendees { "
+                           "member { activities { nodes { activity { attendees { member { "
+                           "activities { nodes { activity { title } } } } } } } } } } } } } } "
+                           "} }"}, "rejected",
      "limit_exceeded"),
 ]
 

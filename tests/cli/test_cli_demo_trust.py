@@ -6,6 +6,7 @@ row edited in a copy of the SQLite file: exit 2)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -34,7 +35,8 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[DemoHub, str]]:
 
     async with start_demo(tmp_path / "demo", port=0, members=120) as hub:
         assert hub.trust is not None
-        app = create_app(hub.settings, trust=hub.trust.trust_config(checkpoint_every=3),
+        # checkpoints as often as the seeded workflow history was signed (yanxing.toml's 20)
+        app = create_app(hub.settings, trust=hub.trust.trust_config(checkpoint_every=20),
                          demo_tokens=(hub.parties, hub.trust.token_for))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
                                                log_level="warning", lifespan="on"))
@@ -124,9 +126,16 @@ async def test_audit_verify_on_the_demo_log(served: tuple[DemoHub, str], tmp_pat
                      "--hub-key", hub_key])
 
     assert await asyncio.to_thread(verify, db) == 0
-    # the 4 requests above after the demo's seeded ledger history (hub.demo.letters_transfers)
+    # the seeded year of workflow history (one audit decision per entry) and the 4 requests
+    assert hub.workflows is not None
+    # ... and the letters and transfers seeded after it (hub.demo.letters_transfers)
     seeded = hub.history.entries if hub.history else 0
-    assert f"audit log intact: {4 + seeded} entries, " in capsys.readouterr().out
+    entries = hub.workflows.entries + seeded + 4
+    # (a checkpoint every 20, and maybe one more where the seeding closed the log)
+    found = re.search(r"audit log intact: (\d+) entries, (\d+) signed checkpoints",
+                      capsys.readouterr().out)
+    assert found is not None and int(found[1]) == entries
+    assert int(found[2]) in (entries // 20, entries // 20 + 1)
     copy = tmp_path / "tampered.db"
     with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
         source.backup(target)

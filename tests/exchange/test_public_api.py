@@ -14,6 +14,8 @@ EXCHANGE = {
     "entries_of_member", "current", "CheckIn", "CheckInCodeIssued", "Report",
     "ReportConfirmation", "confirmed_changes", "absences_by_report",
     "ReconciliationSigned",  # hub.reconcile records a report all parties signed (issue 9)
+    # workflows 3 and 4 (hub.exchange.tasks, hub.exchange.orglife)
+    "TaskPublication", "TaskClaim", "TaskCompletion", "TaskReview", "OrganizationLife",
 }
 
 
@@ -21,8 +23,9 @@ def test_the_exchange_package_exports_what_it_names() -> None:
     assert set(hub.exchange.__all__) == EXCHANGE
     for name in hub.exchange.__all__:
         assert getattr(hub.exchange, name) is not None, name
-    assert {"checkin", "checkin_code", "report", "report_confirmation", "reconciliation"} <= \
-        set(hub.exchange.ACTIONS)
+    assert {"checkin", "checkin_code", "report", "report_confirmation", "reconciliation",
+            "task_publish", "task_claim", "task_report", "task_review",
+            "organization_life"} <= set(hub.exchange.ACTIONS)
 
 
 def test_the_guard_exports_what_it_names() -> None:

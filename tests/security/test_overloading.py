@@ -92,8 +92,8 @@ async def test_graphiql_introspection_stays_within_the_document_limits(world: Wo
 
 # ---- lists without `first` ----------------------------------------------------------------
 
-LIST_FAN_OUT = """{ members(first: 100) { nodes { activities { activity { attendees {
-  member { name } } } } } } }"""
+LIST_FAN_OUT = """{ members(first: 100) { nodes { activities { nodes { activity { attendees {
+  member { name } } } } } } } }"""
 
 
 async def test_list_fan_out_is_refused_by_cost_before_execution(world: World) -> None:

@@ -331,8 +331,9 @@ async def test_member_activities_show_only_granted_records(narrow: Trusted) -> N
                                   member_key=key, mode="excused",
                                   fetched_at=datetime.now(UTC)))
         await session.commit()
-    query = "query($k: ID!) { member(key: $k) { activities { mode } } }"
-    modes = lambda b: sorted(a["mode"] for a in b["data"]["member"]["activities"])  # noqa: E731
+    query = "query($k: ID!) { member(key: $k) { activities { nodes { mode } } } }"
+    modes = lambda b: sorted(a["mode"] for a in  # noqa: E731
+                             b["data"]["member"]["activities"]["nodes"])
     # each party sees its own system's record only: none shares organisation life here
     assert modes(await narrow.gql(query, {"k": key}, party="luxian")) == ["EXCUSED"]
     assert modes(await narrow.gql(query, {"k": key}, party="wenjiang")) == ["PRESENT"]
@@ -478,7 +479,8 @@ async def test_a_narrow_contract_leaks_nothing_beyond_its_grants(narrow: Trusted
         body = await narrow.gql(query, variables, party="wenjiang")
         assert list(body["data"].values()) == [None], body
     body = await narrow.gql("""query($k: ID!) { member(key: $k) { name
-      sources { system localId } activities { mode } } }""", {"k": keys[1]}, party="wenjiang")
+      sources { system localId } activities { nodes { mode } } } }""", {"k": keys[1]},
+                            party="wenjiang")
     member = body["data"]["member"]
     assert member["name"] == "张001"  # the county's name, granted in full
     county = [i for i, s in enumerate(member["sources"]) if s["system"] == "county"]

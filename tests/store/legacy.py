@@ -19,7 +19,8 @@ ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entrie
                                "reconciliations", "reconciliation_rows",
                                "reconciliation_decisions",
                                "study_records",
-                               "exchange_letters", "exchange_transfers"})
+                               "exchange_letters", "exchange_transfers",
+                               "exchange_tasks", "exchange_task_claims", "exchange_points"})
 
 #: tables 0.1.0 had that a later revision dropped, as 0.1.0 declared them
 REMOVED = sa.MetaData(naming_convention=NAMING_CONVENTION)
@@ -37,7 +38,9 @@ sa.Table(
 
 #: columns added to 0.1.0's tables by revisions after 0001_initial (table -> columns)
 COLUMNS_ADDED_AFTER_0_1_0: dict[str, tuple[str, ...]] = {
-    "source_links": ("auxiliary", "extensions"),
+    "source_links": ("auxiliary", "extensions"),             # 0005_study
+    "activities": ("by_report", "recorded_by"),              # 0007_workflows_a
+    "attendance": ("recorded_by",),                          # 0007_workflows_a
 }
 
 

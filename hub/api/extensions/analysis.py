@@ -89,7 +89,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
 
 #: lists whose resolvers cap them at `limits.max_list_size` (and report a longer one)
 CAPPED_AT_MAX_LIST_SIZE: frozenset[tuple[str, str]] = frozenset({
-    ("Activity", "attendees"), ("Member", "activities"), ("Query", "contracts"),
+    ("Activity", "attendees"), ("Query", "contracts"),
     ("Query", "accessLog"),
 })
 
@@ -157,6 +157,23 @@ FILTER_INPUTS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "memberKey": ("MembershipTransfer", "memberKey", None),
         "open": ("MembershipTransfer", "final", None),
     },
+    # workflows 3 and 7 (hub.api.types.tasks, .points, .obligations): the fields they test
+    # are the records' own, shown with any record the caller may see
+    "TaskFilter": {
+        "organization": ("Task", "organization", None),
+        "kind": ("Task", "kind", None),
+        "openOnly": ("Task", "deadline", None),
+    },
+    "PointsFilter": {
+        "memberKey": ("PointEntry", "member", None),
+        "year": ("PointEntry", "year", None),
+        "organization": ("PointEntry", "organization", None),
+    },
+    "ObligationFilter": {
+        "state": ("Obligation", "state", None),
+        "contractId": ("Obligation", "contractId", None),
+        "action": ("Obligation", "action", None),
+    },
     "DataIssueFilter": {
         "system": ("DataQualityIssue", "system", None),
         "code": ("DataQualityIssue", "code", None),
@@ -173,12 +190,25 @@ FILTER_ARGUMENTS: dict[tuple[str, str, str], tuple[str, str, str | None]] = {
     # check-ins and attendance, is the hub's own ledger and index)
     ("Query", "membersDueForStep", "step"): ("Destination", "organization", None),
     ("Query", "membersDueForStep", "asOf"): ("Destination", "organization", None),
+    # a branch's members (below) with their yearly organisation life (hub.api.types.orglife)
+    ("Query", "organizationLifeCompliance", "organization"): (
+        "Member", "originOrganization", None),
+    ("Query", "organizationLifeCompliance", "year"): ("MemberCompliance", "year", None),
+    ("Query", "organizationLifeCompliance", "belowOnly"): (
+        "MemberCompliance", "compliant", None),
+    # aggregates only (hub.api.types.statistics): the table's own dimensions
+    ("Query", "statistics", "measure"): ("StatisticCell", "column", None),
+    ("Query", "statistics", "year"): ("StatisticCell", "column", None),
+    ("Query", "statistics", "groupBy"): ("StatisticCell", "row", None),
+    ("Query", "statistics", "minCount"): ("StatisticCell", "count", None),
 }
 #: (parent type, field) -> the (type, field) pairs the list always tests: an organisation's
 #: members are those whose membership is there or who attend there
 IMPLICIT_FILTERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("Organization", "members"): (("Member", "originOrganization"),
                                   ("Destination", "organization")),
+    ("Query", "organizationLifeCompliance"): (("Member", "originOrganization"),
+                                              ("Destination", "organization")),
 }
 
 

@@ -34,6 +34,7 @@ from hub.api.context import Context
 from hub.api.extensions.analysis import FilterUse
 from hub.api.extensions.limits import refuse
 from hub.api.inputs import ROUTING_CHECKS, BadUserInput
+from hub.api.types.pagination import Connection
 from hub.api.types.policed import PolicedObject
 from hub.errors import AccessDenied
 from hub.policy.base import Transform
@@ -56,10 +57,10 @@ def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
         ctx.access.denied(f"{type_name}.{field}")
         raise AccessDenied(f"{type_name}.{field} is not granted to this caller",
                            fields=[f"{type_name}.{field}"])
-    if value is None or isinstance(value, (PolicedObject, list)) \
+    if value is None or isinstance(value, (PolicedObject, list, Connection)) \
             or hasattr(value, "__strawberry_definition__"):
-        return value  # objects, lists and connections are policed below them (or were made
-        # of what the caller may see, as a member's study records are)
+        return value  # objects, lists and pages are policed below them (or were made of what
+        # the caller may see, as a member's study records are)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return None  # a number (a row, a sum) has no partial form: short of full is nothing
     return apply(transform, field, value, hash_key=ctx.runtime.hash_key)

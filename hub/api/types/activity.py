@@ -18,10 +18,16 @@ if TYPE_CHECKING:
     from hub.api.types.member import Attendance
     from hub.api.types.organization import Organization
 
-__all__ = ["Activity", "AttendanceSummary", "activity_by_key"]
+__all__ = ["Activity", "AttendanceSummary", "activity_by_key", "recorder_of"]
 
 _Organization = Annotated["Organization", strawberry.lazy("hub.api.types.organization")]
 _Attendance = Annotated["Attendance", strawberry.lazy("hub.api.types.member")]
+
+
+def recorder_of(ctx: Context, row: ActivityRow | AttendanceRow) -> str | None:
+    """The party whose record an activity or attendance row is: the party that recorded it
+    through the exchange ledger (hub.exchange.orglife), else the owner of its source."""
+    return row.recorded_by or ctx.runtime.registry.owner_of(row.source)
 
 
 @strawberry.type(description="出勤汇总（应到/实到/请假/线上/列席）。 Attendance summary: expected, "
@@ -32,13 +38,23 @@ class AttendanceSummary:
     excused: int | None = strawberry.field(description="请假人数。 Excused.")
     online: int | None = strawberry.field(description="线上参加人数。 Attended online.")
     guests: int | None = strawberry.field(description="列席人数（如流动党员党支部来人）。 Guests.")
+    by_report: int | None = strawberry.field(
+        default=None, description="以报告代参加人数（双报）。 Attended by a report to the origin "
+        "branch instead (counts as attending, 004).")
 
-    @strawberry.field(description="参与率 =（实到 + 线上）/ 应到，0–1。 Participation rate = "
-                      "(present + online) / expected, 0..1; online attendance counts.")
+    @strawberry.field(description="参与率 =（实到 + 线上 + 以报告代参加）/ 应到，0–1。 "
+                      "Participation rate = (present + online + by report) / expected, 0..1; "
+                      "online attendance and reports count.")
     def participation_rate(self) -> float | None:
         if not self.expected or self.present is None:
             return None
-        return min(1.0, (self.present + (self.online or 0)) / self.expected)
+        attended = self.present + (self.online or 0) + (self.by_report or 0)
+        return min(1.0, attended / self.expected)
+
+
+def _summary(figures: dict[str, int | None]) -> AttendanceSummary:
+    by_report = figures.pop("byReport", None)
+    return AttendanceSummary(**figures, by_report=by_report)
 
 
 @strawberry.type(description="组织生活活动。 An organisation-life activity (三会一课, 主题党日, "
@@ -85,17 +101,19 @@ class Activity(Node):
         r = self._row
         recorded = {"expected": r.expected, "present": r.present, "excused": r.excused,
                     "online": r.online_count, "guests": r.guests}
+        if r.by_report is not None:  # recorded through the ledger (sources do not count it)
+            recorded["byReport"] = r.by_report
         granted = ctx.decisions.aggregate_granted
-        owner = ctx.runtime.registry.owner_of(r.source)
+        owner = recorder_of(ctx, r)
         if all(granted("AttendanceSummary", f, owner) for f in recorded):
-            return AttendanceSummary(**recorded)
+            return _summary(recorded)
         # the figures count members the caller may not see: count only those it may
         seen = [a.mode for a in await visible_attendance(ctx, r.key)]
         counted = {"expected": len(seen), "present": seen.count("present"),
                    "excused": seen.count("excused"), "online": seen.count("online"),
-                   "guests": None}
-        return AttendanceSummary(**{f: recorded[f] if granted("AttendanceSummary", f, owner)
-                                    else counted[f] for f in recorded})
+                   "guests": None, "byReport": seen.count("by_report")}
+        return _summary({f: recorded[f] if granted("AttendanceSummary", f, owner)
+                         else counted[f] for f in recorded})
 
     @strawberry.field(description="参加人员（仅调用方可见的成员）。 Attendees the caller may see, "
                       "with how each took part.")
@@ -121,14 +139,13 @@ async def visible_attendance(ctx: Context, activity_key: str) -> list[Attendance
     from hub.api.types.resolve import owners_of_links
 
     decisions, caller = ctx.decisions, ctx.caller
-    owner_of = ctx.runtime.registry.owner_of
     keys = [r.member_key for r in rows if r.member_key]
     index = dict(zip(keys, await ctx.loaders.member_index.load_many(keys)))
     out = []
     for row in rows:
         entry = index.get(row.member_key or "", NOT_INDEXED)
         member, links = entry.row, entry.links
-        owner = owner_of(row.source)
+        owner = recorder_of(ctx, row)
         if caller.party is not None and owner == caller.party:
             out.append(row)
             continue

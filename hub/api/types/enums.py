@@ -99,6 +99,9 @@ class AttendanceMode(enum.Enum):
     ONLINE = strawberry.enum_value("online", description="线上参加 online (counts as attending)")
     EXCUSED = strawberry.enum_value("excused", description="请假 excused")
     ABSENT = strawberry.enum_value("absent", description="缺席 absent")
+    BY_REPORT = strawberry.enum_value(
+        "by_report", description="以报告代参加 by a report to the origin branch (双报; counts "
+        "as attending, 004)")
 
 
 @strawberry.enum(description="数据源所属一方。 Which side of the co-management agreement.")

@@ -21,7 +21,7 @@ from hub.api.extensions.analysis import list_bound
 from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.api.types.enums import AttendanceMode, Gender, MemberStatus, to_enum
 from hub.api.types.node import Node, to_global_id
-from hub.api.types.pagination import Connection
+from hub.api.types.pagination import Connection, relay_window
 from hub.api.types.policed import PolicedObject
 from hub.api.types.region import Region, region
 from hub.api.types.study import StudyRecord, study_hours, study_records_page
@@ -320,22 +320,36 @@ class Member(Node, _MemberPart):
     def updated_at(self, info: Info) -> datetime | None:
         return self._value(info, "updated_at")
 
-    @strawberry.field(description="参加的组织生活（三会一课、主题党日等）。 Organisation-life "
-                      "activities the member was recorded at (needs a contract grant, or the "
-                      "caller's own source of the member).")
-    async def activities(self, info: Info) -> list[Attendance] | None:
+    @strawberry.field(description="参加的组织生活（三会一课、主题党日等，含经交换台账记录的），"
+                      "按记录先后分页。 Organisation-life activities the member was recorded at "
+                      "(synced or recorded through the exchange ledger), oldest first, as a "
+                      "Relay connection (needs a contract grant, or the caller's own record).")
+    async def activities(self, info: Info, first: int | None = None,
+                         after: str | None = None, last: int | None = None,
+                         before: str | None = None) -> Connection[Attendance] | None:
         ctx: Context = info.context
         rows = await ctx.loaders.attendance_by_member.load(self.key)
+        if len(rows) > ctx.runtime.limits.max_list_size:
+            rows = await _all_attendance(ctx, self.key)  # the batch caps each member's list
         # each entry is the recording system's record: shown when the caller may see that
         # party's organisation-life records of this member (its own, or granted), as in
         # Activity.attendees; another system's entries do not ride on the caller's own
+        from hub.api.types.activity import recorder_of
+
         transform = ctx.decisions.transform
-        owner_of = ctx.runtime.registry.owner_of
         rows = [r for r in rows if transform(self._subject, "Member", "activities",
-                                             owner_of(r.source)) is not Transform.DENY]
-        rows = ctx.bounded(rows, ctx.runtime.limits.max_list_size, "Member.activities",
-                           info.path)
-        return [Attendance(_row=r, _member=self) for r in rows]
+                                             recorder_of(ctx, r)) is not Transform.DENY]
+
+        async def count() -> int:
+            return len(rows)
+
+        limits = ctx.runtime.limits
+        offset, limit = await relay_window(first, after, last, before,
+                                           default=limits.default_page_size,
+                                           maximum=limits.max_page_size, count=count)
+        return Connection.build([Attendance(_row=r, _member=self)
+                                 for r in rows[offset:offset + limit + 1]],
+                                offset, limit, count)
 
     @strawberry.field(description="学习记录（学习强国等学习平台），按完成时间由新到旧；需协议授予，"
                       "或为调用方本方系统的记录。 Study records (学习记录) from study platforms, "
@@ -377,6 +391,16 @@ class Member(Node, _MemberPart):
         records = ctx.bounded(merged.records, list_bound("Member", "sources",
                               ctx.runtime.limits.max_list_size), "Member.sources", info.path)
         return [SourceRecord.from_provenance(r, self._subject) for r in records]
+
+
+async def _all_attendance(ctx: Context, member_key: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from hub.store.models import AttendanceRow
+
+    async with ctx.runtime.session_factory() as session:
+        return list(await session.scalars(select(AttendanceRow).where(
+            AttendanceRow.member_key == member_key).order_by(AttendanceRow.id)))
 
 
 @strawberry.type(description="参加记录：某成员参加某次活动的方式。 Attendance: how one member "

@@ -15,7 +15,8 @@ import strawberry
 
 from hub.errors import LimitExceeded, RequestError
 
-__all__ = ["Connection", "Edge", "PageInfo", "encode_cursor", "decode_cursor", "page_window"]
+__all__ = ["Connection", "Edge", "PageInfo", "encode_cursor", "decode_cursor", "page_window",
+           "relay_window"]
 
 T = TypeVar("T")
 
@@ -48,6 +49,36 @@ def page_window(first: int | None, after: str | None, *, default: int,
     if size > maximum:
         raise LimitExceeded(f"`first` is {size}; at most {maximum} items per page")
     return decode_cursor(after), size
+
+
+async def relay_window(first: int | None, after: str | None, last: int | None,
+                       before: str | None, *, default: int, maximum: int,
+                       count: Callable[[], Awaitable[int]]) -> tuple[int, int]:
+    """(offset, limit) for a Relay page in either direction: `first` items after `after`,
+    or the `last` items before `before` (before the end when `before` is not given: then
+    the total is counted). `after` and `before` together bound the window from both sides."""
+    if first is not None and last is not None:
+        raise RequestError("give `first` or `last`, not both")
+    end: int | None = None
+    if before is not None:
+        try:
+            end = decode_cursor(before) - 1
+        except RequestError:
+            raise RequestError("`before` is not a cursor from this API") from None
+    if last is None:
+        offset, limit = page_window(first, after, default=default, maximum=maximum)
+        if end is not None:
+            limit = max(0, min(limit, end - offset))
+        return offset, limit
+    if last < 0:
+        raise RequestError("`last` must not be negative")
+    if last > maximum:
+        raise LimitExceeded(f"`last` is {last}; at most {maximum} items per page")
+    start = decode_cursor(after)
+    if end is None:
+        end = await count()
+    begin = max(start, end - last)
+    return begin, max(0, end - begin)
 
 
 @strawberry.type(description="分页信息。 Relay page information.")

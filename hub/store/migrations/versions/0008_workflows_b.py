@@ -6,7 +6,7 @@ Chained after 0003_exchange on this branch so it has one head; the lead re-chain
 revisions of the workflow branches at merge time (it was asked to revise 0002).
 
 Revision ID: 0008_workflows_b
-Revises: 0006_reconcile
+Revises: 0007_workflows_a
 Create Date: 2026-12-06 23:27:44.942760
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_workflows_b"
-down_revision: str | Sequence[str] | None = "0006_reconcile"
+down_revision: str | Sequence[str] | None = "0007_workflows_a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,72 @@
+"""Obligations as scheduled instances: due, fulfilled by an entry, overdue after the grace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.contracts.demo import two_party_contract
+from hub.contracts.model import parse_contract
+from hub.exchange.schedule import (
+    CST,
+    FULFILMENT_CHECKS,
+    FulfillingEntry,
+    ObligationState,
+    obligation_instances,
+    periods,
+    register_fulfilment_check,
+)
+
+START = datetime(2025, 1, 1, tzinfo=CST)
+
+
+def _contract() -> Any:
+    return parse_contract(two_party_contract(
+        ("wenjiang", "温江", ["510115"]), ("luxian", "泸县", ["510521"]),
+        not_before=START.astimezone(UTC), not_after=datetime(2027, 1, 1, tzinfo=UTC)))
+
+
+def test_periods_are_calendar_quarters_in_china_time() -> None:
+    quarters = periods("quarterly", START, datetime(2025, 7, 2, tzinfo=UTC))
+    assert [p[0].astimezone(CST).month for p in quarters] == [1, 4, 7]
+    assert quarters[0][1] == datetime(2025, 4, 1, tzinfo=CST)
+
+
+def test_states_and_fulfilment() -> None:
+    c = _contract()
+    now = datetime(2025, 10, 20, tzinfo=UTC)
+    entries = [
+        # Q1 reconciliation, in its grace (fulfils Q1, not Q2 as well)
+        FulfillingEntry(1, "reconciliation", "luxian", (c.digest,),
+                        datetime(2025, 4, 10, tzinfo=UTC)),
+        # by the wrong party: fulfils nothing
+        FulfillingEntry(2, "reconciliation", "wenjiang", (c.digest,),
+                        datetime(2025, 8, 1, tzinfo=UTC)),
+        # under another contract: fulfils nothing
+        FulfillingEntry(3, "reconciliation", "luxian", ("sha256:other",),
+                        datetime(2025, 8, 1, tzinfo=UTC)),
+    ]
+    found = obligation_instances(c, entries, now)
+    quarterly = [i for i in found if i.what == "reconciliation"]
+    assert [i.state for i in quarterly] == [ObligationState.FULFILLED, ObligationState.OVERDUE,
+                                           ObligationState.OVERDUE, ObligationState.DUE]
+    assert quarterly[0].fulfilled_by == 1 and quarterly[0].party == "luxian"
+    assert quarterly[0].to == ("wenjiang",)
+    yearly = [i for i in found if i.what == "evaluation_letter"]
+    assert len(yearly) == 1 and yearly[0].state is ObligationState.DUE
+    assert yearly[0].grace_until == datetime(2026, 1, 1, tzinfo=CST) + timedelta(days=31)
+    # the destination sees the instances it owes and those owed to it; a stranger none
+    assert len(obligation_instances(c, entries, now, party="wenjiang")) == len(found)
+    assert obligation_instances(c, entries, now, party="deyang") == []
+
+
+def test_a_check_per_action_narrows_what_fulfils() -> None:
+    c = _contract()
+    entry = FulfillingEntry(1, "reconciliation", "luxian", (c.digest,),
+                            datetime(2025, 2, 1, tzinfo=UTC), {"signed": False})
+    register_fulfilment_check("reconciliation", lambda p: bool(p.get("signed")))
+    try:
+        q1 = obligation_instances(c, [entry], datetime(2025, 3, 1, tzinfo=UTC))[0]
+        assert q1.state is ObligationState.DUE
+    finally:
+        FULFILMENT_CHECKS.pop("reconciliation", None)

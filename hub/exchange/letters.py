@@ -50,6 +50,7 @@ from hub.exchange.letter_document import (
 from hub.exchange.letter_signing import payload_digest
 from hub.exchange.letter_statement import attendance_of_year, points_of_year
 from hub.exchange.payloads import Payload, action, check_choice, check_int, check_text
+from hub.exchange.schedule import register_fulfilling_action
 from hub.exchange.workflow_errors import StateConflict
 from hub.store.base import Base
 
@@ -64,6 +65,8 @@ LETTER_ACTION = "evaluation_letter"
 SIGNATURE_ACTION = "evaluation_letter_signature"
 #: (the ledger's action column holds 32 characters)
 ACKNOWLEDGEMENT_ACTION = "evaluation_letter_ack"
+# 年终发函 is fulfilled when the destination signs a letter (sends it), not when it drafts one
+register_fulfilling_action(LETTER_ACTION, SIGNATURE_ACTION)
 #: largest signature envelope accepted, in characters of JSON (two signatures need ~1 kB plus
 #: the payload, itself bounded by the text limits)
 MAX_ENVELOPE = 64_000

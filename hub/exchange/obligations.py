@@ -22,7 +22,12 @@ from hub.contracts.lifecycle import ContractState
 from hub.contracts.model import Role
 from hub.contracts.store import ContractRecord
 from hub.exchange.ledger import ExchangeEntryRow
-from hub.exchange.schedule import FulfillingEntry, ObligationInstance, instances_of
+from hub.exchange.schedule import (
+    FULFILLING_ACTIONS,
+    FulfillingEntry,
+    ObligationInstance,
+    instances_of,
+)
 
 __all__ = ["fulfilling_entries", "obligations_for"]
 
@@ -57,7 +62,7 @@ async def obligations_for(sessions: async_sessionmaker[AsyncSession],
         return []
     entries = await fulfilling_entries(
         sessions, {p for r in chosen for p in r.contract.parties},
-        {o.what for r in chosen for o in r.contract.obligations})
+        {FULFILLING_ACTIONS.get(o.what, o.what) for r in chosen for o in r.contract.obligations})
     out: list[ObligationInstance] = []
     for record in chosen:
         c = record.contract

@@ -15,6 +15,10 @@ reconciliation in the first days of April fulfils the first quarter, while still
 not the second too). Otherwise it is *due* until the grace ends, then *overdue*.
 `FULFILMENT_CHECKS` lets a workflow add a condition per action (the reconciliation workflow:
 only a reconciliation both sides signed counts): a predicate over the entry's payload.
+`FULFILLING_ACTIONS` names the action that fulfils an obligation where the two differ: the
+annual letter is sent when the destination signs it (`evaluation_letter_signature`), not
+when it is drafted. An act both sides sign (a reconciliation: its payload's `signers`) is
+the act of each signer, whichever of them recorded the entry.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from hub.contracts.model import ROLES, Contract
 
 __all__ = ["ObligationState", "ObligationInstance", "FulfillingEntry", "CST", "periods",
            "obligation_instances", "FULFILMENT_CHECKS", "register_fulfilment_check",
-           "MAX_PERIODS"]
+           "FULFILLING_ACTIONS", "register_fulfilling_action", "MAX_PERIODS"]
 
 #: China Standard Time: the agreements' months, quarters and years
 CST = timezone(timedelta(hours=8))
@@ -46,6 +50,15 @@ def register_fulfilment_check(action: str,
     """Make entries of `action` fulfil an obligation only when `check(payload)` holds (e.g.
     the reconciliation workflow: both parties signed)."""
     FULFILMENT_CHECKS[action] = check
+
+
+#: obligation (`what`) -> the ledger action that fulfils it, where they differ
+FULFILLING_ACTIONS: dict[str, str] = {}
+
+
+def register_fulfilling_action(what: str, action: str) -> None:
+    """Make entries of `action` (not of `what` itself) fulfil `what` obligations."""
+    FULFILLING_ACTIONS[what] = action
 
 
 class ObligationState(enum.StrEnum):
@@ -148,8 +161,9 @@ def obligation_instances(contract: Contract, entries: Iterable[FulfillingEntry],
             used: set[int] = set()  # one entry fulfils one instance, the oldest it can
             for start, due in periods(ob.schedule, contract.not_before, end):
                 grace = due + timedelta(days=ob.grace_days)
-                hit = next((e for e in by_action.get(ob.what, ())
-                            if e.id not in used and e.party == who
+                hit = next((e for e in by_action.get(FULFILLING_ACTIONS.get(ob.what, ob.what), ())
+                            if e.id not in used
+                            and (e.party == who or who in e.payload.get("signers", ()))
                             and start <= e.recorded_at < grace
                             and (check is None or check(e.payload))), None)
                 if hit is not None:

@@ -70,3 +70,35 @@ def test_a_check_per_action_narrows_what_fulfils() -> None:
         assert q1.state is ObligationState.DUE
     finally:
         FULFILMENT_CHECKS.pop("reconciliation", None)
+
+
+def test_a_reconciliation_both_signed_is_each_signers_act() -> None:
+    """The entry of a countersigned reconciliation is recorded by whichever party signed last;
+    it fulfils the quarter for every signer (the origin here, recorded by the destination)."""
+    c = _contract()
+    now = datetime(2025, 5, 1, tzinfo=UTC)
+    signed = FulfillingEntry(7, "reconciliation", "wenjiang", (c.digest,),
+                             datetime(2025, 3, 20, tzinfo=UTC),
+                             {"signers": ["luxian", "wenjiang"]})
+    quarterly = [i for i in obligation_instances(c, [signed], now)
+                 if i.what == "reconciliation"]
+    assert quarterly[0].party == "luxian" and quarterly[0].state is ObligationState.FULFILLED
+    assert quarterly[0].fulfilled_by == 7
+
+
+def test_the_annual_letter_is_sent_when_signed_not_when_drafted() -> None:
+    import hub.exchange.letters  # noqa: F401  (registers the letter's fulfilling action)
+
+    c = _contract()
+    now = datetime(2025, 12, 20, tzinfo=UTC)
+    drafted = FulfillingEntry(8, "evaluation_letter", "wenjiang", (c.digest,),
+                              datetime(2025, 12, 1, tzinfo=UTC))
+    signed = FulfillingEntry(9, "evaluation_letter_signature", "wenjiang", (c.digest,),
+                             datetime(2025, 12, 2, tzinfo=UTC))
+
+    def yearly(entries: list[FulfillingEntry]) -> Any:
+        return next(i for i in obligation_instances(c, entries, now)
+                    if i.what == "evaluation_letter")
+
+    assert yearly([drafted]).state is ObligationState.DUE
+    assert yearly([drafted, signed]).fulfilled_by == 9

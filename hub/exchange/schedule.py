@@ -18,7 +18,8 @@ only a reconciliation both sides signed counts): a predicate over the entry's pa
 `FULFILLING_ACTIONS` names the action that fulfils an obligation where the two differ: the
 annual letter is sent when the destination signs it (`evaluation_letter_signature`), not
 when it is drafted. An act both sides sign (a reconciliation: its payload's `signers`) is
-the act of each signer, whichever of them recorded the entry.
+the act of each signer, whichever of them recorded the entry; an entry naming its period
+(`period`: "2026Q3") fulfils that period's instance, even when signed after its grace.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from hub.contracts.model import ROLES, Contract
 
 __all__ = ["ObligationState", "ObligationInstance", "FulfillingEntry", "CST", "periods",
            "obligation_instances", "FULFILMENT_CHECKS", "register_fulfilment_check",
-           "FULFILLING_ACTIONS", "register_fulfilling_action", "MAX_PERIODS"]
+           "FULFILLING_ACTIONS", "register_fulfilling_action", "period_label", "MAX_PERIODS"]
 
 #: China Standard Time: the agreements' months, quarters and years
 CST = timezone(timedelta(hours=8))
@@ -130,6 +131,27 @@ def periods(schedule: str, start: datetime, end: datetime) -> list[tuple[datetim
     return out
 
 
+def period_label(start: datetime, schedule: str) -> str:
+    """How an entry names the period starting at `start`: 2026Q3, 2026, 2026-07."""
+    local = start.astimezone(CST)
+    if schedule == "quarterly":
+        return f"{local.year}Q{(local.month - 1) // 3 + 1}"
+    if schedule == "yearly":
+        return str(local.year)
+    return f"{local.year}-{local.month:02d}"
+
+
+def _fulfils(e: FulfillingEntry, start: datetime, grace: datetime, schedule: str) -> bool:
+    """Does `e` fulfil the instance of the period [start, ...)? An entry that names its period
+    (a reconciliation's `period`: it reconciles 2026Q3 whenever it is signed) fulfils that
+    period only, late or not (`fulfilled_at` shows when); any other, the period it was
+    recorded in (or the grace after it)."""
+    named = e.payload.get("period")
+    if isinstance(named, str):
+        return named == period_label(start, schedule) and e.recorded_at >= start
+    return start <= e.recorded_at < grace
+
+
 def _parties(contract: Contract, ref: str | None) -> list[str]:
     if ref is None:
         return []
@@ -164,7 +186,7 @@ def obligation_instances(contract: Contract, entries: Iterable[FulfillingEntry],
                 hit = next((e for e in by_action.get(FULFILLING_ACTIONS.get(ob.what, ob.what), ())
                             if e.id not in used
                             and (e.party == who or who in e.payload.get("signers", ()))
-                            and start <= e.recorded_at < grace
+                            and _fulfils(e, start, grace, ob.schedule)
                             and (check is None or check(e.payload))), None)
                 if hit is not None:
                     used.add(hit.id)

@@ -102,3 +102,16 @@ def test_the_annual_letter_is_sent_when_signed_not_when_drafted() -> None:
 
     assert yearly([drafted]).state is ObligationState.DUE
     assert yearly([drafted, signed]).fulfilled_by == 9
+
+
+def test_a_reconciliation_fulfils_the_quarter_it_names_even_late() -> None:
+    c = _contract()
+    now = datetime(2025, 12, 20, tzinfo=UTC)
+    late = FulfillingEntry(10, "reconciliation", "luxian", (c.digest,),
+                           datetime(2025, 12, 1, tzinfo=UTC),
+                           {"period": "2025Q2", "signers": ["luxian", "wenjiang"]})
+    quarterly = {i.period_start.astimezone(CST).month: i
+                 for i in obligation_instances(c, [late], now) if i.what == "reconciliation"}
+    assert quarterly[4].state is ObligationState.FULFILLED and quarterly[4].fulfilled_by == 10
+    # the quarter it was signed in is not fulfilled by it
+    assert quarterly[10].state is ObligationState.DUE

@@ -108,7 +108,7 @@ class LetterDocument:
     recipient: LetterParty    # the origin (流出地), who acknowledges
     performance: str          # 日常表现
     attendance: LetterAttendance
-    points: int | None        # the year's points, None when no points ledger is there yet
+    points: int | None        # the year's points (None in letters drafted before points)
     recommendation: Recommendation
     text: str                 # 其他说明
     drafted_at: str           # RFC 3339 UTC (hub.clock.format_time)

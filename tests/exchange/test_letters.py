@@ -93,7 +93,7 @@ async def test_draft_sign_acknowledge(served: Trusted) -> None:
     # filled from the index: member 0 attended the 2025 themed party day online
     assert letter["attendance"] == {"activities": 1, "present": 0, "online": 1, "byReport": 0,
                                     "excused": 0, "absent": 0, "participationRate": 1.0}
-    assert letter["points"] is None  # no points ledger yet
+    assert letter["points"] == 0  # no points awarded to this member this year (exchange_points)
     document = payload_of(letter)
     assert document["type"] == "yanxing.evaluation-letter" and document["year"] == 2025
     assert document["from"]["organization"] == "WJ-YQ"

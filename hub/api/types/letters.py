@@ -185,8 +185,9 @@ class EvaluationLetterType:
                                     online=a.online, by_report=a.by_report, excused=a.excused,
                                     absent=a.absent, participation_rate=rate)
 
-    @strawberry.field(description="年度积分（尚无积分台账时为空）。 Points of the year; null "
-                      "while no points ledger holds any.")
+    @strawberry.field(description="年度积分（积分台账：已确认任务与志愿服务时长）。 Points "
+                      "of the year from the points ledger (confirmed tasks and volunteer "
+                      "hours); null in letters drafted before the ledger kept points.")
     def points(self) -> int | None:
         return self._letter.document.points
 

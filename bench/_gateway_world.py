@@ -16,19 +16,16 @@ import secrets
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._servers import chengdu_pairs  # noqa: E402
 from hub.contracts.demo import DEMO_PURPOSE  # noqa: E402
 from hub.contracts.keys import load_private_key  # noqa: E402
 from hub.contracts.tokens import mint_token  # noqa: E402
 from hub.demo.launch import _sync, _trust_lines, make_trust  # noqa: E402
 from hub.demo.world import DemoWorld  # noqa: E402
 from hub.settings import load_settings  # noqa: E402
-from hub.store.models import SourceLinkRow  # noqa: E402
-from hub.store.session import create_engine, create_session_factory  # noqa: E402
 
 #: the origin county reading its members' destination records under the 成都—叙州 contract
 PARTY = "xuzhou-county-org"
@@ -57,15 +54,7 @@ async def main(directory: Path, members: int, tokens: int, database_url: str) ->
         env = {**world.env, "YANXING_SECRET": secrets.token_urlsafe(48)}
         settings = load_settings(config, env=env)
         await _sync(settings)
-        engine = create_engine(settings.hub.database_url)
-        async with create_session_factory(engine)() as session:
-            pairs = (await session.execute(
-                select(SourceLinkRow.local_id, SourceLinkRow.member_key)
-                .where(SourceLinkRow.source == "chengdu", SourceLinkRow.entity == "member",
-                       SourceLinkRow.member_key.is_not(None))
-                .order_by(SourceLinkRow.local_id)
-            )).all()
-        await engine.dispose()
+        pairs = await chengdu_pairs(settings.hub.database_url)
         # single-use tokens, minted before any timing (minting is the client's cost)
         kid, key_path = trust.party_keys[PARTY]
         key = load_private_key(key_path)

@@ -26,6 +26,20 @@ from hub.store.models import SourceLinkRow
 from hub.store.session import create_engine, create_session_factory
 
 
+async def chengdu_pairs(database_url: str) -> list[tuple[str, str]]:
+    """(Chengdu local id, member key) of every member the index linked to the platform."""
+    engine = create_engine(database_url)
+    async with create_session_factory(engine)() as session:
+        pairs = (await session.execute(
+            select(SourceLinkRow.local_id, SourceLinkRow.member_key)
+            .where(SourceLinkRow.source == "chengdu", SourceLinkRow.entity == "member",
+                   SourceLinkRow.member_key.is_not(None))
+            .order_by(SourceLinkRow.local_id)
+        )).all()
+    await engine.dispose()
+    return [(str(p[0]), str(p[1])) for p in pairs]
+
+
 async def main(members: int, extra_config: str = "") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -43,15 +57,7 @@ async def main(members: int, extra_config: str = "") -> None:
             env = {**world.env, "YANXING_SECRET": "bench-secret-" + "x" * 40}
             settings = load_settings(config, env=env)
             await _sync(settings)
-            engine = create_engine(settings.hub.database_url)
-            async with create_session_factory(engine)() as session:
-                pairs = (await session.execute(
-                    select(SourceLinkRow.local_id, SourceLinkRow.member_key)
-                    .where(SourceLinkRow.source == "chengdu", SourceLinkRow.entity == "member",
-                           SourceLinkRow.member_key.is_not(None))
-                    .order_by(SourceLinkRow.local_id)
-                )).all()
-            await engine.dispose()
+            pairs = await chengdu_pairs(settings.hub.database_url)
             # uvicorn binds the port itself: sockets handed to it in serve(sockets=...) lose
             # TCP_NODELAY, which adds ~40 ms of delayed-ACK stall to every keep-alive request.
             with socket.socket() as probe:

@@ -317,18 +317,12 @@ class AuditLog:
                     body = canonical(event.body()).decode()
                     pending = [_Pending(body, event.party, sorted(set(event.member_keys)),
                                         asyncio.get_running_loop().create_future())]
-                    entries, members, checkpoints, _ = self._chain(pending, head)
                     try:
+                        # nested: the caller's own constraints stay its own IntegrityError
                         async with conn.begin_nested():
-                            await conn.execute(insert(AuditEntryRow), entries)
+                            signed, _ = await self._write_chained(conn, pending, head)
                     except IntegrityError:
                         raise _ChainMoved() from None
-                    if members:
-                        await conn.execute(insert(AuditMemberRow), members)
-                    for size, head_hash in checkpoints:
-                        made = await self._add_checkpoint(conn, size, head_hash, utcnow())
-                        if made is not None:
-                            signed.append(made)
         finally:
             if self._engine is None:
                 await conn.close()
@@ -414,19 +408,28 @@ class AuditLog:
         try:
             async with conn.begin():
                 head = await self._take_chain(conn)
-                entries, members, checkpoints, _ = self._chain(batch, head)
-                await conn.execute(insert(AuditEntryRow), entries)
-                if members:
-                    await conn.execute(insert(AuditMemberRow), members)
-                for size, head_hash in checkpoints:
-                    made = await self._add_checkpoint(conn, size, head_hash, utcnow())
-                    if made is not None:
-                        signed.append(made)
+                signed, seqs = await self._write_chained(conn, batch, head)
         finally:
             if self._engine is None:
                 await conn.close()
         await self._anchor(signed)
-        return [e["seq"] for e in entries]
+        return seqs
+
+    async def _write_chained(self, conn: AsyncConnection, batch: Sequence[_Pending],
+                             head: tuple[int, str]) -> tuple[list[SignedCheckpoint], list[int]]:
+        """Insert `batch` chained after `head`, its member index rows and the checkpoints
+        falling inside it, in the caller's transaction; the checkpoints signed and the
+        sequence numbers given."""
+        entries, members, checkpoints, _ = self._chain(batch, head)
+        await conn.execute(insert(AuditEntryRow), entries)
+        if members:
+            await conn.execute(insert(AuditMemberRow), members)
+        signed: list[SignedCheckpoint] = []
+        for size, head_hash in checkpoints:
+            made = await self._add_checkpoint(conn, size, head_hash, utcnow())
+            if made is not None:
+                signed.append(made)
+        return signed, [e["seq"] for e in entries]
 
     def _sign(self, size: int, head: str, now: datetime) -> SignedCheckpoint:
         assert self._key is not None and self._kid is not None

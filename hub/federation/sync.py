@@ -1,7 +1,9 @@
 """Index one source, or all of them: page through every entity and upsert it into the store.
 
-Each page is written in one transaction together with the page's cursor in `sync_state`, so a
-crash loses at most the page in flight and the next run resumes after the last committed page.
+Each page (or run of pages, when the source caps its pages below `page_size`) is written in
+one transaction together with its cursor in `sync_state`, so a crash loses at most the pages in
+flight and the next run resumes after the last committed page. The next page is read while one
+is written.
 Re-running changes nothing but timestamps (every write is an upsert keyed by source and local
 id). A source failing (`SourceError`) is recorded in `sync_state` and reported in its summary;
 `sync_all` then carries on with the next source.
@@ -260,6 +262,9 @@ async def _sync_entity(
     # the next page is read while this one is written; its cursor is stored only with the
     # page's commit, so a failure still resumes after the last committed page
     next_page = read(state.cursor)
+    #: pages read but not yet written: a source capping its pages below `page_size` (20 of
+    #: 500) is written `page_size` records per transaction, not a transaction per 20 records
+    batch: list[ReadResult] = []
     try:
         while True:
             try:
@@ -275,15 +280,21 @@ async def _sync_entity(
                 raise
             if result.next_cursor is not None:
                 next_page = read(result.next_cursor)
-            records = [r for r in result.records if r is not None]
-            if result.total is not None:
-                expected = result.total
-            received += len(records) + sum(1 for i in result.issues if i.code == "MISSING_KEY")
+            batch.append(result)
+            if result.next_cursor is not None and sum(len(r.records) for r in batch) < page_size:
+                continue  # the source caps its pages below page_size: write them together
+            results, batch = batch, []
+            records = [r for res in results for r in res.records if r is not None]
+            page_issues = [i for res in results for i in res.issues]
+            for res in results:
+                if res.total is not None:
+                    expected = res.total
+            received += len(records) + sum(1 for i in page_issues if i.code == "MISSING_KEY")
             now = _now()
             async with factory() as session, session.begin():
                 outcome = await _write_page(session, entity, records, side=side, secret=secret,
                                             now=now)
-                issues = [*result.issues, *outcome.issues]
+                issues = [*page_issues, *outcome.issues]
                 current = await session.get(SyncStateRow, (source, entity))
                 assert current is not None
                 if result.next_cursor is None and expected is not None:
@@ -309,11 +320,11 @@ async def _sync_entity(
                     current.pending_watermark = None
                     current.status = "ok"
                     current.finished_at = _now()
-            pages += 1
+            pages += len(results)
             if summary.entities.get(entity, 0) + outcome.records >= analyze_at:
                 await _refresh_statistics(factory, entity)
                 analyze_at = 2 * (summary.entities.get(entity, 0) + outcome.records)
-            summary.pages += 1
+            summary.pages += len(results)
             summary.records += outcome.records
             summary.linked += outcome.linked if entity == "member" else 0
             summary.unlinked += outcome.unlinked if entity == "member" else 0

@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._values import ValueProblem, convert, is_blank
+from connectors._xlsx_rows import Unsupported, sheet_rows
 from connectors.base import (
     DataIssue,
     Location,
@@ -207,7 +208,10 @@ class LedgerConnector(MappedConnector):
                 )
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
             title = worksheet.title
-            grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
+            try:
+                grid = sheet_rows(worksheet)
+            except Unsupported:
+                grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
         finally:
             workbook.close()
         for min_col, min_row, max_col, max_row in _merged_ranges(path, title):

@@ -65,7 +65,7 @@ def test_inline_strings_and_merged_layout_of_a_write_only_workbook(tmp_path: Pat
     sheet = workbook.create_sheet("台账")
     sheet.append(["标题"])
     sheet.append([])
-    born = WriteOnlyCell(sheet, value=date(1990, 1, 1))
+    born = WriteOnlyCell(sheet, value=datetime(1990, 1, 1))
     born.number_format = "yyyy-mm-dd"
     sheet.append(["YS001", None, born, 3.0, "是"])
     path = tmp_path / "inline.xlsx"

@@ -29,6 +29,7 @@ from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._values import ValueProblem, convert, is_blank
 from connectors._writes import row_of, text_of
+from connectors._xlsx_rows import Unsupported, sheet_rows
 from connectors.base import (
     DataIssue,
     Location,
@@ -88,6 +89,22 @@ class _Table:
     by_key: dict[str, int] = field(default_factory=dict)
     issues: list[DataIssue] = field(default_factory=list)
     updated: list[datetime | None] | None = None
+    #: mapping column name -> its index (or None), normalised once rather than for every cell
+    _index_of: dict[str, int | None] = field(default_factory=dict)
+
+    def column_index(self, column: str) -> int | None:
+        try:
+            return self._index_of[column]
+        except KeyError:
+            index = self._index_of[column] = self.columns.get(_norm(column))
+            return index
+
+
+#: a <mergeCell ref="G4:G10003"/> element (any namespace prefix); cell text cannot hold one, XML
+#: escapes its "<"
+_MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([A-Z0-9:$]+)[\"']")
+#: bytes kept from one chunk to the next, so an element cut by a chunk border is still found
+_MERGE_CELL_TAIL = 512
 
 
 def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, int]]:
@@ -95,6 +112,8 @@ def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, i
 
     openpyxl's read-only mode streams cells and does not expose merged ranges, so they are read
     directly from the workbook package: workbook.xml -> relationship -> sheet part -> mergeCell.
+    The sheet part is scanned for its mergeCell elements as bytes: parsing it as XML a second
+    time, after openpyxl, cost a fifth of reading a 20,000-row ledger.
     """
     from openpyxl.utils.cell import range_boundaries
 
@@ -110,10 +129,16 @@ def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, i
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         out: list[tuple[int, int, int, int]] = []
         with package.open(part) as stream:
-            for _, element in ElementTree.iterparse(stream):
-                if element.tag == f"{{{_NS['m']}}}mergeCell" and element.get("ref"):
-                    out.append(range_boundaries(element.get("ref")))  # type: ignore[arg-type]
-                element.clear()
+            tail = b""
+            while chunk := stream.read(1 << 20):
+                data = tail + chunk
+                for match in _MERGE_CELL.finditer(data):
+                    if match.end() <= len(tail):  # ended in the tail: found last time
+                        continue
+                    c1, r1, c2, r2 = range_boundaries(match.group(1).decode("ascii"))
+                    if c1 is not None and r1 is not None and c2 is not None and r2 is not None:
+                        out.append((c1, r1, c2, r2))  # whole rows or columns are not cells
+                tail = data[-_MERGE_CELL_TAIL:]
         return out
 
 
@@ -199,7 +224,10 @@ class LedgerConnector(MappedConnector):
                 )
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
             title = worksheet.title
-            grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
+            try:
+                grid = sheet_rows(worksheet)
+            except Unsupported:
+                grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
         finally:
             workbook.close()
         for min_col, min_row, max_col, max_row in _merged_ranges(path, title):
@@ -316,7 +344,7 @@ class LedgerConnector(MappedConnector):
         number, row = table.rows[position]
 
         def get(column: str) -> Any:
-            index = table.columns.get(_norm(column))
+            index = table.column_index(column)
             if index is None:
                 return MISSING
             return row[index] if index < len(row) else None

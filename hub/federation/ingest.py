@@ -22,7 +22,7 @@ from connectors.base import DataIssue, Location, PartialDate, Record
 from connectors.extensions import EXTENSION_PREFIX
 from hub.clock import as_utc
 from hub.federation.identity import member_key, phone_hash
-from hub.federation.member_rows import ROUTING_FIELDS, recompute_members
+from hub.federation.member_rows import ROUTING_FIELDS, member_row, recompute_members
 from hub.model import Side
 from hub.store.models import (
     ActivityRow,
@@ -228,12 +228,22 @@ async def write_members(
         )
         before.update({lid: (k, by) for lid, k, by in result.all()})
     new_keys = sorted({r["member_key"] for r in rows if r["member_key"]})
+    known: set[str] = set()
+    for part in chunked(new_keys, 1000):
+        result = await session.execute(select(MemberRow.key).where(MemberRow.key.in_(part)))
+        known.update(result.scalars())
+    # a member first seen on this page has no links but this page's rows (a link needs its
+    # member row), so its row follows from them without reading them back: written once, in
+    # full, before its links; members already indexed are recomputed from all their links
+    first_seen: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["member_key"] and row["member_key"] not in known:
+            first_seen.setdefault(row["member_key"], []).append(row)
     await upsert(
         session,
         MemberRow,
-        [{"key": k, "indexed_at": now} for k in new_keys],
+        [member_row(key, links, now) for key, links in first_seen.items()],
         key=["key"],
-        update=[],
     )
     await upsert(
         session,
@@ -243,7 +253,7 @@ async def write_members(
         update=[c for c in rows[0] if c not in ("source", "entity", "local_id", "member_key")],
         expressions={"member_key": _keep_confirmed},
     )
-    affected = set(new_keys) | {k for k, _ in before.values() if k}
+    affected = (set(new_keys) - first_seen.keys()) | {k for k, _ in before.values() if k}
     await recompute_members(session, affected, now=now)
     for row in rows:
         old_key, confirmed_by = before.get(row["local_id"], (None, None))

@@ -8,7 +8,7 @@ the same row, whatever order sources were synced or matches confirmed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from hub.model import Side
 from hub.store.models import MemberRow, SourceLinkRow
 from hub.store.upsert import chunked, upsert
 
-__all__ = ["ROUTING_FIELDS", "recompute_members"]
+__all__ = ["ROUTING_FIELDS", "member_row", "recompute_members"]
 
 #: values a member link keeps (never the ID number); `birth_date` is an ISO partial date
 ROUTING_FIELDS = (
@@ -45,9 +45,12 @@ def _column_value(field: str, value: Any) -> Any:
     return value
 
 
-def _member_row(key: str, links: list[RowMapping], now: datetime) -> dict[str, Any]:
+def member_row(key: str, links: Sequence[Mapping[Any, Any]], now: datetime) -> dict[str, Any]:
+    """The member row of `key` from all of its links (in link id order), each with its
+    `source`, `side`, `routing`, `source_updated_at` and `auxiliary` (the fields that source
+    only fills gaps for: authority = "auxiliary")."""
     auxiliary = {link["source"]: frozenset(link["auxiliary"]) for link in links
-                 if link["auxiliary"]}
+                 if link.get("auxiliary")}
     merged = merge_values(
         (
             (
@@ -94,7 +97,7 @@ async def recompute_members(
         by_key: dict[str, list[RowMapping]] = {}
         for link in result.mappings():
             by_key.setdefault(link["member_key"], []).append(link)
-        rows = [_member_row(key, by_key[key], now) for key in part if key in by_key]
+        rows = [member_row(key, by_key[key], now) for key in part if key in by_key]
         orphans = [key for key in part if key not in by_key]
         await upsert(session, MemberRow, rows, key=["key"])
         if orphans:

@@ -34,6 +34,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 64 MiB of page cache (the default is 2 MiB): a province's index (250,000 members) has
+    # indexes on random keys much larger than that, and a sync inserting into them then reads
+    # most of its pages back from the file (100,000 members: 200 -> 166 us CPU a member)
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

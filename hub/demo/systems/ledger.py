@@ -10,7 +10,7 @@ employer are what the member last told the village, which may be out of date.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -21,10 +21,11 @@ from openpyxl.styles import Alignment, Font
 
 from hub.demo._idcard import corrupt_check_char
 from hub.demo.generator import World
-from hub.demo.model import Defect, SystemMember
+from hub.demo.model import Defect, Organization, SystemMember
 from hub.demo.places import ORG_BY_ID, REGION_NAMES, YONGSHUI_VILLAGE
 
-__all__ = ["HEADERS", "SYSTEM", "TITLE", "LedgerFiles", "write_ledger", "ledger_rows"]
+__all__ = ["HEADERS", "SYSTEM", "TITLE", "SUBTITLE", "LedgerFiles", "write_ledger", "ledger_rows",
+           "ledger_cells"]
 
 SYSTEM = "village_ledger"
 _VILLAGE = ORG_BY_ID[YONGSHUI_VILLAGE]
@@ -57,41 +58,48 @@ def _yes(value: bool) -> str:
 
 def ledger_rows(world: World) -> Iterator[tuple[SystemMember, dict[str, Any]]]:
     """Each member's cells by header, defects applied; 出生日期 is a `date` (Excel date cell)."""
-    secretaries = {o.org_id: o for o in world.organizations()}
+    organizations = {o.org_id: o for o in world.organizations()}
     for m in world.members_in(SYSTEM):
-        p = m.person
-        dest_org = secretaries[p.destination_org_id]
-        cells: dict[str, Any] = {
-            "编号": m.local_id,
-            "姓名": p.name,
-            "性别": "男" if p.gender == "male" else "女",
-            "身份证号码": p.id_number,
-            "出生日期": p.birth_date,
-            "联系电话": p.origin_phone,
-            "所在党支部": _VILLAGE.name,
-            "党组织编码": _VILLAGE.org_id,
-            "外出时间": f"{p.destination_since.year}年{p.destination_since.month}月",
-            "流入地": REGION_NAMES[p.destination_region_code],
-            "现居住地址": p.origin_address,
-            "工作单位": p.origin_employer,
-            "从事职业": p.occupation,
-            "流入地党组织": dest_org.name,
-            "党组织负责人": dest_org.secretary,
-            "负责人电话": dest_org.contact_phone,
-            "联系状态": _STATUS[p.status],
-            "返乡创业意愿": _yes(p.intends_return_business),
-            "担任村干部意愿": _yes(p.willing_village_cadre),
-            "更新日期": p.origin_updated_at.astimezone(_CST).date().isoformat(),
-        }
-        if m.defect is Defect.INVALID_ID_NUMBER:
-            cells["身份证号码"] = corrupt_check_char(p.id_number)
-        elif m.defect is Defect.INVALID_DATE:
-            cells["出生日期"] = f"{p.birth_date.year}年13月"
-        elif m.defect is Defect.UNKNOWN_CODE:
-            cells["性别"] = "1"  # a code typed into a 男/女 column
-        elif m.defect is Defect.MISSING_VALUE:
-            cells["姓名"] = ""
-        yield m, cells
+        yield m, ledger_cells(m, organizations)
+
+
+def ledger_cells(m: SystemMember, organizations: Mapping[str, Organization]) -> dict[str, Any]:
+    """One member's row of the ledger by header, its planted defect applied (`organizations`
+    by id: the destination branch's name and secretary). bench/sync_scale.py writes a
+    province's ledger from these."""
+    p = m.person
+    dest_org = organizations[p.destination_org_id]
+    cells: dict[str, Any] = {
+        "编号": m.local_id,
+        "姓名": p.name,
+        "性别": "男" if p.gender == "male" else "女",
+        "身份证号码": p.id_number,
+        "出生日期": p.birth_date,
+        "联系电话": p.origin_phone,
+        "所在党支部": _VILLAGE.name,
+        "党组织编码": _VILLAGE.org_id,
+        "外出时间": f"{p.destination_since.year}年{p.destination_since.month}月",
+        "流入地": REGION_NAMES[p.destination_region_code],
+        "现居住地址": p.origin_address,
+        "工作单位": p.origin_employer,
+        "从事职业": p.occupation,
+        "流入地党组织": dest_org.name,
+        "党组织负责人": dest_org.secretary,
+        "负责人电话": dest_org.contact_phone,
+        "联系状态": _STATUS[p.status],
+        "返乡创业意愿": _yes(p.intends_return_business),
+        "担任村干部意愿": _yes(p.willing_village_cadre),
+        "更新日期": p.origin_updated_at.astimezone(_CST).date().isoformat(),
+    }
+    if m.defect is Defect.INVALID_ID_NUMBER:
+        cells["身份证号码"] = corrupt_check_char(p.id_number)
+    elif m.defect is Defect.INVALID_DATE:
+        cells["出生日期"] = f"{p.birth_date.year}年13月"
+    elif m.defect is Defect.UNKNOWN_CODE:
+        cells["性别"] = "1"  # a code typed into a 男/女 column
+    elif m.defect is Defect.MISSING_VALUE:
+        cells["姓名"] = ""
+    return cells
 
 
 def write_ledger(world: World, directory: Path, stem: str = "yongshui_ledger") -> LedgerFiles:

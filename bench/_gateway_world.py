@@ -31,7 +31,8 @@ from hub.settings import load_settings  # noqa: E402
 PARTY = "xuzhou-county-org"
 
 
-async def main(directory: Path, members: int, tokens: int, database_url: str) -> None:
+async def main(directory: Path, members: int, tokens: int, database_url: str,
+               replay_cache: str) -> None:
     async with DemoWorld.start(directory, members=members) as world:
         chengdu = world.source("chengdu")
         trust = make_trust(world, directory)
@@ -41,12 +42,16 @@ async def main(directory: Path, members: int, tokens: int, database_url: str) ->
             'secret = "${YANXING_SECRET}"',
             'log_format = "text"',
             "",
+            "[limits.rate]  # the bench measures throughput, not the rate limits: buckets off",
+            "party_per_second = 0",
+            "address_per_second = 0",
+            "",
             "[[sources]]",
             f'mapping = "{chengdu.mapping_path}"',
             f'owner = "{chengdu.owner_party_id}"',
             "",
-            # shared by every worker process of `serve --workers N`
-            *(line.replace('replay_cache = "memory"', 'replay_cache = "database"')
+            # "database" for `serve --workers N`: shared by every worker process
+            *(line.replace('replay_cache = "memory"', f'replay_cache = "{replay_cache}"')
               for line in _trust_lines(trust, directory)),
         ]
         config = directory / "yanxing.toml"
@@ -75,4 +80,5 @@ async def main(directory: Path, members: int, tokens: int, database_url: str) ->
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
+                     sys.argv[5]))

@@ -246,7 +246,9 @@ def main() -> None:
         work = Path(tmp)
         world = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "_gateway_world.py"), str(work / "world"),
-             str(args.members), str(TOKENS_PER_SECOND * args.duration * 3 + 10), database_url],
+             str(args.members), str(TOKENS_PER_SECOND * args.duration * 3 + 10), database_url,
+             # one process: in memory, as the demo; several: one every worker sees
+             "memory" if args.workers == 1 else "database"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             start_new_session=True)
         assert world.stdout is not None

@@ -221,8 +221,11 @@ class AuditLog:
     """Append decisions; sign checkpoints; answer an owning party's `access_log`.
 
     Many writers, one chain: every hub process on a database appends to the same hash chain.
-    Each write transaction first takes the database's lock on the chain and reads its head
-    there (`_take_chain`), so processes append in turn without forks or gaps. Appends are
+    A write first chains on the head this process last wrote (no extra statement: the common
+    case of one writer); when another process took those sequence numbers the insert fails on
+    the `seq` key, and the write is done again under the database's lock on the chain with the
+    head read inside it (`_take_chain`), which cannot fail that way: processes append in
+    turn without forks or gaps, and a busy one never runs out of retries. Appends are
     group-committed: entries arriving while a write is in progress go into the next
     transaction together (one lock, one head read, one commit for all of them), and every
     `append` returns only once the transaction holding its entry has committed (nothing is
@@ -257,6 +260,9 @@ class AuditLog:
         self._conn: AsyncConnection | None = None
         #: held by a batch write and by `checkpoint`: one writer at a time in this process
         self._lock = asyncio.Lock()
+        #: (seq, entry hash) of the last entry this process committed; None: unknown (start,
+        #: or another writer moved the chain), so the next write locks and reads it
+        self._head: tuple[int, str] | None = None
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -283,35 +289,37 @@ class AuditLog:
         entry, hub.exchange.ledger): `write` inserts on the given connection and returns
         (its result, the event to chain), or (result, None) when it wrote nothing.
 
-        Holds the writer's lock and the database's chain lock for the transaction, so the
-        chain's head cannot move under it (on a database without that lock, another process
-        that took the sequence numbers makes the insert fail on `seq`: everything is rolled
-        back and `write` runs again on the new head). An
+        Holds the writer's lock for the transaction, so the head cannot move under it in this
+        process; another process that took the sequence numbers makes the insert fail on
+        `seq`: everything is rolled back and `write` runs again, under the chain lock. An
         error `write` raises rolls the transaction back and propagates (the caller's
         IntegrityError stays its own)."""
         async with self._lock:
             for attempt in range(self.RETRIES + 1):
                 try:
-                    return await self._insert_within(write)
+                    return await self._insert_within(write, lock=attempt > 0)
                 except IntegrityError:
                     raise  # the caller's own constraint: rolled back, the head unchanged
                 except _ChainMoved:
+                    self._head = None
                     if attempt == self.RETRIES:
                         raise ContractError("the audit chain kept moving under this "
                                             "write; try again") from None
                 except BaseException:
+                    self._head = None
                     await self._drop_connection()
                     raise
         raise AssertionError("unreachable")
 
     async def _insert_within(
-        self, write: Callable[[AsyncConnection], Awaitable[tuple[T, AuditEvent | None]]],
+        self, write: Callable[[AsyncConnection], Awaitable[tuple[T, AuditEvent | None]]], *,
+        lock: bool,
     ) -> T:
         conn = await self._connection()
         signed: list[SignedCheckpoint] = []
         try:
             async with conn.begin():
-                head = await self._take_chain(conn)
+                head = await self._take_chain(conn, lock=lock)
                 result, event = await write(conn)
                 if event is not None:
                     body = canonical(event.body()).decode()
@@ -320,9 +328,11 @@ class AuditLog:
                     try:
                         # nested: the caller's own constraints stay its own IntegrityError
                         async with conn.begin_nested():
-                            signed, _ = await self._write_chained(conn, pending, head)
+                            signed, _, new_head = await self._write_chained(conn, pending,
+                                                                            head)
                     except IntegrityError:
                         raise _ChainMoved() from None
+                    self._head = new_head
         finally:
             if self._engine is None:
                 await conn.close()
@@ -350,30 +360,35 @@ class AuditLog:
     async def _write_batch(self, batch: Sequence[_Pending]) -> list[int]:
         for attempt in range(self.RETRIES + 1):
             try:
-                return await self._insert(batch)
+                return await self._insert(batch, lock=attempt > 0)
             except IntegrityError:
-                # another writer took these sequence numbers (a database without the chain
-                # lock, see _take_chain): re-chain on its head
+                # another writer took these sequence numbers: again, under the chain lock
+                self._head = None
                 if attempt == self.RETRIES:
                     raise
             except BaseException:
+                self._head = None  # unknown whether it committed: read it again next time
                 await self._drop_connection()
                 raise
         raise AssertionError("unreachable")
 
-    async def _take_chain(self, conn: AsyncConnection) -> tuple[int, str]:
-        """Take the database's write lock on the chain for this transaction, then read its
-        head there. Every process on the database then appends in turn, each right after the
-        last committed entry, instead of racing for sequence numbers and re-chaining on the
-        losing side (with four busy processes that lost often enough to exhaust any retry
-        budget: tests/audit/test_audit_many_writers.py). PostgreSQL: a transaction-scoped
-        advisory lock; SQLite: a write statement that changes nothing takes the database's
-        write lock (waiting up to busy_timeout); others fall back on the `seq` key's
-        conflict and a retry."""
+    async def _take_chain(self, conn: AsyncConnection, *, lock: bool) -> tuple[int, str]:
+        """The head to chain on: the one this process last wrote, unless `lock` or unknown;
+        then take the database's write lock on the chain for this transaction and read the
+        head there, so the write right after it cannot lose its sequence numbers to another
+        process (racing without the lock, four busy processes lost often enough to exhaust
+        any retry budget: tests/audit/test_audit_many_writers.py). PostgreSQL: a
+        transaction-scoped advisory lock; SQLite: a write statement that changes nothing
+        takes the database's write lock (waiting up to busy_timeout); others fall back on
+        the `seq` key's conflict and a retry."""
         dialect = conn.dialect.name
         if dialect == "postgresql":
+            # every writer holds it while it inserts (the one statement PostgreSQL adds), so
+            # one that read the head under it cannot lose its numbers to an optimistic one
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-        elif dialect == "sqlite":
+        if not lock and self._head is not None:
+            return self._head
+        if dialect == "sqlite":
             await conn.execute(update(AuditCheckpointRow).where(false())
                                .values(size=AuditCheckpointRow.size))
         last = (await conn.execute(
@@ -402,25 +417,27 @@ class AuditLog:
             prev = digest
         return entries, members, checkpoints, (seq, prev)
 
-    async def _insert(self, batch: Sequence[_Pending]) -> list[int]:
+    async def _insert(self, batch: Sequence[_Pending], *, lock: bool) -> list[int]:
         signed: list[SignedCheckpoint] = []
         conn = await self._connection()
         try:
             async with conn.begin():
-                head = await self._take_chain(conn)
-                signed, seqs = await self._write_chained(conn, batch, head)
+                head = await self._take_chain(conn, lock=lock)
+                signed, seqs, new_head = await self._write_chained(conn, batch, head)
+            self._head = new_head
         finally:
             if self._engine is None:
                 await conn.close()
         await self._anchor(signed)
         return seqs
 
-    async def _write_chained(self, conn: AsyncConnection, batch: Sequence[_Pending],
-                             head: tuple[int, str]) -> tuple[list[SignedCheckpoint], list[int]]:
+    async def _write_chained(
+        self, conn: AsyncConnection, batch: Sequence[_Pending], head: tuple[int, str],
+    ) -> tuple[list[SignedCheckpoint], list[int], tuple[int, str]]:
         """Insert `batch` chained after `head`, its member index rows and the checkpoints
-        falling inside it, in the caller's transaction; the checkpoints signed and the
-        sequence numbers given."""
-        entries, members, checkpoints, _ = self._chain(batch, head)
+        falling inside it, in the caller's transaction; the checkpoints signed, the sequence
+        numbers given and the new head."""
+        entries, members, checkpoints, new_head = self._chain(batch, head)
         await conn.execute(insert(AuditEntryRow), entries)
         if members:
             await conn.execute(insert(AuditMemberRow), members)
@@ -429,7 +446,7 @@ class AuditLog:
             made = await self._add_checkpoint(conn, size, head_hash, utcnow())
             if made is not None:
                 signed.append(made)
-        return signed, [e["seq"] for e in entries]
+        return signed, [e["seq"] for e in entries], new_head
 
     def _sign(self, size: int, head: str, now: datetime) -> SignedCheckpoint:
         assert self._key is not None and self._kid is not None

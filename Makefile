@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check hub connectors tests bench
+	$(BIN)/ruff check hub connectors console tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -13,6 +13,7 @@ The layers, bottom to top (docs/architecture.md explains what each owns):
     hub.exchange          the shared ledger
     hub.reconcile         two-way reconciliation (双向对账, 撞库), beside hub.exchange
     hub.api               the GraphQL layer
+    console               官员工作台, a party's web client: hub.client and hub core only
     hub.app / hub.cli / hub.demo / hub.__main__   wiring and entry points
 
 The test reads the source as text (`ast`), so it sees imports inside functions and under
@@ -40,7 +41,7 @@ LAYERS: dict[str, int] = {
     "hub.federation": 3,
     "hub.policy": 4, "hub.contracts": 4, "hub.audit": 4,
     "hub.exchange": 5, "hub.reconcile": 5,
-    "hub.api": 6,
+    "hub.api": 6, "console": 6,
     "hub.app": 7, "hub.cli": 7, "hub.demo": 7, "hub.__main__": 7, "hub": 7,
 }
 
@@ -87,13 +88,13 @@ def imports(path: Path) -> Iterator[tuple[int, str]]:
 
 def source_files() -> list[Path]:
     return sorted(
-        p for top in ("hub", "connectors") for p in (ROOT / top).rglob("*.py")
+        p for top in ("hub", "connectors", "console") for p in (ROOT / top).rglob("*.py")
         if "migrations" not in p.parts or p.name != "env.py"
     )
 
 
 def ours(module: str) -> bool:
-    return module == "hub" or module.startswith(("hub.", "connectors"))
+    return module in {"hub", "console"} or module.startswith(("hub.", "connectors", "console."))
 
 
 def edges() -> list[tuple[str, int, str, str]]:
@@ -159,3 +160,17 @@ def test_every_package_is_placed() -> None:
     """Every module of hub/ and connectors/ belongs to a layer (package_of raises otherwise)."""
     for path in source_files():
         package_of(module_name(path))
+
+
+#: what the console may import of the hub: the party client and the core it stands on. It is
+#: built only on the public GraphQL schema, as a partner's front-end team would build it
+CONSOLE_MAY_IMPORT = ("hub.client", "hub.errors", "hub.party_token", "hub.jws", "hub.clock",
+                      "hub.canonical_json")
+
+
+def test_the_console_uses_only_the_party_client() -> None:
+    wrong = [f"{where}:{line}: {target}" for where, line, here, target in edges()
+             if package_of(here) == "console" and ours(target)
+             and package_of(target) not in {"console", *CONSOLE_MAY_IMPORT}]
+    assert any(package_of(here) == "console" for _, _, here, _ in edges())
+    assert not wrong, "the console reaches into the hub's server code:\n" + "\n".join(wrong)

@@ -19,6 +19,7 @@ from connectors.errors import ConnectorError
 from hub.cli import (
     audit,
     connector,
+    console,
     contract,
     db,
     demo,
@@ -40,7 +41,7 @@ __all__ = ["main"]
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
     demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector, outbox,
-    reconcile, letter, obligations,
+    reconcile, letter, obligations, console,
 )
 
 

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,15 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="working directory")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--console-port", type=PORT, default=8001,
+                        help="first port of the officials' consoles, one per party (default "
+                        "8001, then 8002, ...; 0: any free ports)")
+    parser.add_argument("--no-console", action="store_true",
+                        help="serve the hub only, without the officials' consoles")
     parser.set_defaults(handler=run)
 
 
-def _banner(hub: Any, port: int) -> str:
+def _banner(hub: Any, port: int, consoles: Sequence[Any] = ()) -> str:
     url = f"http://127.0.0.1:{port}"
     lines = [
         "",
@@ -90,9 +96,13 @@ def _banner(hub: Any, port: int) -> str:
         f"  GraphQL + GraphiQL: {url}/graphql   (health: {url}/healthz, {url}/readyz)",
         f"  configuration:      {hub.config_path}  (with its [trust] table)",
         "  GraphiQL: pick a party at the top; each query then carries a fresh token of it.",
-        "",
-        "Sources synced:",
     ]
+    if consoles:
+        lines += ["", "官员工作台 (officials' consoles), one per party; sign in with the user and "
+                  "password shown (new passwords every run):"]
+        lines += [f"  {c.url:<24} {c.party_name}  user {c.user}  password {c.password}"
+                  for c in consoles]
+    lines += ["", "Sources synced:"]
     for s in hub.summaries:
         lines.append(
             f"  {s.source:<16} {s.status:<7} {s.records:>6} records  {s.linked:>5} linked  "
@@ -145,6 +155,10 @@ async def _serve(args: argparse.Namespace) -> int:
 
     listener = _listen(args.port)
     port = listener.getsockname()[1]
+    # one console per demo party (six), bound now so a busy port fails before the layout
+    console_listeners = [] if args.no_console else [
+        _listen(0 if args.console_port == 0 else args.console_port + n) for n in range(6)]
+    # six: the demo's parties (hub.demo.launch: five systems' owners and one observer)
     print("Starting the five simulated systems, syncing and seeding a year of workflow "
           "history (about 30 seconds)...", flush=True)
     async with start_demo(args.dir, port=port, members=args.members, seed=args.seed) as hub:
@@ -159,9 +173,35 @@ async def _serve(args: argparse.Namespace) -> int:
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                            lifespan="on", timeout_graceful_shutdown=shutdown)
         )
-        print(_banner(hub, port), flush=True)
-        await server.serve(sockets=[listener])
+        consoles, console_servers = ([], []) if args.no_console or trust is None else \
+            _consoles(hub, port, console_listeners)
+        print(_banner(hub, port, consoles), flush=True)
+        await asyncio.gather(server.serve(sockets=[listener]),
+                             *(s.serve(sockets=[sock]) for s, sock in console_servers))
     return 0
+
+
+def _consoles(hub: Any, port: int, listeners: list[socket.socket]) -> tuple[list[Any], list[Any]]:
+    """Write each party's console.toml and make its server (one port each)."""
+    import secrets
+
+    import uvicorn
+
+    from console.app import create_console_app
+    from console.config import load_console_config
+    from hub.demo.consoles import SECRET_ENV, write_consoles
+    from hub.demo.launch import party_roles
+
+    ports = [sock.getsockname()[1] for sock in listeners]
+    consoles = write_consoles(Path(hub.config_path).parent, hub.trust, hub.parties,
+                              party_roles(hub), hub_port=port, ports=ports)
+    env = {SECRET_ENV: secrets.token_urlsafe(48)}
+    servers = []
+    for console, sock in zip(consoles, listeners):
+        app = create_console_app(load_console_config(console.config_path, env=env))
+        config = uvicorn.Config(app, host="127.0.0.1", port=console.port, log_level="warning")
+        servers.append((uvicorn.Server(config), sock))
+    return consoles, servers
 
 
 def _listen(port: int) -> socket.socket:

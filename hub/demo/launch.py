@@ -23,7 +23,7 @@ from hub.federation.sync import SyncSummary, SyncTarget, sync_all
 from hub.settings import Settings, load_settings
 from hub.store.session import create_engine, create_session_factory, init_db
 
-__all__ = ["DemoHub", "DEMO_ROLES", "DEMO_OBSERVERS", "HISTORY_DAYS", "make_trust",
+__all__ = ["DemoHub", "DEMO_ROLES", "DEMO_OBSERVERS", "HISTORY_DAYS", "make_trust", "party_roles",
            "start_demo", "write_config"]
 
 
@@ -219,3 +219,10 @@ async def start_demo(
         workflows = await _seed_workflows(settings, seed)
         history = await _seed_workflows_b(world, settings, trust)
         yield DemoHub(world, settings, config_path, env, summaries, trust, history, workflows)
+
+
+def party_roles(hub: DemoHub) -> dict[str, str]:
+    """party id -> its role in the demo contracts (destination, origin or observer)."""
+    roles = {s.owner_party_id: DEMO_ROLES[s.name][0] for s in hub.world.sources}
+    roles.update({party: "observer" for party, _, _ in DEMO_OBSERVERS})
+    return roles

@@ -75,3 +75,39 @@ def test_a_destination_sees_its_own_share(console_world: ConsoleWorld, browser: 
     page = sign_in(browser, console_world.console(DESTINATION), width="phone")
     assert page.locator("#members tbody tr").count() > 0
     page.context.close()
+
+
+SUBMIT = """mutation($k: ID!, $o: ID!) {
+  submitReport(memberKey: $k, organization: $o, kind: MONTHLY, period: "2026-11",
+               text: "本月在成都参加社区志愿服务两次") { entry { number } } }"""
+OF_XUZHOU = """{ members(filter: {originRegion: "511502"}, first: 5) {
+  nodes { key destination { organization { code } } } } }"""
+
+
+def test_the_origin_confirms_a_report_on_the_member_page(console_world: ConsoleWorld,
+                                                         browser: Any) -> None:
+    """成都 records a member's monthly report in the hub; 叙州's secretary sees it on the
+    member's page and confirms it; the ledger holds the confirmation, by that official."""
+    members = console_world.graphql(DESTINATION, OF_XUZHOU)["data"]["members"]["nodes"]
+    member = next(m for m in members if m["destination"]["organization"])
+    submitted = console_world.graphql(DESTINATION, SUBMIT, {
+        "k": member["key"], "o": member["destination"]["organization"]["code"]})
+    assert "errors" not in submitted, submitted
+    number = submitted["data"]["submitReport"]["entry"]["number"]
+    console = console_world.console(ORIGIN)
+    page = sign_in(browser, console)
+    page.goto(f"{console.url}/members/{member['key']}")
+    row = page.locator("#reports tbody tr", has_text="本月在成都参加社区志愿服务两次")
+    assert row.count() == 1
+    row.locator("button", has_text="确认").click()
+    page.wait_for_load_state("networkidle")
+    assert "已确认该报告" in page.locator(".flash").inner_text()
+    assert "已确认" in page.locator("#reports tbody tr",
+                                   has_text="本月在成都参加社区志愿服务两次").inner_text()
+    held = console_world.graphql(ORIGIN, """query($k: ID!) { exchangeEntries(filter:
+        {memberKey: $k, actions: ["report_confirmation"]}) { nodes { answers official
+        payload } } }""", {"k": member["key"]})
+    nodes = held["data"]["exchangeEntries"]["nodes"]
+    assert [(n["answers"], n["official"], n["payload"]["accepted"]) for n in nodes] == \
+        [(number, console.user, True)]
+    page.context.close()

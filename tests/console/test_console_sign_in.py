@@ -39,7 +39,7 @@ def test_an_official_signs_in_and_sees_the_members_page(console_world: ConsoleWo
     page = sign_in(browser, console_world.console(ORIGIN))
     assert page.url.endswith("/members")
     assert page.locator("h1").inner_text() == "党员台账"
-    assert "党支部书记" in page.locator(".who").inner_text()
+    assert "（党支部书记）" in page.locator(".who").inner_text()
     rows = page.locator("#members tbody tr")
     assert rows.count() == 20
     total = int(page.locator("#total").inner_text())

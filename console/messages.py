@@ -66,11 +66,11 @@ def explain_error(error: Mapping[str, Any]) -> str:
     extensions = error.get("extensions") or {}
     code = extensions.get("code")
     sentence = explain(str(code) if code else None)
-    contract = extensions.get("contract") or extensions.get("contractTitle")
     if code == "CONTRACT_DENIED":
+        titles = [str(t) for t in extensions.get("contracts") or () if t]
+        named = f"涉及协议：《{'》《'.join(titles)}》。" if titles else ""
         reason = extensions.get("reason") or ""
-        named = f"（协议：{contract}）" if contract else ""
-        detail = f"原因：{_reason(str(reason))}" if reason else ""
+        detail = f"原因：{_reason(str(reason))}。" if reason else ""
         return f"{sentence}{named}{detail}"
     source = extensions.get("source") or extensions.get("system")
     if source and code in {"SOURCE_UNAVAILABLE", "SOURCE_TIMEOUT", "SOURCE_REJECTED",

@@ -21,6 +21,8 @@ def test_a_refused_filter_is_explained_in_chinese(console_world: ConsoleWorld,
     assert error.count() == 1
     text = error.inner_text()
     assert "协议" in text and "{" not in text, text
+    # it names the agreement to renegotiate, as the officials know it (its title)
+    assert "《" in text and "叙州区委组织部" in text, text
     screenshot(page, "members-refused-filter")
     page.context.close()
 

@@ -113,3 +113,21 @@ def test_the_origin_confirms_a_report_on_the_member_page(console_world: ConsoleW
     assert [(n["answers"], n["official"], n["payload"]["accepted"]) for n in nodes] == \
         [(number, console.user, True)]
     page.context.close()
+
+
+def test_a_system_down_shows_partial_results_naming_it(console_world: ConsoleWorld,
+                                                        browser: Any) -> None:
+    """蓉城先锋 answers 503: 叙州's members page still lists its members, from the other
+    systems, and says in Chinese which system was unavailable."""
+    chengdu = console_world.hub.world.chengdu
+    page = sign_in(browser, console_world.console(ORIGIN))
+    chengdu.fail_rate = 1.0
+    try:
+        page.reload()
+        page.wait_for_load_state("networkidle")
+    finally:
+        chengdu.fail_rate = 0.0
+    warning = page.locator("p.warning").first.inner_text()
+    assert "蓉城先锋" in warning and "不完整" in warning, warning
+    assert page.locator("#members tbody tr").count() == 20
+    page.context.close()

@@ -74,6 +74,8 @@ def explain_error(error: Mapping[str, Any]) -> str:
     extensions = error.get("extensions") or {}
     code = extensions.get("code")
     sentence = explain(str(code) if code else None)
+    if code == "CONTRACT_DENIED" and error.get("path"):
+        return "部分党员的部分信息按双向共管协议不向本方提供，已留空。"
     if code == "CONTRACT_DENIED":
         titles = [str(t) for t in extensions.get("contracts") or () if t]
         named = f"涉及协议：《{'》《'.join(titles)}》。" if titles else ""

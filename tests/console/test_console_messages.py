@@ -42,3 +42,11 @@ def test_a_refusal_names_its_agreements_and_a_source_its_system() -> None:
     assert "《成都—叙州流动党员双向共管协议》" in denied and "filter" not in denied
     down = explain_error({"extensions": {"code": "SOURCE_UNAVAILABLE", "source": "chengdu"}})
     assert down.startswith("蓉城先锋") and "不完整" in down
+
+
+def test_a_value_withheld_for_some_members_is_not_a_refusal() -> None:
+    """A field nulled for members a contract does not grant it (an error with a path) reads as
+    "left blank", not as the operation refused."""
+    blank = explain_error({"path": ["members", "nodes", 3, "phone"],
+                           "extensions": {"code": "CONTRACT_DENIED"}})
+    assert "留空" in blank and "未授权此项操作" not in blank

@@ -30,7 +30,8 @@ FONT = "Noto Sans CJK SC, Noto Sans SC, PingFang SC, Microsoft YaHei, sans-serif
 PALETTE = ("#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037",
            "#ad1457")
 _MARKERS = ("circle", "square", "diamond", "triangle")
-WIDTH = 640
+#: the drawing's own width: about the width of half a desk screen, so text stays legible
+WIDTH = 520
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, min_count: int,
         _check(bar.value)
     label_size, row, top, bottom = 13.0, 28.0, 12.0, 12.0
     longest = max((text_width(b.label, label_size) for b in bars), default=0.0)
-    label_w = min(max(longest, 48.0), 200.0) + 8
-    value_w = 92.0
+    label_w = min(max(longest, 40.0), 180.0) + 12
+    value_w = 84.0
     plot_w = WIDTH - label_w - value_w - 8
     height = top + bottom + row * max(len(bars), 1)
     shown = [b.value for b in bars if b.value is not None and not b.suppressed]
@@ -145,7 +146,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, min_count: int,
         parts.append(f"<title>{escape(bar.full_label or bar.label)}：{escape(text)}</title>")
         parts.append(f'<text class="label" x="{_num(label_w - 6)}" y="{_num(mid)}" '
                      f'text-anchor="end" fill="#222">'
-                     f"{escape(_fit(bar.label, label_size, label_w - 10))}</text>")
+                     f"{escape(_fit(bar.label, label_size, label_w - 8))}</text>")
         x_text = label_w + 6
         if kind == "shown":
             assert bar.value is not None

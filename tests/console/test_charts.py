@@ -102,7 +102,7 @@ def test_a_line_breaks_at_suppressed_and_missing_months() -> None:
     root = _parse(line_chart("c9", "组织生活参与率", months, series, min_count=5))
     groups = [g for g in root.iterfind(".//svg:g", NS) if g.get("class") == "series"]
     assert [g.get("data-series") for g in groups] == [s.name for s in series]
-    first = groups[0].find("svg:path", NS)
+    first = groups[0].find("svg:path[@class='line']", NS)
     assert first is not None
     moves = first.get("d", "").split()
     # 1月-2月 one segment, 3月 missing, 4月 suppressed: 5月 starts a new segment alone

@@ -184,6 +184,23 @@ def test_the_observer_sees_charts_with_the_hubs_figures_and_suppressed_cells_wit
     page.context.close()
 
 
+def test_last_years_figures(console_world: ConsoleWorld, browser: Any) -> None:
+    """The demo's history reaches into last year: its months are all there, as published."""
+    page = sign_in(browser, console_world.console(OBSERVER))
+    last = _year(page) - 1
+    page.select_option("select[name=year]", str(last))
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert _year(page) == last
+    headings = page.locator("#table-participation thead th").all_inner_texts()
+    assert headings[1:] == [f"{m}月" for m in range(1, 13)] + ["全年"]
+    k, cells = _hub_cells(console_world, "PARTICIPATION_RATE", last)
+    _assert_as_published(page, "table-participation", cells, k, rates=True)
+    _, obligations = _hub_cells(console_world, "OBLIGATIONS", last)
+    _assert_as_published(page, "table-obligations", obligations, k, rates=False)
+    page.context.close()
+
+
 def test_a_bad_year_is_said_and_the_page_still_answers(console_world: ConsoleWorld,
                                                        browser: Any) -> None:
     page = sign_in(browser, console_world.console(OBSERVER), width="phone")

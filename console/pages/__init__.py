@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import members
+from console.pages import members, stats
 
 __all__ = ["PAGE_MODULES"]
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
+    stats,
 )

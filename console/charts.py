@@ -7,7 +7,7 @@ escaped here, so a page may put the result into a template as it is. The SVG use
 attributes and classes only, never `style` attributes (the policy forbids inline styles).
 
 Suppressed figures (the hub's small-cell suppression) are drawn as what they are: a bar with
-no length and the text "<5" (the table's minimum), a gap in a line; never a number the hub
+no length and the text "*" (withheld: maybe small, maybe protecting a small neighbour), a gap in a line; never a number the hub
 withheld. A figure that does not exist ("no activity that month") is "—" in a bar chart and a
 gap in a line. Each chart has a <title> and a <desc> for screen readers; the page puts the same
 figures in a table beside it.
@@ -166,7 +166,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, min_count: int,
 
 def _bar_text(bar: Bar, min_count: int, percent: bool, unit: str) -> str:
     if bar.suppressed:
-        return f"<{min_count}（不公布）"
+        return "*（不公布）"
     if bar.value is None:
         return "—"
     return format_value(bar.value, percent=percent) + ("" if percent else unit)

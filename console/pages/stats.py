@@ -6,7 +6,8 @@ its table beside it.
 
 Every figure comes from the hub's `statistics` query as the hub published it: a cell the hub
 suppressed (fewer people than its minimum, or a complement protecting one) is shown as
-"<5" (a count) or "—" (a rate), never as a number; the page computes no figure of its own
+"*" (a count: a cell withheld to protect a small neighbour may itself be large, so never
+"<5") or "—" (a rate), never as a number; the page computes no figure of its own
 from the cells, so nothing withheld can be given back by subtraction here either.
 """
 
@@ -112,7 +113,8 @@ def _year(request: Request) -> tuple[int, str | None]:
 
 def _count_text(node: dict[str, Any], min_count: int) -> Cell:
     if node.get("suppressed"):
-        return Cell(f"<{min_count}", True)
+        # "*", not "<5": a cell withheld to protect a small neighbour may be large itself
+        return Cell("*", True)
     count = node.get("count")
     return Cell("" if count is None else str(count), False, count)
 

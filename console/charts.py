@@ -9,8 +9,8 @@ attributes and classes only, never `style` attributes (the policy forbids inline
 Suppressed figures (the hub's small-cell suppression) are drawn as what they are: a bar with
 no length and the text "*" (withheld: maybe small, maybe protecting a small neighbour), a gap
 in a line; never a number the hub withheld. A figure that does not exist ("no activity that
-month") is "—" in a bar chart and a gap in a line. Each chart has a <title> and a <desc> for screen readers; the page puts the same
-figures in a table beside it.
+month") is "—" in a bar chart and a gap in a line. Each chart has a <title> and a <desc> for
+screen readers; the page puts the same figures in a table beside it.
 """
 
 from __future__ import annotations

@@ -165,8 +165,9 @@ def test_every_package_is_placed() -> None:
 
 #: what the console may import of the hub: the party client and the core it stands on. It is
 #: built only on the public GraphQL schema, as a partner's front-end team would build it
+#: (hub.letter_signing: a party signs its letters with its own key, as `yanxing letter sign`)
 CONSOLE_MAY_IMPORT = ("hub.client", "hub.errors", "hub.party_token", "hub.jws", "hub.clock",
-                      "hub.canonical_json")
+                      "hub.canonical_json", "hub.letter_signing")
 
 
 def test_the_console_uses_only_the_party_client() -> None:

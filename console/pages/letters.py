@@ -72,7 +72,8 @@ query ConsoleLetters($year: Int, $first: Int) {
 LETTER = """
 query ConsoleLetter($member: ID!, $year: Int!) {
   evaluationLetters(filter: {memberKey: $member, year: $year}, first: 20) {
-    nodes { number state senderParty recipientParty payload digest envelope }
+    nodes { number state senderParty recipientParty payload digest envelope
+            signature { party } acknowledgement { party } }
   }
 }
 """
@@ -265,6 +266,13 @@ async def _stored_letter(request: Request, session: Session, form: Any
     return int(number), year, key, found
 
 
+def _done_by(letter: dict[str, Any], step: str, party: str) -> bool:
+    """Whether this party already took `step` (signature, acknowledgement) on the letter: a
+    second click then says so instead of signing again (a new signature's time differs, so
+    the hub would see other input under the same idempotency key)."""
+    return ((letter.get(step) or {}).get("party")) == party
+
+
 @require_official(PAGE)
 async def sign(request: Request, session: Session) -> Response:
     """Sign the letter's payload with the party's key (hub.letter_signing, as the CLI does)
@@ -274,6 +282,9 @@ async def sign(request: Request, session: Session) -> Response:
     hub = hub_of(request)
     try:
         number, year_, key, found = await _stored_letter(request, session, form)
+        if _done_by(found, "signature", console_of(request).party):
+            session.flash.append(("ok", f"第 {number} 号函已由本方签署（重复提交，未重复签署）。"))
+            return _back(year_)
         try:
             envelope = sign_letter(letter_payload(str(found["payload"])),
                                    hub.credentials.key, hub.credentials.kid)
@@ -297,6 +308,9 @@ async def acknowledge(request: Request, session: Session) -> Response:
     hub = hub_of(request)
     try:
         number, year_, key, found = await _stored_letter(request, session, form)
+        if _done_by(found, "acknowledgement", console_of(request).party):
+            session.flash.append(("ok", f"第 {number} 号函已由本方确认（重复提交，未重复确认）。"))
+            return _back(year_)
         envelope = found.get("envelope")
         if not isinstance(envelope, dict) or envelope.get("payload") != found["payload"]:
             raise HubFailure("STATE_CONFLICT", f"第 {number} 号函尚未经流入地签署，不能确认。")

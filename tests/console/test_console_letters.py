@@ -98,6 +98,8 @@ def test_draft_sign_download_and_acknowledge_a_letter(console_world: ConsoleWorl
     # sign: the console signs the payload with 成都's key, server-side
     page.goto(chengdu.url + "/letters")
     row = page.locator(f"#drafts tr[data-letter='{number}']")
+    again = _form(page, row)
+    again["idempotency_key"] = row.locator("input[name=idempotency_key]").input_value()
     row.locator("form[action='/letters/sign'] button").click()
     page.wait_for_load_state("networkidle")
     assert "已用本方密钥签署" in page.locator("p.flash.ok").inner_text()
@@ -107,6 +109,9 @@ def test_draft_sign_download_and_acknowledge_a_letter(console_world: ConsoleWorl
     letter = _letter(world, DESTINATION, key, year)
     assert letter["state"] == "SIGNED" and letter["signature"]["party"] == DESTINATION
     assert letter["signature"]["kid"] == world.hub.trust.party_keys[DESTINATION][0]
+    # the same form again (a double click): said, not signed twice
+    assert "重复提交，未重复签署" in page.request.post(chengdu.url + "/letters/sign",
+                                                 form=again).text()
     assert world.sql("SELECT action, party, official FROM exchange_entries WHERE answers = ? "
                      "AND action = 'evaluation_letter_signature'", number) == [
         ("evaluation_letter_signature", DESTINATION, chengdu.user)]

@@ -5,7 +5,8 @@ The claim's life cycle is the hub's (schema: claimTask -> reportTaskCompletion -
 reviewTaskCompletion): the party that recorded a claim reports its completion, and only the
 publisher reviews it, so "claims to confirm" are the REPORTED claims of the tasks this party
 published. Confirming awards the task's points in the hub's points ledger; the table here is
-read back from it (`points`), summed per member over every page the hub gives.
+read back from it (`points`), summed per member over up to POINT_PAGES pages of 100 awards
+(the page says when there were more; the total shown is always the hub's `totalPoints`).
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ async def fetch_document(hub: ConsoleHub, official: Official, page: str, path: s
     """GET `path` (absolute, on the hub) as `official` from console page `page`."""
     if not path.startswith("/") or path.startswith("//"):
         raise ValueError(f"not a path on the hub: {path!r}")
-    credentials = dataclasses.replace(hub.credentials, user=official.user)
+    credentials = dataclasses.replace(hub.credentials, user=official.user,
+                                      purpose=hub.config.purpose_for(page))
     headers = {"Authorization": f"Bearer {credentials.token()}",
                "X-Request-Id": f"console-{page}-{secrets.token_hex(6)}"}
     try:

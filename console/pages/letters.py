@@ -27,7 +27,7 @@ from console.chinatime import china_time, china_today
 from console.downloads import fetch_document
 from console.hub import ConsoleHub, HubFailure
 from console.officials import Official
-from console.pages.tasks import own_organizations, readable_warnings
+from console.pages.tasks import own_organizations
 from console.sessions import Session
 from console.web import (
     SECURITY_HEADERS,
@@ -186,8 +186,7 @@ async def letters_page(request: Request, session: Session) -> Response:
                   total=conn.get("totalCount", 0), drafts=drafts, sent=sent,
                   received=received, sender=sender, orgs=orgs, members=members,
                   chosen=request.query_params.get("member", ""),
-                  recommendations=RECOMMENDATIONS,
-                  warnings=readable_warnings(answer.warnings),
+                  recommendations=RECOMMENDATIONS, warnings=answer.warnings,
                   form_key=secrets.token_urlsafe(18), keys=keys, cst=china_time)
 
 

@@ -23,7 +23,6 @@ from starlette.routing import Route
 
 from console.chinatime import china_time, china_today
 from console.hub import ConsoleHub, HubFailure
-from console.messages import MESSAGES
 from console.officials import Official
 from console.sessions import Session
 from console.web import Page, checked_form, console_of, hub_of, render, require_official
@@ -119,18 +118,6 @@ async def own_organizations(hub: ConsoleHub, official: Official, party: str, pag
     return sorted(found, key=lambda o: str(o.get("code")))
 
 
-#: what a field-level refusal means on these pages: the only protected field they ask for is
-#: the member's name, so "the contract does not grant this" reads as what it hides
-NAMES_HIDDEN = "部分党员的姓名未经协议授权本方查看，表中显示为“（未授权）”。"
-
-
-def readable_warnings(warnings: tuple[str, ...]) -> tuple[str, ...]:
-    """Partial-result sentences, a refused name said as such (others, e.g. a system down,
-    as they are)."""
-    denied = MESSAGES["CONTRACT_DENIED"]
-    return tuple(dict.fromkeys(NAMES_HIDDEN if w == denied else w for w in warnings))
-
-
 def _points_table(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Awards summed per member, highest first."""
     rows: dict[str, dict[str, Any]] = {}
@@ -193,7 +180,7 @@ async def tasks_page(request: Request, session: Session) -> Response:
                   ours=ours, to_review=to_review, party=console.party, year=year,
                   years=list(range(china_today().year, china_today().year - 3, -1)),
                   totals=totals, table=_points_table(awards), more=more,
-                  warnings=readable_warnings(answer.warnings + point_warnings),
+                  warnings=tuple(dict.fromkeys(answer.warnings + point_warnings)),
                   kinds=KINDS, form_key=secrets.token_urlsafe(18),
                   default_deadline=china_today().replace(month=12, day=31).isoformat(),
                   cst=china_time, review_keys={c["number"]: secrets.token_urlsafe(18)

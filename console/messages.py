@@ -74,7 +74,9 @@ def explain_error(error: Mapping[str, Any]) -> str:
     extensions = error.get("extensions") or {}
     code = extensions.get("code")
     sentence = explain(str(code) if code else None)
-    if code == "CONTRACT_DENIED" and error.get("path"):
+    # a field inside an answer withheld (path deeper than the top-level field) reads as a
+    # blank; a refused query or mutation (path of one field) is a refusal, said as one
+    if code == "CONTRACT_DENIED" and len(error.get("path") or ()) > 1:
         return "部分党员的部分信息按双向共管协议不向本方提供，已留空。"
     if code == "CONTRACT_DENIED":
         titles = [str(t) for t in extensions.get("contracts") or () if t]

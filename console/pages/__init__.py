@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import members, stats
+from console.pages import letters, members, stats, tasks
 
 __all__ = ["PAGE_MODULES"]
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
+    tasks,
+    letters,
     stats,
 )

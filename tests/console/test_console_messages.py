@@ -50,3 +50,11 @@ def test_a_value_withheld_for_some_members_is_not_a_refusal() -> None:
     blank = explain_error({"path": ["members", "nodes", 3, "phone"],
                            "extensions": {"code": "CONTRACT_DENIED"}})
     assert "留空" in blank and "未授权此项操作" not in blank
+
+
+def test_a_refused_mutation_is_a_refusal_not_a_blank() -> None:
+    """A mutation or top-level query the contracts refuse carries a path of one field (e.g.
+    reviewTaskCompletion by a party that did not publish the task): it is said as refused."""
+    refused = explain_error({"path": ["reviewTaskCompletion"],
+                             "extensions": {"code": "CONTRACT_DENIED"}})
+    assert refused.startswith(MESSAGES["CONTRACT_DENIED"]) and "留空" not in refused

@@ -138,6 +138,7 @@ def measure_full(origin: Path, destination: Path) -> dict[str, Any]:
         total = time.perf_counter() - started
         return {"seconds": total, "cpu_seconds": time.process_time() - cpu,
                 "read_seconds": read, "read_origin_seconds": read_origin,
+                "read_stages": {"origin": dict(o.seconds), "destination": dict(d.seconds)},
                 "stages": result.outcome.seconds, "counts": result.document["counts"],
                 "rows": [o.size, d.size]}
 
@@ -173,6 +174,10 @@ def _in_process(kind: str, origin: Path, destination: Path) -> dict[str, Any]:
     return result
 
 
+def _stages(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.2f}" for name, value in seconds.items()) + " s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, action="append",
@@ -204,7 +209,9 @@ def main() -> None:
                   f"{base['joined']:,} joined")
             print(f"  full run:   {full['seconds']:.2f} s wall, {full['cpu_seconds']:.2f} s CPU "
                   f"({full['read_seconds']:.2f} s read), peak RSS {full['peak_rss_mb']:.0f} MB")
-            print(f"  stages:     {full['stages']}")
+            for side in ("origin", "destination"):
+                print(f"  read {side + ':':<12} " + _stages(full["read_stages"][side]))
+            print("  then:       " + _stages(full["stages"]))
             print(f"  ratio:      {full['seconds'] / base['seconds']:.2f}x baseline wall, "
                   f"{full['cpu_seconds'] / base['cpu_seconds']:.2f}x CPU (aim <= 3x)")
             print(f"  candidates: {candidates:.2f} s = "

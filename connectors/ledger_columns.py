@@ -207,7 +207,16 @@ def _convert_series(connector: LedgerConnector, entity: str, spec: FieldMapping,
         else:
             values = kept.str.strip_chars()
             clean = (values.is_not_null() & (values != "")).fill_null(False)
-        todo = (~clean).arg_true().to_list()
+        # blank cells (a destination ledger's empty origin columns: every row) are None
+        # without a Python call each; only a required column reports them
+        blank = (kept.str.strip_chars().fill_null("") == "").fill_null(True)
+        if blank.any():
+            values = pl.select(pl.when(blank).then(pl.lit(None, pl.Utf8))
+                               .otherwise(values)).to_series()
+            if required:
+                for position in blank.arg_true().to_list():
+                    report(position, None, None, None)
+        todo = (~clean & ~blank).arg_true().to_list()
         raws = kept.gather(todo).to_list() if todo else []
         fixed = []
         for position, value in zip(todo, raws):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -151,6 +152,8 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     workbook): raised before anything else."""
     connector = LedgerConnector(mapping)
     label = file.name
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     try:
         read = await read_columns(connector, "member", text=_text)
     except ConnectorConfigError as exc:
@@ -166,19 +169,24 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     bad = tuple(BadRow(side.value, i.location.where, i.location.row, i.column, i.code,
                        i.message, i.local_id)
                 for i in sorted(read.issues, key=lambda i: (i.location.row or 0, i.column or "")))
+    seconds["parse_validate"] = _lap(started)
+    started = time.perf_counter()
     n = len(read.local_ids)
     empty = pl.Series([None] * n, dtype=pl.Utf8)
     values = read.values
     ids = values["id_number"]
     phones = values.get("phone", empty)
+    keys, phone_keys = _hashes(secret, ids), _hashes(secret, phones, "phone:")
+    seconds["hash"] = _lap(started)
+    started = time.perf_counter()
     columns: dict[str, Any] = {
-        "source": [mapping.source.name] * n,
+        "source": pl.repeat(mapping.source.name, n, dtype=pl.Utf8, eager=True),
         "local_id": read.local_ids,
         "row": read.rows,
-        "key": _hashes(secret, ids),
+        "key": keys,
         "id_region": ids.str.slice(0, 6),
         "birth_date": _texts(values.get("birth_date", empty)),
-        "phone": _hashes(secret, phones, "phone:"),
+        "phone": phone_keys,
         "phone_masked": pl.select(pl.when(phones.str.len_chars() >= 8).then(
             phones.str.slice(0, 3) + "****" + phones.str.slice(-4)).otherwise(
             pl.lit(None, pl.Utf8))).to_series(),
@@ -186,9 +194,24 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     }
     for name in _PLAIN:
         columns[name] = _texts(values.get(name, empty))
-    data = await asyncio.to_thread(file.read_bytes)
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return Ledger(side, label, digest, frame_of(columns), bad, owners)
+    frame = frame_of(columns)
+    seconds["frame"] = _lap(started)
+    started = time.perf_counter()
+    digest = await asyncio.to_thread(_file_digest, file)
+    seconds["file_digest"] = _lap(started)
+    return Ledger(side, label, digest, frame, bad, owners, seconds)
+
+
+def _lap(started: float) -> float:
+    return round(time.perf_counter() - started, 4)
+
+
+def _file_digest(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
 
 
 async def read_ledger_index(session: AsyncSession, sources: Sequence[str], *, side: Side,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,13 +81,20 @@ async def compute(origin: Ledger, destination: Ledger, params: Parameters, *, ru
     outcome = await asyncio.to_thread(reconcile, origin, destination, params,
                                       decisions=decisions)
     await tell("report", 0.7)
+    started = time.perf_counter()
     rows = await asyncio.to_thread(rows_of, outcome, origin, destination)
+    outcome.seconds["report_rows"] = round(time.perf_counter() - started, 4)
+    started = time.perf_counter()
     parties = {"origin": next(iter(sorted(origin.owners)), "origin"),
                "destination": next(iter(sorted(destination.owners)), "destination")}
-    document = build_document(run_id=run_id, contract=contract, parties=parties, params=params,
-                              origin=origin, destination=destination, outcome=outcome,
-                              rows=rows)
+    document = await asyncio.to_thread(
+        lambda: build_document(run_id=run_id, contract=contract, parties=parties,
+                               params=params, origin=origin, destination=destination,
+                               outcome=outcome, rows=rows))
+    outcome.seconds["digest"] = round(time.perf_counter() - started, 4)
+    started = time.perf_counter()
     envelope = sign_report(document, hub_key, hub_kid) if hub_key and hub_kid else None
+    outcome.seconds["sign"] = round(time.perf_counter() - started, 4)
     return Result(document, envelope, rows, outcome, origin, destination)
 
 

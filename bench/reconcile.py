@@ -139,7 +139,10 @@ def measure_full(origin: Path, destination: Path) -> dict[str, Any]:
         return {"seconds": total, "cpu_seconds": time.process_time() - cpu,
                 "read_seconds": read, "read_origin_seconds": read_origin,
                 "read_stages": {"origin": dict(o.seconds), "destination": dict(d.seconds)},
-                "stages": result.outcome.seconds, "counts": result.document["counts"],
+                "read_cpu": {"origin": dict(o.cpu_seconds),
+                             "destination": dict(d.cpu_seconds)},
+                "stages": result.outcome.seconds, "cpu": result.outcome.cpu_seconds,
+                "counts": result.document["counts"],
                 "rows": [o.size, d.size]}
 
     out = asyncio.run(run())
@@ -174,8 +177,9 @@ def _in_process(kind: str, origin: Path, destination: Path) -> dict[str, Any]:
     return result
 
 
-def _stages(seconds: dict[str, float]) -> str:
-    return ", ".join(f"{name} {value:.2f}" for name, value in seconds.items()) + " s"
+def _stages(wall: dict[str, float], cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.2f} ({cpu.get(name, 0.0):.2f})"
+                     for name, value in wall.items())
 
 
 def main() -> None:
@@ -203,19 +207,24 @@ def main() -> None:
             base = _in_process("baseline", origin, destination)
             full = _in_process("full", origin, destination)
             candidates = full["stages"].get("candidates", 0.0)
+            candidates_cpu = full["cpu"].get("candidates", 0.0)
             print(f"  rows:       {full['rows'][0]:,} origin, {full['rows'][1]:,} destination")
             print(f"  baseline:   {base['seconds']:.2f} s wall, {base['cpu_seconds']:.2f} s CPU "
                   f"({base['read_seconds']:.2f} s read), peak RSS {base['peak_rss_mb']:.0f} MB, "
                   f"{base['joined']:,} joined")
             print(f"  full run:   {full['seconds']:.2f} s wall, {full['cpu_seconds']:.2f} s CPU "
                   f"({full['read_seconds']:.2f} s read), peak RSS {full['peak_rss_mb']:.0f} MB")
+            print("  stages, wall seconds (CPU seconds):")
             for side in ("origin", "destination"):
-                print(f"  read {side + ':':<12} " + _stages(full["read_stages"][side]))
-            print("  then:       " + _stages(full["stages"]))
+                print(f"    read {side + ':':<12} "
+                      + _stages(full["read_stages"][side], full["read_cpu"][side]))
+            print("    then:             " + _stages(full["stages"], full["cpu"]))
             print(f"  ratio:      {full['seconds'] / base['seconds']:.2f}x baseline wall, "
                   f"{full['cpu_seconds'] / base['cpu_seconds']:.2f}x CPU (aim <= 3x)")
             print(f"  candidates: {candidates:.2f} s = "
-                  f"{100 * candidates / full['seconds']:.1f} % of the run (aim <= 25 %)")
+                  f"{100 * candidates / full['seconds']:.1f} % of the run wall, "
+                  f"{candidates_cpu:.2f} s = {100 * candidates_cpu / full['cpu_seconds']:.1f} % "
+                  "of its CPU (aim <= 25 %)")
             print(f"  counts:     {full['counts']}")
 
 

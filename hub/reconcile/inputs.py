@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from connectors.mapping import SourceMapping, load_mapping, parse_mapping
 from hub.errors import RequestError
 from hub.model import Side
 from hub.reconcile.ledger import BadRow, Ledger, frame_digest, frame_of
+from hub.reconcile.timing import Stopwatch
 from hub.store.models import MemberRow, SourceLinkRow
 
 __all__ = ["LedgerInvalid", "REQUIRED_FIELDS", "ledger_mapping", "read_ledger_file",
@@ -152,8 +152,7 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     workbook): raised before anything else."""
     connector = LedgerConnector(mapping)
     label = file.name
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
+    watch = Stopwatch()
     try:
         read = await read_columns(connector, "member", text=_text)
     except ConnectorConfigError as exc:
@@ -169,16 +168,14 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     bad = tuple(BadRow(side.value, i.location.where, i.location.row, i.column, i.code,
                        i.message, i.local_id)
                 for i in sorted(read.issues, key=lambda i: (i.location.row or 0, i.column or "")))
-    seconds["parse_validate"] = _lap(started)
-    started = time.perf_counter()
+    watch.lap("parse_validate")
     n = len(read.local_ids)
     empty = pl.Series([None] * n, dtype=pl.Utf8)
     values = read.values
     ids = values["id_number"]
     phones = values.get("phone", empty)
     keys, phone_keys = _hashes(secret, ids), _hashes(secret, phones, "phone:")
-    seconds["hash"] = _lap(started)
-    started = time.perf_counter()
+    watch.lap("hash")
     columns: dict[str, Any] = {
         "source": pl.repeat(mapping.source.name, n, dtype=pl.Utf8, eager=True),
         "local_id": read.local_ids,
@@ -195,15 +192,10 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     for name in _PLAIN:
         columns[name] = _texts(values.get(name, empty))
     frame = frame_of(columns)
-    seconds["frame"] = _lap(started)
-    started = time.perf_counter()
+    watch.lap("frame")
     digest = await asyncio.to_thread(_file_digest, file)
-    seconds["file_digest"] = _lap(started)
-    return Ledger(side, label, digest, frame, bad, owners, seconds)
-
-
-def _lap(started: float) -> float:
-    return round(time.perf_counter() - started, 4)
+    watch.lap("file_digest")
+    return Ledger(side, label, digest, frame, bad, owners, watch.wall, watch.cpu)
 
 
 def _file_digest(file: Path) -> str:

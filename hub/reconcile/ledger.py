@@ -61,8 +61,9 @@ class Ledger:
     bad_rows: tuple[BadRow, ...] = ()
     #: parties owning the records (the side's party; the file's submitter)
     owners: frozenset[str] = field(default_factory=frozenset)
-    #: seconds per reading stage (parse_validate, hash, frame, file_digest), for benchmarks
+    #: wall and CPU seconds per reading stage (parse_validate, hash, frame, file_digest)
     seconds: Mapping[str, float] = field(default_factory=dict)
+    cpu_seconds: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

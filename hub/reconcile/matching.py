@@ -20,7 +20,6 @@ the scoring of the few candidate pairs blocking leaves):
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from hub.contracts.model import region_prefix
 from hub.model import FIELD_AUTHORITY, Authority
 from hub.reconcile.ledger import COLUMNS, COMPARED_FIELDS, Ledger
 from hub.reconcile.names import TRADITIONAL_PAIRS, name_similarity
+from hub.reconcile.timing import Stopwatch
 
 __all__ = ["CATEGORIES", "RowScope", "Parameters", "Outcome", "reconcile", "pair_id",
            "authority_of", "Progress"]
@@ -88,7 +88,9 @@ class Outcome:
     frames: dict[str, pl.DataFrame]
     in_scope: dict[str, int]
     out_of_scope: dict[str, int]
+    #: wall and CPU seconds per stage (hub.reconcile.timing)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -296,14 +298,10 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
     """Reconcile two ledgers; `decisions` maps pair ids to "confirmed" / "rejected"."""
     decisions = decisions or {}
     report = progress or (lambda stage, share: None)
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
+    watch = Stopwatch()
 
     def lap(stage: str, share: float) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        seconds[stage] = round(now - started, 4)
-        started = now
+        watch.lap(stage)
         report(stage, share)
 
     o_all, d_all = origin.frame, destination.frame
@@ -371,6 +369,7 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
         in_scope={"origin": o_in.height, "destination": d_in.height},
         out_of_scope={"origin": o_all.height - o_in.height,
                       "destination": d_all.height - d_in.height},
-        seconds=seconds,
+        seconds=watch.wall,
+        cpu_seconds=watch.cpu,
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from hub.reconcile.ledger import Ledger
 from hub.reconcile.matching import Outcome, Parameters, reconcile
 from hub.reconcile.report import build_document, rows_of, sign_report
 from hub.reconcile.store import decisions_for, fail_run, finish_run, set_progress
+from hub.reconcile.timing import Stopwatch
 
 __all__ = ["SideInput", "Result", "load_side", "compute", "run_job"]
 
@@ -81,20 +81,20 @@ async def compute(origin: Ledger, destination: Ledger, params: Parameters, *, ru
     outcome = await asyncio.to_thread(reconcile, origin, destination, params,
                                       decisions=decisions)
     await tell("report", 0.7)
-    started = time.perf_counter()
+    watch = Stopwatch()
     rows = await asyncio.to_thread(rows_of, outcome, origin, destination)
-    outcome.seconds["report_rows"] = round(time.perf_counter() - started, 4)
-    started = time.perf_counter()
+    watch.lap("report_rows")
     parties = {"origin": next(iter(sorted(origin.owners)), "origin"),
                "destination": next(iter(sorted(destination.owners)), "destination")}
     document = await asyncio.to_thread(
         lambda: build_document(run_id=run_id, contract=contract, parties=parties,
                                params=params, origin=origin, destination=destination,
                                outcome=outcome, rows=rows))
-    outcome.seconds["digest"] = round(time.perf_counter() - started, 4)
-    started = time.perf_counter()
+    watch.lap("digest")
     envelope = sign_report(document, hub_key, hub_kid) if hub_key and hub_kid else None
-    outcome.seconds["sign"] = round(time.perf_counter() - started, 4)
+    watch.lap("sign")
+    outcome.seconds.update(watch.wall)
+    outcome.cpu_seconds.update(watch.cpu)
     return Result(document, envelope, rows, outcome, origin, destination)
 
 

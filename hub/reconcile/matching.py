@@ -311,15 +311,18 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
     d_first, d_dupes = _split_duplicates(d_in)
     lap("scope", 0.15)
 
-    # keys are unique on each side now, and a null key joins nothing: one join on the key
-    # finds the pairs, one anti join on it each side's rest (null keys stay in the rest)
+    # keys are unique on each side now, and a null key joins nothing: one full join on the
+    # key gives the pairs and each side's rest (null keys among the rest), where an inner
+    # join and two anti joins would hash the million keys three times
     o_pref, d_pref = _prefixed(o_first, "o_"), _prefixed(d_first, "d_")
-    exact = o_pref.join(d_pref, left_on="o_key", right_on="d_key", how="inner",
-                        coalesce=False)
-    o_left = o_pref.join(d_pref.select("d_key"), left_on="o_key", right_on="d_key",
-                         how="anti")
-    d_left = d_pref.join(o_pref.select("o_key"), left_on="d_key", right_on="o_key",
-                         how="anti")
+    del o_first, d_first
+    full = o_pref.join(d_pref, left_on="o_key", right_on="d_key", how="full",
+                       coalesce=False)
+    has_o, has_d = pl.col("o_source").is_not_null(), pl.col("d_source").is_not_null()
+    exact = full.filter(has_o & has_d)
+    o_left = full.filter(~has_d).select(o_pref.columns)
+    d_left = full.filter(~has_o).select(d_pref.columns)
+    del full
     lap("exact", 0.5)
 
     candidates = _candidates(o_left, d_left, params)

@@ -102,10 +102,19 @@ def _bad_frame(bad: Sequence[BadRow]) -> pl.DataFrame:
         schema={c: pl.Int64 if c == "row" else pl.Utf8 for c in BAD_COLUMNS})
 
 
-def rows_of(outcome: Outcome, origin: Ledger, destination: Ledger) -> dict[str, pl.DataFrame]:
+def rows_of(outcome: Outcome, origin: Ledger, destination: Ledger, *,
+            release: bool = False) -> dict[str, pl.DataFrame]:
     """Every row of every category, as flat frames in a stable order (columns sorted, so a
-    row's JSON is its canonical form)."""
-    rows = {c: _pair_frame(c, outcome.frames[c]) for c in CATEGORIES if c != "bad_row"}
+    row's JSON is its canonical form). `release`: replace each category's pair frame in
+    `outcome` by its flat rows as they are built (same height, so `outcome.counts` holds),
+    instead of keeping both: at a million rows the two copies are 600 MB of string views."""
+    rows: dict[str, pl.DataFrame] = {}
+    for c in CATEGORIES:
+        if c == "bad_row":
+            continue
+        rows[c] = _pair_frame(c, outcome.frames[c])
+        if release:
+            outcome.frames[c] = rows[c]
     rows["bad_row"] = _bad_frame((*origin.bad_rows, *destination.bad_rows))
     return rows
 

@@ -82,7 +82,7 @@ async def compute(origin: Ledger, destination: Ledger, params: Parameters, *, ru
                                       decisions=decisions)
     await tell("report", 0.7)
     watch = Stopwatch()
-    rows = await asyncio.to_thread(rows_of, outcome, origin, destination)
+    rows = await asyncio.to_thread(lambda: rows_of(outcome, origin, destination, release=True))
     watch.lap("report_rows")
     parties = {"origin": next(iter(sorted(origin.owners)), "origin"),
                "destination": next(iter(sorted(destination.owners)), "destination")}

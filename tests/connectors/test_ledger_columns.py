@@ -32,7 +32,14 @@ def odd_rows() -> list[list[Any]]:
         [6, "周敏二", "女", make_id_number(sequence=24), "1991", "13800138002", None, None, None,
          None],
         [None, "无编号", "女", make_id_number(sequence=25), None, None, None, None, None, None],
+        # one mistyped digit (the check character no longer fits), with stray spaces
+        [11, "钱七", "女", f" {_spoil(make_id_number(sequence=26))} ", "1990-01-01", None,
+         None, None, None, None],
     ]
+
+
+def _spoil(number: str) -> str:
+    return number[:15] + ("1" if number[15] != "1" else "2") + number[16:]
 
 
 def _issues(issues: Any) -> list[tuple[Any, ...]]:

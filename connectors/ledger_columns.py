@@ -22,7 +22,6 @@ from itertools import islice, zip_longest
 from typing import TYPE_CHECKING, Any
 
 from connectors._values import INVALID_ID_NUMBER, ValueProblem, convert, mask_raw
-
 from connectors.base import DataIssue, Location
 from connectors.idcard import CHECK_CHARACTERS
 from connectors.ledger import LedgerConnector, LedgerFileError, header_key

@@ -289,7 +289,13 @@ def _one_side(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
     """Rows of one side only, as pairs with the other side empty."""
     other = "d_" if prefix == "o_" else "o_"
     empty = [pl.lit(None, pl.Int64 if c == "row" else pl.Utf8).alias(other + c) for c in COLUMNS]
-    return frame.with_columns(empty)
+    return frame.with_columns(*empty, pl.lit(None, pl.UInt32).alias(other + "_pos"))
+
+
+def _in_order(frame: pl.DataFrame, *first: str) -> pl.DataFrame:
+    """The report's order: by the origin record's position in its ledger, then the
+    destination's (one-sided rows where their side's record falls)."""
+    return frame.sort([*first, "o__pos", "d__pos"], nulls_last=True, maintain_order=True)
 
 
 def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
@@ -304,25 +310,31 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
         watch.lap(stage)
         report(stage, share)
 
-    o_all, d_all = origin.frame, destination.frame
+    # each record's position in its ledger: the report's order (pairs by origin position,
+    # then destination position), sorted as integers rather than as four text columns
+    o_all = origin.frame.with_row_index("_pos")
+    d_all = destination.frame.with_row_index("_pos")
     o_in = _in_scope(o_all, params.scope, "origin")
     d_in = _in_scope(d_all, params.scope, "destination")
     o_first, o_dupes = _split_duplicates(o_in)
     d_first, d_dupes = _split_duplicates(d_in)
     lap("scope", 0.15)
 
-    # keys are unique on each side now, and a null key joins nothing: one full join on the
-    # key gives the pairs and each side's rest (null keys among the rest), where an inner
-    # join and two anti joins would hash the million keys three times
+    # keys are unique on each side now, and a null key joins nothing: one full join of the
+    # keys and positions alone gives the pairs and each side's rest (null keys among the
+    # rest); the records are then gathered by position, so no two-million-row frame of
+    # every column is ever made (and the keys are hashed once, not three times)
     o_pref, d_pref = _prefixed(o_first, "o_"), _prefixed(d_first, "d_")
     del o_first, d_first
-    full = o_pref.join(d_pref, left_on="o_key", right_on="d_key", how="full",
-                       coalesce=False)
-    has_o, has_d = pl.col("o_source").is_not_null(), pl.col("d_source").is_not_null()
-    exact = full.filter(has_o & has_d)
-    o_left = full.filter(~has_d).select(o_pref.columns)
-    d_left = full.filter(~has_o).select(d_pref.columns)
-    del full
+    links = o_pref.select("o_key", "o__pos").with_row_index("_o").join(
+        d_pref.select("d_key", "d__pos").with_row_index("_d"), left_on="o_key",
+        right_on="d_key", how="full", coalesce=False).select("_o", "_d")
+    both = links.filter(pl.col("_o").is_not_null() & pl.col("_d").is_not_null()).sort("_o")
+    exact = pl.concat([o_pref.gather(both["_o"]), d_pref.gather(both["_d"])],
+                      how="horizontal")
+    o_left = o_pref.gather(links.filter(pl.col("_d").is_null())["_o"].sort())
+    d_left = d_pref.gather(links.filter(pl.col("_o").is_null())["_d"].sort())
+    del links, both
     lap("exact", 0.5)
 
     candidates = _candidates(o_left, d_left, params)
@@ -335,26 +347,32 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
     ], how="diagonal_relaxed") if confirmed.height else _with_pair_columns(exact, "id") \
         .with_columns(pl.lit(None, pl.Utf8).alias("pair"))
     del exact
-    compared = _compare(matched)
+    # one sort puts the compared pairs in category, then report, order: each category is
+    # then a slice of it (no copy), where splitting and sorting each would copy twice
+    compared = _in_order(_compare(matched), "category")
     del matched
     o_taken = pl.concat([confirmed.select("o_source", "o_local_id"),
                          pending.select("o_source", "o_local_id")])
     d_taken = pl.concat([confirmed.select("d_source", "d_local_id"),
                          pending.select("d_source", "d_local_id")])
-    origin_only = _one_side(o_left.join(o_taken, on=["o_source", "o_local_id"], how="anti"),
-                            "o_")
+    origin_only = _one_side(o_left.join(o_taken, on=["o_source", "o_local_id"], how="anti",
+                                        maintain_order="left"), "o_")
     destination_only = _one_side(
-        d_left.join(d_taken, on=["d_source", "d_local_id"], how="anti"), "d_")
-    duplicates = pl.concat([_one_side(_prefixed(o_dupes, "o_"), "o_"),
-                            _one_side(_prefixed(d_dupes, "d_"), "d_")], how="diagonal_relaxed")
-    # one pass splits the compared pairs (three filters would copy them three times)
-    split = compared.partition_by("category", as_dict=True, include_key=True)
-    empty = compared.clear()
-    del compared
+        d_left.join(d_taken, on=["d_source", "d_local_id"], how="anti",
+                    maintain_order="left"), "d_")
+    duplicates = _in_order(pl.concat([_one_side(_prefixed(o_dupes, "o_"), "o_"),
+                                      _one_side(_prefixed(d_dupes, "d_"), "d_")],
+                                     how="diagonal_relaxed"))
+    sizes = compared.group_by("category").len()
+    size = dict(zip(sizes["category"].to_list(), sizes["len"].to_list()))
+    start: dict[str, int] = {}
+    offset = 0
+    for name in sorted(size):
+        start[name] = offset
+        offset += size[name]
 
     def part(name: str) -> pl.DataFrame:
-        found = split.get((name,))
-        return found if found is not None else empty
+        return compared.slice(start.get(name, 0), size.get(name, 0))
 
     frames = {
         "matched": part("matched"),
@@ -362,7 +380,7 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
         "status_conflict": part("status_conflict"),
         "origin_only": origin_only,
         "destination_only": destination_only,
-        "candidate": pending,
+        "candidate": _in_order(pending),
         "duplicate": duplicates,
         "bad_row": pl.DataFrame({"n": [0] * (len(origin.bad_rows) + len(destination.bad_rows))}),
     }

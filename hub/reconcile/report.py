@@ -80,10 +80,7 @@ def _pair_frame(category: str, frame: pl.DataFrame) -> pl.DataFrame:
         .alias("s_destination_region_code"),
         pl.coalesce(col("o_status"), col("d_status")).alias("s_status"),
     ]
-    order = [c for c in ("o_source", "o_local_id", "d_source", "d_local_id")
-             if c in frame.columns]
-    if frame.height and order:
-        frame = frame.sort(order, nulls_last=True)
+    # the frame is in report order already (hub.reconcile.matching sorts it by position)
     out = frame.select(
         pl.lit(category).alias("category"),
         pl.coalesce(col("o_key"), col("d_key")).alias("key"),

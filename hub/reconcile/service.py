@@ -80,6 +80,9 @@ async def compute(origin: Ledger, destination: Ledger, params: Parameters, *, ru
     await tell("matching", 0.3)
     outcome = await asyncio.to_thread(reconcile, origin, destination, params,
                                       decisions=decisions)
+    # matching is done with the records: a caller that handed its ledgers over (run_job,
+    # the benchmark) frees their frames here, before the report's rows are built
+    origin, destination = origin.spent(), destination.spent()
     await tell("report", 0.7)
     watch = Stopwatch()
     rows = await asyncio.to_thread(lambda: rows_of(outcome, origin, destination, release=True))
@@ -113,7 +116,8 @@ async def run_job(sessions: async_sessionmaker[AsyncSession], run_id: str, *,
                    await load_side(sessions, side, secret=secret)
                    for side in (origin, destination)]
         decisions = await decisions_for(sessions, contract["id"])
-        result = await compute(ledgers[0], ledgers[1], params, run_id=run_id,
+        # handed over, not kept here, so compute can free the records after matching
+        result = await compute(ledgers.pop(0), ledgers.pop(0), params, run_id=run_id,
                                contract=contract, decisions=decisions, hub_key=hub_key,
                                hub_kid=hub_kid, stage=stage)
         await stage("saving", 0.9)

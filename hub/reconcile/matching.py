@@ -330,27 +330,48 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
         d_pref.select("d_key", "d__pos").with_row_index("_d"), left_on="o_key",
         right_on="d_key", how="full", coalesce=False).select("_o", "_d")
     both = links.filter(pl.col("_o").is_not_null() & pl.col("_d").is_not_null()).sort("_o")
-    exact = pl.concat([o_pref.gather(both["_o"]), d_pref.gather(both["_d"])],
-                      how="horizontal")
     o_left = o_pref.gather(links.filter(pl.col("_d").is_null())["_o"].sort())
     d_left = d_pref.gather(links.filter(pl.col("_o").is_null())["_d"].sort())
-    del links, both
+    del links
     lap("exact", 0.5)
 
     candidates = _candidates(o_left, d_left, params)
     confirmed, pending = _apply_decisions(candidates, decisions)
     lap("candidates", 0.8)
 
-    matched = pl.concat([
-        _with_pair_columns(exact, "id").with_columns(pl.lit(None, pl.Utf8).alias("pair")),
-        confirmed.with_columns(pl.lit("confirmed").alias("via")),
-    ], how="diagonal_relaxed") if confirmed.height else _with_pair_columns(exact, "id") \
-        .with_columns(pl.lit(None, pl.Utf8).alias("pair"))
-    del exact
-    # one sort puts the compared pairs in category, then report, order: each category is
-    # then a slice of it (no copy), where splitting and sorting each would copy twice
-    compared = _in_order(_compare(matched), "category")
-    del matched
+    # the exact pairs are compared on the compared fields alone, then every column gathered
+    # once, already in category order (a stable sort of pairs in origin order keeps that
+    # order within each category): one wide copy of the pairs, not one to compare and
+    # another to split
+    narrow = pl.concat([
+        o_pref.select([f"o_{f}" for f in COMPARED_FIELDS]).gather(both["_o"]),
+        d_pref.select([f"d_{f}" for f in COMPARED_FIELDS]).gather(both["_d"])],
+        how="horizontal")
+    flags = _compare(narrow).select("differs", "category")
+    del narrow
+    order = flags.with_row_index("_k").sort("category", maintain_order=True)["_k"]
+    flags = flags.gather(order)
+    compared = _with_pair_columns(pl.concat([
+        o_pref.gather(both["_o"].gather(order)), d_pref.gather(both["_d"].gather(order)),
+        flags], how="horizontal"), "id").with_columns(pl.lit(None, pl.Utf8).alias("pair"))
+    del both, order
+    counts = flags["category"].value_counts()
+    size = dict(zip(counts["category"].to_list(), counts["count"].to_list()))
+    del flags
+    start: dict[str, int] = {}
+    offset = 0
+    for name in sorted(size):
+        start[name] = offset
+        offset += size[name]
+    by_decision = _compare(confirmed.with_columns(pl.lit("confirmed").alias("via")))
+
+    def part(name: str) -> pl.DataFrame:
+        found = compared.slice(start.get(name, 0), size.get(name, 0))
+        extra = by_decision.filter(pl.col("category") == name)
+        if extra.height == 0:
+            return found
+        return _in_order(pl.concat([found, extra], how="diagonal_relaxed"))
+
     o_taken = pl.concat([confirmed.select("o_source", "o_local_id"),
                          pending.select("o_source", "o_local_id")])
     d_taken = pl.concat([confirmed.select("d_source", "d_local_id"),
@@ -363,17 +384,6 @@ def reconcile(origin: Ledger, destination: Ledger, params: Parameters, *,
     duplicates = _in_order(pl.concat([_one_side(_prefixed(o_dupes, "o_"), "o_"),
                                       _one_side(_prefixed(d_dupes, "d_"), "d_")],
                                      how="diagonal_relaxed"))
-    sizes = compared.group_by("category").len()
-    size = dict(zip(sizes["category"].to_list(), sizes["len"].to_list()))
-    start: dict[str, int] = {}
-    offset = 0
-    for name in sorted(size):
-        start[name] = offset
-        offset += size[name]
-
-    def part(name: str) -> pl.DataFrame:
-        return compared.slice(start.get(name, 0), size.get(name, 0))
-
     frames = {
         "matched": part("matched"),
         "differing": part("differing"),

@@ -331,7 +331,14 @@ def _csv_columns(connector: LedgerConnector, entity: EntityMapping
     if id_column is not None:
         # only the rows whose id repeats go through Python (a million distinct ids do not)
         ids = _stripped_or_null(id_column)
-        repeated = (ids.is_duplicated() & ids.is_not_null()).arg_true().to_list()
+        if ids.null_count() == 0 and ids.is_sorted():
+            # ledgers are usually numbered in order: a repeat then sits next to its first
+            # occurrence, found by comparing neighbours instead of hashing a million ids
+            twin = ((ids == ids.shift(1)).fill_null(False)
+                    | (ids == ids.shift(-1)).fill_null(False))
+        else:
+            twin = ids.is_duplicated() & ids.is_not_null()
+        repeated = twin.arg_true().to_list()
         first: dict[str, int] = {}
         for position, key in zip(repeated, ids.gather(repeated).to_list()):
             number = numbers[position]

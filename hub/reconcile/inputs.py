@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import polars_hash as plh
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,7 @@ from connectors.mapping import SourceMapping, load_mapping, parse_mapping
 from hub.errors import RequestError
 from hub.model import Side
 from hub.reconcile.ledger import BadRow, Ledger, frame_digest, frame_of
+from hub.reconcile.timing import Stopwatch
 from hub.store.models import MemberRow, SourceLinkRow
 
 __all__ = ["LedgerInvalid", "REQUIRED_FIELDS", "ledger_mapping", "read_ledger_file",
@@ -109,11 +111,10 @@ _PLAIN = ("name", "gender", "status", "origin_org_id", "origin_region_code",
 
 
 def _texts(series: pl.Series) -> pl.Series:
-    """A column's values as text (dates as 2016-03), each distinct value converted once."""
+    """A column's values as text (dates as 2016-03), each distinct value converted once
+    (the connector already returns text when asked, `read_columns(text=...)`)."""
     if series.dtype == pl.Utf8:
         return series
-    # the connector converts each distinct raw value once, so equal values are one object:
-    # the cache is keyed by identity (hashing a dataclass per row would cost more)
     cache: dict[int, str | None] = {}
     out: list[str | None] = []
     for value in series.to_list():
@@ -124,12 +125,24 @@ def _texts(series: pl.Series) -> pl.Series:
     return pl.Series(series.name, out, dtype=pl.Utf8)
 
 
-def _hashes(secret: bytes, values: pl.Series, prefix: str = "") -> list[str | None]:
-    """Keyed hashes (hub.federation.identity.keyed_hash) of a column's non-null values: the
-    connector has already validated and normalised each one."""
-    digest = hmac.digest
-    return [digest(secret, (prefix + v).encode("utf-8"), "sha256").hex()
-            if v is not None else None for v in values.to_list()]
+def _hashes(secret: bytes, values: pl.Series, prefix: str = "") -> pl.Series:
+    """Keyed hashes (hub.federation.identity.keyed_hash: HMAC-SHA256, hex) of a column's
+    non-null values, which the connector has already validated and normalised. Computed over
+    the whole column in Rust (polars-hash), about five times faster than one `hmac.digest`
+    call per row; a key that is not UTF-8 text (the plugin takes the key as text) falls back
+    to the per-row call. tests/reconcile/test_keyed.py proves both agree."""
+    text = values.cast(pl.Utf8)
+    if prefix:
+        text = pl.select(pl.lit(prefix) + text).to_series()
+    try:
+        key = secret.decode("utf-8")
+    except UnicodeDecodeError:
+        digest = hmac.digest
+        return pl.Series(values.name, [
+            digest(secret, v.encode("utf-8"), "sha256").hex() if v is not None else None
+            for v in text.to_list()], dtype=pl.Utf8)
+    return pl.DataFrame({"v": text}).select(
+        plh.col("v").chash.hmac_sha256(key=key)).to_series().alias(values.name)
 
 
 async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, secret: bytes,
@@ -139,8 +152,9 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     workbook): raised before anything else."""
     connector = LedgerConnector(mapping)
     label = file.name
+    watch = Stopwatch()
     try:
-        read = await read_columns(connector, "member")
+        read = await read_columns(connector, "member", text=_text)
     except ConnectorConfigError as exc:
         raise LedgerInvalid("; ".join(exc.problems) or str(exc)) from None
     except ConnectorError as exc:
@@ -154,19 +168,22 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     bad = tuple(BadRow(side.value, i.location.where, i.location.row, i.column, i.code,
                        i.message, i.local_id)
                 for i in sorted(read.issues, key=lambda i: (i.location.row or 0, i.column or "")))
+    watch.lap("parse_validate")
     n = len(read.local_ids)
     empty = pl.Series([None] * n, dtype=pl.Utf8)
     values = read.values
     ids = values["id_number"]
     phones = values.get("phone", empty)
+    keys, phone_keys = _hashes(secret, ids), _hashes(secret, phones, "phone:")
+    watch.lap("hash")
     columns: dict[str, Any] = {
-        "source": [mapping.source.name] * n,
+        "source": pl.repeat(mapping.source.name, n, dtype=pl.Utf8, eager=True),
         "local_id": read.local_ids,
         "row": read.rows,
-        "key": _hashes(secret, ids),
+        "key": keys,
         "id_region": ids.str.slice(0, 6),
         "birth_date": _texts(values.get("birth_date", empty)),
-        "phone": _hashes(secret, phones, "phone:"),
+        "phone": phone_keys,
         "phone_masked": pl.select(pl.when(phones.str.len_chars() >= 8).then(
             phones.str.slice(0, 3) + "****" + phones.str.slice(-4)).otherwise(
             pl.lit(None, pl.Utf8))).to_series(),
@@ -174,9 +191,19 @@ async def read_ledger_file(file: Path, mapping: SourceMapping, *, side: Side, se
     }
     for name in _PLAIN:
         columns[name] = _texts(values.get(name, empty))
-    data = await asyncio.to_thread(file.read_bytes)
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return Ledger(side, label, digest, frame_of(columns), bad, owners)
+    frame = frame_of(columns)
+    watch.lap("frame")
+    digest = await asyncio.to_thread(_file_digest, file)
+    watch.lap("file_digest")
+    return Ledger(side, label, digest, frame, bad, owners, watch.wall, watch.cpu)
+
+
+def _file_digest(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
 
 
 async def read_ledger_index(session: AsyncSession, sources: Sequence[str], *, side: Side,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -61,10 +61,21 @@ class Ledger:
     bad_rows: tuple[BadRow, ...] = ()
     #: parties owning the records (the side's party; the file's submitter)
     owners: frozenset[str] = field(default_factory=frozenset)
+    #: wall and CPU seconds per reading stage (parse_validate, hash, frame, file_digest)
+    seconds: Mapping[str, float] = field(default_factory=dict)
+    cpu_seconds: Mapping[str, float] = field(default_factory=dict)
+
+    #: the records' count once the frame was released after matching (`spent`)
+    released_size: int | None = None
 
     @property
     def size(self) -> int:
-        return self.frame.height
+        return self.frame.height if self.released_size is None else self.released_size
+
+    def spent(self) -> Ledger:
+        """This ledger without its records: what a report names of it (label, digest, size,
+        bad rows), so that a million records' frame can be freed once matching is done."""
+        return replace(self, frame=self.frame.clear(), released_size=self.size)
 
 
 def frame_of(columns: Mapping[str, Sequence[Any]] | Iterable[dict[str, Any]]) -> pl.DataFrame:

@@ -32,7 +32,14 @@ def odd_rows() -> list[list[Any]]:
         [6, "周敏二", "女", make_id_number(sequence=24), "1991", "13800138002", None, None, None,
          None],
         [None, "无编号", "女", make_id_number(sequence=25), None, None, None, None, None, None],
+        # one mistyped digit (the check character no longer fits), with stray spaces
+        [11, "钱七", "女", f" {_spoil(make_id_number(sequence=26))} ", "1990-01-01", None,
+         None, None, None, None],
     ]
+
+
+def _spoil(number: str) -> str:
+    return number[:15] + ("1" if number[15] != "1" else "2") + number[16:]
 
 
 def _issues(issues: Any) -> list[tuple[Any, ...]]:
@@ -83,3 +90,17 @@ async def test_a_missing_file_is_the_connectors_error(tmp_path: Path) -> None:
                                               path=tmp_path / "m.toml"))
     with pytest.raises(LedgerFileError, match="file not found"):
         await read_columns(connector, "member")
+
+
+async def test_a_repeated_id_in_a_numbered_ledger(tmp_path: Path) -> None:
+    """Ids in order (as ledgers are usually numbered): a repeat is found next to its first
+    occurrence, and reported as `read` reports it."""
+    rows = [[n, "张伟", "男", make_id_number(sequence=30 + i), "1985-03-07", None, None, None,
+             None, None] for i, n in enumerate((1, 2, 2, 3, 3, 3, 4))]
+    write_csv(tmp_path / "台账.csv", rows, "utf-8")
+    connector = LedgerConnector(parse_mapping(ledger_mapping("台账.csv", encoding="utf-8"),
+                                              path=tmp_path / "m.toml"))
+    await _agree(connector)
+    columns = await read_columns(connector, "member")
+    repeats = [i for i in columns.issues if "repeats row" in i.message]
+    assert [(i.local_id, i.location.row) for i in repeats] == [("2", 6), ("3", 8), ("3", 9)]

@@ -17,6 +17,7 @@ from hub.tables import METADATA
 ADDED_AFTER_0_1_0 = frozenset({"registry_state", "seen_tokens", "exchange_entries",
                                "outbox_deliveries",
                                "reconciliations", "reconciliation_rows",
+                               "reconciliation_row_blocks",
                                "reconciliation_decisions",
                                "study_records",
                                "exchange_letters", "exchange_transfers",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import members
+from console.pages import checkin, members, orglife
 
 __all__ = ["PAGE_MODULES"]
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
+    checkin,
+    orglife,
 )

@@ -28,6 +28,10 @@
     body.insertAdjacentHTML("afterbegin", event.data);
     var row = body.rows[0];
     if (row) { row.classList.add("fresh"); }
+    ["checkin-total", "checkin-shown"].forEach(function (id) {
+      var counter = document.getElementById(id);
+      if (counter) { counter.textContent = String((parseInt(counter.textContent, 10) || 0) + 1); }
+    });
   });
   source.addEventListener("trouble", function (event) {
     state.textContent = event.data;

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from console.hub import HubFailure
@@ -33,6 +33,7 @@ from console.web import (
     Page,
     checked_form,
     console_of,
+    environment,
     hub_of,
     render,
     require_official,
@@ -190,7 +191,11 @@ async def rate(request: Request, session: Session) -> Response:
     """The participation rate of the form as it stands (htmx, on every change)."""
     form = await checked_form(request, session)
     life, _ = parse_form(form)
-    return render(request, "orglife_rate.html", tally=life.tally, percent=percent)
+    # not `render`: a fragment must not take the page's one-shot flash (a rate request still
+    # in flight when the form is saved would swallow the "已记录" message)
+    html = environment().get_template("orglife_rate.html").render(tally=life.tally,
+                                                                   percent=percent)
+    return HTMLResponse(html, headers=dict(SECURITY_HEADERS))
 
 
 @require_official(PAGE)

@@ -32,6 +32,7 @@ from console.hub import HubFailure
 from console.live import ledger_events, with_heartbeat
 from console.messages import explain_error
 from console.own_organizations import ORG_CODE, OwnOrganization, own_organizations
+from console.partial import readable_warnings
 from console.sessions import COOKIE, Session
 from console.web import (
     SECURITY_HEADERS,
@@ -160,12 +161,15 @@ def _chosen(request: Request, orgs: list[OwnOrganization]) -> str:
     return wanted if any(o.code == wanted for o in orgs) else ""
 
 
-async def _latest(request: Request, session: Session, org: str) -> dict[str, Any]:
+async def _latest(request: Request, session: Session, org: str
+                  ) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The latest check-ins (oldest first) and the partial answer's warnings."""
     answer = await hub_of(request).page_data(
         session.official, PAGE.slug, CHECKINS,
         {"filter": {"actions": ["checkin"], **({"organization": org} if org else {})},
          "last": LATEST})
-    return answer.data.get("exchangeEntries") or {"totalCount": 0, "nodes": []}
+    return (answer.data.get("exchangeEntries") or {"totalCount": 0, "nodes": []},
+            readable_warnings(answer.warnings))
 
 
 @require_official(PAGE)
@@ -173,7 +177,7 @@ async def checkin_page(request: Request, session: Session) -> Response:
     console = console_of(request)
     orgs = await own_organizations(console, session.official, PAGE.slug)
     org = _chosen(request, orgs)
-    latest = await _latest(request, session, org)
+    latest, warnings = await _latest(request, session, org)
     rows = [checkin_row(e, console.party) for e in reversed(latest.get("nodes") or [])]
     issued = _issued(request)
     stream = "/checkin/events" + (f"?org={org}" if org else "")
@@ -182,7 +186,7 @@ async def checkin_page(request: Request, session: Session) -> Response:
                   code=issued.get(org) if org else None,
                   others=[c for o, c in sorted(issued.items()) if o != org],
                   rows=rows, total=latest.get("totalCount") or 0, stream=stream,
-                  validity=VALIDITY, key=secrets.token_urlsafe(16), error=None)
+                  validity=VALIDITY, key=secrets.token_urlsafe(16), warnings=warnings)
 
 
 @require_official(PAGE)
@@ -306,7 +310,7 @@ async def events(request: Request, session: Session) -> Response:
             yield sse.event(failure.sentence, name="trouble")
 
     async def _missed(after: int) -> list[dict[str, Any]]:
-        latest = await _latest(request, session, org)
+        latest, _ = await _latest(request, session, org)
         return [checkin_row(e, console.party) for e in latest.get("nodes") or []
                 if int(e.get("number") or 0) > after]
 

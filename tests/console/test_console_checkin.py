@@ -91,6 +91,7 @@ def test_issue_a_code_print_it_and_see_check_ins_arrive(console_world: ConsoleWo
     page.emulate_media(media="print")
     assert page.locator("nav.nav").is_hidden() and page.locator("#issue-code").is_hidden()
     assert page.locator("#checkin-code img.qr").is_visible()
+    screenshot(page, "checkin-print")
     page.emulate_media(media="screen")
 
     # the live stream is open; mark the document to prove no reload happens

@@ -7,13 +7,16 @@ refused with the contract's reason, and a form without its CSRF token records no
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.console.conftest import DESTINATION, ORIGIN, ConsoleWorld, screenshot, sign_in
 
@@ -216,3 +219,47 @@ def test_an_issue_without_its_csrf_token_is_refused(console_world: ConsoleWorld)
         accepted = client.post("/checkin/code", data={**form, "csrf_token": token})
         assert accepted.status_code == 303
     assert console_world.sql(count)[0][0] == before[0][0] + 1
+
+
+def _subscribe(world: ConsoleWorld, query: str, *, purpose: str | None = None) -> list[Any]:
+    """Run console.live.ledger_events against the hub as 成都's console would, until the
+    first event or failure; what it yielded before (the "subscribed" marker)."""
+    from console.config import load_console_config
+    from console.hub import ConsoleHub
+    from console.live import ledger_events
+    from console.officials import Official
+    from hub.demo.consoles import SECRET_ENV
+
+    config = load_console_config(world.console(DESTINATION).spec.config_path,
+                                 env={SECRET_ENV: "s" * 48})
+
+    async def run() -> list[Any]:
+        hub = ConsoleHub(config)
+        if purpose is not None:
+            hub.credentials = dataclasses.replace(hub.credentials, purpose=purpose)
+        seen: list[Any] = []
+        try:
+            async for entry in ledger_events(hub, Official("test-official", "测试", "staff"),
+                                             "checkin", query):
+                seen.append(entry)
+        finally:
+            await hub.aclose()
+        return seen
+
+    return asyncio.run(run())
+
+
+def test_a_refused_subscription_is_said_in_chinese(console_world: ConsoleWorld) -> None:
+    """A token the hub refuses at connection_init (a purpose no contract declares) closes
+    the socket with 4403: the console says so in Chinese; a subscription the hub cannot
+    start (an unknown action) comes back as its code's sentence."""
+    from console.hub import HubFailure
+    from console.pages.checkin import EVENTS
+
+    with pytest.raises(HubFailure) as refused:
+        _subscribe(console_world, EVENTS, purpose="marketing")
+    assert refused.value.code == "UNAUTHENTICATED" and "重新登录" in refused.value.sentence
+    with pytest.raises(HubFailure) as bad:
+        _subscribe(console_world, 'subscription { exchangeEvents(kinds: ["picnic"]) '
+                                  "{ number } }")
+    assert bad.value.code == "BAD_USER_INPUT" and "填写的内容有误" in bad.value.sentence

@@ -246,7 +246,9 @@ def _subscribe(world: ConsoleWorld, query: str, *, purpose: str | None = None) -
             await hub.aclose()
         return seen
 
-    return asyncio.run(run())
+    # on the world's loop: Playwright's sync API keeps a loop of its own in this thread
+    assert world.loop is not None
+    return asyncio.run_coroutine_threadsafe(run(), world.loop).result(timeout=60)
 
 
 def test_a_refused_subscription_is_said_in_chinese(console_world: ConsoleWorld) -> None:

@@ -61,8 +61,11 @@ class AccessDenied(ContractError):
 
     code = "CONTRACT_DENIED"
 
-    def __init__(self, message: str, *, fields: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, *, fields: Iterable[str] = (),
+                 member_key: str | None = None) -> None:
         self.fields = sorted(set(fields))
+        #: the member a record action was refused for (of several listed), when there is one
+        self.member_key = member_key
         super().__init__(message)
 
 

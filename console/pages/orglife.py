@@ -157,7 +157,10 @@ def _default_org(orgs: list[OwnOrganization]) -> str:
 
 
 async def _show(request: Request, session: Session, life: LifeForm, year: int, *,
-                problems: list[str], status: int = 200) -> Response:
+                problems: list[str], status: int = 200, refused: str | None = None
+                ) -> Response:
+    """The page for `life`; `refused`: the member the hub would not record (its
+    CONTRACT_DENIED names them), said by name and marked in the form."""
     console = console_of(request)
     orgs = await own_organizations(console, session.official, PAGE.slug)
     if not any(o.code == life.organization for o in orgs):
@@ -171,13 +174,18 @@ async def _show(request: Request, session: Session, life: LifeForm, year: int, *
         data, warnings = answer.data, readable_warnings(answer.warnings)
     organization = data.get("organization") or {}
     members = (organization.get("members") or {})
+    if refused is not None:
+        name = next((m.get("name") for m in members.get("nodes") or ()
+                     if m.get("key") == refused), None) or "（未授权查看姓名）"
+        problems = [f"双向共管协议未授予本方为党员{name}记录组织生活出勤的权限，"
+                    "请将其参加方式改为“不列入”后再保存。"]
     return render(request, "orglife.html", status=status, title=PAGE.title, orgs=orgs,
                   life=life, year=year, years=range(_today().year, _today().year - 3, -1),
                   organization=organization, members=members.get("nodes") or [],
                   member_total=members.get("totalCount") or 0, max_members=MAX_MEMBERS,
                   compliance=data.get("organizationLifeCompliance"), shortfalls=SHORTFALLS,
                   modes=MODES, kinds=KINDS, problems=problems, warnings=warnings,
-                  tally=life.tally, percent=percent)
+                  tally=life.tally, percent=percent, refused=refused)
 
 
 @require_official(PAGE)
@@ -221,9 +229,12 @@ async def record(request: Request, session: Session) -> Response:
     try:
         answer = await hub_of(request).call(session.official, PAGE.slug, RECORD, variables)
     except HubFailure as failure:
+        member = failure.extensions.get("memberKey") \
+            if failure.code == "CONTRACT_DENIED" else None
         return await _show(request, session, life, _today().year, problems=[failure.sentence],
                            status=400 if failure.code in {"BAD_USER_INPUT",
-                                                          "CONTRACT_DENIED"} else 200)
+                                                          "CONTRACT_DENIED"} else 200,
+                           refused=str(member) if member in life.modes else None)
     receipt = answer.data["recordOrganizationLife"]
     summary = ((receipt.get("activity") or {}).get("attendance") or {})
     again = "（此前已提交过，未重复记录）" if receipt.get("replayed") else ""

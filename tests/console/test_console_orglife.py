@@ -245,3 +245,39 @@ def test_a_post_without_its_csrf_token_is_refused_and_records_nothing(
         assert console_world.sql(LIFE_ENTRIES) == before
         assert console_world.sql("SELECT COUNT(*) FROM exchange_entries WHERE payload LIKE ?",
                                  "%无令牌提交%")[0][0] == 0
+
+
+def test_a_member_the_contracts_do_not_cover_is_named(console_world: ConsoleWorld) -> None:
+    """The regional contract lets 成都 see a member but not record their attendance: the
+    hub's refusal names the member (extensions.memberKey), the page says who, by name, and
+    marks the row; nothing is recorded."""
+    body = console_world.graphql(DESTINATION, """query($o: ID!) { organization(code: $o) {
+      members(first: 100) { nodes { key name } } } }""", {"o": BRANCH})
+    names = {n["key"]: n["name"] for n in body["data"]["organization"]["members"]["nodes"]}
+    recordable = _recordable(console_world)
+    outsider = next(k for k in names if k not in recordable and names[k])
+    # the hub's refusal names the member it stopped at, in extensions.memberKey
+    direct = console_world.graphql(DESTINATION, """
+      mutation($o: ID!, $att: [AttendanceInput!]!) { recordOrganizationLife(organization: $o,
+        activity: {kind: PARTY_LECTURE, title: "x", startTime: "2026-06-12T19:30:00+08:00"},
+        attendance: $att) { entry { number } } }""", {"o": BRANCH, "att": [
+        {"memberKey": recordable[0], "mode": "PRESENT"},
+        {"memberKey": outsider, "mode": "PRESENT"}]})
+    assert direct["data"] is None
+    assert direct["errors"][0]["extensions"] == {
+        "code": "CONTRACT_DENIED", "fields": ["Mutation.recordOrganizationLife"],
+        "memberKey": outsider}
+    client, html, token = _form_page(console_world, DESTINATION, BRANCH)
+    with contextlib.closing(client):
+        before = console_world.sql(LIFE_ENTRIES)
+        form = _form(html, token, ["PRESENT", "PRESENT"], [recordable[0], outsider],
+                     title="党员大会：协议范围")
+        refused = client.post("/orglife", data=form)
+        assert refused.status_code == 400
+        errors = re.findall(r'<p class="error" role="alert">([^<]*)</p>', refused.text)
+        assert errors == [f"双向共管协议未授予本方为党员{names[outsider]}记录组织生活出勤的权限，"
+                          "请将其参加方式改为“不列入”后再保存。"]
+        marked = re.search(r'<tr class="refused" id="refused-member">\s*<td[^>]*><a href='
+                           r'"/members/([^"]+)"', refused.text)
+        assert marked is not None and marked.group(1) == outsider
+        assert console_world.sql(LIFE_ENTRIES) == before

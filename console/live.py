@@ -28,11 +28,14 @@ from console.hub import ConsoleHub, HubFailure
 from console.messages import explain, explain_error
 from console.officials import Official
 
-__all__ = ["PROTOCOL", "ledger_events", "with_heartbeat", "ACK_SECONDS"]
+__all__ = ["PROTOCOL", "ledger_events", "with_heartbeat", "ACK_SECONDS", "TOKEN_SECONDS"]
 
 PROTOCOL = "graphql-transport-ws"
 #: how long the hub has to acknowledge connection_init
 ACK_SECONDS = 10.0
+#: lifetime of a subscription's token (the hub ends the subscription when it expires; the
+#: hub accepts at most 10 minutes): longer than a console stream lives
+TOKEN_SECONDS = 360
 #: close codes of the protocol the hub uses for a refused token (4403) or a slow init (4408)
 _REFUSED = {4401, 4403}
 
@@ -57,15 +60,21 @@ def _failure(payload: Any) -> HubFailure:
 
 
 async def ledger_events(hub: ConsoleHub, official: Official, page: str, query: str,
-                        variables: Mapping[str, Any] | None = None,
-                        ) -> AsyncIterator[dict[str, Any]]:
+                        variables: Mapping[str, Any] | None = None, *,
+                        ttl: int = TOKEN_SECONDS) -> AsyncIterator[dict[str, Any]]:
     """Run the subscription `query` (its one root field an ExchangeEntry) as `official` from
     console page `page`. First yields `{}` once the subscription is sent (a caller catching up
     on what it missed reads the ledger then: nothing recorded later is lost, what it reads
     twice it skips by entry number), then each event's entry until the hub completes or the
     caller stops iterating (the socket is closed then, which ends the subscription at the
-    hub)."""
-    credentials = dataclasses.replace(hub.credentials, user=official.user)
+    hub).
+
+    The hub checks the token again before each batch of events and ends the subscription
+    once it has expired, so its lifetime is `ttl` (longer than a stream lives, at most the
+    hub's 10 minutes); an UNAUTHENTICATED error after the subscription ran ends the iteration
+    quietly: the caller opens a new one with a fresh token."""
+    credentials = dataclasses.replace(hub.credentials, user=official.user,
+                                      purpose=hub.config.purpose_for(page), ttl=ttl)
     headers = {"X-Request-Id": f"console-{page}-{secrets.token_hex(6)}"}
     try:
         async with aiohttp.ClientSession() as http, http.ws_connect(
@@ -96,7 +105,10 @@ async def ledger_events(hub: ConsoleHub, official: Official, page: str, query: s
                         if isinstance(value, dict):
                             yield value
                 elif kind == "error":
-                    raise _failure(data.get("payload"))
+                    failure = _failure(data.get("payload"))
+                    if failure.code == "UNAUTHENTICATED":
+                        return  # the token's life is over: the caller reconnects
+                    raise failure
                 elif kind == "complete":
                     return
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import checkin, members, orglife
+from console.pages import checkin, letters, members, orglife, stats, tasks
 
 __all__ = ["PAGE_MODULES"]
 
@@ -14,4 +14,7 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
     checkin,
     orglife,
+    tasks,
+    letters,
+    stats,
 )

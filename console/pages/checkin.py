@@ -32,7 +32,6 @@ from console.hub import HubFailure
 from console.live import ledger_events, with_heartbeat
 from console.messages import explain_error
 from console.own_organizations import ORG_CODE, OwnOrganization, own_organizations
-from console.partial import readable_warnings
 from console.sessions import COOKIE, Session
 from console.web import (
     SECURITY_HEADERS,
@@ -50,7 +49,8 @@ __all__ = ["PAGE", "ROUTES", "IssuedCode", "VALIDITY"]
 PAGE = Page("checkin", "报到", "/checkin")
 #: check-ins listed when the page loads (and sent again after a reconnect, when newer)
 LATEST = 20
-#: a stream ends after this long; the browser reconnects (a fresh token, the session checked)
+#: a stream ends after this long, before its token does (console.live.TOKEN_SECONDS); the
+#: browser reconnects (a fresh token, the session checked)
 STREAM_SECONDS = 300.0
 #: a comment this often keeps proxies from closing a quiet stream, and checks the session
 HEARTBEAT_SECONDS = 15.0
@@ -169,7 +169,7 @@ async def _latest(request: Request, session: Session, org: str
         {"filter": {"actions": ["checkin"], **({"organization": org} if org else {})},
          "last": LATEST})
     return (answer.data.get("exchangeEntries") or {"totalCount": 0, "nodes": []},
-            readable_warnings(answer.warnings))
+            answer.warnings)
 
 
 @require_official(PAGE)
@@ -242,7 +242,8 @@ async def qr_image(request: Request, session: Session) -> Response:
         return HTMLResponse("没有该党组织有效的报到码，请先签发。", status_code=404,
                             headers=dict(SECURITY_HEADERS))
     hub = hub_of(request)
-    credentials = dataclasses.replace(hub.credentials, user=session.official.user)
+    credentials = dataclasses.replace(hub.credentials, user=session.official.user,
+                                      purpose=hub.config.purpose_for(PAGE.slug))
     try:
         response = await hub.http.get(
             f"{hub.config.hub_url}/checkin-code/{org}",

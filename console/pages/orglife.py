@@ -26,7 +26,6 @@ from starlette.routing import Route
 
 from console.hub import HubFailure
 from console.own_organizations import OwnOrganization, own_organizations
-from console.partial import readable_warnings
 from console.participation import MODES, Tally, percent, tally
 from console.sessions import Session
 from console.web import (
@@ -171,7 +170,7 @@ async def _show(request: Request, session: Session, life: LifeForm, year: int, *
         answer = await hub_of(request).page_data(
             session.official, PAGE.slug, PAGE_DATA,
             {"organization": life.organization, "year": year, "first": MAX_MEMBERS})
-        data, warnings = answer.data, readable_warnings(answer.warnings)
+        data, warnings = answer.data, answer.warnings
     organization = data.get("organization") or {}
     members = (organization.get("members") or {})
     if refused is not None:

@@ -113,6 +113,8 @@ def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLErr
             message = source_message(original)
     if isinstance(original, AccessDenied):
         extensions["fields"] = original.fields
+        if original.contracts:
+            extensions["contracts"] = original.contracts
         if original.member_key is not None:
             extensions["memberKey"] = original.member_key
     if code == "INTERNAL_ERROR":

@@ -29,10 +29,13 @@ class HubFailure(Exception):
     """The hub refused or could not answer: `sentence` is for the official, `code` for tests
     and logs."""
 
-    def __init__(self, code: str, sentence: str) -> None:
+    def __init__(self, code: str, sentence: str,
+                 extensions: Mapping[str, Any] | None = None) -> None:
         super().__init__(sentence)
         self.code = code
         self.sentence = sentence
+        #: the error's extensions as the hub sent them (e.g. `memberKey` of a refused record)
+        self.extensions: Mapping[str, Any] = dict(extensions or {})
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ class ConsoleHub:
             first = ((body or {}).get("errors") or [{}])[0] if body else {}
             if not isinstance(first, dict) or not first:
                 first = {"extensions": {"code": exc.code}}
-            raise HubFailure(exc.code, explain_error(first)) from exc
+            raise HubFailure(exc.code, explain_error(first),
+                             first.get("extensions") or {}) from exc
         warnings = tuple(dict.fromkeys(explain_error(e) for e in result.errors))
         return HubAnswer(result.data, warnings, frozenset(result.codes))
 

@@ -62,10 +62,12 @@ class AccessDenied(ContractError):
     code = "CONTRACT_DENIED"
 
     def __init__(self, message: str, *, fields: Iterable[str] = (),
-                 contracts: Iterable[str] = ()) -> None:
+                 contracts: Iterable[str] = (), member_key: str | None = None) -> None:
         self.fields = sorted(set(fields))
         #: titles of the caller's own agreements behind the refusal, where one is
         self.contracts = list(dict.fromkeys(contracts))
+        #: the member a record action was refused for (of several listed), when there is one
+        self.member_key = member_key
         super().__init__(message)
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import letters, members, stats, tasks
+from console.pages import checkin, letters, members, orglife, stats, tasks
 
 __all__ = ["PAGE_MODULES"]
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
+    checkin,
+    orglife,
     tasks,
     letters,
     stats,

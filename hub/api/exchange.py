@@ -190,11 +190,12 @@ async def _check_members(ctx: Context, keys: tuple[str, ...], permission: str,
         if not decisions.can_record(subject, permission):
             ctx.access.refused(field)
             raise AccessDenied(f"no active contract grants this party the `{permission}` "
-                               f"record permission for member {key!r}", fields=[field])
+                               f"record permission for member {key!r}", fields=[field],
+                               member_key=key)
         if not may_record_at(ctx, subject, org_row):
             ctx.access.refused(field)
             raise AccessDenied(f"this party may not record member {key!r} at "
-                               f"{org_row.org_id!r}", fields=[field])
+                               f"{org_row.org_id!r}", fields=[field], member_key=key)
         digests.update(decisions.contract_digests(subject))
     return tuple(sorted(digests))
 

@@ -115,6 +115,8 @@ def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLErr
         extensions["fields"] = original.fields
         if original.contracts:
             extensions["contracts"] = original.contracts
+        if original.member_key is not None:
+            extensions["memberKey"] = original.member_key
     if code == "INTERNAL_ERROR":
         log.error("internal error at %s", error.path, exc_info=original)
         message = "Internal server error"

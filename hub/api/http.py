@@ -345,7 +345,8 @@ class GraphQLEndpoint:
             decision = await self.rate_limiter.check_party(caller.party)
             if not decision.allowed:
                 return await self._rate_limited(request, decision, "party")
-        policy = await enforcement.policy_for(caller) if enforcement is not None else None
+        policy = (await enforcement.policy_for(caller, request=request)
+                  if enforcement is not None else None)
         context = Context(runtime=runtime, caller=caller, request=request, policy=policy,
                           mode=self.mode)
         allowed = {OperationType.QUERY}

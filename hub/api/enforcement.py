@@ -31,8 +31,10 @@ class Enforcement(Protocol):
         """The verified caller; raise `hub.errors.AuthenticationError` to answer 401."""
         ...
 
-    async def policy_for(self, caller: Caller) -> Policy:
-        """The policy for one request by `caller` (cached only with exact revalidation)."""
+    async def policy_for(self, caller: Caller, *, request: Request | None = None) -> Policy:
+        """The policy for one request by `caller` (cached only with exact revalidation).
+        `request`: the HTTP request `authenticate` verified `caller` on just before, whose
+        reads of the shared state it may reuse (never pass one authenticated earlier)."""
         ...
 
     async def revalidate(self, request: Request) -> Caller:

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 import strawberry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -46,7 +47,7 @@ from hub.errors import AuthenticationError, HubError
 from hub.policy.base import ANONYMOUS, Caller
 from hub.settings import Mode
 
-__all__ = ["Authenticate", "GraphQLEndpoint", "anonymous", "error_response"]
+__all__ = ["Authenticate", "GraphQLEndpoint", "GraphQLJSONResponse", "anonymous", "error_response"]
 
 log = logging.getLogger("hub.api")
 
@@ -67,6 +68,19 @@ def error_response(status: int, code: str, message: str, *, reason: str | None =
     extensions = {"code": code} if reason is None else {"code": code, "reason": reason}
     body = {"errors": [{"message": message, "extensions": extensions}]}
     return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class GraphQLJSONResponse(JSONResponse):
+    """An execution result as JSON, encoded by orjson (a 50-member page: ~0.5 ms with the
+    standard library, ~0.05 ms with orjson); the same compact UTF-8 text as JSONResponse. What
+    orjson refuses (an integer beyond 64 bits in a JSON scalar) takes JSONResponse's way; a
+    non-finite float, which JSON cannot carry, leaves as null (JSONResponse: a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError is one
+            return super().render(content)
 
 
 class _BadRequest(Exception):
@@ -345,7 +359,8 @@ class GraphQLEndpoint:
             decision = await self.rate_limiter.check_party(caller.party)
             if not decision.allowed:
                 return await self._rate_limited(request, decision, "party")
-        policy = await enforcement.policy_for(caller) if enforcement is not None else None
+        policy = (await enforcement.policy_for(caller, request=request)
+                  if enforcement is not None else None)
         context = Context(runtime=runtime, caller=caller, request=request, policy=policy,
                           mode=self.mode)
         allowed = {OperationType.QUERY}
@@ -382,9 +397,9 @@ class GraphQLEndpoint:
             body["errors"] = [e.formatted for e in result.errors]
             if any((e.extensions or {}).get("code") == AUDIT_UNAVAILABLE for e in result.errors):
                 # the hub failed, not the request; the answer was withheld (fail closed)
-                return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+                return GraphQLJSONResponse(body, status_code=503, headers={"Retry-After": "5"})
         accept = request.headers.get("accept", "")
         if GRAPHQL_RESPONSE in accept:
             status = 400 if result.data is None and result.errors else 200
-            return JSONResponse(body, status_code=status, media_type=GRAPHQL_RESPONSE)
-        return JSONResponse(body)
+            return GraphQLJSONResponse(body, status_code=status, media_type=GRAPHQL_RESPONSE)
+        return GraphQLJSONResponse(body)

@@ -7,7 +7,10 @@ never mixes two callers and a cache never outlives its request (strawberry
 A member's index row and its source links come together (`member_index`): one Core SELECT
 over members LEFT JOIN source_links per batch, on a pooled connection (no ORM session, no
 identity map), with a statement built once per process. `member_rows` and `member_links` are
-views of it; a page of members primes it with rows it already read (hub.api.pages).
+views of it; a page of members primes it with rows it already read (hub.api.pages). The same
+SELECT says whether the ledger holds a report of the member (`IndexEntry.reported`), so the
+confirmed-reports overlay (hub.api.reported) reads the ledger only for members that have one
+(most have none: one statement per request less).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import ColumnElement, Row, bindparam, exists, func, select
 from strawberry.dataloader import DataLoader
 
 from connectors.base import Record
 from hub.api.context import Context
 from hub.api.extensions.fields import canonical_member_fields
-from hub.api.reported import overlay_confirmed_reports
+from hub.api.reported import REPORT_ACTIONS, overlay_confirmed_reports
 from hub.errors import LimitExceeded
+from hub.exchange.ledger import ExchangeEntryRow
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.federation.ingest import write_issues
 from hub.store.models import (
@@ -41,7 +45,8 @@ if TYPE_CHECKING:
     from hub.api.extension_fields import ExtensionLoader
     from hub.api.types.study import StudyLoaders
 
-__all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "member_index_entries", "MEMBER_INDEX_COLUMNS"]
+__all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "member_index_entries", "MEMBER_INDEX_COLUMNS",
+           "reported_flag"]
 
 K = TypeVar("K")
 
@@ -54,16 +59,31 @@ class IndexEntry(NamedTuple):
     row: Any
     #: its linked source records, in link order
     links: list[Link]
+    #: whether the exchange ledger holds a report (or its confirmation) about the member,
+    #: read in the same SELECT; None: not known (read the ledger to find out)
+    reported: bool | None = None
 
 
 #: the entry of a key the index does not hold (read-only: never append to its links)
-NOT_INDEXED = IndexEntry(None, [])
+NOT_INDEXED = IndexEntry(None, [], False)
 
 _MEMBERS = MemberRow.__table__
 _LINKS = SourceLinkRow.__table__
-#: the columns of a member index row followed by the link's source and local id
-MEMBER_INDEX_COLUMNS = (*_MEMBERS.c, _LINKS.c.source, _LINKS.c.local_id)
+_ENTRIES = ExchangeEntryRow.__table__
 _KEY = list(_MEMBERS.c.keys()).index("key")
+
+
+def reported_flag(member_key: Any) -> ColumnElement[bool]:
+    """Whether the ledger holds a report or report confirmation about `member_key` (a key
+    column of the members table or of a subquery of it): the very rows
+    hub.api.reported reads, found through the ledger's member_key index."""
+    return exists().where(_ENTRIES.c.member_key == member_key,
+                          _ENTRIES.c.action.in_(REPORT_ACTIONS)).label("reported")
+
+
+#: the columns of a member index row, its `reported` flag, then the link's source and local id
+MEMBER_INDEX_COLUMNS = (*_MEMBERS.c, reported_flag(_MEMBERS.c.key), _LINKS.c.source,
+                        _LINKS.c.local_id)
 
 
 def _links_of(members: Any) -> Any:
@@ -82,15 +102,16 @@ _MEMBER_INDEX = (
 
 
 def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, IndexEntry]:
-    """Group joined (member columns..., source, local_id) rows by member key, in row order.
-    The row itself stands for the member row (attribute access by column name)."""
+    """Group joined (member columns..., reported, source, local_id) rows by member key, in row
+    order. The row itself stands for the member row (attribute access by column name)."""
     found: dict[str, IndexEntry] = {}
     for row in rows:
-        # by position: the last two columns are the link's; attribute access costs more
+        # by position: the last three columns are the flag and the link's; attribute access
+        # costs more
         key = row[_KEY]
         entry = found.get(key)
         if entry is None:
-            entry = found[key] = IndexEntry(row, [])
+            entry = found[key] = IndexEntry(row, [], bool(row[-3]))
         if row[-2] is not None:
             entry.links.append(Link(row[-2], row[-1]))
     return found
@@ -209,7 +230,7 @@ class Loaders:
         async with self.ctx.runtime.engine.connect() as conn:
             rows = (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
         found = member_index_entries(rows)
-        return [found.get(k) or IndexEntry(None, []) for k in keys]  # a fresh list per key
+        return [found.get(k) or IndexEntry(None, [], False) for k in keys]  # a fresh list each
 
     async def _member_rows(self, keys: Sequence[str]) -> list[MemberRow | None]:
         return [entry.row for entry in await self.member_index.load_many(keys)]
@@ -237,14 +258,18 @@ class Loaders:
         if len(self._members_fetched) > limit:
             error = LimitExceeded(f"at most {limit} members' details per request")
             return [error for _ in keys]
-        links = [entry.links for entry in await self.member_index.load_many(keys)]
+        entries = await self.member_index.load_many(keys)
+        links = [entry.links for entry in entries]
         plan = self.ctx.plan
         fields = canonical_member_fields(plan.requested) if plan is not None else None
         result = await self.fetcher.fetch_members(dict(zip(keys, links)), fields)
         await self._record_issues()
-        # confirmed report changes (四个清楚) newer than the sources' values (hub.api.reported)
-        await overlay_confirmed_reports(self.ctx, result.members, dict(zip(keys, links)),
-                                        fields)
+        # confirmed report changes (四个清楚) newer than the sources' values (hub.api.reported),
+        # read only for the members the index read found reported (or could not tell)
+        reported = {k: result.members[k] for k, e in zip(keys, entries)
+                    if e.reported is not False and k in result.members}
+        if reported:
+            await overlay_confirmed_reports(self.ctx, reported, dict(zip(keys, links)), fields)
         return [result.members[k] for k in keys]
 
     async def _record_issues(self) -> None:

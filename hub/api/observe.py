@@ -23,9 +23,13 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry.context import Context as TraceContext
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import Span, StatusCode, Tracer
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -94,6 +98,26 @@ def otlp_exporter(endpoint: str) -> SpanExporter:
     return exporter
 
 
+class _RecordWhenExported(Sampler):
+    """Records spans once a span processor is attached, not before: a span nobody exports
+    still cost ~0.1 ms to build (three a request); a dropped one ~0.03 ms."""
+
+    def __init__(self) -> None:
+        self.recording = False
+
+    def should_sample(
+        self, parent_context: TraceContext | None, trace_id: int, name: str,
+        kind: SpanKind | None = None, attributes: Attributes = None,
+        links: Sequence[Link] | None = None, trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        sampler = ALWAYS_ON if self.recording else ALWAYS_OFF
+        return sampler.should_sample(parent_context, trace_id, name, kind, attributes, links,
+                                     trace_state)
+
+    def get_description(self) -> str:
+        return "RecordWhenExported"
+
+
 class Observer:
     """The metrics, the tracer and the request log of one app."""
 
@@ -138,14 +162,17 @@ class Observer:
                                   ["source", "state"], registry=r)
         self._last_ok: dict[str, float] = {}
         self._registry: Any = None
-        self.provider = TracerProvider()
+        self._sampler = _RecordWhenExported()
+        self.provider = TracerProvider(sampler=self._sampler)
         if exporter is not None:
-            self.provider.add_span_processor(BatchSpanProcessor(exporter))
+            self.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer: Tracer = self.provider.get_tracer("yanxing.hub")
 
     def add_span_processor(self, processor: Any) -> None:
-        """Tests plug a SimpleSpanProcessor(InMemorySpanExporter()) in here."""
+        """Export spans to `processor` (the OTLP exporter's; tests plug a
+        SimpleSpanProcessor(InMemorySpanExporter()) in here): spans are recorded from now on."""
         self.provider.add_span_processor(processor)
+        self._sampler.recording = True
 
     def attach(self, runtime: Any) -> None:
         """Hook into the runtime's sources and audit log; idempotent and cheap, so the
@@ -280,7 +307,13 @@ _BREAKER_LEVEL = {"closed": 0, "half_open": 1, "open": 2}
 
 
 def _outcome(response: Response) -> str:
-    """"ok", or the first error's extensions.code (the codes are the hub's own words)."""
+    """"ok", or the first error's extensions.code (the codes are the hub's own words). A body
+    without the bytes `"errors"` has no errors member (in JSON text those bytes are a key or a
+    whole string value, never part of a longer string): it is not parsed (a 50-member page
+    is ~10 KB of JSON to read again for nothing)."""
+    raw = getattr(response, "body", None)
+    if isinstance(raw, (bytes, bytearray, memoryview)) and b'"errors"' not in bytes(raw):
+        return "ok" if response.status_code < 400 else f"http_{response.status_code}"
     try:
         body = json.loads(bytes(response.body))
     except (ValueError, AttributeError):

@@ -104,7 +104,7 @@ async def _member_page_with_links(
     ctx: Context, stmt: Select[Any], offset: int, limit: int
 ) -> Page:
     """`fetch_page` for members, with each member's links read in the same SELECT."""
-    from hub.api.loaders import member_index_entries
+    from hub.api.loaders import member_index_entries, reported_flag
 
     factory = ctx.runtime.session_factory
     count = _counter(factory, stmt)
@@ -117,7 +117,8 @@ async def _member_page_with_links(
     )
     links = SourceLinkRow.__table__
     joined = (
-        select(*(window.c[c.name] for c in members.c), links.c.source, links.c.local_id)
+        select(*(window.c[c.name] for c in members.c), reported_flag(window.c.key),
+               links.c.source, links.c.local_id)
         .select_from(window.outerjoin(
             links, (links.c.member_key == window.c.key) & (links.c.entity == "member")))
         .order_by(window.c.name, window.c.key, links.c.id)
@@ -125,4 +126,4 @@ async def _member_page_with_links(
     async with ctx.runtime.engine.connect() as conn:
         entries = member_index_entries((await conn.execute(joined)).all())
     ctx.loaders.prime_members(entries)
-    return Page([row for row, _ in entries.values()], count)
+    return Page([entry.row for entry in entries.values()], count)

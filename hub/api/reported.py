@@ -8,7 +8,8 @@ a source of the party that recorded the report (the member's own link to it), so
 reads it as that party's data, as it reads the entry's payload; a report recorded by a party
 without a source linked to the member changes nothing here (it shows in the ledger only).
 
-Called by the details loader (hub.api.loaders) on every batch: one query for the batch.
+Called by the details loader (hub.api.loaders) for the members of a batch that the index read
+found reported (most have no report): one query for them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from hub.exchange.reports import CHANGE_FIELDS, confirmed_changes
 from hub.federation.fetch import Link, MergedMember
 from hub.federation.merge import SourcedValue
 
-__all__ = ["overlay_confirmed_reports", "OVERLAID"]
+__all__ = ["overlay_confirmed_reports", "OVERLAID", "REPORT_ACTIONS"]
+
+#: the ledger actions the overlay reads (hub.api.loaders reads whether a member has any)
+REPORT_ACTIONS = ("report", "report_confirmation")
 
 
 #: the canonical fields a confirmed report can change (hub.exchange.reports.CHANGE_FIELDS)
@@ -43,7 +47,7 @@ async def overlay_confirmed_reports(ctx: Context, members: Mapping[str, MergedMe
     async with ctx.runtime.session_factory() as session:
         rows = list(await session.scalars(select(ExchangeEntryRow).where(
             ExchangeEntryRow.member_key.in_(keys),
-            ExchangeEntryRow.action.in_(("report", "report_confirmation")))
+            ExchangeEntryRow.action.in_(REPORT_ACTIONS))
             .order_by(ExchangeEntryRow.id)))
     if not rows:
         return

@@ -19,6 +19,7 @@ cannot be a person's data:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -76,11 +77,27 @@ def strip_literals(document: str) -> str:
     return " ".join(out)
 
 
+#: documents up to this many characters have their hash remembered (`operation_hash`)
+_CACHED_DOCUMENT = 4096
+
+
 def operation_hash(document: str, operation_name: str | None = None) -> str:
     """sha256 of the operation name and the literal-stripped text (variables and literals
-    are left out on purpose: they may carry personal data such as a name being searched)."""
+    are left out on purpose: they may carry personal data such as a name being searched).
+    Clients send the same few documents again and again (values in variables): a short one's
+    hash is remembered, so lexing it is paid once per process, not per request (~0.15 ms)."""
+    if len(document) <= _CACHED_DOCUMENT:
+        return _cached_operation_hash(document, operation_name)
+    return _operation_hash(document, operation_name)
+
+
+def _operation_hash(document: str, operation_name: str | None) -> str:
     return hashlib.sha256(f"{operation_name or ''}\n{strip_literals(document)}".encode()
                           ).hexdigest()
+
+
+#: at most 512 documents of at most 4 KB each: 2 MB (strawberry keeps as many texts itself)
+_cached_operation_hash = functools.lru_cache(maxsize=512)(_operation_hash)
 
 
 def source_network(host: str | None) -> str | None:

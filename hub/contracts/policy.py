@@ -204,9 +204,18 @@ class ContractPolicy(BasePolicy):
         # the answers depend only on the caller and the member's routing facts (the contracts
         # are fixed at construction), which most members share with many others, so they are
         # kept for as long as this policy serves (it is rebuilt when the contracts change)
-        self._applicable: dict[tuple[Caller, Route | None], list[Contract]] = {}
-        self._transforms: dict[tuple[Caller, Route | None, frozenset[str] | None, str, str,
-                                     str | None], Transform] = {}
+        # Keyed by (party, purpose), never the whole Caller: every decision here depends on
+        # those two only, and a Caller also holds the user and the token id (a new one per
+        # request), so keying by it kept nothing from one request to the next.
+        self._applicable: dict[tuple[str | None, str | None, Route | None],
+                               list[Contract]] = {}
+        self._transforms: dict[tuple[str | None, str | None, Route | None,
+                                     frozenset[str] | None, str, str, str | None],
+                               Transform] = {}
+        #: `_contract_scopes` per (party, purpose): SQLAlchemy expressions are immutable and
+        #: building them anew for every page or count cost ~5 ms a request
+        self._scopes: dict[tuple[str | None, str | None],
+                           list[tuple[Contract, ColumnElement[bool]]]] = {}
 
     @classmethod
     async def from_store(cls, store: object, *, now: datetime | None = None,
@@ -223,7 +232,7 @@ class ContractPolicy(BasePolicy):
         The list is shared: callers read it, never change it."""
         if caller.party is None or caller.purpose is None:
             return []
-        key = (caller, route_of(subject))
+        key = (caller.party, caller.purpose, route_of(subject))
         found = self._applicable.get(key)
         if found is None:
             if len(self._applicable) >= APPLICABLE_MEMO_SIZE:
@@ -432,8 +441,8 @@ class ContractPolicy(BasePolicy):
         self, caller: Caller, subject: Subject | None, type_name: str, field: str,
         owner: str | None,
     ) -> Transform:
-        key = (caller, route_of(subject), getattr(subject, "owners", None), type_name, field,
-               owner)
+        key = (caller.party, caller.purpose, route_of(subject), getattr(subject, "owners", None),
+               type_name, field, owner)
         found = self._transforms.get(key)
         if found is None:
             if len(self._transforms) >= APPLICABLE_MEMO_SIZE:
@@ -499,7 +508,19 @@ class ContractPolicy(BasePolicy):
 
     def _contract_scopes(self, caller: Caller) -> list[tuple[Contract, ColumnElement[bool]]]:
         """Per applicable contract, the members it brings into the caller's range, over
-        `MemberRow` columns (its scope, narrowed to the caller's own regions by role)."""
+        `MemberRow` columns (its scope, narrowed to the caller's own regions by role).
+        Built once per (party, purpose) for the life of this policy (the list is shared:
+        callers read it, never change it)."""
+        assert caller.party is not None
+        key = (caller.party, caller.purpose)
+        found = self._scopes.get(key)
+        if found is None:
+            if len(self._scopes) >= APPLICABLE_MEMO_SIZE:
+                self._scopes.clear()
+            found = self._scopes[key] = self._contract_scopes_now(caller)
+        return found
+
+    def _contract_scopes_now(self, caller: Caller) -> list[tuple[Contract, ColumnElement[bool]]]:
         assert caller.party is not None
         out = []
         for c in self.applicable(caller):

@@ -293,6 +293,8 @@ class Trust:
         if scheme.lower() != "bearer" or not token.strip():
             raise TokenRejected("malformed", "the Authorization header must be 'Bearer <JWS>'")
         state_version, registry_version = await self._versions()  # one round trip
+        # policy_for(caller, request=request) builds this request's policy on this read
+        request.state.contract_state_version = state_version
         await self.refresh_registry(registry_version)
         caller = await verify_token(token.strip(), self.registry, self.audience, replay_cache)
         # the audit log keeps user and purpose for years: ids only, never personal data
@@ -354,10 +356,16 @@ class Trust:
         declared = sorted(current.purposes.get(party, frozenset()))
         return (*declared, *(p for p in self.config.own_data_purposes if p not in declared))
 
-    async def policy_for(self, caller: Caller) -> Policy:
+    async def policy_for(self, caller: Caller, *, request: Request | None = None) -> Policy:
+        """`request`: the HTTP request `authenticate` has just verified `caller` on; the
+        contract-state version read there (after the request arrived, so exactly as fresh)
+        revalidates the cached policy, instead of a second read of it."""
         if not self.config.enforce:
             return self.fallback
-        return (await self._current(self.clock())).policy
+        version: int | _Unread | None = _UNREAD
+        if request is not None:
+            version = getattr(request.state, "contract_state_version", _UNREAD)
+        return (await self._current(self.clock(), version)).policy
 
     async def _current(self, now: datetime,
                        state_version: int | _Unread | None = _UNREAD) -> _CachedPolicy:

@@ -86,6 +86,30 @@ async def test_a_change_shows_in_the_four_clarities_once_confirmed(served: Trust
     assert kept["data"]["member"]["destination"]["address"] == "温江区涌泉街道1号"
 
 
+PAGE = "{ members(first: 50) { nodes { key fourClarities { work { employer occupation } } } } }"
+
+
+async def test_a_confirmed_change_shows_on_a_page_of_members_too(served: Trusted) -> None:
+    """A page reads its members' index rows itself (hub.api.pages), each with whether the
+    ledger holds a report of it (hub.api.loaders): the confirmed change shows there as on the
+    member alone, and every other member keeps its sources' values."""
+    key = served.world.keys[0]
+    before = await served.gql(PAGE, party="luxian")
+    assert "errors" not in before, before
+    report = number(await submit(served, "EMPLOYER_CHANGE", employer="涌泉物流公司",
+                                 occupation="司机"))
+    number(await confirm(served, report), "confirmReport")
+    after = await served.gql(PAGE, party="luxian")
+    assert "errors" not in after, after
+    old = {n["key"]: n for n in before["data"]["members"]["nodes"]}
+    new = {n["key"]: n for n in after["data"]["members"]["nodes"]}
+    assert old.keys() == new.keys() and key in new
+    assert old[key]["fourClarities"]["work"]["employer"] == "温江制造厂"
+    assert new[key]["fourClarities"]["work"] == {"employer": "涌泉物流公司", "occupation": "司机"}
+    assert {k: n for k, n in new.items() if k != key} == \
+        {k: n for k, n in old.items() if k != key}
+
+
 async def test_reported_values_are_read_like_the_member_fields(served: Trusted) -> None:
     report = number(await submit(served, "PHONE_CHANGE", phone="13700001111"))
     query = "{ exchangeEntries(filter: {actions: [\"report\"]}) { nodes { number payload } } }"

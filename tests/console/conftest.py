@@ -148,8 +148,10 @@ def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleW
         thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module, not per session: Playwright's sync API runs an event loop in this thread
+    while it is open, and any later test calling asyncio.run in the same session would fail."""
     if CHROMIUM is None:
         if os.environ.get("YANXING_REQUIRE_BROWSER") == "1":
             pytest.fail("YANXING_REQUIRE_BROWSER=1 but chromium is not installed")

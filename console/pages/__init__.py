@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import members
+from console.pages import (
+    members,
+    obligations,  # 履约
+    reconcile,  # 双向对账
+    transfers,  # 组织关系转接
+)
 
 __all__ = ["PAGE_MODULES"]
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
+    transfers,
+    reconcile,
+    obligations,
 )

@@ -41,7 +41,7 @@ from hub.store.base import Base
 __all__ = [
     "RunRow", "RunRowItem", "DecisionRow", "Run", "RunState", "PERIOD_PATTERN",
     "check_period", "create_run", "running_run", "set_progress", "finish_run", "fail_run",
-    "get_run",
+    "get_run", "runs_of_party",
     "rows_of_run", "decide", "decisions_for", "store_envelope", "quarterly_reconciliation_signed",
 ]
 
@@ -224,6 +224,16 @@ async def get_run(sessions: async_sessionmaker[AsyncSession], run_id: str) -> Ru
     if row is None:
         raise NotFound(f"no reconciliation {run_id[:40]!r}")
     return Run.of(row)
+
+
+async def runs_of_party(sessions: async_sessionmaker[AsyncSession], party: str) -> list[Run]:
+    """Every run `party` is a party of, newest first (a party holds a few a quarter per
+    contract, so the caller filters by its permissions and pages in memory)."""
+    async with sessions() as session:
+        result = await session.scalars(select(RunRow).where(
+            (RunRow.origin_party == party) | (RunRow.destination_party == party))
+            .order_by(RunRow.created_at.desc(), RunRow.id))
+        return [Run.of(row) for row in result]
 
 
 async def rows_of_run(sessions: async_sessionmaker[AsyncSession], run_id: str,

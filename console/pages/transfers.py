@@ -62,6 +62,12 @@ query ConsoleDue($first: Int) {
 }
 """
 
+MEMBER = """
+query ConsoleTransferMember($key: ID!) {
+  member(key: $key) { key name originOrganization { code } destination { organization { code } } }
+}
+"""
+
 _RECEIPT = "{ replayed entry { number } transfer { number state } }"
 STEP_MUTATIONS: dict[str, str] = {
     action: f"""
@@ -157,7 +163,7 @@ async def transfers_page(request: Request, session: Session) -> Response:
     rows = [{"t": t, "next": next_step(t, party), "buttons": buttons_for(t, party),
              "key": secrets.token_urlsafe(16)} for t in transfers["nodes"]]
     due_answer = await hub.call(session.official, PAGE.slug, DUE, {"first": 10})
-    prefill = _prefill(request, due_answer.data)
+    prefill = await _prefill(request, session)
     shown = request.query_params.get("show", "open")
     return render(request, "transfers.html", title=PAGE.title, transfers=transfers, rows=rows,
                   due=due_answer.data, warnings=answer.warnings + due_answer.warnings,
@@ -166,18 +172,24 @@ async def transfers_page(request: Request, session: Session) -> Response:
                   due_names=DUE_NAMES, pname=party_name, me=party)
 
 
-def _prefill(request: Request, due: dict[str, Any]) -> dict[str, str]:
-    """The request form, filled from the due member chosen (`?member=KEY`)."""
+async def _prefill(request: Request, session: Session) -> dict[str, str]:
+    """The request form, filled from the member chosen (`?member=KEY`, the due list's
+    link): the member's membership organisation (where the origin records its request) and
+    the branch at the destination, both editable."""
     key = request.query_params.get("member", "")
     out = {"member": key if _KEY.match(key) else "", "name": "", "organization": "", "to": ""}
-    for group in ("attach", "floating"):
-        for node in ((due.get(group) or {}).get("nodes") or ()):
-            member = node["member"]
-            if member["key"] == out["member"]:
-                out["name"] = member.get("name") or ""
-                out["organization"] = (member.get("originOrganization") or {}).get("code") or ""
-                dest = (member.get("destination") or {}).get("organization") or {}
-                out["to"] = dest.get("code") or ""
+    if not out["member"]:
+        return out
+    try:
+        answer = await hub_of(request).call(session.official, PAGE.slug, MEMBER, {"key": key})
+    except HubFailure:
+        return out
+    member = answer.data.get("member")
+    if member:
+        out["name"] = member.get("name") or ""
+        out["organization"] = (member.get("originOrganization") or {}).get("code") or ""
+        branch = (member.get("destination") or {}).get("organization") or {}
+        out["to"] = branch.get("code") or ""
     return out
 
 

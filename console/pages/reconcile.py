@@ -13,6 +13,7 @@ obligation (每季度通联流动党员台账) is fulfilled: the page shows it f
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -75,6 +77,37 @@ _PERIOD = re.compile(r"^(20\d\d)Q([1-4])$")
 _RUN_ID = re.compile(r"^[0-9a-f]{8,64}$")
 _PAIR = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 BEIJING = timezone(timedelta(hours=8))
+#: the largest ledger file the form takes (the hub's own limit is higher; a county's ledger
+#: of tens of thousands of rows fits)
+MAX_LEDGER_BYTES = 10_000_000
+#: the standard ledger template (标准台账模板) the form accepts: its columns, in order
+TEMPLATE_COLUMNS = ("编号", "姓名", "身份证号码", "出生日期", "联系状态", "流出地", "流入地")
+
+
+def template_mapping(side: str) -> str:
+    """The mapping (TOML, kind = "ledger") of the standard template, for this party's side:
+    the console sends it with the file, so an official never writes one."""
+    return f"""[source]
+name = "console_{side}_ledger"
+kind = "ledger"
+side = "{side}"
+
+[connection]
+file = "ledger.csv"
+format = "csv"
+
+[entities.member]
+local_id = "编号"
+required = ["id_number", "name"]
+
+[entities.member.fields]
+name = "姓名"
+id_number = "身份证号码"
+birth_date = "出生日期"
+status = "联系状态"
+origin_region_code = "流出地"
+destination_region_code = "流入地"
+"""
 
 CONTRACTS = """
 query ConsoleReconcileContracts { contracts { id title state parties { party role } } }
@@ -171,10 +204,10 @@ def quarter_start(period: str) -> datetime:
     return datetime(year, 3 * (quarter - 1) + 1, 1, tzinfo=BEIJING)
 
 
-def counterparts(contracts: list[dict[str, Any]], party: str) -> list[tuple[str, str]]:
-    """(party id, contract title) of each party holding the opposite side (origin /
-    destination) to this one in an active contract: whom it may reconcile with."""
-    out: dict[str, str] = {}
+def counterparts(contracts: list[dict[str, Any]], party: str) -> list[tuple[str, str, str]]:
+    """(party id, contract title, this party's side) of each party holding the opposite side
+    (origin / destination) to this one in an active contract: whom it may reconcile with."""
+    out: dict[str, tuple[str, str]] = {}
     for contract in contracts:
         if str(contract.get("state", "")).lower() != "active":
             continue
@@ -185,8 +218,8 @@ def counterparts(contracts: list[dict[str, Any]], party: str) -> list[tuple[str,
         other = "destination" if mine == "origin" else "origin"
         for p, role in roles.items():
             if role == other and p not in out:
-                out[p] = contract.get("title") or contract["id"]
-    return sorted(out.items())
+                out[p] = (contract.get("title") or contract["id"], mine)
+    return [(p, title, side) for p, (title, side) in sorted(out.items())]
 
 
 @require_official(PAGE)
@@ -203,7 +236,29 @@ async def reconcile_page(request: Request, session: Session) -> Response:
                   counterparts=counterparts(contracts.data.get("contracts") or [], party),
                   periods=[now, previous_quarter(now), previous_quarter(previous_quarter(now))],
                   default_period=previous_quarter(now), states=STATE_NAMES,
-                  categories=CATEGORIES, sheets=SHEET_NAMES, pname=party_name)
+                  categories=CATEGORIES, sheets=SHEET_NAMES, pname=party_name,
+                  columns=TEMPLATE_COLUMNS)
+
+
+async def _ledger(form: Any, side: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The ledger file handed in with the form (LedgerFileInput), or a problem to say."""
+    upload = form.get("ledger")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None, None
+    name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if not name.lower().endswith((".csv", ".xlsx")) or name.startswith("."):
+        return None, "台账文件应为 .csv 或 .xlsx 格式。"
+    data = await upload.read(MAX_LEDGER_BYTES + 1)
+    if len(data) > MAX_LEDGER_BYTES:
+        return None, "台账文件超过 10 MB，请按流出地党组织分开提交。"
+    if not data:
+        return None, "台账文件是空的。"
+    encoding = str(form.get("encoding") or "utf-8")
+    if encoding not in ("utf-8", "gbk", "gb18030"):
+        encoding = "utf-8"
+    return {"filename": name, "contentBase64": base64.b64encode(data).decode("ascii"),
+            "mapping": template_mapping(side),
+            "encoding": encoding if name.lower().endswith(".csv") else None}, None
 
 
 @require_official(PAGE)
@@ -214,21 +269,32 @@ async def start_run(request: Request, session: Session) -> Response:
     if not _PERIOD.match(period):
         session.flash.append(("error", "期间应为季度，例如 2026Q3。"))
         return RedirectResponse("/reconcile", status_code=303)
-    if not counterparty or len(counterparty) > 64:
-        session.flash.append(("error", "请选择对账的对方。"))
+    hub = hub_of(request)
+    contracts = await hub.call(session.official, PAGE.slug, CONTRACTS)
+    sides = {p: side for p, _, side in counterparts(contracts.data.get("contracts") or [],
+                                                    console_of(request).party)}
+    if counterparty not in sides:
+        session.flash.append(("error", "请选择对账的对方（现行协议中与本方互为流出地、"
+                                       "流入地的一方）。"))
         return RedirectResponse("/reconcile", status_code=303)
+    ledger, problem = await _ledger(form, sides[counterparty])
+    if problem:
+        session.flash.append(("error", problem))
+        return RedirectResponse("/reconcile", status_code=303)
+    run_input: dict[str, Any] = {"counterparty": counterparty, "period": period}
+    if ledger is not None:
+        run_input["ledger"] = ledger
     try:
-        answer = await hub_of(request).call(
-            session.official, PAGE.slug, START,
-            {"input": {"counterparty": counterparty, "period": period}})
+        answer = await hub.call(session.official, PAGE.slug, START, {"input": run_input})
     except HubFailure as failure:
         sentence = explain("RECONCILIATION_RUNNING") if failure.code == "LIMIT_EXCEEDED" \
             else failure.sentence
         session.flash.append(("error", f"未能发起对账：{sentence}"))
         return RedirectResponse("/reconcile", status_code=303)
     run = answer.data["startReconciliation"]
-    session.flash.append(("ok", f"已发起与{party_name(counterparty)}的 {period} 对账，"
-                                "正在后台比对。"))
+    source = "本方提交的台账文件" if ledger is not None else "双方已接入的系统"
+    session.flash.append(("ok", f"已发起与{party_name(counterparty)}的 {period} 对账"
+                                f"（本方数据：{source}），正在后台比对。"))
     return RedirectResponse(f"/reconcile/{run['id']}", status_code=303)
 
 

@@ -334,7 +334,11 @@ async def run_page(request: Request, session: Session) -> Response:
     signed_by = [s["party"] for s in run["signatures"]]
     obligation = await _obligation(request, session, run) if run["state"] in (
         "done", "signed") else None
+    contracts = await hub_of(request).call(session.official, PAGE.slug, CONTRACTS)
+    contract_title = next((c.get("title") for c in contracts.data.get("contracts") or ()
+                           if c.get("id") == run["contractId"]), None) or run["contractId"]
     return render(request, "reconcile_run.html", title=PAGE.title, run=run, counts=counts,
+                  contract_title=contract_title,
                   category=category, categories=CATEGORIES, sheets=SHEET_NAMES,
                   terms=CATEGORY_TERMS, states=STATE_NAMES, stages=STAGE_NAMES,
                   fields=FIELD_NAMES, reasons=REASON_NAMES, decisions=DECISION_NAMES,

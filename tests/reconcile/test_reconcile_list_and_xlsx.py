@@ -113,3 +113,35 @@ async def test_the_workbook_goes_to_the_runs_parties_only(served: Trusted) -> No
                if "Reconciliation.xlsx" in (b.get("allowed", []) + b.get("denied", []))]
     assert [b["decision"] for b in entries] == ["allowed", "allowed", "denied", "denied"]
     assert entries[0]["members"] and all(len(k) == 64 for k in entries[0]["members"])
+
+
+CANDIDATES = """query($id: ID!) { reconciliation(id: $id) { rows(category: CANDIDATE, first: 5) {
+  nodes { pair decision } } } }"""
+DECIDE = """mutation($r: ID!, $p: ID!) { %s(reconciliation: $r, pair: $p) { decision party } }"""
+
+
+async def test_a_candidate_row_says_the_decision_made_on_it(served: Trusted) -> None:
+    """`ReconciliationRow.decision`: null until someone decides, then the latest decision under
+    the contract, the same for both parties; a pair not in the run is NOT_FOUND."""
+    t = served
+    _, run = await two_runs(t)
+
+    async def decisions(party: str) -> list[Any]:
+        body = await t.gql(CANDIDATES, {"id": run}, party=party)
+        assert "errors" not in body, body
+        return [n["decision"] for n in body["data"]["reconciliation"]["rows"]["nodes"]]
+
+    pair = (await t.gql(CANDIDATES, {"id": run}, party="luxian"))["data"]["reconciliation"][
+        "rows"]["nodes"][0]["pair"]
+    assert await decisions("luxian") == [None]
+    made = await t.gql(DECIDE % "confirmMatch", {"r": run, "p": pair}, party="luxian")
+    assert made["data"]["confirmMatch"] == {"decision": "confirmed", "party": "luxian"}
+    assert await decisions("luxian") == await decisions("wenjiang") == ["confirmed"]
+    made = await t.gql(DECIDE % "rejectMatch", {"r": run, "p": pair}, party="wenjiang")
+    assert made["data"]["rejectMatch"]["decision"] == "rejected"
+    assert await decisions("luxian") == ["rejected"]
+    missing = await t.gql(DECIDE % "confirmMatch", {"r": run, "p": "0" * 16}, party="luxian")
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    stranger = await t.gql(DECIDE % "confirmMatch", {"r": run, "p": pair}, party="deyang")
+    assert stranger["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await decisions("luxian") == ["rejected"]

@@ -103,6 +103,10 @@ def test_start_confirm_sign_both_sides_and_download(console_world: ConsoleWorld,
         assert name in tile.inner_text()
         assert tile.locator(".count").inner_text() == str(counts.get(category, 0))
     assert counts["CANDIDATE"] >= 1 and counts["MATCHED"] + counts["DIFFERING"] >= 5, counts
+    # the polled fragment: once the run stopped it tells htmx to reload the page
+    polled = page.request.get(world.console(ORIGIN).url + f"/reconcile/{run}/progress",
+                              headers={"HX-Request": "true"})
+    assert polled.headers.get("hx-refresh") == "true" and 'data-state="done"' in polled.text()
     screenshot(page, "reconcile-run")
 
     # a candidate match: 叙州 confirms it is the same person

@@ -99,7 +99,11 @@ async def home(request: Request) -> Response:
     if session is None:
         return RedirectResponse("/login", status_code=303)
     pages = console_of(request).visible_pages()
-    return RedirectResponse(pages[0].path if pages else "/login", status_code=303)
+    if pages:
+        return RedirectResponse(pages[0].path, status_code=303)
+    request.scope["console.session"] = session
+    return render(request, "error.html", title="官员工作台",
+                  message="本方在现行协议中没有可在工作台办理的工作。")
 
 
 def create_console_app(config: ConsoleConfig, *,

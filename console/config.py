@@ -8,6 +8,9 @@
     kid = "xuzhou-county-org-1"
     key_file = "keys/xuzhou-county-org.key.pem"   # never sent to a browser
     purpose = "co-management"                # a purpose the party's contracts declare
+
+    [console.purposes]                        # optional: a page's own purpose, where the
+    reconcile = "reconciliation"              # contracts declare one (page slug = purpose)
     session_secret = "${YANXING_CONSOLE_SECRET}"   # signs session cookies; from the environment
     session_minutes = 30                      # idle time after which an official signs in again
     secure_cookies = false                    # true behind HTTPS (always, in production)
@@ -28,7 +31,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +72,11 @@ class ConsoleConfig:
     officials: tuple[OfficialEntry, ...]
     session_minutes: int = 30
     secure_cookies: bool = False
+    #: page slug -> the purpose its tokens carry (the others carry `purpose`)
+    purposes: Mapping[str, str] = field(default_factory=dict)
+
+    def purpose_for(self, page: str) -> str:
+        return self.purposes.get(page, self.purpose)
 
 
 def _expand(value: str, env: Mapping[str, str], problems: list[str], where: str) -> str:
@@ -119,13 +127,19 @@ def load_console_config(path: Path | str, env: Mapping[str, str] | None = None) 
         problems.append("[console] secure_cookies must be true or false")
         secure = False
     officials = _officials(raw.get("officials"), problems)
+    purposes = section.get("purposes", {})
+    if not isinstance(purposes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in purposes.items()):
+        problems.append("[console.purposes] maps page names to purposes (non-empty strings)")
+        purposes = {}
     values = dict(hub_url=text("hub_url").rstrip("/"), audience=text("audience"),
                   party=text("party"), party_name=text("party_name"), kid=text("kid"),
                   purpose=text("purpose"))
     if problems:
         raise ConsoleConfigError(problems)
     return ConsoleConfig(**values, key_file=key_file, session_secret=secret,
-                         officials=officials, session_minutes=minutes, secure_cookies=secure)
+                         officials=officials, session_minutes=minutes, secure_cookies=secure,
+                         purposes=dict(purposes))
 
 
 def _officials(raw: Any, problems: list[str]) -> tuple[OfficialEntry, ...]:

@@ -54,8 +54,9 @@ class ConsoleHub:
         self.http = http or httpx.AsyncClient(timeout=35.0)
         self.url = config.hub_url + "/graphql"
 
-    def client(self, official: Official) -> AsyncHubClient:
-        credentials = dataclasses.replace(self.credentials, user=official.user)
+    def client(self, official: Official, page: str = "") -> AsyncHubClient:
+        credentials = dataclasses.replace(self.credentials, user=official.user,
+                                          purpose=self.config.purpose_for(page))
         return AsyncHubClient(self.url, credentials, http=self.http,
                               retry=RetryPolicy(attempts=2, base_seconds=0.2, max_seconds=2.0))
 
@@ -64,7 +65,7 @@ class ConsoleHub:
         """Run `query` as `official` from console page `page`."""
         request_id = f"console-{page}-{secrets.token_hex(6)}"
         try:
-            result = await self.client(official).execute(query, variables,
+            result = await self.client(official, page).execute(query, variables,
                                                          request_id=request_id)
         except HubClientError as exc:
             body = exc.body if isinstance(getattr(exc, "body", None), dict) else None

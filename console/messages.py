@@ -44,6 +44,14 @@ MESSAGES: Mapping[str, str] = {
     "GRAPHQL_PARSE_FAILED": "工作台与枢纽的接口版本不一致，请联系系统管理员。",
     "UNREACHABLE": "暂时无法连接枢纽，请检查网络后重试。",
     "INTROSPECTION_DISABLED": "该枢纽未开放接口说明查询。",
+    "CONTRACT_INVALID": "协议文本或签名无效，请联系协议管理员核对。",
+    "CONFIG_INVALID": "枢纽配置有误，请联系系统管理员。",
+    "CONNECTOR_ERROR": "读取业务系统时出错，已记录，请联系该系统的管理方。",
+    "SOURCE_ERROR": "读取业务系统时出错，以下结果可能不完整。",
+    "HUB_ERROR": "枢纽未能完成这项操作，请稍后重试或联系系统管理员。",
+    "LEDGER_INVALID": "交换台账中的记录校验未通过，请联系系统管理员。",
+    "NOT_SUPPORTED": "对方系统不支持这项操作。",
+    "SCHEMA_OUT_OF_DATE": "枢纽数据库需要升级，请联系系统管理员。",
 }
 
 #: the demo systems' ids -> the names officials know them by (partial results name them)
@@ -66,11 +74,15 @@ def explain_error(error: Mapping[str, Any]) -> str:
     extensions = error.get("extensions") or {}
     code = extensions.get("code")
     sentence = explain(str(code) if code else None)
-    contract = extensions.get("contract") or extensions.get("contractTitle")
+    # a field inside an answer withheld (path deeper than the top-level field) reads as a
+    # blank; a refused query or mutation (path of one field) is a refusal, said as one
+    if code == "CONTRACT_DENIED" and len(error.get("path") or ()) > 1:
+        return "部分党员的部分信息按双向共管协议不向本方提供，已留空。"
     if code == "CONTRACT_DENIED":
+        titles = [str(t) for t in extensions.get("contracts") or () if t]
+        named = f"涉及协议：《{'》《'.join(titles)}》。" if titles else ""
         reason = extensions.get("reason") or ""
-        named = f"（协议：{contract}）" if contract else ""
-        detail = f"原因：{_reason(str(reason))}" if reason else ""
+        detail = f"原因：{_reason(str(reason))}。" if reason else ""
         return f"{sentence}{named}{detail}"
     source = extensions.get("source") or extensions.get("system")
     if source and code in {"SOURCE_UNAVAILABLE", "SOURCE_TIMEOUT", "SOURCE_REJECTED",

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from console.hub import ConsoleHub, HubFailure
-from console.officials import Official, OfficialDirectory
+from console.officials import OfficialDirectory
 from console.sessions import COOKIE, Session, SessionStore
 
 __all__ = ["Console", "Page", "PageHandler", "render", "require_official", "checked_form",
@@ -167,10 +167,6 @@ async def checked_form(request: Request, session: Session) -> FormData:
                                                                session.csrf.encode()):
         raise Forbidden()
     return form
-
-
-def official_of(session: Session) -> Official:
-    return session.official
 
 
 def hub_of(request: Request) -> ConsoleHub:

@@ -61,8 +61,11 @@ class AccessDenied(ContractError):
 
     code = "CONTRACT_DENIED"
 
-    def __init__(self, message: str, *, fields: Iterable[str] = ()) -> None:
+    def __init__(self, message: str, *, fields: Iterable[str] = (),
+                 contracts: Iterable[str] = ()) -> None:
         self.fields = sorted(set(fields))
+        #: titles of the caller's own agreements behind the refusal, where one is
+        self.contracts = list(dict.fromkeys(contracts))
         super().__init__(message)
 
 

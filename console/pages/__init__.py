@@ -7,9 +7,12 @@ from __future__ import annotations
 from types import ModuleType
 
 from console.pages import (
+    letters,
     members,
     obligations,  # 履约
     reconcile,  # 双向对账
+    stats,
+    tasks,
     transfers,  # 组织关系转接
 )
 
@@ -17,7 +20,10 @@ __all__ = ["PAGE_MODULES"]
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     members,
+    tasks,
+    letters,
     transfers,
     reconcile,
     obligations,
+    stats,
 )

@@ -6,16 +6,17 @@ letters, transfers and who read their data (the access log, for the owning party
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from console.hub import HubFailure
 from console.sessions import Session
-from console.web import Page, hub_of, render, require_official
+from console.web import Page, checked_form, hub_of, render, require_official
 
 __all__ = ["PAGE", "ROUTES"]
 
@@ -58,11 +59,39 @@ query ConsoleMember($key: ID!) {
       work { employer occupation }
       intendsReturnBusiness willingVillageCadre
     }
-    activities(first: 20) {
+    activities(last: 20) {
       totalCount
       nodes { mode activity { title kind startTime online organiser { name } } }
     }
     sources { system localId fetchedAt usedFields }
+  }
+}
+"""
+
+#: what the shared ledger holds about one member (one query: one token, one audit entry)
+LEDGER = """
+query ConsoleMemberLedger($key: ID!) {
+  reports: exchangeEntries(filter: {memberKey: $key, actions: ["report", "report_confirmation"]},
+                           last: 20) {
+    nodes { number action recordedAt party official answers payload }
+  }
+  points(filter: {memberKey: $key}, first: 20) {
+    totalPoints
+    nodes { year points ruleText awardedAt organization { name } }
+  }
+  evaluationLetters(filter: {memberKey: $key}, first: 10) {
+    nodes { id year state recommendation pdfUrl senderParty recipientParty }
+  }
+  membershipTransfers(filter: {memberKey: $key}, first: 10) {
+    nodes { number state fromOrganization { name } toOrganization { name } requestedAt }
+  }
+}
+"""
+
+CONFIRM_REPORT = """
+mutation ConsoleConfirmReport($report: Int!, $accepted: Boolean!, $key: String) {
+  confirmReport(report: $report, accepted: $accepted, idempotencyKey: $key) {
+    entry { number }
   }
 }
 """
@@ -132,17 +161,55 @@ async def member_page(request: Request, session: Session) -> Response:
     member = answer.data.get("member")
     access: list[dict[str, Any]] | None = None
     access_note: str | None = None
+    ledger: dict[str, Any] = {}
+    ledger_note: str | None = None
+    warnings = list(answer.warnings)
     if member is not None:
         try:
             log = await hub.call(session.official, "member", ACCESS_LOG, {"keys": [key]})
             access = log.data.get("accessLog")
         except HubFailure as failure:
             access_note = failure.sentence
+        try:
+            held = await hub.call(session.official, "member", LEDGER, {"key": key})
+            ledger = held.data
+            warnings += [w for w in held.warnings if w not in warnings]
+        except HubFailure as failure:
+            ledger_note = failure.sentence
     return render(request, "member.html", title="党员详情", member=member,
-                  warnings=answer.warnings, access=access, access_note=access_note)
+                  warnings=warnings, access=access, access_note=access_note,
+                  reports=_reports(ledger.get("reports")), ledger=ledger,
+                  ledger_note=ledger_note, form_key=secrets.token_urlsafe(12))
+
+
+def _reports(entries: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Reports newest first, each with the confirmation answering it (or None)."""
+    nodes = (entries or {}).get("nodes") or []
+    answers = {n.get("answers"): n for n in nodes if n.get("action") == "report_confirmation"}
+    reports = [dict(n, confirmation=answers.get(n.get("number")))
+               for n in nodes if n.get("action") == "report"]
+    return sorted(reports, key=lambda r: r.get("number") or 0, reverse=True)
+
+
+@require_official(PAGE)
+async def confirm_report(request: Request, session: Session) -> Response:
+    """确认 or 退回 a member's report (the origin's step; the hub refuses anyone else)."""
+    form = await checked_form(request, session)
+    key = request.path_params["key"]
+    try:
+        number = int(request.path_params["number"])
+    except ValueError:
+        return RedirectResponse(f"/members/{quote(key)}", status_code=303)
+    accepted = form.get("accepted") == "true"
+    idempotency = str(form.get("form_key") or "")[:64] or None
+    await hub_of(request).call(session.official, "member", CONFIRM_REPORT,
+                               {"report": number, "accepted": accepted, "key": idempotency})
+    session.flash.append(("ok", "已确认该报告。" if accepted else "已退回该报告。"))
+    return RedirectResponse(f"/members/{quote(key)}#reports", status_code=303)
 
 
 ROUTES = [
     Route("/members", members_page, methods=["GET"]),
     Route("/members/{key:str}", member_page, methods=["GET"]),
+    Route("/members/{key:str}/reports/{number:str}/confirm", confirm_report, methods=["POST"]),
 ]

@@ -14,19 +14,17 @@ obligation (每季度通联流动党员台账) is fulfilled: the page shows it f
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import re
-import secrets
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import httpx
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from console.downloads import fetch_document
 from console.hub import HubFailure
 from console.messages import explain, party_name
 from console.sessions import Session
@@ -414,27 +412,14 @@ async def sign_run(request: Request, session: Session) -> Response:
 
 @require_official(PAGE)
 async def download_xlsx(request: Request, session: Session) -> Response:
-    """The hub's workbook of the run, fetched as this official and passed through."""
+    """The hub's workbook of the run, fetched as this official (console.downloads) and
+    passed through; a refusal reads as its sentence."""
     run_id = _run_id(request)
-    hub = hub_of(request)
-    credentials = dataclasses.replace(hub.credentials, user=session.official.user)
-    try:
-        response = await hub.http.get(
-            f"{hub.config.hub_url}/reconciliations/{run_id}.xlsx",
-            headers={"Authorization": f"Bearer {credentials.token()}",
-                     "X-Request-Id": f"console-{PAGE.slug}-{secrets.token_hex(6)}"})
-    except httpx.HTTPError:
-        raise HubFailure("UNREACHABLE", explain("UNREACHABLE")) from None
-    if response.status_code != 200:
-        try:
-            code = str(response.json()["errors"][0]["extensions"]["code"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            code = "INTERNAL_ERROR"
-        raise HubFailure(code, explain(code))
-    disposition = response.headers.get("content-disposition",
-                                       f'attachment; filename="reconciliation-{run_id}.xlsx"')
-    return Response(response.content, media_type=response.headers.get("content-type"),
-                    headers={**SECURITY_HEADERS, "Content-Disposition": disposition})
+    document = await fetch_document(hub_of(request), session.official, PAGE.slug,
+                                    f"/reconciliations/{run_id}.xlsx")
+    return Response(document.content, media_type=document.content_type, headers={
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="reconciliation-{run_id[:8]}.xlsx"'})
 
 
 ROUTES = [

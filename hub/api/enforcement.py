@@ -35,6 +35,12 @@ class Enforcement(Protocol):
         """The policy for one request by `caller` (cached only with exact revalidation)."""
         ...
 
+    async def revalidate(self, request: Request) -> Caller:
+        """A long-lived connection's caller checked again (key not revoked since, token not
+        expired, purpose still declared) without spending its token again; raise
+        `hub.errors.AuthenticationError` when it no longer holds."""
+        ...
+
     async def record(self, record: AccessRecord) -> None:
         """Append the request's decision to the audit log."""
         ...

@@ -5,8 +5,9 @@ submits the envelope (`signEvaluationLetter`, or `acknowledgeEvaluationLetter` t
 countersign). FILE holds what the API returned: the letter's `payload` (base64url), or the
 decoded letter JSON, or an envelope already signed by the other party (then this signature
 is added: the origin's acknowledgement). The envelope goes to `--out` or standard output, as
-the JSON to pass as the mutation's `envelope`. Signing is hub.exchange.letter_signing's, the
-same RFC 7515 / RFC 8785 signing as contracts.
+the JSON to pass as the mutation's `envelope`. Signing is hub.letter_signing's (hub core: the
+officials' console signs with the same code), the same RFC 7515 / RFC 8785 signing as
+contracts.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any
 from hub.canonical_json import b64url_decode, loads_canonical, strict_loads
 from hub.contracts.keys import load_private_key
 from hub.errors import ContractError
-from hub.exchange.letter_document import LETTER_TYPE
-from hub.exchange.letter_signing import countersign_letter, sign_letter
+from hub.letter_signing import LETTER_TYPE, countersign_letter, sign_letter
 
 __all__ = ["register"]
 

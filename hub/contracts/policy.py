@@ -52,7 +52,7 @@ contract scope alone, so members known only from the caller's own sources would 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from datetime import datetime
 from typing import Any
 
@@ -305,32 +305,54 @@ class ContractPolicy(BasePolicy):
         full over every member the filter ranges over)? `routing` / `value`: the scope
         dimension the filter compares (origin_region, origin_org, destination_region,
         status) and the value, so a contract whose scope decides the filter needs no grant."""
+        return not any(True for _ in self._filter_blockers(caller, type_name, field,
+                                                            routing, value))
+
+    def filter_refused_by(self, caller: Caller, type_name: str, field: str, *,
+                          routing: str | None = None, value: str | None = None
+                          ) -> tuple[str, ...]:
+        """The titles of the caller's contracts that keep the filter from being allowed, so
+        an official reads which agreement to renegotiate; empty when no contract is the
+        reason (no contract at all, or the caller's own sources lack the field). The caller
+        is party to each, so a title tells it nothing it could not read in `contracts`."""
+        titles = (c.title for c in self._filter_blockers(caller, type_name, field, routing,
+                                                          value) if c is not None)
+        return tuple(dict.fromkeys(titles))
+
+    def _filter_blockers(self, caller: Caller, type_name: str, field: str,
+                         routing: str | None, value: str | None) -> Iterator[Contract | None]:
+        """Each reason the filter is refused: the contract behind it, or None for a reason of
+        the caller's own (the rule in the module docstring, in order)."""
         if type_name not in self.governed or field in self.public.get(type_name, ()):
-            return True  # no party's data, or a field every caller sees of every row
+            return  # no party's data, or a field every caller sees of every row
         type_name, field = FIELD_ALIASES.get((type_name, field), (type_name, field))
         party = caller.party
         if party is None:
-            return False
+            yield None
+            return
         contracts = self.applicable(caller)
-        for c in contracts:
-            if any(_prohibited(c, party, o, type_name, field) for o in c.parties):
-                return False
+        prohibiting = [c for c in contracts
+                       if any(_prohibited(c, party, o, type_name, field) for o in c.parties)]
+        if prohibiting:
+            yield from prohibiting
+            return
         supplied = self.supplied.get(party)
         owns = supplied is not None or bool(self.sources_of.get(party))
         if owns and field not in (supplied or {}).get(type_name, ()):
-            return False
+            yield None
+            return
         if not owns and not contracts:
-            return False
+            yield None
+            return
         suppliers = {o for o, types in self.supplied.items()
                      if o != party and field in types.get(type_name, ())}
         for c in contracts:
             if routing is not None and value is not None and \
                     self._scope_decides(c, party, routing, value):
                 continue
-            for owner in suppliers & set(c.parties):
-                if _granted(c, party, owner, type_name, field) is not Transform.FULL:
-                    return False
-        return True
+            if any(_granted(c, party, owner, type_name, field) is not Transform.FULL
+                   for owner in suppliers & set(c.parties)):
+                yield c
 
     def _scope_decides(self, c: Contract, party: str, routing: str, value: str) -> bool:
         """Is a filter on `routing` == `value` true for all or for none of the members

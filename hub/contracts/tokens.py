@@ -112,10 +112,12 @@ async def verify_token(
     token: str,
     registry: Registry,
     audience: str,
-    replay_cache: ReplayCache,
+    replay_cache: ReplayCache | None,
     now: datetime | None = None,
 ) -> Caller:
-    """Verify a request token and return who calls; raise `TokenRejected` otherwise."""
+    """Verify a request token and return who calls; raise `TokenRejected` otherwise.
+    `replay_cache` None: check again a token already accepted (a subscription's, before each
+    batch of events) without spending it a second time."""
     now = now or utcnow()
     try:
         jws = parse_compact(token)
@@ -157,7 +159,8 @@ async def verify_token(
     if not verify_compact(jws, key.public_key):
         raise TokenRejected("bad_signature", "signature does not verify with the registry key")
     # scoped by issuer: one party cannot burn another's token ids
-    if not await replay_cache.remember(f"{claims['iss']}\x00{claims['jti']}", expires, now):
+    if replay_cache is not None and \
+            not await replay_cache.remember(f"{claims['iss']}\x00{claims['jti']}", expires, now):
         raise TokenRejected("replayed", f"token id {claims['jti']!r} was already used")
     return Caller(party=claims["iss"], user=claims["sub"], purpose=claims["purpose"],
                   token_id=claims["jti"])

@@ -271,6 +271,17 @@ class Trust:
     # ------------------------------------------------------------ Enforcement
 
     async def authenticate(self, request: Request) -> Caller:
+        return await self._verified(request, self.replay_cache)
+
+    async def revalidate(self, request: Request) -> Caller:
+        """The caller of a long-lived connection (a subscription), checked again before it
+        is sent more: every check `authenticate` makes — the newest registry (a key revoked
+        since), the token's expiry, a purpose still declared — but the replay cache, which
+        spent the token when the connection opened. So a revoked key or an expired token
+        stops a running subscription at its next batch of events."""
+        return await self._verified(request, None)
+
+    async def _verified(self, request: Request, replay_cache: ReplayCache | None) -> Caller:
         header = request.headers.get("authorization")
         if header is None:
             if not self.config.enforce:
@@ -283,8 +294,7 @@ class Trust:
             raise TokenRejected("malformed", "the Authorization header must be 'Bearer <JWS>'")
         state_version, registry_version = await self._versions()  # one round trip
         await self.refresh_registry(registry_version)
-        caller = await verify_token(token.strip(), self.registry, self.audience,
-                                    self.replay_cache)
+        caller = await verify_token(token.strip(), self.registry, self.audience, replay_cache)
         # the audit log keeps user and purpose for years: ids only, never personal data
         for what, value, pattern in (("sub (the user id)", caller.user, SAFE_USER),
                                      ("purpose", caller.purpose, SAFE_PURPOSE)):

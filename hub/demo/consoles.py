@@ -36,13 +36,18 @@ class DemoConsole:
         return f"http://127.0.0.1:{self.port}/"
 
 
-def _official(party: str, role: str) -> tuple[str, str, str]:
+#: display names of the demo officials, in party order (synthetic, like every demo person)
+_NAMES = ("刘晓燕", "陈建华", "王志强", "李春梅", "张明远", "赵丽华", "周海军", "孙文静")
+
+
+def _official(party: str, role: str, number: int) -> tuple[str, str, str]:
     """(user id, display name, console role) of the demo official of `party`."""
+    name = _NAMES[number % len(_NAMES)]
     if role == "observer":
-        return f"{party}-staff", "观察方工作人员", "observer"
+        return f"{party}-staff", name, "observer"
     if role == "origin":
-        return f"{party}-secretary", "党支部书记", "secretary"
-    return f"{party}-staff", "流动党员服务中心工作人员", "staff"
+        return f"{party}-secretary", name, "secretary"
+    return f"{party}-staff", name, "staff"
 
 
 def write_consoles(directory: Path, trust: DemoTrust, parties: Sequence[tuple[str, str]],
@@ -52,9 +57,9 @@ def write_consoles(directory: Path, trust: DemoTrust, parties: Sequence[tuple[st
     folder = directory / "consoles"
     folder.mkdir(parents=True, exist_ok=True)
     consoles = []
-    for (party, name), port in zip(parties, ports, strict=True):
+    for number, ((party, name), port) in enumerate(zip(parties, ports, strict=True)):
         kid, key_path = trust.party_keys[party]
-        user, official_name, role = _official(party, roles.get(party, "destination"))
+        user, official_name, role = _official(party, roles.get(party, "destination"), number)
         password = secrets.token_urlsafe(9)
         path = folder / f"{party}.toml"
         path.write_text("\n".join([

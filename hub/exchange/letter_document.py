@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import RequestError
+from hub.letter_signing import LETTER_JWS_TYPE, LETTER_TYPE
 
 __all__ = [
     "LETTER_TYPE",
@@ -35,10 +36,6 @@ __all__ = [
     "check_letter_text",
 ]
 
-LETTER_TYPE = "yanxing.evaluation-letter"
-#: the `typ` of each signature's protected header, so a letter signature is never mistaken for
-#: a contract's, a registry's or a token's
-LETTER_JWS_TYPE = "yanxing-letter+jws"
 #: longest free text (其他说明) and daily-performance text, in characters
 MAX_TEXT = 2000
 MAX_PERFORMANCE = 2000

@@ -7,9 +7,10 @@ keys and non-canonical payloads). Keys come only from the trust registry.
 
 Who signs: the destination party (the letter's sender) signs; the origin party (its
 recipient) countersigns to acknowledge. The hub holds no party key, so the party signs
-offline: `sign_letter(payload, key, kid)` here (what `yanxing letter sign` and the demo
-call), or any RFC 7515 library in its client, over the payload bytes the hub returned
-(`EvaluationLetter.payload`, base64url). It then submits the envelope.
+offline: `sign_letter(payload, key, kid)` (hub.letter_signing, hub core, re-exported here:
+what `yanxing letter sign`, the demo and the officials' console call), or any RFC 7515
+library in its client, over the payload bytes the hub returned (`EvaluationLetter.payload`,
+base64url). It then submits the envelope.
 
 `verify_letter_signature` admits an envelope only if its payload is byte-for-byte the
 letter the hub stored, and it carries a valid signature by the expected party's key, made
@@ -25,15 +26,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from hub.canonical_json import b64url, canonical
 from hub.clock import utcnow
 from hub.contracts.lifecycle import SignatureInfo
 from hub.contracts.trust_registry import Registry
 from hub.errors import ContractError, HubError
-from hub.exchange.letter_document import LETTER_JWS_TYPE
-from hub.jws import add_signature, parse_general, sign_general, verify_signature
+from hub.jws import parse_general, verify_signature
+from hub.letter_signing import LETTER_JWS_TYPE, countersign_letter, sign_letter
 
 __all__ = ["LetterSignatureInvalid", "sign_letter", "countersign_letter",
            "verify_letter_signature", "payload_b64", "payload_digest"]
@@ -46,9 +45,6 @@ class LetterSignatureInvalid(HubError):
     code = "SIGNATURE_INVALID"
 
 
-_HEADER = {"typ": LETTER_JWS_TYPE}
-
-
 def payload_b64(payload: Mapping[str, Any]) -> str:
     """The base64url of the canonical payload: what is signed, and what clients are shown."""
     return b64url(canonical(dict(payload)))
@@ -56,18 +52,6 @@ def payload_b64(payload: Mapping[str, Any]) -> str:
 
 def payload_digest(payload: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(dict(payload))).hexdigest()
-
-
-def sign_letter(payload: Mapping[str, Any], key: Ed25519PrivateKey, kid: str, *,
-                now: datetime | None = None) -> dict[str, Any]:
-    """A new envelope with one signature (the destination's), signed with the party's key."""
-    return sign_general(dict(payload), key, kid, iat=now or utcnow(), extra_header=_HEADER)
-
-
-def countersign_letter(envelope: Mapping[str, Any], key: Ed25519PrivateKey, kid: str, *,
-                       now: datetime | None = None) -> dict[str, Any]:
-    """The envelope with one more signature (the origin's acknowledgement)."""
-    return add_signature(envelope, key, kid, iat=now or utcnow(), extra_header=_HEADER)
 
 
 def verify_letter_signature(

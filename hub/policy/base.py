@@ -128,6 +128,13 @@ class Policy(Protocol):
         scope dimension the filter compares and the value, when it is a routing filter."""
         ...
 
+    def filter_refused_by(self, caller: Caller, type_name: str, field: str, *,
+                          routing: str | None = None, value: str | None = None
+                          ) -> tuple[str, ...]:
+        """The titles of the agreements behind a refused filter (for the error a person
+        reads); empty when none is (or the filter is allowed)."""
+        ...
+
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         """Row scope: False makes the member 'not found' for this caller (no existence leak)."""
         ...
@@ -218,6 +225,11 @@ class BasePolicy:
     def filter_allowed(self, caller: Caller, type_name: str, field: str, *,
                        routing: str | None = None, value: str | None = None) -> bool:
         return True
+
+    def filter_refused_by(self, caller: Caller, type_name: str, field: str, *,
+                          routing: str | None = None, value: str | None = None
+                          ) -> tuple[str, ...]:
+        return ()
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         return True

@@ -54,6 +54,11 @@ class Decisions:
         return self.policy.filter_allowed(self.caller, type_name, field, routing=routing,
                                           value=value)
 
+    def filter_refused_by(self, type_name: str, field: str, *, routing: str | None = None,
+                          value: str | None = None) -> tuple[str, ...]:
+        return self.policy.filter_refused_by(self.caller, type_name, field, routing=routing,
+                                             value=value)
+
     # ------------------------------------------------------------ rows
 
     def can_see(self, subject: Subject) -> bool:

@@ -21,6 +21,8 @@ def test_a_refused_filter_is_explained_in_chinese(console_world: ConsoleWorld,
     assert error.count() == 1
     text = error.inner_text()
     assert "协议" in text and "{" not in text, text
+    # it names the agreement to renegotiate, as the officials know it (its title)
+    assert "《" in text and "叙州区委组织部" in text, text
     screenshot(page, "members-refused-filter")
     page.context.close()
 
@@ -74,4 +76,58 @@ def test_member_details_and_who_read_them(console_world: ConsoleWorld, browser: 
 def test_a_destination_sees_its_own_share(console_world: ConsoleWorld, browser: Any) -> None:
     page = sign_in(browser, console_world.console(DESTINATION), width="phone")
     assert page.locator("#members tbody tr").count() > 0
+    page.context.close()
+
+
+SUBMIT = """mutation($k: ID!, $o: ID!) {
+  submitReport(memberKey: $k, organization: $o, kind: MONTHLY, period: "2026-11",
+               text: "本月在成都参加社区志愿服务两次") { entry { number } } }"""
+OF_XUZHOU = """{ members(filter: {originRegion: "511502"}, first: 5) {
+  nodes { key destination { organization { code } } } } }"""
+
+
+def test_the_origin_confirms_a_report_on_the_member_page(console_world: ConsoleWorld,
+                                                         browser: Any) -> None:
+    """成都 records a member's monthly report in the hub; 叙州's secretary sees it on the
+    member's page and confirms it; the ledger holds the confirmation, by that official."""
+    members = console_world.graphql(DESTINATION, OF_XUZHOU)["data"]["members"]["nodes"]
+    member = next(m for m in members if m["destination"]["organization"])
+    submitted = console_world.graphql(DESTINATION, SUBMIT, {
+        "k": member["key"], "o": member["destination"]["organization"]["code"]})
+    assert "errors" not in submitted, submitted
+    number = submitted["data"]["submitReport"]["entry"]["number"]
+    console = console_world.console(ORIGIN)
+    page = sign_in(browser, console)
+    page.goto(f"{console.url}/members/{member['key']}")
+    row = page.locator("#reports tbody tr", has_text="本月在成都参加社区志愿服务两次")
+    assert row.count() == 1
+    row.locator("button", has_text="确认").click()
+    page.wait_for_load_state("networkidle")
+    assert "已确认该报告" in page.locator(".flash").inner_text()
+    assert "已确认" in page.locator("#reports tbody tr",
+                                   has_text="本月在成都参加社区志愿服务两次").inner_text()
+    held = console_world.graphql(ORIGIN, """query($k: ID!) { exchangeEntries(filter:
+        {memberKey: $k, actions: ["report_confirmation"]}) { nodes { answers official
+        payload } } }""", {"k": member["key"]})
+    nodes = held["data"]["exchangeEntries"]["nodes"]
+    assert [(n["answers"], n["official"], n["payload"]["accepted"]) for n in nodes] == \
+        [(number, console.user, True)]
+    page.context.close()
+
+
+def test_a_system_down_shows_partial_results_naming_it(console_world: ConsoleWorld,
+                                                        browser: Any) -> None:
+    """蓉城先锋 answers 503: 叙州's members page still lists its members, from the other
+    systems, and says in Chinese which system was unavailable."""
+    chengdu = console_world.hub.world.chengdu
+    page = sign_in(browser, console_world.console(ORIGIN))
+    chengdu.fail_rate = 1.0
+    try:
+        page.reload()
+        page.wait_for_load_state("networkidle")
+    finally:
+        chengdu.fail_rate = 0.0
+    warning = page.locator("p.warning").first.inner_text()
+    assert "蓉城先锋" in warning and "不完整" in warning, warning
+    assert page.locator("#members tbody tr").count() == 20
     page.context.close()

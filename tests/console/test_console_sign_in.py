@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.console.conftest import DESTINATION, ORIGIN, ConsoleWorld, screenshot, sign_in
+from tests.console.conftest import (
+    DESTINATION,
+    OBSERVER,
+    ORIGIN,
+    ConsoleWorld,
+    screenshot,
+    sign_in,
+)
 
 
 def _client(world: ConsoleWorld, party: str) -> httpx.Client:
@@ -39,7 +46,7 @@ def test_an_official_signs_in_and_sees_the_members_page(console_world: ConsoleWo
     page = sign_in(browser, console_world.console(ORIGIN))
     assert page.url.endswith("/members")
     assert page.locator("h1").inner_text() == "党员台账"
-    assert "党支部书记" in page.locator(".who").inner_text()
+    assert "（党支部书记）" in page.locator(".who").inner_text()
     rows = page.locator("#members tbody tr")
     assert rows.count() == 20
     total = int(page.locator("#total").inner_text())
@@ -140,3 +147,16 @@ def test_a_page_opened_after_sign_out_asks_to_sign_in_again(console_world: Conso
         assert replay.get("/members").status_code == 303
         posted = replay.post("/logout", data={"csrf_token": token}, headers={"HX-Request": "1"})
         assert posted.status_code in {303, 401}
+
+
+def test_an_observer_party_gets_no_person_pages(console_world: ConsoleWorld,
+                                                browser: Any) -> None:
+    """四川省委组织部 observes the contracts: statistics, never persons. The members page is
+    not in its navigation and is refused when typed in (the hub would show it nobody anyway)."""
+    console = console_world.console(OBSERVER)
+    page = sign_in(browser, console)
+    assert "党员台账" not in page.locator("nav.nav").inner_text()
+    response = page.goto(console.url + "/members")
+    assert response is not None and response.status == 403
+    assert "不办理" in page.locator("p.error").inner_text()
+    page.context.close()

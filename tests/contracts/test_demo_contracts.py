@@ -60,3 +60,15 @@ def test_name_probing_still_refused_where_names_are_not_shared_in_full(tmp_path:
     assert not policy.filter_allowed(_caller("xuzhou-county-org"), "Member", "name")
     # birth dates leave coarsened to the year: never a filter
     assert not policy.filter_allowed(_caller("chengdu-rcxf-operator"), "Member", "birthDate")
+
+
+def test_a_refused_filter_names_the_agreements_behind_it(tmp_path: Path) -> None:
+    """The refusal an official reads names the agreement to renegotiate: 叙州 may not filter
+    on names because the destinations' contracts do not share them in full."""
+    policy = _policy(tmp_path)
+    xuzhou = _caller("xuzhou-county-org")
+    titles = policy.filter_refused_by(xuzhou, "Member", "name")
+    assert titles and all("叙州区委组织部" in t for t in titles), titles
+    # an allowed filter names nothing; nor does a party that is in no contract
+    assert policy.filter_refused_by(xuzhou, "Member", "originOrganization") == ()
+    assert policy.filter_refused_by(_caller("nobody-at-all"), "Member", "name") == ()

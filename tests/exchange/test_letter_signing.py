@@ -90,3 +90,32 @@ def test_malformed_envelopes_are_refused(demo: DemoTrust, envelope: Any) -> None
 
 def test_payload_b64_is_the_canonical_form() -> None:
     assert payload_b64({"b": 1, "a": "温"}) == b64url('{"a":"温","b":1}'.encode())
+
+
+def test_a_client_signs_the_payload_the_hub_shows_with_the_core_primitive(demo: DemoTrust
+                                                                          ) -> None:
+    """What the console does: decode `EvaluationLetter.payload` and sign it with hub core's
+    primitive (no server module); the hub's verifier accepts it, and the CLI's path is the
+    same function."""
+    from hub import letter_signing as core
+
+    assert core.sign_letter is sign_letter and core.countersign_letter is countersign_letter
+    shown = payload_b64(PAYLOAD)
+    signed = core.sign_letter(core.letter_payload(shown), *key_of(demo, "wenjiang"))
+    assert signed["payload"] == shown
+    assert verify_letter_signature(signed, PAYLOAD, demo.registry, "wenjiang").party == \
+        "wenjiang"
+
+
+@pytest.mark.parametrize("shown", [
+    "not base64!",                                    # not base64url
+    b64url(b'{"type": "yanxing.evaluation-letter"}'),  # JSON, but not canonical
+    b64url(b'{"type":"yanxing.contract"}'),           # canonical, but not a letter
+    b64url(b"[1,2]"),                                 # not an object
+])
+def test_anything_but_a_letters_canonical_payload_is_refused(shown: str) -> None:
+    from hub.errors import ContractError
+    from hub.letter_signing import letter_payload
+
+    with pytest.raises(ContractError):
+        letter_payload(shown)

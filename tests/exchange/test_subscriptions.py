@@ -181,3 +181,50 @@ async def test_protocol_violations_close_with_the_protocols_codes(served: Truste
         await subscribe(ws, "same")
         assert await _closed_with(ws) == 4409
 
+
+
+async def test_a_key_revoked_while_subscribed_stops_the_events(served: Trusted) -> None:
+    """泸县's key is revoked while its subscription runs: the next batch is not sent; the
+    subscription ends with UNAUTHENTICATED (key revoked). 温江's goes on."""
+    from tests.api.test_keys_and_tokens import next_registry
+
+    async with connected(served, "wenjiang") as wenjiang, \
+            connected(served, "luxian") as luxian:
+        for ws in (wenjiang, luxian):
+            await acked(ws)
+            await subscribe(ws, kinds=["checkin"])
+        await asyncio.sleep(0.3)
+        first = await check_in(served)
+        assert (await next_message(wenjiang))["type"] == "next"
+        assert (await next_message(luxian))["type"] == "next"
+        kid, _ = served.demo.party_keys["luxian"]
+        _, registry = next_registry(served.demo, revoke=kid)
+        served.trust.registry = registry
+        await check_in(served, member=1)
+        ended = await next_message(luxian)
+        assert ended["type"] == "error", ended
+        assert ended["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED", ended
+        assert "revoked" in ended["payload"][0]["message"], ended
+        assert await silent(luxian, 0.5)
+        event = await next_message(wenjiang)
+        assert event["type"] == "next" and \
+            event["payload"]["data"]["exchangeEvents"]["number"] > first
+
+
+async def test_a_subscription_ends_when_its_token_expires(served: Trusted) -> None:
+    """A connection lives no longer than the token it opened with: the first batch after the
+    token's expiry ends the subscription (a client reconnects with a fresh token)."""
+    short = served.demo.token_for("wenjiang", ttl=6)
+    async with connected(served, None, payload={"authorization": f"Bearer {short}"}) as ws:
+        await acked(ws)
+        await subscribe(ws, kinds=["checkin"])
+        await asyncio.sleep(0.3)
+        await check_in(served)
+        started = await next_message(ws)
+        assert started["type"] == "next", started
+        await asyncio.sleep(6.2)
+        await check_in(served, member=1)
+        ended = await next_message(ws)
+        assert ended["type"] == "error" and \
+            ended["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED", ended
+        assert "expired" in ended["payload"][0]["message"], ended

@@ -179,6 +179,24 @@ async def test_filter_values_are_checked_against_their_type(trusted: Trusted) ->
     assert body["data"]["members"]["totalCount"] == 0
 
 
+async def test_a_refused_filter_names_only_the_callers_own_agreements(trusted: Trusted) -> None:
+    """extensions.contracts names the agreements behind a refused filter, by title, and only
+    agreements the caller is party to (what `contracts` already shows it)."""
+    named = {}
+    for party in ("wenjiang", "deyang", "luxian"):
+        body = await trusted.gql('{ members(filter: {name: "张"}) { totalCount } }',
+                                 party=party)
+        if "errors" not in body:
+            continue  # this party may filter on names
+        error = body["errors"][0]["extensions"]
+        assert error["code"] == "CONTRACT_DENIED", body
+        own = await trusted.gql("{ contracts { title } }", party=party)
+        titles = {c["title"] for c in own["data"]["contracts"]}
+        assert set(error.get("contracts", [])) <= titles
+        named[party] = error.get("contracts", [])
+    assert any(named.values()), named
+
+
 async def test_refused_filter_value_is_audited_as_denied(trusted: Trusted) -> None:
     await trusted.gql('{ members(filter: {destinationRegion: "5%0000"}) { totalCount } }',
                       party="wenjiang")

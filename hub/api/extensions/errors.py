@@ -113,6 +113,8 @@ def format_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLErr
             message = source_message(original)
     if isinstance(original, AccessDenied):
         extensions["fields"] = original.fields
+        if original.contracts:
+            extensions["contracts"] = original.contracts
     if code == "INTERNAL_ERROR":
         log.error("internal error at %s", error.path, exc_info=original)
         message = "Internal server error"

@@ -132,7 +132,10 @@ class PolicyExtension(SchemaExtension):
                                  "member it ranges over): " + ", ".join(sorted(
                                      {f"{u.argument} tests {u.type_name}.{u.field_name}"
                                       for u in filters})))
-                refuse(self, AccessDenied("; ".join(parts), fields=[*names, *tested]))
+                refused_by = [title for u in filters for title in ctx.decisions.filter_refused_by(
+                    u.type_name, u.field_name, routing=u.routing, value=u.value)]
+                refuse(self, AccessDenied("; ".join(parts), fields=[*names, *tested],
+                                          contracts=refused_by))
         yield
 
 

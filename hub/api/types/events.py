@@ -3,8 +3,9 @@
 Served over graphql-transport-ws (hub.api.ws). Each event is an `ExchangeEntry`, policed like
 `exchangeEntries`: the caller receives only entries its party made or whose member its
 contracts cover (`visible_entries`, then `can_see` on the member), payload fields as the
-contracts grant and mask them. The caller's policy is asked again for every batch of new
-entries, so a contract revoked while a subscription runs stops its events. Each event is
+contracts grant and mask them. The caller's token and policy are checked again for every
+batch of new entries, so a contract revoked, a key revoked or a token expired while a
+subscription runs stops its events. Each event is
 audited by the WebSocket endpoint like one query.
 """
 
@@ -45,10 +46,13 @@ def feed_of(runtime: Runtime) -> LedgerFeed:
 
 
 async def _refresh_policy(ctx: Context) -> None:
-    """Ask the enforcement for the caller's policy again (contracts may have changed since
-    the subscription began) and forget what the last batch cached."""
+    """Check the caller again (its key may have been revoked, its token may have expired:
+    AuthenticationError ends the subscription with UNAUTHENTICATED), ask the enforcement for
+    its policy again (contracts may have changed since the subscription began) and forget
+    what the last batch cached."""
     enforcement = ctx.runtime.enforcement
     if enforcement is not None:
+        await enforcement.revalidate(ctx.request)
         ctx.policy = await enforcement.policy_for(ctx.caller)
     for cached in ("decisions", "loaders"):
         ctx.__dict__.pop(cached, None)

@@ -1,8 +1,7 @@
 """履约 in a real browser: the instances of the party's contract obligations grouped by state
 (逾期, 待履行, 已履行), each with its contract's title, the obligated party and the period on the
 Beijing clock, the groups' counts exactly what the hub's `obligations` holds; the filter by
-how an obligation is fulfilled; an observer (四川省委组织部) sees every instance of the
-contracts it observes."""
+how an obligation is fulfilled; an observer (四川省委组织部) is sent to 统计 instead."""
 
 from __future__ import annotations
 
@@ -69,14 +68,14 @@ def test_obligations_grouped_by_state(console_world: ConsoleWorld, browser: Any)
         page.context.close()
 
 
-def test_an_observer_sees_the_contracts_it_observes(console_world: ConsoleWorld,
-                                                    browser: Any) -> None:
+def test_an_observer_reads_obligations_on_its_statistics_page(console_world: ConsoleWorld,
+                                                              browser: Any) -> None:
+    """履约 is the owing and owed parties' page: an observer (四川省委组织部) lands on 统计,
+    which counts obligations met, and is refused here."""
     world = console_world
     page = sign_in(browser, world.console(OBSERVER), width="phone")
+    assert "履约" not in page.locator("nav.nav").inner_text()
     answer = page.goto(world.console(OBSERVER).url + "/obligations")
-    assert answer is not None and answer.status == 200
-    nodes = held(world, OBSERVER)
-    assert len(nodes) > 0
-    assert page.locator("main tbody tr[data-key]").count() == len(nodes)
-    assert {n["party"] for n in nodes} >= {ORIGIN}
+    assert answer is not None and answer.status == 403
+    assert "身份不办理" in page.locator("main").inner_text()
     page.context.close()

@@ -205,7 +205,7 @@ def test_an_observer_does_not_reconcile(console_world: ConsoleWorld, browser: An
     world = console_world
     page = sign_in(browser, world.console(OBSERVER))
     nav = page.locator("nav.nav").inner_text()
-    assert "双向对账" not in nav and "组织关系转接" not in nav and "履约" in nav
+    assert "双向对账" not in nav and "组织关系转接" not in nav and "统计" in nav
     answer = page.goto(world.console(OBSERVER).url + "/reconcile")
     assert answer is not None and answer.status == 403
     answer = page.goto(world.console(OBSERVER).url + "/transfers")

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -163,7 +163,10 @@ async def create_run(sessions: async_sessionmaker[AsyncSession], *, contract_id:
             id=run_id, contract_id=contract_id, contract_digest=contract_digest,
             origin_party=origin_party, destination_party=destination_party,
             period=check_period(period), scope=dict(scope), state=RunState.QUEUED, stage=None,
-            progress=0, started_by=started_by, started_by_user=user, created_at=utcnow()))
+            progress=0, started_by=started_by, started_by_user=user,
+            # to the microsecond (utcnow() drops it): runs started within one second still
+            # list in the order they were started (`reconciliations`, newest first)
+            created_at=datetime.now(UTC)))
     return run_id
 
 

@@ -105,3 +105,32 @@ def _reason(reason: str) -> str:
         if key in reason.lower():
             return text
     return reason
+
+
+# ── 组织关系转接 / 双向对账 / 履约 (console-transfers-reconcile) ──────────────────────────────
+#: codes these pages meet besides the common ones
+MESSAGES = {
+    **MESSAGES,
+    "LEDGER_INVALID": "提交的台账文件有误（编码、表头或字段映射），请按提示修改后重新提交。",
+    "CONTRACT_INVALID": ("签名未通过校验：报告可能已被改动，"
+                         "或签名密钥不是本方在信任名单登记的密钥。"),
+    "RECONCILIATION_RUNNING": "该协议本季度的对账正在进行中，请等它完成后再发起。",
+}
+
+#: party ids -> the names officials know them by (the demo's parties; others show their id)
+PARTY_NAMES: Mapping[str, str] = {
+    "chengdu-rcxf-operator": "成都市委组织部（蓉城先锋）",
+    "zhejiang-platform-operator": "浙江省委组织部（浙里平台）",
+    "luxian-yongshui-village": "泸县云锦镇涌水村党支部",
+    "xuzhou-county-org": "叙州区委组织部",
+    "study-platform-operator": "党员教育学习平台运营中心",
+    "sichuan-org-dept": "四川省委组织部",
+    "yanxing-hub": "雁行枢纽",
+}
+
+
+def party_name(party: str | None) -> str:
+    """A party id as officials name it."""
+    if not party:
+        return "—"
+    return PARTY_NAMES.get(party, party)

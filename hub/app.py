@@ -42,6 +42,8 @@ from hub.api.log_privacy import install_log_redaction
 from hub.api.observe import Observer, metrics_route, otlp_exporter
 from hub.api.overload import ConcurrencyLimit
 from hub.api.ratelimit import MemoryBuckets, RateLimiter, RedisBuckets
+from hub.api.reconcile_xlsx import ROUTE as RECONCILIATION_XLSX_ROUTE
+from hub.api.reconcile_xlsx import reconciliation_xlsx
 from hub.api.runtime import Runtime
 from hub.api.schema import published_schema, subgraph_schema
 from hub.api.ws import SubscriptionEndpoint
@@ -298,6 +300,8 @@ def create_app(
         Route("/checkin-code/{org}", checkin_code_route(_runtime), methods=["GET"]),
         Route("/schema.graphql", sdl_route(mode, _runtime), methods=["GET"]),
         Route(LETTER_PDF_ROUTE, letter_pdf, methods=["GET"]),  # 年终发函 PDFs (issue 8)
+        # 双向对账 workbooks for a run's parties (the console's download, issue 14)
+        Route(RECONCILIATION_XLSX_ROUTE, reconciliation_xlsx, methods=["GET"]),
     ]
     if mode.graphiql:
         routes += [Route("/", graphiql, methods=["GET"]),

@@ -5,7 +5,8 @@ The layers, bottom to top (docs/architecture.md explains what each owns):
     connectors            stands alone, never imports hub
     hub core              hub.errors, hub.model (canonical model), hub.settings, and the
                           primitives they and everything above share: hub.canonical_json,
-                          hub.clock, hub.jws, hub.party_token, hub.letter_signing
+                          hub.clock, hub.jws, hub.party_token, hub.letter_signing,
+                          hub.report_signing (a party's countersignature of a report)
     hub.store             the index and every table (one MetaData)
     hub.client            a party's client (hub core only; nothing imports it)
     hub.federation        identity, sync, linking, live fetch, merge
@@ -37,7 +38,7 @@ LAYERS: dict[str, int] = {
     "connectors": 0,
     "hub.errors": 1, "hub.model": 1, "hub.settings": 1,
     "hub.canonical_json": 1, "hub.clock": 1, "hub.jws": 1, "hub.party_token": 1,
-    "hub.letter_signing": 1,
+    "hub.letter_signing": 1, "hub.report_signing": 1,
     "hub.store": 2, "hub.client": 2,
     "hub.federation": 3,
     "hub.policy": 4, "hub.contracts": 4, "hub.audit": 4,
@@ -167,7 +168,7 @@ def test_every_package_is_placed() -> None:
 #: built only on the public GraphQL schema, as a partner's front-end team would build it
 #: (hub.letter_signing: a party signs its letters with its own key, as `yanxing letter sign`)
 CONSOLE_MAY_IMPORT = ("hub.client", "hub.errors", "hub.party_token", "hub.jws", "hub.clock",
-                      "hub.canonical_json", "hub.letter_signing")
+                      "hub.canonical_json", "hub.letter_signing", "hub.report_signing")
 
 
 def test_the_console_uses_only_the_party_client() -> None:

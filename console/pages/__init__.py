@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from console.pages import checkin, letters, members, orglife, stats, tasks
+from console.pages import (
+    checkin,  # 报到
+    letters,  # 年终发函
+    members,  # 党员台账, 党员详情
+    obligations,  # 履约
+    orglife,  # 组织生活
+    reconcile,  # 双向对账
+    stats,  # 统计
+    tasks,  # 任务与积分
+    transfers,  # 组织关系转接
+)
 
 __all__ = ["PAGE_MODULES"]
 
@@ -16,5 +26,8 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     orglife,
     tasks,
     letters,
+    transfers,
+    reconcile,
+    obligations,
     stats,
 )

@@ -28,6 +28,7 @@ from hub.cli import (
     obligations,
     outbox,
     reconcile,
+    reconcile_sign,
     registry,
     schema,
     serve,
@@ -41,7 +42,7 @@ __all__ = ["main"]
 #: modules providing `register(subparsers)`; each adds one command, in this order in `--help`
 COMMANDS: tuple[ModuleType, ...] = (
     demo, serve, db, sync, schema, keys, registry, contract, token, audit, connector, outbox,
-    reconcile, letter, obligations, console,
+    reconcile, reconcile_sign, letter, obligations, console,
 )
 
 

@@ -31,17 +31,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hub.clock import format_time, utcnow
 from hub.contracts.trust_registry import Registry
 from hub.errors import ContractError
-from hub.jws import add_signature, parse_general, sign_general, verify_signature
+from hub.jws import parse_general, sign_general, verify_signature
 from hub.reconcile.ledger import COMPARED_FIELDS, BadRow, Ledger
 from hub.reconcile.matching import CATEGORIES, Outcome, Parameters, authority_of
+from hub.report_signing import REPORT_JWS_HEADER, REPORT_TYPE, countersign_report
 
 __all__ = ["REPORT_TYPE", "Signer", "VerifiedReport", "rows_of", "rows_digest", "nest",
            "build_document", "sign_report", "countersign", "verify_report", "verify_rows",
            "SIDE_FIELDS", "PAIR_COLUMNS", "BAD_COLUMNS"]
 
-REPORT_TYPE = "yanxing.reconciliation"
 _DIGEST_CHUNK = 50_000
-_HEADER = {"typ": "yanxing-reconciliation+jws"}
+_HEADER = dict(REPORT_JWS_HEADER)
 #: what a row shows of each side's record (the phone as masked digits, never the hash)
 SIDE_FIELDS: tuple[str, ...] = (
     "source", "local_id", "row", "name", "gender", "birth_date", "phone", "status",
@@ -218,10 +218,9 @@ def sign_report(document: Mapping[str, Any], key: Ed25519PrivateKey, kid: str, *
 
 def countersign(envelope: Mapping[str, Any], key: Ed25519PrivateKey, kid: str, *,
                 now: datetime | None = None) -> dict[str, Any]:
-    """A party's signature over the same payload (what a party's client does)."""
-    if parse_general(envelope).payload.get("type") != REPORT_TYPE:
-        raise ContractError("not a reconciliation report")
-    return add_signature(envelope, key, kid, iat=now or utcnow(), extra_header=_HEADER)
+    """A party's signature over the same payload (what a party's client does): the hub core
+    primitive hub.report_signing.countersign_report, kept here under its old name."""
+    return countersign_report(envelope, key, kid, now=now)
 
 
 def verify_report(envelope: Mapping[str, Any], registry: Registry, *,

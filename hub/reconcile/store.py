@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -45,7 +45,7 @@ __all__ = [
     "RunRow", "RunRowItem", "RunRowBlock", "BLOCK_ROWS", "row_blocks", "DecisionRow",
     "Run", "RunState", "PERIOD_PATTERN",
     "check_period", "create_run", "running_run", "set_progress", "finish_run", "fail_run",
-    "get_run",
+    "get_run", "runs_of_party",
     "rows_of_run", "decide", "decisions_for", "store_envelope", "quarterly_reconciliation_signed",
 ]
 
@@ -188,7 +188,10 @@ async def create_run(sessions: async_sessionmaker[AsyncSession], *, contract_id:
             id=run_id, contract_id=contract_id, contract_digest=contract_digest,
             origin_party=origin_party, destination_party=destination_party,
             period=check_period(period), scope=dict(scope), state=RunState.QUEUED, stage=None,
-            progress=0, started_by=started_by, started_by_user=user, created_at=utcnow()))
+            progress=0, started_by=started_by, started_by_user=user,
+            # to the microsecond (utcnow() drops it): runs started within one second still
+            # list in the order they were started (`reconciliations`, newest first)
+            created_at=datetime.now(UTC)))
     return run_id
 
 
@@ -261,6 +264,16 @@ async def get_run(sessions: async_sessionmaker[AsyncSession], run_id: str) -> Ru
     if row is None:
         raise NotFound(f"no reconciliation {run_id[:40]!r}")
     return Run.of(row)
+
+
+async def runs_of_party(sessions: async_sessionmaker[AsyncSession], party: str) -> list[Run]:
+    """Every run `party` is a party of, newest first (a party holds a few a quarter per
+    contract, so the caller filters by its permissions and pages in memory)."""
+    async with sessions() as session:
+        result = await session.scalars(select(RunRow).where(
+            (RunRow.origin_party == party) | (RunRow.destination_party == party))
+            .order_by(RunRow.created_at.desc(), RunRow.id))
+        return [Run.of(row) for row in result]
 
 
 async def rows_of_run(sessions: async_sessionmaker[AsyncSession], run_id: str,

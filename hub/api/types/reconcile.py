@@ -56,14 +56,17 @@ from hub.reconcile.store import (
     check_period,
     create_run,
     decide,
+    decisions_for,
     get_run,
     rows_of_run,
     running_run,
+    runs_of_party,
     store_envelope,
 )
 from hub.store.models import OrganizationRow
 
-__all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ReconciliationQuery", "ReconciliationMutation"]
+__all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ReconciliationQuery", "ReconciliationMutation",
+           "visible_run", "visible_rows", "signer_parties"]
 
 #: base64 of a ledger handed in through GraphQL (the request body limit applies first)
 MAX_LEDGER_BYTES = 20_000_000
@@ -167,9 +170,13 @@ class ReconciliationRow:
                                                                 "destination's record.")
     bad_row: ReconciliationBadRow | None = strawberry.field(description="问题行详情。 For "
                                                             "BAD_ROW: where and why.")
+    decision: str | None = strawberry.field(
+        default=None, description="对疑似匹配的决定（confirmed | rejected，协议下的最新决定；"
+        "下次对账生效）；未决定为空。 For a CANDIDATE: the decision people made on the pair under "
+        "the run's contract (applied from the next run), null while undecided.")
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> ReconciliationRow:
+    def of(cls, row: dict[str, Any], decision: str | None = None) -> ReconciliationRow:
         bad = None
         if row.get("category") == "bad_row":
             bad = ReconciliationBadRow(side=row["side"], location=row["where"], row=row["row"],
@@ -185,7 +192,8 @@ class ReconciliationRow:
                 destination=None if d["destination"] is None else str(d["destination"]),
                 authority=d["authority"]) for d in row.get("differences") or ()],
             origin=ReconciliationRecord.of(row.get("origin")),
-            destination=ReconciliationRecord.of(row.get("destination")), bad_row=bad)
+            destination=ReconciliationRecord.of(row.get("destination")), bad_row=bad,
+            decision=decision)
 
 
 @strawberry.type(description="某类别的数量。 How many rows a category holds.")
@@ -241,8 +249,11 @@ class Reconciliation:
         async def count() -> int:
             return len(visible)
 
-        return Connection[ReconciliationRow].build([ReconciliationRow.of(r) for r in page],
-                                                   offset, limit, count)
+        decided = (await decisions_for(ctx.runtime.session_factory, self._run.contract_id)
+                   if category is ReconciliationCategory.CANDIDATE else {})
+        return Connection[ReconciliationRow].build(
+            [ReconciliationRow.of(r, decided.get(str(r.get("pair")))) for r in page],
+            offset, limit, count)
 
     @strawberry.field(description="报告上的签名。 Signatures on the report.")
     def signatures(self, info: Info) -> list[ReconciliationSignature]:
@@ -339,6 +350,45 @@ async def _run_for(ctx: Context, run_id: str) -> Run:
     return run
 
 
+async def visible_run(ctx: Context, run_id: str) -> Run:
+    """The run as `reconciliation(id)` admits it (hub.api.reconcile_xlsx serves its workbook)."""
+    return await _run_for(ctx, run_id)
+
+
+async def visible_rows(ctx: Context, run: Run, category: str) -> list[dict[str, Any]]:
+    """The rows of one category the caller may see, nested as people read them."""
+    return await _visible_rows(ctx, run, category)
+
+
+def signer_parties(trust: Trust, run: Run) -> list[str]:
+    """Who signed the run's report so far, as "party (kid)", the hub first."""
+    if run.envelope is None:
+        return []
+    out = []
+    for entry in parse_general(run.envelope).signatures:
+        try:
+            party = trust.registry.key(entry.kid).party
+        except ContractError:
+            party = "?"
+        out.append(f"{party} ({entry.kid})")
+    return out
+
+
+async def _runs_visible_to(ctx: Context, party: str) -> list[Run]:
+    """The party's runs whose contract lets it reconcile with the other party now (what
+    `_run_for` admits one at a time), newest first."""
+    allowed: dict[str, set[str]] = {}
+    out = []
+    for run in await runs_of_party(ctx.runtime.session_factory, party):
+        counterparty = next(iter(run.parties - {party}), party)
+        if counterparty not in allowed:
+            allowed[counterparty] = {a.id for a in reconciliation_agreements(ctx.decisions,
+                                                                             counterparty)}
+        if run.contract_id in allowed[counterparty]:
+            out.append(run)
+    return out
+
+
 async def _visible_rows(ctx: Context, run: Run, category: str) -> list[dict[str, Any]]:
     rows = (await rows_of_run(ctx.runtime.session_factory, run.id, category))[category]
     out = []
@@ -406,6 +456,27 @@ class ReconciliationQuery:
                       "run, to its parties holding a contract's `reconciliation` permission.")
     async def reconciliation(self, info: Info, id: strawberry.ID) -> Reconciliation:
         return Reconciliation.of(await _run_for(info.context, str(id)))
+
+    @strawberry.field(description="本方参与的对账（新者在前；须有协议对账权限）。 The "
+                      "reconciliation runs the caller is a party of, under a contract that "
+                      "grants it the `reconciliation` permission now; newest first.")
+    async def reconciliations(self, info: Info, first: int | None = None,
+                              after: str | None = None) -> Connection[Reconciliation]:
+        ctx: Context = info.context
+        _trust(ctx)
+        limits = ctx.runtime.limits
+        offset, limit = page_window(first, after, default=limits.default_page_size,
+                                    maximum=limits.max_page_size)
+        party = ctx.caller.party
+        assert party is not None
+        visible = await _runs_visible_to(ctx, party)
+
+        async def count() -> int:
+            return len(visible)
+
+        return Connection[Reconciliation].build(
+            [Reconciliation.of(r) for r in visible[offset:offset + limit + 1]], offset, limit,
+            count)
 
 
 @strawberry.type

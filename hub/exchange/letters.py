@@ -50,8 +50,9 @@ from hub.exchange.letter_document import (
 from hub.exchange.letter_signing import payload_digest
 from hub.exchange.letter_statement import attendance_of_year, points_of_year
 from hub.exchange.payloads import Payload, action, check_choice, check_int, check_text
-from hub.exchange.schedule import register_fulfilling_action
+from hub.exchange.schedule import register_fulfilling_action, register_period_reader
 from hub.exchange.workflow_errors import StateConflict
+from hub.letter_signing import letter_payload
 from hub.store.base import Base
 
 __all__ = [
@@ -67,6 +68,19 @@ SIGNATURE_ACTION = "evaluation_letter_signature"
 ACKNOWLEDGEMENT_ACTION = "evaluation_letter_ack"
 # 年终发函 is fulfilled when the destination signs a letter (sends it), not when it drafts one
 register_fulfilling_action(LETTER_ACTION, SIGNATURE_ACTION)
+
+
+def _letter_year(payload: Mapping[str, Any]) -> str | None:
+    """The year a signature entry's letter is about (its obligation period, e.g. "2025")."""
+    try:
+        envelope = json.loads(str(payload.get("envelope") or ""))
+        year = letter_payload(str(envelope["payload"])).get("year")
+    except (ValueError, KeyError, TypeError, ContractError):
+        return None
+    return str(year) if isinstance(year, int) else None
+
+
+register_period_reader(SIGNATURE_ACTION, _letter_year)
 #: largest signature envelope accepted, in characters of JSON (two signatures need ~1 kB plus
 #: the payload, itself bounded by the text limits)
 MAX_ENVELOPE = 64_000

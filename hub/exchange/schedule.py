@@ -19,7 +19,9 @@ only a reconciliation both sides signed counts): a predicate over the entry's pa
 annual letter is sent when the destination signs it (`evaluation_letter_signature`), not
 when it is drafted. An act both sides sign (a reconciliation: its payload's `signers`) is
 the act of each signer, whichever of them recorded the entry; an entry naming its period
-(`period`: "2026Q3") fulfils that period's instance, even when signed after its grace.
+(`period`: "2026Q3"; a signed letter: the year it is about, `PERIOD_READERS`) fulfils that
+period's instance only, even when signed after its grace: last year's letters, signed in
+January, fulfil last year's obligation and never this year's.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from hub.contracts.model import ROLES, Contract
 
 __all__ = ["ObligationState", "ObligationInstance", "FulfillingEntry", "CST", "periods",
            "obligation_instances", "FULFILMENT_CHECKS", "register_fulfilment_check",
-           "FULFILLING_ACTIONS", "register_fulfilling_action", "period_label", "MAX_PERIODS"]
+           "FULFILLING_ACTIONS", "register_fulfilling_action", "period_label", "MAX_PERIODS",
+           "PERIOD_READERS", "register_period_reader"]
 
 #: China Standard Time: the agreements' months, quarters and years
 CST = timezone(timedelta(hours=8))
@@ -51,6 +54,18 @@ def register_fulfilment_check(action: str,
     """Make entries of `action` fulfil an obligation only when `check(payload)` holds (e.g.
     the reconciliation workflow: both parties signed)."""
     FULFILMENT_CHECKS[action] = check
+
+
+#: action -> the period an entry of it is about, read from its payload where the payload
+#: says so another way than a `period` field (a signed letter names its year in its envelope)
+PERIOD_READERS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {}
+
+
+def register_period_reader(action: str,
+                           reader: Callable[[Mapping[str, Any]], str | None]) -> None:
+    """Make entries of `action` fulfil only the period `reader(payload)` names (None: the
+    period they were recorded in, as entries that name none)."""
+    PERIOD_READERS[action] = reader
 
 
 #: obligation (`what`) -> the ledger action that fulfils it, where they differ
@@ -146,7 +161,8 @@ def _fulfils(e: FulfillingEntry, start: datetime, grace: datetime, schedule: str
     (a reconciliation's `period`: it reconciles 2026Q3 whenever it is signed) fulfils that
     period only, late or not (`fulfilled_at` shows when); any other, the period it was
     recorded in (or the grace after it)."""
-    named = e.payload.get("period")
+    reader = PERIOD_READERS.get(e.action)
+    named = reader(e.payload) if reader is not None else e.payload.get("period")
     if isinstance(named, str):
         return named == period_label(start, schedule) and e.recorded_at >= start
     return start <= e.recorded_at < grace

@@ -115,3 +115,39 @@ def test_a_reconciliation_fulfils_the_quarter_it_names_even_late() -> None:
     assert quarterly[4].state is ObligationState.FULFILLED and quarterly[4].fulfilled_by == 10
     # the quarter it was signed in is not fulfilled by it
     assert quarterly[10].state is ObligationState.DUE
+
+
+def test_last_years_letters_signed_in_january_fulfil_last_year_only() -> None:
+    """The destination signs last year's letters in January: each letter names the year it is
+    about, so the first fulfils last year's obligation and none fulfils this year's (before,
+    the second letter signed in January fulfilled this year's too)."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    import hub.exchange.letters  # noqa: F401  (registers how a signature names its year)
+    from hub.letter_signing import LETTER_TYPE, sign_letter
+
+    c = _contract()
+    yearly = [o for o in c.obligations if o.schedule == "yearly"]
+    assert yearly, "the two-party contract owes a yearly letter"
+    key = Ed25519PrivateKey.generate()
+
+    def signed(number: int, year: int, day: int) -> FulfillingEntry:
+        envelope = sign_letter({"type": LETTER_TYPE, "year": year, "member": f"m{number}"},
+                               key, "wenjiang-1")
+        return FulfillingEntry(number, "evaluation_letter_signature", "wenjiang", (c.digest,),
+                               datetime(2026, 1, day, tzinfo=UTC),
+                               {"envelope": json.dumps(envelope)})
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    found = obligation_instances(c, [signed(1, 2025, 8), signed(2, 2025, 9)], now)
+    letters = {i.period_start.astimezone(CST).year: i for i in found
+               if i.what == "evaluation_letter"}
+    assert letters[2025].state is ObligationState.FULFILLED and letters[2025].fulfilled_by == 1
+    assert letters[2026].state is ObligationState.DUE and letters[2026].fulfilled_by is None
+    # a letter about this year, signed now, fulfils this year's
+    found = obligation_instances(c, [signed(1, 2025, 8), signed(3, 2026, 20)], now)
+    this_year = [i for i in found if i.what == "evaluation_letter"
+                 and i.period_start.astimezone(CST).year == 2026]
+    assert this_year[0].state is ObligationState.FULFILLED and this_year[0].fulfilled_by == 3

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from console.config import ConsoleConfig
 from console.hub import ConsoleHub, HubFailure
+from console.messages import learn_party_names
 from console.officials import Official, OfficialDirectory
 from console.pages import PAGE_MODULES
 from console.sessions import COOKIE, SessionStore
@@ -26,7 +27,7 @@ __all__ = ["create_console_app"]
 
 STATIC = Path(__file__).parent / "static"
 
-_ROLES_QUERY = "query ConsoleParty { contracts { state parties { party role } } }"
+_ROLES_QUERY = "query ConsoleParty { contracts { state parties { party role name } } }"
 
 
 def _safe_next(target: str | None) -> str:
@@ -77,6 +78,8 @@ async def _learn_party_roles(console: Console, official: Official) -> None:
                  if c.get("state") in {"active", "ACTIVE"}
                  for p in c.get("parties") or () if p.get("party") == console.party}
         console.party_roles = frozenset(roles)
+        learn_party_names({p["party"]: p.get("name") for c in answer.data.get("contracts") or ()
+                           for p in c.get("parties") or ()})
 
 
 async def logout(request: Request) -> Response:

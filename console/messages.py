@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MESSAGES", "explain", "explain_error", "SOURCE_NAMES"]
+__all__ = ["MESSAGES", "explain", "explain_error", "SOURCE_NAMES", "learn_party_names"]
 
 MESSAGES: Mapping[str, str] = {
     "UNAUTHENTICATED": ("工作台与枢纽之间的身份校验未通过，请重新登录；"
@@ -117,16 +117,15 @@ MESSAGES = {
     "RECONCILIATION_RUNNING": "该协议本季度的对账正在进行中，请等它完成后再发起。",
 }
 
-#: party ids -> the names officials know them by (the demo's parties; others show their id)
-PARTY_NAMES: Mapping[str, str] = {
-    "chengdu-rcxf-operator": "成都市委组织部（蓉城先锋）",
-    "zhejiang-platform-operator": "浙江省委组织部（浙里平台）",
-    "luxian-yongshui-village": "泸县云锦镇涌水村党支部",
-    "xuzhou-county-org": "叙州区委组织部",
-    "study-platform-operator": "党员教育学习平台运营中心",
-    "sichuan-org-dept": "四川省委组织部",
-    "yanxing-hub": "雁行枢纽",
-}
+#: party ids -> the names officials know them by: learned from the hub (`Contract.parties
+#: { name }`, the trust registry's names) when an official signs in; an unknown party shows
+#: its id
+PARTY_NAMES: dict[str, str] = {"yanxing-hub": "雁行枢纽"}
+
+
+def learn_party_names(names: Mapping[str, str | None]) -> None:
+    """Remember the names the hub gave for these parties."""
+    PARTY_NAMES.update({party: name for party, name in names.items() if name})
 
 
 def party_name(party: str | None) -> str:

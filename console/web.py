@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from console.hub import ConsoleHub, HubFailure
+from console.messages import party_name
 from console.officials import OfficialDirectory
 from console.sessions import COOKIE, Session, SessionStore
 
@@ -81,6 +82,9 @@ _environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+_environment.globals["name_of_party"] = party_name
 
 
 def environment() -> jinja2.Environment:

@@ -205,3 +205,14 @@ async def test_own_data_purpose_reaches_only_own_sources(trusted: Trusted) -> No
                              token=trusted.demo.token_for("wenjiang", purpose="own-records"))
     assert own.status_code == 200
     assert (own.json()["data"]["member"] or {}).get("gender") is None
+
+
+async def test_contract_parties_carry_their_registered_names(trusted: Trusted) -> None:
+    """An official reads the parties of an agreement by name (as the trust registry records
+    them), not only by id."""
+    body = (await trusted.post("{ contracts { parties { party role name } } }",
+                               party="wenjiang")).json()
+    assert "errors" not in body, body
+    names = {p["party"]: p["name"] for c in body["data"]["contracts"] for p in c["parties"]}
+    registered = {p.id: p.name for p in trusted.trust.registry.parties.values()}
+    assert names and all(names[p] == registered[p] for p in names), (names, registered)

@@ -7,6 +7,7 @@ The record actions the contracts allow are ledger mutations (hub.api.exchange).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import strawberry
@@ -25,6 +26,9 @@ __all__ = ["QUERY_TYPES", "MUTATION_TYPES", "ContractsQuery"]
 class ContractParty:
     party: str = strawberry.field(description="参与方 ID。 Party id.")
     role: str = strawberry.field(description="角色。 origin | destination | observer.")
+    name: str | None = strawberry.field(
+        default=None, description="参与方名称（信任注册表登记的名称，如“叙州区委组织部”）。 The "
+        "party's name as the trust registry records it; null for a party it no longer lists.")
 
 
 @strawberry.type(description="一个签名。 One signature on the contract.")
@@ -61,12 +65,15 @@ class ContractInfo:
     revoked_at: datetime | None = strawberry.field(description="撤销生效时间。 Revoked at.")
 
     @classmethod
-    def of(cls, record: ContractRecord) -> ContractInfo:
+    def of(cls, record: ContractRecord, names: Mapping[str, str] | None = None) -> ContractInfo:
+        """`names`: party id -> name, from the trust registry."""
         c = record.contract
+        names = names or {}
         return cls(
             id=c.id, version=c.version, digest=c.digest, title=c.title,
             state=record.state.value,
-            parties=[ContractParty(party=p, role=r.value) for p, r in sorted(c.parties.items())],
+            parties=[ContractParty(party=p, role=r.value, name=names.get(p))
+                     for p, r in sorted(c.parties.items())],
             not_before=c.not_before, not_after=c.not_after, purposes=sorted(c.purposes),
             signatures=[ContractSignature.of(s) for _, s in sorted(record.signatures.items())],
             registrar=ContractSignature.of(record.registrar) if record.registrar else None,
@@ -91,7 +98,8 @@ class ContractsQuery:
             return []
         records = ctx.bounded(await trust.store.for_party(ctx.caller.party),
                               ctx.runtime.limits.max_list_size, "Query.contracts", info.path)
-        return [ContractInfo.of(r) for r in records]
+        names = {p.id: p.name for p in trust.registry.parties.values()}
+        return [ContractInfo.of(r, names) for r in records]
 
 
 QUERY_TYPES = (ContractsQuery,)

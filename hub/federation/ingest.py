@@ -85,10 +85,15 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
+#: json.dumps(..., sort_keys=True, default=_json_default) built once: dumps with arguments makes
+#: a new encoder for every call, a fifth of the hash's cost
+_CONTENT_JSON = json.JSONEncoder(sort_keys=True, default=_json_default)
+
+
 def _content_hash(secret: bytes, record: Record) -> str:
     # keyed, because the values include the ID number: a plain hash could be brute-forced
-    text = json.dumps(dict(record.values), sort_keys=True, default=_json_default)
-    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    text = _CONTENT_JSON.encode(dict(record.values))
+    return hmac.digest(secret, text.encode("utf-8"), "sha256").hex()
 
 
 def _bad_row(record: Record, exc: Exception) -> DataIssue:

@@ -36,6 +36,14 @@ BIN = Path(sys.executable).parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "yanxing_sync_bench"
 PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
+
+
+def _use_database(name: str) -> None:
+    """Sync into PostgreSQL database `name` (--pg-database: two runs at once need two)."""
+    global PG_DB, PG_URL
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"--pg-database: {name!r} is not a plain database name")
+    PG_DB, PG_URL = name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 MAX_SECONDS, MAX_MB, MAX_RATIO = 30.0, 1024.0, 3.0
 SOURCE_NAMES = {"rest": "chengdu", "xlsx": "village_ledger"}
 SIDES = {"rest": "destination", "xlsx": "origin"}
@@ -216,6 +224,8 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true",
                         help=f"also sync into PostgreSQL ({PG_DB} on 127.0.0.1, recreated)")
     parser.add_argument("--sources", default="rest,xlsx", help="rest, xlsx or both")
+    parser.add_argument("--pg-database", default=PG_DB,
+                        help="the database --postgres drops and creates for each sync")
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "yanxing-sync-scale")
     parser.add_argument("--read-alone", type=Path, help=argparse.SUPPRESS)  # the child
@@ -223,6 +233,7 @@ def main() -> None:
     if args.read_alone is not None:
         asyncio.run(_read_alone(args.read_alone))
         return
+    _use_database(args.pg_database)
     kinds = [k.strip() for k in args.sources.split(",") if k.strip()]
     if not kinds or any(k not in SOURCE_NAMES for k in kinds):
         parser.error("--sources: rest, xlsx or rest,xlsx")

@@ -87,12 +87,11 @@ class PartialDate:
         return date(self.year, self.month or 1, self.day or 1)
 
     def __str__(self) -> str:
-        out = f"{self.year:04d}"
+        if self.day:  # a day always has its month (__post_init__)
+            return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
         if self.month:
-            out += f"-{self.month:02d}"
-        if self.day:
-            out += f"-{self.day:02d}"
-        return out
+            return f"{self.year:04d}-{self.month:02d}"
+        return f"{self.year:04d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +142,7 @@ class Record:
     @property
     def fields(self) -> frozenset[str]:
         """The canonical fields this record actually supplied (non-null)."""
-        return frozenset(k for k, v in self.values.items() if v is not None)
+        return frozenset([k for k, v in self.values.items() if v is not None])
 
 
 @dataclass(frozen=True, slots=True)

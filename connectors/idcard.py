@@ -13,6 +13,7 @@ This is the one implementation in the project: the hub's member keys
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import date
 
@@ -47,7 +48,7 @@ def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for the first 17 digits."""
     if not _FIRST17.fullmatch(first17):
         raise ValueError("check_digit needs exactly 17 ASCII digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS))
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return CHECK_CHARACTERS[total % 11]
 
 

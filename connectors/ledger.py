@@ -29,6 +29,7 @@ from connectors._mapped import MappedConnector
 from connectors._records import MISSING
 from connectors._values import ValueProblem, convert, is_blank
 from connectors._writes import row_of, text_of
+from connectors._xlsx_calamine import calamine_sheet
 from connectors._xlsx_rows import Unsupported, sheet_rows
 from connectors.base import (
     DataIssue,
@@ -107,13 +108,20 @@ _MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([A-
 _MERGE_CELL_TAIL = 512
 
 
-def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, int]]:
-    """(min_col, min_row, max_col, max_row) of merged cells, read from the sheet XML.
+#: an error cell (#N/A, #REF!): openpyxl gives its text, calamine an empty string
+_ERROR_CELL = (b't="e"', b"t='e'")
+
+
+def _sheet_scan(path: Path, sheet: str | None) -> tuple[list[tuple[int, int, int, int]], bool]:
+    """(min_col, min_row, max_col, max_row) of merged cells, read from the sheet XML, and
+    whether the sheet has an error cell.
 
     openpyxl's read-only mode streams cells and does not expose merged ranges, so they are read
     directly from the workbook package: workbook.xml -> relationship -> sheet part -> mergeCell.
     The sheet part is scanned for its mergeCell elements as bytes: parsing it as XML a second
-    time, after openpyxl, cost a fifth of reading a 20,000-row ledger.
+    time, after openpyxl, cost a fifth of reading a 20,000-row ledger. The same pass looks for
+    a cell of type "e" (a bytes search, as fast as reading the part): calamine reads one as
+    blank, so a sheet with any is read by openpyxl, which gives its text.
     """
     from openpyxl.utils.cell import range_boundaries
 
@@ -124,10 +132,11 @@ def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, i
         sheets = workbook.findall("m:sheets/m:sheet", _NS)
         chosen = next((s for s in sheets if sheet is None or s.get("name") == sheet), None)
         if chosen is None:
-            return []
+            return [], False
         target = targets.get(chosen.get(f"{{{_NS['r']}}}id"), "")
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         out: list[tuple[int, int, int, int]] = []
+        errors = False
         with package.open(part) as stream:
             tail = b""
             while chunk := stream.read(1 << 20):
@@ -138,8 +147,15 @@ def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, i
                     c1, r1, c2, r2 = range_boundaries(match.group(1).decode("ascii"))
                     if c1 is not None and r1 is not None and c2 is not None and r2 is not None:
                         out.append((c1, r1, c2, r2))  # whole rows or columns are not cells
+                errors = errors or any(marker in data for marker in _ERROR_CELL)
                 tail = data[-_MERGE_CELL_TAIL:]
-        return out
+        return out, errors
+
+
+def _merged_ranges(path: Path, sheet: str | None) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of the merged cells of `sheet` (connectors.ledger
+    fills each with its top-left value)."""
+    return _sheet_scan(path, sheet)[0]
 
 
 class LedgerConnector(MappedConnector):
@@ -207,6 +223,36 @@ class LedgerConnector(MappedConnector):
         return text
 
     def _read_xlsx(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
+        """The sheet's rows as openpyxl's read-only `iter_rows` gives them, merged cells filled
+        with their top-left value. Read by calamine (connectors._xlsx_calamine) when it reads
+        every cell as openpyxl would; otherwise, and for every error message, by openpyxl."""
+        merged: list[tuple[int, int, int, int]] | None = None
+        try:
+            title, grid = calamine_sheet(path, sheet)
+            merged, errors = _sheet_scan(path, title)
+            if errors:
+                raise Unsupported("error cells")
+        except (Unsupported, zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError):
+            title, grid = self._read_xlsx_openpyxl(path, sheet)
+            merged = None
+        if merged is None:
+            merged = _merged_ranges(path, title)
+        for min_col, min_row, max_col, max_row in merged:
+            if min_row > len(grid):
+                continue
+            top = grid[min_row - 1]
+            value = top[min_col - 1] if min_col - 1 < len(top) else None
+            for r in range(min_row, min(max_row, len(grid)) + 1):
+                row = grid[r - 1]
+                if len(row) < max_col:
+                    row.extend([None] * (max_col - len(row)))
+                for c in range(min_col, max_col + 1):
+                    row[c - 1] = value
+        return f"{path.name}:{title}", grid
+
+    def _read_xlsx_openpyxl(self, path: Path, sheet: str | None) -> tuple[str, list[list[Any]]]:
+        """(the sheet's title, its rows) read by openpyxl (connectors._xlsx_rows where it
+        can); LedgerFileError when the file is not a workbook or has no such sheet."""
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
@@ -230,18 +276,7 @@ class LedgerConnector(MappedConnector):
                 grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
         finally:
             workbook.close()
-        for min_col, min_row, max_col, max_row in _merged_ranges(path, title):
-            if min_row > len(grid):
-                continue
-            top = grid[min_row - 1]
-            value = top[min_col - 1] if min_col - 1 < len(top) else None
-            for r in range(min_row, min(max_row, len(grid)) + 1):
-                row = grid[r - 1]
-                if len(row) < max_col:
-                    row.extend([None] * (max_col - len(row)))
-                for c in range(min_col, max_col + 1):
-                    row[c - 1] = value
-        return f"{path.name}:{title}", grid
+        return title, grid
 
     def _find_header(self, entity: EntityMapping, grid: list[list[Any]], path: Path) -> int:
         needed = [entity.local_id] + [entity.fields[f].column for f in entity.required]

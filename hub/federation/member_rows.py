@@ -49,6 +49,13 @@ def member_row(key: str, links: Sequence[Mapping[Any, Any]], now: datetime) -> d
     """The member row of `key` from all of its links (in link id order), each with its
     `source`, `side`, `routing`, `source_updated_at` and `auxiliary` (the fields that source
     only fills gaps for: authority = "auxiliary")."""
+    if len(links) == 1 and not links[0].get("auxiliary"):
+        return _single_link_row(key, links[0], now)
+    return _merged_row(key, links, now)
+
+
+def _merged_row(key: str, links: Sequence[Mapping[Any, Any]], now: datetime) -> dict[str, Any]:
+    """`member_row` by the field-authority merge of all the links."""
     auxiliary = {link["source"]: frozenset(link["auxiliary"]) for link in links
                  if link.get("auxiliary")}
     merged = merge_values(
@@ -69,6 +76,18 @@ def member_row(key: str, links: Sequence[Mapping[Any, Any]], now: datetime) -> d
         row[field] = _column_value(field, winner.value) if winner else None
     stamps = [as_utc(link["source_updated_at"]) for link in links]
     row["updated_at"] = max((s for s in stamps if s is not None), default=None)
+    return row
+
+
+def _single_link_row(key: str, link: Mapping[Any, Any], now: datetime) -> dict[str, Any]:
+    """`member_row` of a member with one link (every member a first sync indexes), without
+    merging: a record alone wins every field it has a value for (merge_values)."""
+    routing = link["routing"] or {}
+    row: dict[str, Any] = {"key": key, "indexed_at": now}
+    for field in ROUTING_FIELDS:
+        value = routing.get(field)
+        row[field] = None if value is None or value == "" else _column_value(field, value)
+    row["updated_at"] = as_utc(link["source_updated_at"])
     return row
 
 

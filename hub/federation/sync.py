@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -265,35 +265,59 @@ async def _sync_entity(
     #: the member fields this source only fills in (its mapping's authority)
     auxiliary = auxiliary_fields(connector)
 
-    def read(at: str | None) -> asyncio.Future[ReadResult]:
+    def read(at: str | None) -> Awaitable[ReadResult]:
         request = ReadRequest(entity=entity, cursor=at, page_size=page_size, since=since)
         if breaker is None:
-            return asyncio.ensure_future(connector.read(request))
-        return asyncio.ensure_future(
-            guarded_read(source, functools.partial(connector.read, request), breaker, budget)
-        )
+            return connector.read(request)
+        return guarded_read(source, functools.partial(connector.read, request), breaker, budget)
 
-    # the next page is read while this one is written; its cursor is stored only with the
-    # page's commit, so a failure still resumes after the last committed page
-    next_page = read(state.cursor)
+    # pages are read by a task of their own, up to `page_size` records ahead of the pages being
+    # written: while a transaction waits on the database (SQLite's thread, PostgreSQL's
+    # server), the next pages are fetched and converted. A cursor is stored only with its
+    # page's commit, so a failure still resumes after the last committed page.
+    pages_read: asyncio.Queue[ReadResult | Exception] = asyncio.Queue()
+    room = asyncio.Event()
+    ahead = 0  # records read and not yet taken by the writer
+
+    async def reader() -> None:
+        nonlocal ahead
+        cursor = state.cursor
+        while True:
+            while ahead >= page_size:
+                room.clear()
+                await room.wait()
+            try:
+                page = await read(cursor)
+            except Exception as exc:  # handed to the writer, which records or raises it
+                pages_read.put_nowait(exc)
+                return
+            ahead += len(page.records)
+            pages_read.put_nowait(page)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    reading = asyncio.ensure_future(reader())
     #: pages read but not yet written: a source capping its pages below `page_size` (20 of
     #: 500) is written `page_size` records per transaction, not a transaction per 20 records
     batch: list[ReadResult] = []
     try:
         while True:
-            try:
-                result = await next_page
-            except SourceError as exc:
+            got = await pages_read.get()
+            if isinstance(got, SourceError):
                 async with factory() as session, session.begin():
                     await session.execute(
                         update(SyncStateRow)
                         .where(SyncStateRow.source == source, SyncStateRow.entity == entity)
-                        .values(status="failed", last_error=str(exc)[:2000],
-                                last_error_code=exc.code, finished_at=_now())
+                        .values(status="failed", last_error=str(got)[:2000],
+                                last_error_code=got.code, finished_at=_now())
                     )
-                raise
-            if result.next_cursor is not None:
-                next_page = read(result.next_cursor)
+                raise got
+            if isinstance(got, Exception):
+                raise got
+            result = got
+            ahead -= len(result.records)
+            room.set()
             batch.append(result)
             if result.next_cursor is not None and sum(len(r.records) for r in batch) < page_size:
                 continue  # the source caps its pages below page_size: write them together
@@ -349,10 +373,8 @@ async def _sync_entity(
             if result.next_cursor is None:
                 return
     finally:
-        if not next_page.done():
-            next_page.cancel()
-        elif not next_page.cancelled():
-            next_page.exception()  # read (and dropped) once a page's write failed: not unhandled
+        if not reading.done():
+            reading.cancel()  # a page's write failed: the pages read ahead are dropped
 
 
 async def sync_source(

@@ -230,3 +230,34 @@ def test_unknown_region() -> None:
 @pytest.mark.parametrize("code", ["５１０１１５", "51011٥", "5101150"])
 def test_codes_are_six_ascii_digits(code: str) -> None:
     assert resolve_region(code) is None
+
+
+@pytest.mark.parametrize(
+    "fmt", ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m", "%Y", "%d.%m.%Y",
+            "%Y %m %d", "%Y-%m-%dT", "%Y(%m)", "%m/%d/%Y", "%Y-%m-%d %H:%M", "%Y%%%m"],
+)
+def test_date_formats_parse_exactly_as_strptime(fmt: str) -> None:
+    """The regex fast path of plain date formats agrees with datetime.strptime on every text,
+    good or bad (connectors._values._strptime_date)."""
+    import random
+    from datetime import datetime
+
+    from connectors._values import _strptime_date
+
+    rng = random.Random(fmt)
+    pieces = ["2016", "1999", "0000", "3", "03", "12", "13", "0", "29", "30", "31", "02", " 5",
+              "-", "/", ".", " ", "  ", "年", "月", "日", "T", "(", ")", "x", "%", "２０１６",
+              "1:5"]
+    texts = [datetime(2016, 2, 29).strftime(fmt), datetime(1999, 12, 31).strftime(fmt)]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))) for _ in range(3000)]
+    for text in texts:
+        try:
+            parsed = datetime.strptime(text, fmt)
+            expected: object = (parsed.year, parsed.month, parsed.day)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: object = _strptime_date(text, fmt)
+        except ValueError:
+            got = ValueError
+        assert got == expected, (fmt, text)

@@ -73,3 +73,19 @@ def test_bad_global_ids_are_request_errors(bad: str) -> None:
 def test_type_name_cannot_contain_a_colon() -> None:
     with pytest.raises(ValueError):
         to_global_id("A:B", "1")
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])
+def test_the_keyed_hash_is_hmac_sha256(key_length: int) -> None:
+    """hmac_sha256_hex (the key's pads hashed once) gives hmac's digest for short, block-sized
+    and long keys (hashed first, RFC 2104)."""
+    import hashlib
+    import hmac
+
+    from hub.federation.identity import hmac_sha256_hex
+
+    secret = bytes((i * 7 + key_length) % 256 for i in range(key_length))
+    for data in (b"", b"510521198601052071", "张三".encode() * 50):
+        expected = hmac.new(secret, data, hashlib.sha256).hexdigest()
+        assert hmac_sha256_hex(secret, data) == expected
+        assert hmac_sha256_hex(secret, data) == expected  # the cached pads are not consumed

@@ -87,3 +87,22 @@ def test_merge_values_with_auxiliary_agrees_with_merge_field():
             candidates = [SourcedValue(s, side, v.get(name), t) for s, side, v, t in records]
             winner = merge_field(name, candidates, auxiliary)
             assert merged.get(name) == winner
+
+
+def test_a_member_of_one_link_gets_the_row_the_merge_gives() -> None:
+    """member_row's shortcut for one link (every member of a first sync) equals the merge."""
+    from hub.federation.member_rows import _merged_row, _single_link_row
+
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    links: list[dict[str, Any]] = [
+        {"source": "a", "side": "origin", "source_updated_at": datetime(2024, 5, 1),
+         "routing": {"name": "张三", "birth_date": "1990-03", "phone_hash": "", "status": None,
+                     "origin_org_id": "510521V001", "unknown": "x"}},
+        {"source": "b", "side": None, "source_updated_at": None, "routing": None},
+        {"source": "c", "side": "destination",
+         "source_updated_at": datetime(2024, 5, 1, tzinfo=UTC),
+         "routing": {"birth_date": "1990-03-05", "destination_region_code": "510115"},
+         "auxiliary": []},
+    ]
+    for link in links:
+        assert _single_link_row("k", link, now) == _merged_row("k", [link], now)

@@ -80,9 +80,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="working directory")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--console-port", type=PORT, default=8001,
-                        help="first port of the officials' consoles, one per party (default "
-                        "8001, then 8002, ...; 0: any free ports)")
+    parser.add_argument("--console-port", type=PORT, default=None,
+                        help="first port of the officials' consoles, one per party (default: "
+                        "the hub's port + 1, then + 2, ...; with --port 0, any free ports)")
     parser.add_argument("--no-console", action="store_true",
                         help="serve the hub only, without the officials' consoles")
     parser.set_defaults(handler=run)
@@ -156,8 +156,10 @@ async def _serve(args: argparse.Namespace) -> int:
     listener = _listen(args.port)
     port = listener.getsockname()[1]
     # one console per demo party (six), bound now so a busy port fails before the layout
+    first = args.console_port if args.console_port is not None else (port + 1 if args.port
+                                                                     else 0)
     console_listeners = [] if args.no_console else [
-        _listen(0 if args.console_port == 0 else args.console_port + n) for n in range(6)]
+        _console_listen(0 if first == 0 else first + n) for n in range(6)]
     # six: the demo's parties (hub.demo.launch: five systems' owners and one observer)
     print("Starting the five simulated systems, syncing and seeding a year of workflow "
           "history (about 30 seconds)...", flush=True)
@@ -217,6 +219,19 @@ def _listen(port: int) -> socket.socket:
     return listener
 
 
+class _ConsolePortBusy(OSError):
+    """A console's port is taken (the message names which, and the option to change)."""
+
+
+def _console_listen(port: int) -> socket.socket:
+    try:
+        return _listen(port)
+    except OSError as exc:
+        raise _ConsolePortBusy(exc.errno, f"{exc.strerror}: the officials' console port "
+                               f"{port}; pick others with --console-port, or --no-console"
+                               ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port < 65536:
         print(f"yanxing demo: --port {args.port} is not a TCP port (0-65535; 0: any free "
@@ -227,6 +242,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         return asyncio.run(_serve(args))
+    except _ConsolePortBusy as exc:
+        print(f"yanxing demo: cannot listen on 127.0.0.1 ({exc.strerror})", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"yanxing demo: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); "
               "pick another with --port", file=sys.stderr)

@@ -161,3 +161,27 @@ def test_out_of_range_numbers_are_usage_errors(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2 and expected in capsys.readouterr().err
+
+
+def test_a_busy_console_port_is_named_before_the_demo_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`yanxing demo` binds its six consoles' ports first: a taken one fails at once (exit 2)
+    naming the port and the options, instead of after the demo's layout or with a traceback."""
+    import socket
+
+    hub = socket.socket()
+    hub.bind(("127.0.0.1", 0))
+    free = hub.getsockname()[1]
+    hub.close()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", free + 1))
+    taken.listen()
+    try:
+        code = main(["demo", "--port", str(free), "--dir", str(tmp_path / "demo")])
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"console port {free + 1}" in err and "--console-port" in err and \
+        "Traceback" not in err
+    assert not (tmp_path / "demo").exists(), "nothing was laid out"

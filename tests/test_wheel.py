@@ -117,6 +117,14 @@ def test_demo_serves_to_readiness_on_a_free_port(installed: Installed) -> None:
         assert status == 200, body
         with urllib.request.urlopen(f"{url}/static/graphiql/graphiql.min.js", timeout=10) as r:
             assert r.status == 200 and len(r.read()) > 100_000
+        # the officials' consoles come from the wheel too: templates and vendored htmx
+        consoles = re.findall(r"^  (http://127\.0\.0\.1:\d+)/ ", log.read_text(
+            encoding="utf-8"), re.M)
+        assert len(consoles) == 6, log.read_text(encoding="utf-8")
+        with urllib.request.urlopen(f"{consoles[0]}/login", timeout=10) as r:
+            assert r.status == 200 and "登录官员工作台" in r.read().decode("utf-8")
+        with urllib.request.urlopen(f"{consoles[0]}/static/htmx.min.js", timeout=10) as r:
+            assert r.status == 200 and len(r.read()) > 40_000
     finally:
         demo.send_signal(signal.SIGINT)
         try:

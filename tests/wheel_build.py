@@ -24,7 +24,7 @@ __all__ = ["ROOT", "WHEEL_SOURCES", "Installed", "build_and_install", "wait_read
 
 ROOT = Path(__file__).resolve().parents[1]
 #: what the wheel is built from (pyproject.toml names README.md as the long description)
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "hub", "connectors")
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "hub", "connectors", "console")
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,18 @@ def _record_check_ins(world: ConsoleWorld) -> None:
     assert len(keys) >= 10, {o: len(k) for o, k in by_org.items()}
     mutation = """mutation($k: ID!, $o: ID!, $i: String) {
       recordCheckIn(memberKey: $k, organization: $o, idempotencyKey: $i) { entry { number } } }"""
-    for key in keys[:5]:
+    recorded = 0
+    for key in keys:  # which members come first differs per run (random member keys)
         body = world.graphql(DESTINATION, mutation, {"k": key, "o": org,
                                                      "i": f"stats-{secrets.token_hex(6)}"})
-        assert "errors" not in body, body
+        if "errors" in body:
+            # a member of an origin no contract with 成都 covers: its own, not recordable
+            assert body["errors"][0]["extensions"]["code"] == "CONTRACT_DENIED", body
+            continue
+        recorded += 1
+        if recorded == 5:
+            break
+    assert recorded == 5, "five check-ins are needed for a figure the hub publishes"
 
 
 def test_the_observer_sees_charts_with_the_hubs_figures_and_suppressed_cells_withheld(

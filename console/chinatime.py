@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-__all__ = ["CST", "china_today", "china_time"]
+__all__ = ["CST", "china_today", "china_time", "china_moment"]
 
 #: China Standard Time (UTC+8, no daylight saving)
 CST = timezone(timedelta(hours=8), "CST")
@@ -15,14 +15,21 @@ def china_today() -> date:
     return datetime.now(UTC).astimezone(CST).date()
 
 
-def china_time(value: str | None) -> str:
-    """`2026-12-31T15:59:00Z` -> `2026-12-31 23:59`; text that is not a time as it came."""
+def china_moment(value: str | None) -> datetime | None:
+    """An RFC 3339 time from the hub on the Beijing clock (a time without an offset is UTC,
+    as the hub writes them); None for no value. ValueError for text that is not a time."""
     if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(CST)
+
+
+def china_time(value: str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """`2026-12-31T15:59:00Z` -> `2026-12-31 23:59`; text that is not a time as it came."""
+    try:
+        moment = china_moment(value)
+    except ValueError:
+        return value or ""
+    return moment.strftime(pattern) if moment is not None else ""

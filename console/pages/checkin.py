@@ -20,7 +20,7 @@ import dataclasses
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from console import sse
+from console.chinatime import CST, china_time
 from console.hub import HubFailure
 from console.live import ledger_events, with_heartbeat
 from console.messages import explain_error
@@ -56,7 +57,6 @@ STREAM_SECONDS = 300.0
 HEARTBEAT_SECONDS = 15.0
 #: how long a code may be valid, as offered (the hub allows 60 s to 90 days)
 VALIDITY = {86400: "1 天", 604800: "7 天", 2592000: "30 天", 7776000: "90 天"}
-BEIJING = timezone(timedelta(hours=8))
 
 _ROW = """
 fragment ConsoleCheckInRow on ExchangeEntry {
@@ -104,7 +104,7 @@ class IssuedCode:
 
     @property
     def expires_text(self) -> str:
-        return self.expires_at.astimezone(BEIJING).strftime("%Y年%m月%d日 %H:%M")
+        return self.expires_at.astimezone(CST).strftime("%Y年%m月%d日 %H:%M")
 
 
 def _issued(request: Request) -> dict[str, IssuedCode]:
@@ -119,18 +119,6 @@ def _issued(request: Request) -> dict[str, IssuedCode]:
     return store
 
 
-def _beijing(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def checkin_row(entry: dict[str, Any], party: str) -> dict[str, Any]:
     """What one row shows of a `checkin` entry."""
     member = entry.get("member") or {}
@@ -139,7 +127,7 @@ def checkin_row(entry: dict[str, Any], party: str) -> dict[str, Any]:
     key = str(entry.get("memberKey") or member.get("key") or "")
     return {
         "number": int(entry.get("number") or 0),
-        "time": _beijing(entry.get("recordedAt")),
+        "time": china_time(entry.get("recordedAt"), "%Y-%m-%d %H:%M:%S"),
         "name": member.get("name"),
         "member_key": key,
         "short_key": key[:8],

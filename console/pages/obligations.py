@@ -6,13 +6,14 @@ fulfilled it. The hub computes the states (hub.exchange.obligations); the page o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from console.chinatime import china_moment
 from console.messages import party_name
 from console.sessions import Session
 from console.web import Page, console_of, hub_of, render, require_official
@@ -44,14 +45,6 @@ ACTION_NAMES = {"reconciliation": "双向对账", "evaluation_letter": "年终�
 SCHEDULE_NAMES = {"monthly": "每月", "quarterly": "每季度", "yearly": "每年"}
 
 
-BEIJING = timezone(timedelta(hours=8))
-
-
-def beijing(value: str | None) -> datetime | None:
-    """An RFC 3339 time from the hub, on the Beijing clock the periods are cut on."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(BEIJING)
 
 
 def period_label(start: datetime, schedule: str) -> str:
@@ -68,8 +61,8 @@ def period_label(start: datetime, schedule: str) -> str:
 def _shown(node: dict[str, Any]) -> dict[str, Any]:
     """The node with its times as officials read them (Beijing dates; the last day of the
     period, not the midnight after it)."""
-    start, due, grace = (beijing(node.get(k)) for k in ("periodStart", "dueAt", "graceUntil"))
-    done = beijing(node.get("fulfilledAt"))
+    start, due, grace = (china_moment(node.get(k)) for k in ("periodStart", "dueAt", "graceUntil"))
+    done = china_moment(node.get("fulfilledAt"))
     return {**node,
             "period": period_label(start, node["schedule"]) if start else "",
             "lastDay": (due - timedelta(seconds=1)).date().isoformat() if due else "",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from console.chinatime import china_today
 from console.hub import HubFailure
 from console.own_organizations import OwnOrganization, own_organizations
 from console.participation import MODES, Tally, percent, tally
@@ -42,7 +43,6 @@ from console.web import (
 __all__ = ["PAGE", "ROUTES", "LifeForm", "parse_form"]
 
 PAGE = Page("orglife", "组织生活", "/orglife")
-BEIJING = timezone(timedelta(hours=8))
 #: members listed in the form (a branch is far smaller; more are said, not silently cut)
 MAX_MEMBERS = 100
 MAX_TITLE = 300
@@ -104,7 +104,7 @@ class LifeForm:
 
 
 def _today() -> date:
-    return datetime.now(UTC).astimezone(BEIJING).date()
+    return china_today()
 
 
 def parse_form(form: FormData) -> tuple[LifeForm, list[str]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from console.chinatime import CST
 from console.downloads import fetch_document
 from console.hub import HubFailure
 from console.messages import explain, party_name
@@ -74,7 +75,6 @@ DECISION_NAMES = {"confirmed": "已确认为同一人", "rejected": "已否定"}
 _PERIOD = re.compile(r"^(20\d\d)Q([1-4])$")
 _RUN_ID = re.compile(r"^[0-9a-f]{8,64}$")
 _PAIR = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-BEIJING = timezone(timedelta(hours=8))
 #: the largest ledger file the form takes (the hub's own limit is higher; a county's ledger
 #: of tens of thousands of rows fits)
 MAX_LEDGER_BYTES = 10_000_000
@@ -188,7 +188,7 @@ mutation ConsoleSignReconciliation($id: ID!, $envelope: String!) {
 
 def current_quarter(now: datetime | None = None) -> str:
     """The quarter running now on the Beijing clock, e.g. 2026Q4."""
-    at = (now or datetime.now(UTC)).astimezone(BEIJING)
+    at = (now or datetime.now(UTC)).astimezone(CST)
     return f"{at.year}Q{(at.month - 1) // 3 + 1}"
 
 
@@ -199,7 +199,7 @@ def previous_quarter(period: str) -> str:
 
 def quarter_start(period: str) -> datetime:
     year, quarter = int(period[:4]), int(period[-1])
-    return datetime(year, 3 * (quarter - 1) + 1, 1, tzinfo=BEIJING)
+    return datetime(year, 3 * (quarter - 1) + 1, 1, tzinfo=CST)
 
 
 def counterparts(contracts: list[dict[str, Any]], party: str) -> list[tuple[str, str, str]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -24,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from console.charts import Bar, Series, bar_chart, format_value, line_chart
+from console.chinatime import CST
 from console.hub import HubAnswer
 from console.sessions import Session
 from console.web import Page, hub_of, render, require_official
@@ -32,7 +32,6 @@ __all__ = ["PAGE", "ROUTES", "Table", "Cell"]
 
 PAGE = Page("stats", "统计", "/stats", frozenset({"observer"}))
 
-CST = ZoneInfo("Asia/Shanghai")
 TOTAL = "*"
 #: cells per page asked of the hub (its maximum page size by default)
 PAGE_CELLS = 100

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from console.pages.obligations import beijing, period_label
+from console.chinatime import china_moment as beijing
+from console.pages.obligations import period_label
 from tests.console.conftest import DESTINATION, OBSERVER, ORIGIN, ConsoleWorld, screenshot, sign_in
 
 HELD = """query($action: String) { obligations(filter: {action: $action}, first: 100) {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +20,15 @@ from console.messages import learn_party_names
 from console.officials import Official, OfficialDirectory
 from console.pages import PAGE_MODULES
 from console.sessions import COOKIE, SessionStore
-from console.web import SECURITY_HEADERS, Console, console_of, render, session_of
+from console.web import (
+    SECURITY_HEADERS,
+    Console,
+    Forbidden,
+    checked_form,
+    console_of,
+    render,
+    session_of,
+)
 
 __all__ = ["create_console_app"]
 
@@ -86,9 +93,9 @@ async def logout(request: Request) -> Response:
     console = console_of(request)
     session = session_of(request)
     if session is not None:
-        form = await request.form()
-        token = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
-        if not secrets.compare_digest(token.encode(), session.csrf.encode()):
+        try:
+            await checked_form(request, session)
+        except Forbidden:
             return HTMLResponse("表单已过期，请刷新页面后再退出。", status_code=403,
                                 headers=dict(SECURITY_HEADERS))
         console.sessions.end(session)

@@ -58,9 +58,10 @@ def test_member_details_and_who_read_them(console_world: ConsoleWorld, browser: 
     page = sign_in(browser, console_world.console(ORIGIN))
     page.locator("#members tbody tr td a").first.click()
     page.wait_for_load_state("networkidle")
-    assert page.locator("#clarities").inner_text().count("是") + \
-        page.locator("#clarities").inner_text().count("否") >= 0
     assert "在哪里" in page.locator("#clarities").inner_text()
+    # the two intentions of the four clarities read 是, 否 or 未填, never a raw true/false
+    answers = page.locator("#clarities dd").all_inner_texts()[2:]
+    assert len(answers) == 2 and all(a.strip() in {"是", "否", "未填"} for a in answers), answers
     log = page.locator("#access-log tbody tr")
     assert log.count() >= 1
     # the console's own read is in the hub's audit with the official as the user

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from hub.canonical_json import b64url_decode, loads_canonical, strict_loads
-from hub.contracts.keys import load_private_key
+from hub.cli._signing import add_key_options, emit, signing_key
 from hub.errors import ContractError
 from hub.letter_signing import LETTER_TYPE, countersign_letter, sign_letter
 
@@ -32,9 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = cmds.add_parser("sign", help="sign a letter's payload, or countersign an envelope")
     p.add_argument("file", type=Path, help="the letter's `payload` (base64url), the letter "
                    "JSON, or an envelope to countersign")
-    p.add_argument("--key", type=Path, required=True, help="the party's private key (PEM)")
-    p.add_argument("--kid", help="default: the key file name before '.key.pem'")
-    p.add_argument("--out", type=Path, help="default: standard output")
+    add_key_options(p)
     p.set_defaults(handler=_sign)
 
 
@@ -53,8 +50,7 @@ def _read(path: Path) -> Any:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    kid = str(args.kid or args.key.name.removesuffix(".key.pem"))
-    key = load_private_key(args.key)
+    key, kid = signing_key(args)
     doc = _read(args.file)
     if isinstance(doc, dict) and set(doc) == {"payload", "signatures"}:
         envelope = countersign_letter(doc, key, kid)
@@ -63,10 +59,5 @@ def _sign(args: argparse.Namespace) -> int:
     else:
         raise ContractError(f"{args.file} is not an evaluation letter (type {LETTER_TYPE!r}) "
                             "nor a signed envelope")
-    text = json.dumps(envelope, ensure_ascii=False, indent=2) + "\n"
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"signed with {kid} -> {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit(args, json.dumps(envelope, ensure_ascii=False, indent=2) + "\n",
+                f"signed with {kid}")

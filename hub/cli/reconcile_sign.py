@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from hub.canonical_json import strict_loads
-from hub.contracts.keys import load_private_key
+from hub.cli._signing import add_key_options, emit, signing_key
 from hub.errors import ContractError
 from hub.report_signing import countersign_report
 
@@ -29,9 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("reconcile-sign",
                        help="countersign a reconciliation report (双向对账) offline")
     p.add_argument("report", type=Path, help="the run's `report` as the API returned it")
-    p.add_argument("--key", type=Path, required=True, help="the party's private key (PEM)")
-    p.add_argument("--kid", help="default: the key file name before '.key.pem'")
-    p.add_argument("--out", type=Path, help="default: standard output")
+    add_key_options(p)
     p.set_defaults(handler=_sign)
 
 
@@ -53,12 +50,6 @@ def _read(path: Path) -> Any:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    kid = str(args.kid or args.key.name.removesuffix(".key.pem"))
-    envelope = countersign_report(_read(args.report), load_private_key(args.key), kid)
-    text = json.dumps(envelope) + "\n"
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"countersigned with {kid} -> {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    key, kid = signing_key(args)
+    envelope = countersign_report(_read(args.report), key, kid)
+    return emit(args, json.dumps(envelope) + "\n", f"countersigned with {kid}")

@@ -64,6 +64,21 @@ class ConsoleWorld:
         body: dict[str, Any] = response.json()
         return body
 
+    def covered(self, keys: list[str], origins: tuple[str, ...],
+                destinations: tuple[str, ...] = ("510100",)) -> list[str]:
+        """The `keys` whose index rows a contract scope over `origins` x `destinations` covers,
+        read as the policy reads them (hub.contracts.model.Scope: origin and destination
+        region codes, not the organisation's code: a member of a 叙州 branch living outside
+        成都, or transferred elsewhere, is not covered). Which members these are differs per
+        run, since the demo's member keys are random."""
+        from hub.contracts.model import region_covers
+
+        regions = {key: (origin, destination) for key, origin, destination in self.sql(
+            "SELECT key, origin_region_code, destination_region_code FROM members")}
+        return [k for k in keys if k in regions
+                and any(region_covers(c, regions[k][0]) for c in origins)
+                and any(region_covers(c, regions[k][1]) for c in destinations)]
+
     def sql(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
         """Read the hub's SQLite database (the ledger and the audit log) directly."""
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:

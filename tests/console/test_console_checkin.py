@@ -27,8 +27,7 @@ mutation($k: ID!, $c: String, $key: String) {
   recordCheckIn(memberKey: $k, code: $c, idempotencyKey: $key) {
     entry { number answers } member { key name } } }"""
 BRANCH_MEMBERS = """
-query($o: ID!) { organization(code: $o) { members(first: 100) {
-  nodes { key name originOrganization { code } } } } }"""
+query($o: ID!) { organization(code: $o) { members(first: 100) { nodes { key name } } } }"""
 #: origins whose contracts with 成都 grant it the `checkin` record permission (叙州, 泸县);
 #: a member from elsewhere at the branch is 成都's own but under no contract: refused
 CONTRACTED_ORIGINS = ("511502", "510521")
@@ -56,12 +55,11 @@ def _members(world: ConsoleWorld) -> list[dict[str, Any]]:
     """Members at the branch whose check-ins 成都 may record (which members come first
     differs per run: the demo's member keys are random)."""
     body = world.graphql(DESTINATION, BRANCH_MEMBERS, {"o": BRANCH})
-    nodes: list[dict[str, Any]] = [
-        n for n in body["data"]["organization"]["members"]["nodes"]
-        if ((n.get("originOrganization") or {}).get("code") or "").startswith(
-            CONTRACTED_ORIGINS)]
-    assert len(nodes) >= 4, body
-    return nodes
+    nodes = body["data"]["organization"]["members"]["nodes"]
+    covered = set(world.covered([n["key"] for n in nodes], origins=CONTRACTED_ORIGINS))
+    recordable: list[dict[str, Any]] = [n for n in nodes if n["key"] in covered]
+    assert len(recordable) >= 4, body
+    return recordable
 
 
 @contextlib.contextmanager

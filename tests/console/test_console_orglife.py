@@ -42,12 +42,13 @@ def _form_page(world: ConsoleWorld, party: str, org: str) -> tuple[httpx.Client,
 
 
 def _recordable(world: ConsoleWorld, org: str = BRANCH) -> list[str]:
-    """Members of `org` 成都 may record attendance for: 叙州's (the two-party contract grants
-    `attendance`; the regional one, covering the branch's other members, does not)."""
+    """Members of `org` 成都 may record attendance for: those the two-party contract with 叙州
+    covers (it grants `attendance`; the regional one, covering the branch's other members,
+    does not)."""
     body = world.graphql(DESTINATION, """query($o: ID!) { organization(code: $o) {
-      members(first: 100) { nodes { key originOrganization { code } } } } }""", {"o": org})
-    return [n["key"] for n in body["data"]["organization"]["members"]["nodes"]
-            if ((n.get("originOrganization") or {}).get("code") or "").startswith("511502")]
+      members(first: 100) { nodes { key } } } }""", {"o": org})
+    keys = [n["key"] for n in body["data"]["organization"]["members"]["nodes"]]
+    return world.covered(keys, origins=("511502",))
 
 
 def _form(html: str, token: str | None, modes: list[str], keys: list[str] | None = None,

@@ -49,9 +49,11 @@ def _claimant(world: ConsoleWorld) -> dict[str, Any]:
       { members(filter: {originRegion: "511502"}, first: 100) {
           nodes { key name originOrganization { code } destination { organization { code } } } } }
     """)
-    for node in body["data"]["members"]["nodes"]:
+    nodes = body["data"]["members"]["nodes"]
+    covered = set(world.covered([n["key"] for n in nodes], origins=("511502",)))
+    for node in nodes:
         org = (node["destination"] or {}).get("organization") or {}
-        if (node["originOrganization"] or {}).get("code") == VILLAGE \
+        if (node["originOrganization"] or {}).get("code") == VILLAGE and node["key"] in covered \
                 and str(org.get("code", "")).startswith("510") and node["name"]:
             return {"key": node["key"], "name": node["name"], "org": org["code"]}
     raise AssertionError("the demo has no member of 高场村 living in 成都")

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import chain
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from hub.model import FIELD_AUTHORITY, Authority, Side

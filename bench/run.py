@@ -69,17 +69,21 @@ async def _measure(
 ) -> dict[str, float]:
     for i in range(warmup):
         await call(i)
-    samples = []
+    samples, cpu = [], []
     for i in range(n):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         await call(i)
         samples.append(time.perf_counter() - start)
-    return _stats(samples)
+        cpu.append(time.process_time() - start_cpu)
+    # this process's CPU per call, the median (client, hub and sources share the process):
+    # unlike the wall-clock p50, it hardly depends on what else the machine runs
+    return {**_stats(samples), "cpu": sorted(cpu)[len(cpu) // 2] * 1000}
 
 
 @dataclass
 class FanOut:
-    """p50s in ms: one source read directly, the hub over all sources, the hub over one."""
+    """p50s in ms: one source read directly, the hub over all sources, the hub over one; and
+    the median CPU ms per request of the direct read and of the hub over all sources."""
 
     sources: int
     latency_ms: float
@@ -87,11 +91,13 @@ class FanOut:
     hub: float
     hub_one_source: float
     calls_per_source: list[float]
+    direct_cpu: float = 0.0
+    hub_cpu: float = 0.0
 
 
-async def _hub_page_p50(sources: int, rounds: int, latency: float,
-                        directory: Path) -> tuple[float, dict[str, float], list[float]]:
-    """(p50 of one source's direct read, the hub's page stats, calls per source per request)
+async def _hub_page(sources: int, rounds: int, latency: float, directory: Path
+                    ) -> tuple[dict[str, float], dict[str, float], list[float]]:
+    """(one source's direct read stats, the hub's page stats, calls per source per request)
     in a fan-out world of `sources` sources."""
     from bench.fanout import build_fanout_world
     from connectors.base import ReadRequest
@@ -112,21 +118,24 @@ async def _hub_page_p50(sources: int, rounds: int, latency: float,
                 assert len(body["data"]["members"]["edges"]) == 50 and "errors" not in body, body
 
             baseline = await _measure(direct, rounds, warmup=3)
+            for i in range(3):  # warm-up, outside the count of calls per request
+                await through_hub(i)
             calls_before = [len(c.calls) for c in world.connectors]
-            hub = await _measure(through_hub, rounds, warmup=3)
+            hub = await _measure(through_hub, rounds, warmup=0)
             per_request = [(len(c.calls) - b) / rounds
                            for c, b in zip(world.connectors, calls_before)]
     finally:
         await world.aclose()
-    return baseline["p50"], hub, per_request
+    return baseline, hub, per_request
 
 
 async def fan_out(rounds: int, latency: float = 0.05, sources: int = 4) -> FanOut:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "one").mkdir()
-        direct, hub, calls = await _hub_page_p50(sources, rounds, latency, Path(tmp))
-        _, hub_one, _ = await _hub_page_p50(1, rounds, latency, Path(tmp) / "one")
-    return FanOut(sources, latency * 1000, direct, hub["p50"], hub_one["p50"], calls)
+        direct, hub, calls = await _hub_page(sources, rounds, latency, Path(tmp))
+        _, hub_one, _ = await _hub_page(1, rounds, latency, Path(tmp) / "one")
+    return FanOut(sources, latency * 1000, direct["p50"], hub["p50"], hub_one["p50"], calls,
+                  direct["cpu"], hub["cpu"])
 
 
 @dataclass
@@ -213,9 +222,15 @@ def report(rows: dict[str, dict[str, Result]], memory: Memory, workers: dict[int
         f"{_rate(page['hive'])} | {_rate(page['hub'])} | hub/Hive {page_ratio:.2f}x req/s |",
         f"| fan-out, {fan.sources} sources x {fan.latency_ms:.0f} ms | one source read "
         f"directly, p50 {fan.direct:.1f} ms | | p50 {fan.hub:.1f} ms (over one source: "
-        f"{fan.hub_one_source:.1f} ms) | {fan_ratio:.2f}x one source |",
-        f"| workers, PostgreSQL, one member c=32 | 1 worker {_rate(workers[1])} | | 2 workers "
-        f"{_rate(workers[2])} | {scale:.2f}x |",
+        f"{fan.hub_one_source:.1f} ms; reads per source per request: "
+        f"{', '.join(f'{c:g}' for c in fan.calls_per_source)}) | {fan_ratio:.2f}x one source |",
+        f"| CPU per request (p50), fan-out | one source read directly {fan.direct_cpu:.2f} ms "
+        f"| | {fan.hub_cpu:.2f} ms (client and sources included) | ({fan.latency_ms:.0f} ms "
+        f"+ CPU) / one source: {(fan.latency_ms + fan.hub_cpu) / fan.direct:.2f}x (no wait "
+        "for a core) |",
+        f"| workers, PostgreSQL, one member c=32 | 1 worker {_rate(workers[1])}, CPU "
+        f"{workers[1].cpu_ms:.2f} ms/req | | 2 workers {_rate(workers[2])}, CPU "
+        f"{workers[2].cpu_ms:.2f} ms/req | {scale:.2f}x |",
         f"| memory, one member c=32, {memory.seconds} s | | | RSS {memory.first / mb:,.0f} MB "
         f"(first {memory.window:.0f} s) -> {memory.last / mb:,.0f} MB (last "
         f"{memory.window:.0f} s), {memory.run.rps:,.0f} req/s | {memory.growth:+.1%} |",

@@ -1,10 +1,12 @@
 """Child process of bench/gateway.py: the demo world, a hub configuration over its Chengdu-style
-platform alone (under the demo's signed contracts, audit on) and a file of fresh tokens.
+platform alone (under the demo's signed contracts, audit on) and the key the bench party signs
+its tokens with.
 
 Runs in its own process so the simulated platforms share neither an event loop nor the GIL
 with the hub or the load generator. Prints one JSON line (upstream URL and token, the hub's
-configuration and environment, (local id, member key) pairs, the token file), then serves
-until stdin closes. The hub itself is started by the parent with `yanxing serve`, as a user
+configuration and environment, (local id, member key) pairs, what minting a party token takes:
+the parent mints them just before each run, so none expires on a long run), then serves until
+stdin closes. The hub itself is started by the parent with `yanxing serve`, as a user
 runs it.
 """
 
@@ -21,8 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench._servers import chengdu_pairs  # noqa: E402
 from hub.contracts.demo import DEMO_PURPOSE  # noqa: E402
-from hub.contracts.keys import load_private_key  # noqa: E402
-from hub.contracts.tokens import mint_token  # noqa: E402
 from hub.demo.launch import _sync, _trust_lines, make_trust  # noqa: E402
 from hub.demo.world import DemoWorld  # noqa: E402
 from hub.settings import load_settings  # noqa: E402
@@ -31,8 +31,7 @@ from hub.settings import load_settings  # noqa: E402
 PARTY = "xuzhou-county-org"
 
 
-async def main(directory: Path, members: int, tokens: int, database_url: str,
-               replay_cache: str) -> None:
+async def main(directory: Path, members: int, database_url: str, replay_cache: str) -> None:
     async with DemoWorld.start(directory, members=members) as world:
         chengdu = world.source("chengdu")
         trust = make_trust(world, directory)
@@ -60,25 +59,18 @@ async def main(directory: Path, members: int, tokens: int, database_url: str,
         settings = load_settings(config, env=env)
         await _sync(settings)
         pairs = await chengdu_pairs(settings.hub.database_url)
-        # single-use tokens, minted before any timing (minting is the client's cost)
         kid, key_path = trust.party_keys[PARTY]
-        key = load_private_key(key_path)
-        token_file = directory / "tokens.txt"
-        token_file.write_text("\n".join(
-            mint_token(PARTY, "bench-official", DEMO_PURPOSE, key, kid, trust.hub_id, 600)
-            for _ in range(tokens)) + "\n", encoding="ascii")
         print(json.dumps({
             "upstream": world.chengdu.url,
             "upstream_token": env["CHENGDU_TOKEN"],
             "config": str(config),
             "env": {k: v for k, v in env.items() if isinstance(v, str)},
             "pairs": [list(p) for p in pairs],
-            "tokens": str(token_file),
-            "party": PARTY,
+            "mint": {"party": PARTY, "purpose": DEMO_PURPOSE, "key": str(key_path), "kid": kid,
+                     "audience": trust.hub_id},
         }), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
-                     sys.argv[5]))
+    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]))

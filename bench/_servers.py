@@ -1,4 +1,4 @@
-"""Child process of bench/run.py: the Chengdu-style upstream and a hub over it, on 127.0.0.1.
+"""Child process of bench/overload.py: the Chengdu-style upstream and a hub over it, on 127.0.0.1.
 
 Runs in its own process so the servers do not share an event loop (or the GIL) with the load
 generator. Prints one JSON line with the URLs, the upstream's token and (local id, member key)

@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gateway import HUB_MEMBER, HUB_PAGE  # noqa: E402
+from bench.gateway import HUB_MEMBER, HUB_PAGE, World  # noqa: E402
 
 
 async def run(args: argparse.Namespace, info: dict[str, Any], tokens: list[str]) -> None:
@@ -111,20 +109,11 @@ def main() -> None:
     parser.add_argument("--profile", choices=("none", "calls", "cprofile"), default="none")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="yanxing-profile-"))
-    world = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "_gateway_world.py"), str(work / "world"),
-         "2000", str(args.requests + 100), "sqlite+aiosqlite:///hub.db", "memory"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert world.stdout is not None and world.stdin is not None
-    try:
-        info = json.loads(world.stdout.readline())
+    with World(work / "world", 2000, "sqlite+aiosqlite:///hub.db", "memory") as world:
+        info = world.info
         os.environ.update(info["env"])
         os.chdir(Path(info["config"]).parent)
-        tokens = Path(info["tokens"]).read_text(encoding="ascii").split()
-        asyncio.run(run(args, info, tokens))
-    finally:
-        world.stdin.close()
-        world.wait(timeout=30)
+        asyncio.run(run(args, info, world.tokens(args.requests + 100)))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from connectors.errors import (
 from hub.federation.breaker import guarded_read
 from hub.federation.merge import SourcedValue, merge_values
 from hub.federation.sources import SourceEntry, SourceRegistry, auxiliary_fields
-from hub.model import MEMBER_PYTHON_TYPES
+from hub.model import MEMBER_PYTHON_TYPES, Side
 
 __all__ = ["Link", "ProvenanceRecord", "MergedMember", "FetchResult", "LiveFetcher"]
 
@@ -176,7 +176,7 @@ class LiveFetcher:
             self._issues.extend(i for i in result.issues if isinstance(i, DataIssue))
         out: dict[str, Record | None] = {}
         for local_id, record in zip(local_ids, records):
-            if record is not None and wanted is not None:
+            if record is not None and wanted is not None and not record.values.keys() <= wanted:
                 # strip whatever the source sent beyond what was asked for
                 values = {k: v for k, v in record.values.items() if k in wanted}
                 record = Record(
@@ -243,29 +243,40 @@ class LiveFetcher:
             await asyncio.gather(
                 *(self._read_source(src, ids, fields) for src, ids in by_source.items())
             )
+        # what the merge needs of each source, looked up once for the batch, not per member
+        sides: dict[str, Side] = {}
+        for source in by_source:
+            entry = self.registry.get(source)
+            if entry is not None:
+                sides[source] = entry.side
+                if source not in self._auxiliary:
+                    self._auxiliary[source] = auxiliary_fields(entry.connector)
+        auxiliary = self._auxiliary if any(self._auxiliary.get(s) for s in sides) else None
         members = {
-            key: self._merge(key, key_links) for key, key_links in materialised.items()
+            key: self._merge(key, key_links, sides, auxiliary)
+            for key, key_links in materialised.items()
         }
         errors = {s: e for s, e in self._errors.items() if s in by_source}
         return FetchResult(members, errors)
 
-    def _merge(self, key: str, links: Sequence[Link]) -> MergedMember:
+    def _merge(self, key: str, links: Sequence[Link], sides: Mapping[str, Side],
+               auxiliary: Mapping[str, frozenset[str]] | None) -> MergedMember:
         merged = MergedMember(key)
-        per_source: list[tuple[str, Any, Mapping[str, Any], datetime | None]] = []
+        per_source: list[tuple[str, Side, Mapping[str, Any], datetime | None]] = []
         found: list[tuple[str, Record]] = []
+        errors, cache = self._errors, self._cache
         for link in links:
-            if link.source in self._errors:
-                merged.failed[link.source] = self._errors[link.source]
+            source = link.source
+            if source in errors:
+                merged.failed[source] = errors[source]
                 continue
-            record = self._cache.get((link.source, link.local_id))
-            entry = self.registry.get(link.source)
-            if record is None or entry is None:
+            record = cache.get((source, link.local_id))
+            side = sides.get(source)
+            if record is None or side is None:
                 continue
-            found.append((link.source, record))
-            updated = record.values.get("updated_at")
-            per_source.append((link.source, entry.side, record.values, updated))
-            if link.source not in self._auxiliary:
-                self._auxiliary[link.source] = auxiliary_fields(entry.connector)
-        merged.values = merge_values(per_source, self._auxiliary)
+            found.append((source, record))
+            values = record.values
+            per_source.append((source, side, values, values.get("updated_at")))
+        merged.values = merge_values(per_source, auxiliary)
         merged.found = found
         return merged

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from hub.model import FIELD_AUTHORITY, Authority, Side
@@ -85,21 +86,30 @@ def merge_values(
     # newest first; the sort is stable, so of equal ranks the earlier record stays first (as
     # max() in merge_field keeps the first of equal candidates)
     newest = sorted(records, key=lambda r: _rank(r[0], r[3]), reverse=True)
-    orders = {Authority.NEWEST: newest}
-    for authority in (Authority.ORIGIN, Authority.DESTINATION):
-        orders[authority] = [r for r in newest if r[1].value == authority.value] + [
-            r for r in newest if r[1].value != authority.value
-        ]
+    # the record order per preferred side (None: newest across sides), made when a field
+    # first needs it: a page merges this for every member, so no enum lookups per record
+    orders: dict[Side | None, list[tuple[str, Side, Mapping[str, Any], datetime | None]]] = {
+        None: newest}
     merged: dict[str, SourcedValue] = {}
-    for name in dict.fromkeys(name for record in records for name in record[2]):
-        for source, side, values, updated_at in orders[
-            FIELD_AUTHORITY.get(name, Authority.NEWEST)
-        ]:
+    for name in dict.fromkeys(chain.from_iterable(record[2] for record in records)):
+        preferred = _PREFERRED.get(name)
+        order = orders.get(preferred)
+        if order is None:
+            order = orders[preferred] = [r for r in newest if r[1] is preferred] + [
+                r for r in newest if r[1] is not preferred]
+        for source, side, values, updated_at in order:
             value = values.get(name)
             if value is not None and value != "":
                 merged[name] = SourcedValue(source, side, value, updated_at)
                 break
     return merged
+
+
+#: field -> the side whose records it takes first, None for newest-wins (FIELD_AUTHORITY)
+_PREFERRED: dict[str, Side | None] = {
+    name: None if authority is Authority.NEWEST else Side(authority.value)
+    for name, authority in FIELD_AUTHORITY.items()
+}
 
 
 def _rank(source: str, updated_at: datetime | None) -> tuple[datetime, str]:

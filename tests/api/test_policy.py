@@ -177,3 +177,25 @@ def test_every_field_of_every_policed_type_leaves_through_the_policy() -> None:
         for f in t.definition.fields:
             assert any(isinstance(e, PolicyField) for e in f.extensions), \
                 f"{t.definition.name}.{f.name}"
+
+
+def test_policed_fields_resolve_through_the_direct_policy_resolver() -> None:
+    """The fields a page asks for skip strawberry's per-call chain (issue 11) and still leave
+    through `policed_value`: a field of a policed type keeps strawberry's resolver only when
+    it has arguments (and then `PolicyField` polices it)."""
+    from graphql import GraphQLObjectType
+
+    from hub.api.extensions.policed_fields import is_direct
+    from hub.api.schema import published_schema
+
+    types = published_schema()._schema.type_map
+    for name, fields in {"Member": ("phone", "status", "destination", "name", "idNumber"),
+                         "Destination": ("address", "employer", "occupation", "region"),
+                         "SourceRecord": ("system", "localId")}.items():
+        gql_type = types[name]
+        assert isinstance(gql_type, GraphQLObjectType)
+        for field in fields:
+            assert is_direct(gql_type.fields[field].resolve), f"{name}.{field}"
+        for field, definition in gql_type.fields.items():
+            if definition.args:
+                assert not is_direct(definition.resolve), f"{name}.{field}"

@@ -185,9 +185,10 @@ def test_policed_fields_resolve_through_the_direct_policy_resolver() -> None:
     it has arguments (and then `PolicyField` polices it)."""
     from graphql import GraphQLObjectType
 
-    from hub.api.extensions.policed_fields import is_direct
+    from hub.api.extensions.policed_fields import PolicedExecutor, is_direct
     from hub.api.schema import published_schema
 
+    assert published_schema().execution_context_class is PolicedExecutor
     types = published_schema()._schema.type_map
     for name, fields in {"Member": ("phone", "status", "destination", "name", "idNumber"),
                          "Destination": ("address", "employer", "occupation", "region"),
@@ -196,6 +197,11 @@ def test_policed_fields_resolve_through_the_direct_policy_resolver() -> None:
         assert isinstance(gql_type, GraphQLObjectType)
         for field in fields:
             assert is_direct(gql_type.fields[field].resolve), f"{name}.{field}"
+        # nullable scalars and enums are completed by PolicedExecutor, nothing else is
+        leaf, other = {"Member": ("phone", "destination"), "Destination": ("address", "region"),
+                       "SourceRecord": ("localId", "system")}[name]
+        assert gql_type.fields[leaf].resolve._policed_leaf
+        assert not gql_type.fields[other].resolve._policed_leaf  # an object, or non-null
         for field, definition in gql_type.fields.items():
             if definition.args:
                 assert not is_direct(definition.resolve), f"{name}.{field}"

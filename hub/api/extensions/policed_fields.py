@@ -15,6 +15,12 @@ decided at build time: the resolver called with the source as `self` and a straw
 as strawberry would pass them, its value (awaited when it is awaitable) leaving through
 `policed_value`, as `PolicyField` does. Fields with arguments or other extensions keep
 strawberry's resolver (and `PolicyField`): the schema, its SDL and every answer are unchanged.
+
+`PolicedExecutor` (the schema's execution context) then completes a direct field of a nullable
+scalar or enum type itself: graphql-core's `complete_value` would test the type for non-null,
+list and leaf on every value of every member before coercing it; the direct field's type is
+known at build time. Everything else (objects, lists, non-null types, arguments, middleware,
+awaited values, errors) takes graphql-core's own path.
 """
 
 from __future__ import annotations
@@ -23,8 +29,16 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql import (
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
@@ -32,7 +46,7 @@ from strawberry.types.field import StrawberryField
 from hub.api.extensions.policy import PolicyField, policed_value
 from hub.api.types.policed import PolicedObject
 
-__all__ = ["direct_policed_resolvers", "is_direct"]
+__all__ = ["direct_policed_resolvers", "is_direct", "PolicedExecutor"]
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
@@ -62,6 +76,8 @@ def direct_policed_resolvers(schema: strawberry.Schema) -> int:
                 continue
             resolve = _direct(field, policy[0].type_name, name, info_class)
             if resolve is not None:
+                # a nullable scalar or enum: PolicedExecutor completes it directly
+                resolve._policed_leaf = is_leaf_type(gql_field.type)  # type: ignore[attr-defined]
                 gql_field.resolve = resolve
                 changed += 1
     return changed
@@ -79,7 +95,7 @@ def _direct(field: StrawberryField, type_name: str, field_name: str,
     if base is None:
         attribute = field.python_name
 
-        def resolve_attribute(source: Any, info: GraphQLResolveInfo) -> Any:
+        def resolve_attribute(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
             return policed_value(info.context, source, type_name, field_name,
                                  getattr(source, attribute))
 
@@ -89,11 +105,11 @@ def _direct(field: StrawberryField, type_name: str, field_name: str,
             params[1:] not in ([], [base.info_parameter]) or \
             any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in params):
         return None  # other parameters (root, parent, keywords): keep strawberry's resolver
-    func = base.wrapped_func
+    func: Callable[..., Any] = base.wrapped_func  # type: ignore[assignment]
     with_info = base.info_parameter is not None
 
     if field.is_async:
-        async def resolve_async(source: Any, info: GraphQLResolveInfo) -> Any:
+        async def resolve_async(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
             if with_info:
                 value = await func(source, info_class(_raw_info=info, _field=field))
             else:
@@ -102,11 +118,11 @@ def _direct(field: StrawberryField, type_name: str, field_name: str,
 
         return _mark(resolve_async, default=False)
 
-    async def later(source: Any, info: GraphQLResolveInfo, result: Any) -> Any:
+    async def later(source: Any, info: GraphQLResolveInfo[Any], result: Any) -> Any:
         return policed_value(info.context, source, type_name, field_name, await result)
 
     if not with_info:
-        def resolve_plain(source: Any, info: GraphQLResolveInfo) -> Any:
+        def resolve_plain(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
             result = func(source)
             if optimized_is_awaitable(result):
                 return later(source, info, result)
@@ -114,7 +130,7 @@ def _direct(field: StrawberryField, type_name: str, field_name: str,
 
         return _mark(resolve_plain, default=False)
 
-    def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         result = func(source, info_class(_raw_info=info, _field=field))
         if optimized_is_awaitable(result):
             return later(source, info, result)
@@ -127,3 +143,35 @@ def _mark(resolve: Callable[..., Any], *, default: bool) -> Callable[..., Any]:
     resolve._policed_direct = True  # type: ignore[attr-defined]
     resolve._is_default = default  # type: ignore[attr-defined]  # as strawberry marks its own
     return resolve
+
+
+class PolicedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, completing direct leaf fields without graphql-core's
+    type dispatch (see the module docstring); every other field is graphql-core's."""
+
+    def execute_field(self, parent_type: GraphQLObjectType, source: Any,
+                      field_details_list: FieldDetailsList, path: Path,
+                      position_context: Any) -> Any:
+        node = field_details_list[0].node
+        field_def = parent_type.fields.get(node.name.value)
+        if field_def is None or not getattr(field_def.resolve, "_policed_leaf", False) \
+                or node.arguments or (self.middleware_manager is not None
+                                     and self.middleware_manager.middlewares):
+            return super().execute_field(parent_type, source, field_details_list, path,
+                                         position_context)
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, [d.node for d in field_details_list],
+                                       parent_type, path)
+        try:
+            result = field_def.resolve(source, info)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, field_details_list, info,
+                                                     path, result, position_context)
+            if isinstance(result, Exception):
+                raise result
+            if result is None or result is Undefined:
+                return None
+            return self.complete_leaf_value(return_type, result)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None

@@ -205,3 +205,25 @@ def test_policed_fields_resolve_through_the_direct_policy_resolver() -> None:
         for field, definition in gql_type.fields.items():
             if definition.args:
                 assert not is_direct(definition.resolve), f"{name}.{field}"
+
+
+def test_each_live_mark_names_what_its_resolver_reads() -> None:
+    """`_MemberPart.direct_resolver` answers a `_live` field from its mark, never calling the
+    resolver: the mark must say what the resolver's body reads (a wrong mark would serve
+    another field's value)."""
+    from hub.api.types.member import Destination, FourClarities, Member, Work
+
+    class Recorder:
+        def _value(self, info: Any, canonical: str, convert: Any = None) -> Any:
+            return (canonical, convert)
+
+    marked = 0
+    for cls in (Member, Destination, FourClarities, Work):
+        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            resolver = f.base_resolver
+            live = getattr(resolver.wrapped_func, "live_value", None) if resolver else None
+            if live is None:
+                continue
+            marked += 1
+            assert resolver.wrapped_func(Recorder(), None) == live, f"{cls.__name__}.{f.name}"
+    assert marked == 16

@@ -40,7 +40,7 @@ from hub.errors import AccessDenied
 from hub.policy.base import Transform
 from hub.policy.transforms import apply
 
-__all__ = ["PolicyExtension", "PolicyField", "policed_value", "police_types"]
+__all__ = ["PolicyExtension", "PolicyField", "policed_value", "leave", "police_types"]
 
 
 def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
@@ -49,6 +49,15 @@ def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
     policy to a value (called by `PolicyField` on every field of every policed type)."""
     owner = root.policy_owner(ctx, field)
     transform = ctx.decisions.transform(root.policy_subject(), type_name, field, owner)
+    if transform is Transform.FULL:
+        return value
+    return leave(ctx, transform, type_name, field, value, owner)
+
+
+def leave(ctx: Context, transform: Transform, type_name: str, field: str, value: Any,
+          owner: str | None) -> Any:
+    """How `value` leaves under `transform` (decided for `owner`): the rest of
+    `policed_value`, for a resolver that has decided the transform itself as it does."""
     if transform is Transform.FULL:
         return value
     if transform is Transform.DENY:

@@ -218,8 +218,9 @@ def test_each_live_mark_names_what_its_resolver_reads() -> None:
             return (canonical, convert)
 
     marked = 0
-    for cls in (Member, Destination, FourClarities, Work):
-        for f in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    classes: tuple[type[Any], ...] = (Member, Destination, FourClarities, Work)
+    for cls in classes:
+        for f in cls.__strawberry_definition__.fields:
             resolver = f.base_resolver
             live = getattr(resolver.wrapped_func, "live_value", None) if resolver else None
             if live is None:

@@ -7,7 +7,9 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
 2. on every field of a policed object (hub.api.types.policed), `transform(caller, subject,
    type, field, owner)` decides how the value leaves, applied by `hub.policy.transforms.apply`
    in `policed_value` (the field extension `PolicyField`, attached to every field of every
-   policed type by `police_types`).
+   policed type by `police_types`; for fields without arguments the schema calls the same
+   steps through a resolver built once, hub.api.extensions.policed_fields, and a member's live
+   fields decide with `leave`, policed_value's tail, in `_MemberPart.direct_resolver`).
    DENY nulls the field with a CONTRACT_DENIED error at its path.
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
 

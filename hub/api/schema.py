@@ -30,6 +30,7 @@ from hub.api.extensions import (
 )
 from hub.api.extensions.document_limits import DocumentLimits
 from hub.api.extensions.errors import QuietSchema
+from hub.api.extensions.policed_fields import PolicedExecutor, direct_policed_resolvers
 from hub.api.extensions.policy import police_types
 from hub.api.types import audit as audit_types
 from hub.api.types import checkin as checkin_types
@@ -114,7 +115,7 @@ def build_schema(
         from hub.api.subgraph import SubgraphSchema
 
         schema_class = SubgraphSchema
-    return schema_class(
+    schema = schema_class(
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -123,7 +124,10 @@ def build_schema(
                     LimitsExtension, PolicyExtension, *extensions, AuditExtension,
                     ErrorsExtension],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=PolicedExecutor,
     )
+    direct_policed_resolvers(schema)
+    return schema
 
 
 def _describe(merged: type, description: str | None) -> None:

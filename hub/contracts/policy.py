@@ -165,6 +165,9 @@ class ContractPolicy(BasePolicy):
     """Implements every question of `hub.policy.base.Policy` from signed contracts."""
 
     grants_records = True
+    #: `transform` keeps its answers by the caller's party and purpose and the member's routing
+    #: facts, so a request's `Decisions` asks it directly (hub.policy.decisions)
+    memoizes_transforms = True
 
     def __init__(
         self,
@@ -216,6 +219,11 @@ class ContractPolicy(BasePolicy):
         #: building them anew for every page or count cost ~5 ms a request
         self._scopes: dict[tuple[str | None, str | None],
                            list[tuple[Contract, ColumnElement[bool]]]] = {}
+        #: `readable_fields` per (party, purpose, owner, table): ~18 `may_read` a source
+        #: owner, asked by every request that reads members live; the table is kept with the
+        #: answer and compared by identity (a mapping is not hashable)
+        self._readable: dict[tuple[str | None, str | None, str | None, int],
+                             tuple[FieldTable, frozenset[str]]] = {}
 
     @classmethod
     async def from_store(cls, store: object, *, now: datetime | None = None,
@@ -422,9 +430,17 @@ class ContractPolicy(BasePolicy):
     def readable_fields(self, caller: Caller, owner: str | None,
                         table: FieldTable) -> frozenset[str]:
         """The canonical fields of `table` behind a (type, field) `may_read` allows."""
-        return frozenset(canonical for (type_name, name), fields in table.items()
-                         if self.may_read(caller, type_name, name, owner)
-                         for canonical in fields)
+        key = (caller.party, caller.purpose, owner, id(table))
+        found = self._readable.get(key)
+        if found is not None and found[0] is table:
+            return found[1]
+        if len(self._readable) >= APPLICABLE_MEMO_SIZE:
+            self._readable.clear()
+        fields = frozenset(canonical for (type_name, name), names in table.items()
+                           if self.may_read(caller, type_name, name, owner)
+                           for canonical in names)
+        self._readable[key] = (table, fields)
+        return fields
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         if caller.party is None:

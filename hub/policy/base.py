@@ -113,6 +113,10 @@ class Policy(Protocol):
     #: can this policy ever grant a record action (`can_record`)? The API refuses recording
     #: outright, naming why, under a policy that cannot (only contracts grant records).
     grants_records: bool
+    #: does `transform` keep its own answers for as long as it serves, by something that
+    #: many members share (their routing facts)? The request's `Decisions` then asks it
+    #: directly instead of keeping one answer per member (hub.policy.decisions).
+    memoizes_transforms: bool
 
     def denied_fields(
         self, caller: Caller, requested: Mapping[str, Set[str]]
@@ -216,6 +220,7 @@ class BasePolicy:
     `can_see` but says nothing about SQL is filtered row by row and never over-counts."""
 
     grants_records: bool = False
+    memoizes_transforms: bool = False
 
     def denied_fields(
         self, caller: Caller, requested: Mapping[str, Set[str]]

@@ -8,6 +8,11 @@ batch). `Decisions` binds the policy to the request's caller and answers each di
 question once, from a cache that lives exactly as long as the request (a policy is shared
 between requests, a caller's answers never are). The API asks it, never the policy directly,
 so there is one place where decisions are made and one place to look when one is wrong.
+
+A policy that keeps its own field decisions by something coarser than the member (the contract
+policy keeps them by the member's routing facts, across requests: `memoizes_transforms`) is
+asked `transform` directly: keyed here by the member, a page of fifty asked it fifty times
+anyway, and paid for hashing each member on top of the policy's own lookup.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class Decisions:
     """One request's answers from `policy` for `caller` (see the module docstring)."""
 
     __slots__ = ("policy", "caller", "_table", "_transforms", "_visible", "_readable",
-                 "_aggregates", "_scope", "_issue_scope", "_max_members")
+                 "_aggregates", "_scope", "_issue_scope", "_max_members", "_direct")
 
     def __init__(self, policy: Policy, caller: Caller, table: FieldTable) -> None:
         """`table`: (GraphQL type, field) -> canonical source fields, for `readable`."""
@@ -43,6 +48,8 @@ class Decisions:
         self._scope: object = _UNSET
         self._issue_scope: object = _UNSET
         self._max_members: object = _UNSET
+        #: the policy memoizes `transform` itself (see the module docstring)
+        self._direct: bool = self.policy.memoizes_transforms
 
     # ------------------------------------------------------------ before execution
 
@@ -81,6 +88,8 @@ class Decisions:
 
     def transform(self, subject: Subject | None, type_name: str, field: str,
                   owner: str | None) -> Transform:
+        if self._direct:
+            return self.policy.transform(self.caller, subject, type_name, field, owner)
         key = (subject, type_name, field, owner)
         found = self._transforms.get(key)
         if found is None:

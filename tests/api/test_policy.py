@@ -177,3 +177,54 @@ def test_every_field_of_every_policed_type_leaves_through_the_policy() -> None:
         for f in t.definition.fields:
             assert any(isinstance(e, PolicyField) for e in f.extensions), \
                 f"{t.definition.name}.{f.name}"
+
+
+def test_policed_fields_resolve_through_the_direct_policy_resolver() -> None:
+    """The fields a page asks for skip strawberry's per-call chain (issue 11) and still leave
+    through `policed_value`: a field of a policed type keeps strawberry's resolver only when
+    it has arguments (and then `PolicyField` polices it)."""
+    from graphql import GraphQLObjectType
+
+    from hub.api.extensions.policed_fields import PolicedExecutor, is_direct
+    from hub.api.schema import published_schema
+
+    assert published_schema().execution_context_class is PolicedExecutor
+    types = published_schema()._schema.type_map
+    for name, fields in {"Member": ("phone", "status", "destination", "name", "idNumber"),
+                         "Destination": ("address", "employer", "occupation", "region"),
+                         "SourceRecord": ("system", "localId")}.items():
+        gql_type = types[name]
+        assert isinstance(gql_type, GraphQLObjectType)
+        for field in fields:
+            assert is_direct(gql_type.fields[field].resolve), f"{name}.{field}"
+        # nullable scalars and enums are completed by PolicedExecutor, nothing else is
+        leaf, other = {"Member": ("phone", "destination"), "Destination": ("address", "region"),
+                       "SourceRecord": ("localId", "system")}[name]
+        assert gql_type.fields[leaf].resolve._policed_leaf
+        assert not gql_type.fields[other].resolve._policed_leaf  # an object, or non-null
+        for field, definition in gql_type.fields.items():
+            if definition.args:
+                assert not is_direct(definition.resolve), f"{name}.{field}"
+
+
+def test_each_live_mark_names_what_its_resolver_reads() -> None:
+    """`_MemberPart.direct_resolver` answers a `_live` field from its mark, never calling the
+    resolver: the mark must say what the resolver's body reads (a wrong mark would serve
+    another field's value)."""
+    from hub.api.types.member import Destination, FourClarities, Member, Work
+
+    class Recorder:
+        def _value(self, info: Any, canonical: str, convert: Any = None) -> Any:
+            return (canonical, convert)
+
+    marked = 0
+    classes: tuple[type[Any], ...] = (Member, Destination, FourClarities, Work)
+    for cls in classes:
+        for f in cls.__strawberry_definition__.fields:
+            resolver = f.base_resolver
+            live = getattr(resolver.wrapped_func, "live_value", None) if resolver else None
+            if live is None:
+                continue
+            marked += 1
+            assert resolver.wrapped_func(Recorder(), None) == live, f"{cls.__name__}.{f.name}"
+    assert marked == 16

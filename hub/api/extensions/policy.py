@@ -7,7 +7,9 @@ Two steps, both calling the request's `Policy` (hub.policy.base):
 2. on every field of a policed object (hub.api.types.policed), `transform(caller, subject,
    type, field, owner)` decides how the value leaves, applied by `hub.policy.transforms.apply`
    in `policed_value` (the field extension `PolicyField`, attached to every field of every
-   policed type by `police_types`).
+   policed type by `police_types`; for fields without arguments the schema calls the same
+   steps through a resolver built once, hub.api.extensions.policed_fields, and a member's live
+   fields decide with `leave`, policed_value's tail, in `_MemberPart.direct_resolver`).
    DENY nulls the field with a CONTRACT_DENIED error at its path.
 Row scope (`can_see`) is applied where members are made (hub.api.types.resolve, hub.api.scope).
 
@@ -40,7 +42,7 @@ from hub.errors import AccessDenied
 from hub.policy.base import Transform
 from hub.policy.transforms import apply
 
-__all__ = ["PolicyExtension", "PolicyField", "policed_value", "police_types"]
+__all__ = ["PolicyExtension", "PolicyField", "policed_value", "leave", "police_types"]
 
 
 def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
@@ -49,6 +51,15 @@ def policed_value(ctx: Context, root: PolicedObject, type_name: str, field: str,
     policy to a value (called by `PolicyField` on every field of every policed type)."""
     owner = root.policy_owner(ctx, field)
     transform = ctx.decisions.transform(root.policy_subject(), type_name, field, owner)
+    if transform is Transform.FULL:
+        return value
+    return leave(ctx, transform, type_name, field, value, owner)
+
+
+def leave(ctx: Context, transform: Transform, type_name: str, field: str, value: Any,
+          owner: str | None) -> Any:
+    """How `value` leaves under `transform` (decided for `owner`): the rest of
+    `policed_value`, for a resolver that has decided the transform itself as it does."""
     if transform is Transform.FULL:
         return value
     if transform is Transform.DENY:

@@ -9,11 +9,14 @@ before that awaits the same batched load.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry.types import Info
 
 from connectors.base import PartialDate
@@ -44,8 +47,24 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
+@cache
 def _enum(enum_type: Any) -> Callable[[Any], Any]:
+    """The converter to `enum_type` (one per enum: `_live` and the resolver name the same)."""
     return lambda value: to_enum(enum_type, value)
+
+
+_R = TypeVar("_R", bound=Callable[..., Any])
+
+
+def _live(canonical: str, convert: Callable[[Any], Any] | None = None) -> Callable[[_R], _R]:
+    """Marks a resolver whose body is `return self._value(info, canonical, convert)`: the
+    field is that live value, so `_MemberPart.direct_resolver` answers it without calling
+    the resolver (issue 11: ~300 such fields on a page). tests/api/test_policy.py checks
+    each marked resolver against its mark."""
+    def mark(resolver: _R) -> _R:
+        resolver.live_value = (canonical, convert)  # type: ignore[attr-defined]
+        return resolver
+    return mark
 
 
 def _partial(value: Any) -> PartialDate | None:
@@ -98,6 +117,47 @@ class _MemberPart(PolicedObject):
     def policy_subject(self) -> Subject | None:
         return self._member._subject
 
+    @classmethod
+    def direct_resolver(cls, type_name: str, field: str, resolver: Callable[..., Any],
+                        general: Callable[..., Any]) -> Callable[..., Any] | None:
+        """For a `_live` field: the value and its owner read from the member's merged live
+        values at once, the transform decided as `policed_value` decides it (owner as
+        `policy_owner` finds it). A member whose details are not loaded yet, or whose
+        source failures are not reported yet, takes `general` (the resolver, then
+        `policed_value`)."""
+        from hub.api.extensions.policy import leave  # it imports the types
+
+        live = getattr(resolver, "live_value", None)
+        if live is None:
+            return None
+        canonical, convert = live
+        by = _FIRST_CANONICAL.get((type_name, field))  # whose source owns the value
+        # a Member is its own `_member` (a property, a call per value): skip it
+        itself = isinstance(inspect.getattr_static(cls, "_member", None), property)
+
+        def resolve(source: _MemberPart, info: GraphQLResolveInfo[Any]) -> Any:
+            member = cast("Member", source) if itself else source._member
+            merged = member._merged
+            if merged is None or (merged.failed and not member._reported):
+                return general(source, info)
+            values = merged.values
+            winner = values.get(canonical)
+            value = None if winner is None else winner.value
+            if convert is not None:
+                value = convert(value)
+            ctx: Context = info.context
+            owner = None
+            if by is not None:
+                won = winner if by == canonical else values.get(by)
+                owner = source._withheld_owner(ctx, by) if won is None else \
+                    ctx.runtime.registry.owner_of(won.source)
+            transform = ctx.decisions.transform(member._subject, type_name, field, owner)
+            if transform is Transform.FULL:
+                return value
+            return leave(ctx, transform, type_name, field, value, owner)
+
+        return resolve
+
     def policy_owner(self, ctx: Context, field: str) -> str | None:
         merged = self._member._merged
         if merged is None:
@@ -135,22 +195,27 @@ class Destination(_MemberPart):
     _member: strawberry.Private[Member]
 
     @strawberry.field(description="流入地区划。 Destination region (流入地).")
+    @_live("destination_region_code", region)
     def region(self, info: Info) -> Region | None:
         return self._value(info, "destination_region_code", region)
 
     @strawberry.field(description="现居住地址。 Current address (现居住地址).")
+    @_live("destination_address")
     def address(self, info: Info) -> str | None:
         return self._value(info, "destination_address")
 
     @strawberry.field(description="工作单位。 Employer (工作单位).")
+    @_live("employer")
     def employer(self, info: Info) -> str | None:
         return self._value(info, "employer")
 
     @strawberry.field(description="从事职业。 Occupation (从事职业).")
+    @_live("occupation")
     def occupation(self, info: Info) -> str | None:
         return self._value(info, "occupation")
 
     @strawberry.field(description="流入（外出）时间。 Since when (流入时间/外出时间).")
+    @_live("destination_since", _partial)
     def since(self, info: Info) -> PartialDate | None:
         return self._value(info, "destination_since", _partial)
 
@@ -169,10 +234,12 @@ class Work(_MemberPart):
     _member: strawberry.Private[Member]
 
     @strawberry.field(description="工作单位。 Employer (工作单位).")
+    @_live("employer")
     def employer(self, info: Info) -> str | None:
         return self._value(info, "employer")
 
     @strawberry.field(description="从事职业。 Occupation (从事职业).")
+    @_live("occupation")
     def occupation(self, info: Info) -> str | None:
         return self._value(info, "occupation")
 
@@ -191,10 +258,12 @@ class FourClarities(_MemberPart):
         return Work(_member=self._member)
 
     @strawberry.field(description="返乡创业意愿。 Intends to return home and start a business.")
+    @_live("intends_return_business")
     def intends_return_business(self, info: Info) -> bool | None:
         return self._value(info, "intends_return_business")
 
     @strawberry.field(description="担任村干部意愿。 Willing to serve as a village cadre.")
+    @_live("willing_village_cadre")
     def willing_village_cadre(self, info: Info) -> bool | None:
         return self._value(info, "willing_village_cadre")
 
@@ -269,28 +338,34 @@ class Member(Node, _MemberPart):
         return strawberry.ID(to_global_id("Member", self.key))
 
     @strawberry.field(description="姓名。 Name (姓名).")
+    @_live("name")
     def name(self, info: Info) -> str | None:
         return self._value(info, "name")
 
     @strawberry.field(description="性别。 Gender (性别).")
+    @_live("gender", _enum(Gender))
     def gender(self, info: Info) -> Gender | None:
         return self._value(info, "gender", _enum(Gender))
 
     @strawberry.field(description="出生日期。 Birth date (出生日期).")
+    @_live("birth_date", _partial)
     def birth_date(self, info: Info) -> PartialDate | None:
         return self._value(info, "birth_date", _partial)
 
     @strawberry.field(description="公民身份号码，仅以脱敏形式提供，如 510521********1234。"
                       " Resident ID number, only ever shown masked, e.g. 510521********1234.")
+    @_live("id_number")
     def id_number(self, info: Info) -> str | None:
         return self._value(info, "id_number")
 
     @strawberry.field(description="联系电话（脱敏，如 138****5678）。 Phone, masked "
                       "(e.g. 138****5678).")
+    @_live("phone")
     def phone(self, info: Info) -> str | None:
         return self._value(info, "phone")
 
     @strawberry.field(description="联系状态。 Contact status (联系状态).")
+    @_live("status", _enum(MemberStatus))
     def status(self, info: Info) -> MemberStatus | None:
         return self._value(info, "status", _enum(MemberStatus))
 
@@ -317,6 +392,7 @@ class Member(Node, _MemberPart):
 
     @strawberry.field(description="各系统最近一次更新时间中最新者。 Newest update time among the "
                       "systems' records.")
+    @_live("updated_at")
     def updated_at(self, info: Info) -> datetime | None:
         return self._value(info, "updated_at")
 

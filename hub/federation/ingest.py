@@ -80,9 +80,9 @@ def source_updated_at(record: Record) -> datetime | None:
 
 
 def _json_default(value: Any) -> str:
-    if isinstance(value, (datetime, date, PartialDate)):
-        return value.isoformat() if not isinstance(value, PartialDate) else str(value)
-    return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)  # a PartialDate's str is its ISO text at its precision
 
 
 #: json.dumps(..., sort_keys=True, default=_json_default) built once: dumps with arguments makes
@@ -134,8 +134,12 @@ def _partial_date(value: Any) -> PartialDate | None:
 def _extensions(record: Record) -> dict[str, Any] | None:
     """The extension values a member record supplied, JSON-ready (dates as ISO text)."""
     out: dict[str, Any] = {}
-    for name, value in record.values.items():
-        if not name.startswith(EXTENSION_PREFIX) or value is None:
+    names = [n for n in record.values if n.startswith(EXTENSION_PREFIX)]
+    if not names:  # most records: no extension field at all
+        return None
+    for name in names:
+        value = record.values[name]
+        if value is None:
             continue
         if isinstance(value, (PartialDate, date, datetime)):
             value = _json_default(value)

@@ -36,6 +36,7 @@ CHECK_CHARACTERS = "10X98765432"
 #: ASCII only: `\d` would also match other scripts' digits such as '٣'
 _FIRST17 = re.compile(r"[0-9]{17}")
 _SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_SEPARATORS = re.compile(r"[\s\-]")
 _FULL_WIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: 0x58, 0xFF58: 0x58}
 #: first two digits: the province-level divisions of GB/T 2260 (11 北京 … 65 新疆, 71/81/82)
 _PROVINCES = frozenset(
@@ -69,7 +70,7 @@ def normalise_id_number(raw: object) -> str:
     """
     # full-width digits and Ｘ/ｘ (U+FF10.. / U+FF38 / U+FF58) to ASCII
     text = str(raw).strip().translate(_FULL_WIDTH)
-    return re.sub(r"[\s\-]", "", text).upper()
+    return _SEPARATORS.sub("", text).upper()
 
 
 def id_problem(raw: object) -> str | None:

@@ -72,10 +72,13 @@ def member_key(secret: bytes, id_number: str) -> str:
     return keyed_hash(secret, normalised)
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def phone_hash(secret: bytes, phone: str) -> str | None:
     """Keyed hash of the phone's digits (None when it has none); "+86 138-0000-0000" and
     "13800000000" hash alike."""
-    digits = re.sub(r"\D", "", phone)
+    digits = _NOT_DIGIT.sub("", phone)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     return keyed_hash(secret, "phone:" + digits) if digits else None

@@ -86,7 +86,9 @@ def _single_link_row(key: str, link: Mapping[Any, Any], now: datetime) -> dict[s
     row: dict[str, Any] = {"key": key, "indexed_at": now}
     for field in ROUTING_FIELDS:
         value = routing.get(field)
-        row[field] = None if value is None or value == "" else _column_value(field, value)
+        row[field] = None if value is None or value == "" else value
+    if row["birth_date"] is not None:
+        row["birth_date"] = _column_value("birth_date", row["birth_date"])
     row["updated_at"] = as_utc(link["source_updated_at"])
     return row
 

@@ -101,6 +101,8 @@ async def run(args: argparse.Namespace, info: dict[str, Any], tokens: list[str])
         print(f"Python function calls per request: {stats.total_calls / n:.0f}")  # type: ignore[attr-defined]
         if args.profile == "cprofile":
             stats.sort_stats("tottime").print_stats(40)
+        if args.stats:
+            stats.dump_stats(args.stats)
 
 
 def main() -> None:
@@ -109,6 +111,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--profile", choices=("none", "calls", "cprofile"), default="none")
+    parser.add_argument("--stats", type=Path, default=None,
+                        help="also write the profile (pstats) to this file, e.g. for snakeviz")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="yanxing-profile-"))
     world = subprocess.Popen(

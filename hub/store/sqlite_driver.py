@@ -60,7 +60,7 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     __slots__ = ("_description", "_rowcount", "_lastrowid")
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+    def __init__(self, adapt_connection: Any) -> None:
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._cursor = None  # type: ignore[assignment]
@@ -92,7 +92,8 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         try:
             rows, self._description, self._rowcount, self._lastrowid = await_(
-                connection._execute(_run, connection._conn, many, operation, parameters))
+                connection._execute(  # type: ignore[no-untyped-call]
+                    _run, connection._conn, many, operation, parameters))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._rows = collections.deque(rows) if rows is not None else collections.deque()

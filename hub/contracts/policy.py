@@ -216,10 +216,6 @@ class ContractPolicy(BasePolicy):
         #: building them anew for every page or count cost ~5 ms a request
         self._scopes: dict[tuple[str | None, str | None],
                            list[tuple[Contract, ColumnElement[bool]]]] = {}
-        #: `readable_fields` per (party, purpose, owner), with the table it was asked for: each
-        #: source read asks it, and walking the member fields' grants made ~450 calls a request
-        self._readable: dict[tuple[str | None, str | None, str | None],
-                             tuple[FieldTable, frozenset[str]]] = {}
 
     @classmethod
     async def from_store(cls, store: object, *, now: datetime | None = None,
@@ -426,17 +422,9 @@ class ContractPolicy(BasePolicy):
     def readable_fields(self, caller: Caller, owner: str | None,
                         table: FieldTable) -> frozenset[str]:
         """The canonical fields of `table` behind a (type, field) `may_read` allows."""
-        key = (caller.party, caller.purpose, owner)
-        found = self._readable.get(key)
-        if found is not None and found[0] is table:
-            return found[1]
-        if len(self._readable) >= APPLICABLE_MEMO_SIZE:
-            self._readable.clear()
-        readable = frozenset(canonical for (type_name, name), fields in table.items()
-                             if self.may_read(caller, type_name, name, owner)
-                             for canonical in fields)
-        self._readable[key] = (table, readable)
-        return readable
+        return frozenset(canonical for (type_name, name), fields in table.items()
+                         if self.may_read(caller, type_name, name, owner)
+                         for canonical in fields)
 
     def can_see(self, caller: Caller, subject: Subject) -> bool:
         if caller.party is None:

@@ -1,8 +1,7 @@
 """Profile the hub's request path in one process (issue 11): what one request costs.
 
     .venv/bin/python bench/request_profile.py [--query member|page] [--requests 300]
-        [--concurrency 1] [--profile none|calls|cprofile] [--replay memory|database]
-        [--stats FILE]
+        [--concurrency 1] [--profile none|calls|cprofile] [--stats FILE]
 
 Starts the demo world of bench/gateway.py (its Chengdu-style platform, the hub configuration
 under the demo's signed contracts with audit on, fresh single-use tokens) in a child process,
@@ -114,16 +113,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--profile", choices=("none", "calls", "cprofile"), default="none")
-    parser.add_argument("--replay", choices=("memory", "database"), default="memory",
-                        help="the replay cache (`[trust] replay_cache`; yanxing serve's default "
-                        "is database: one more transaction a request)")
     parser.add_argument("--stats", type=Path, default=None,
                         help="also write the profile (pstats) to this file, e.g. for snakeviz")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="yanxing-profile-"))
     world = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "_gateway_world.py"), str(work / "world"),
-         "2000", str(args.requests + 100), "sqlite+aiosqlite:///hub.db", args.replay],
+         "2000", str(args.requests + 100), "sqlite+aiosqlite:///hub.db", "memory"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert world.stdout is not None and world.stdin is not None
     try:

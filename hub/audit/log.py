@@ -91,6 +91,11 @@ class AuditMemberRow(Base):
     member_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
+#: built once: a statement made anew per write is keyed for SQLAlchemy's compiled cache anew
+_INSERT_ENTRIES = insert(AuditEntryRow)
+_INSERT_MEMBERS = insert(AuditMemberRow)
+
+
 class AuditCheckpointRow(Base):
     __tablename__ = "audit_checkpoints"
 
@@ -438,9 +443,9 @@ class AuditLog:
         falling inside it, in the caller's transaction; the checkpoints signed, the sequence
         numbers given and the new head."""
         entries, members, checkpoints, new_head = self._chain(batch, head)
-        await conn.execute(insert(AuditEntryRow), entries)
+        await conn.execute(_INSERT_ENTRIES, entries)
         if members:
-            await conn.execute(insert(AuditMemberRow), members)
+            await conn.execute(_INSERT_MEMBERS, members)
         signed: list[SignedCheckpoint] = []
         for size, head_hash in checkpoints:
             made = await self._add_checkpoint(conn, size, head_hash, utcnow())

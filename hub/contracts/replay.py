@@ -28,7 +28,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.contracts.store import SeenTokenRow
 from hub.contracts.tokens import MemoryReplayCache, ReplayCache, TokenRejected
@@ -113,6 +113,8 @@ class DatabaseReplayCache:
         self._next_purge: datetime | None = None
         self._pending: list[_Asked] = []
         self._writer: asyncio.Task[None] | None = None
+        #: the INSERT ... ON CONFLICT DO NOTHING RETURNING, built once per dialect
+        self._insert: dict[str, Any] = {}
 
     async def remember(self, jti: str, expires_at: datetime, now: datetime) -> bool:
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -142,29 +144,39 @@ class DatabaseReplayCache:
         for asked in batch:
             first.setdefault(asked.digest, asked)  # a token twice in one batch: first wins
         now = max(asked.now for asked in batch)
-        async with self._sessions.begin() as session:
+        # a Core connection, not an ORM session: one transaction of one or two statements,
+        # with nothing for a session to track (~250 calls a request less)
+        engine: AsyncEngine = self._sessions.kw["bind"]
+        async with engine.begin() as conn:
             if self._next_purge is None or now >= self._next_purge:
                 self._next_purge = now + _PURGE_EVERY
-                await session.execute(delete(SeenTokenRow).where(SeenTokenRow.expires_at <= now))
-            table = cast(Table, SeenTokenRow.__table__)
-            dialect = session.get_bind().dialect.name
-            statement = (postgresql.insert(table) if dialect == "postgresql"
-                         else sqlite.insert(table))
-            inserted = set((await session.execute(
-                statement.on_conflict_do_nothing(index_elements=["digest"])
-                .returning(table.c.digest),
+                await conn.execute(delete(SeenTokenRow).where(SeenTokenRow.expires_at <= now))
+            inserted = set((await conn.execute(
+                self._insert_for(conn.dialect.name),
                 [{"digest": d, "expires_at": a.expires_at} for d, a in first.items()],
             )).scalars())
             # seen before: a replay, unless that entry has expired (then take it over)
             for digest in first.keys() - inserted:
                 asked = first[digest]
-                taken = await session.execute(
+                taken = await conn.execute(
                     update(SeenTokenRow)
                     .where(SeenTokenRow.digest == digest, SeenTokenRow.expires_at <= asked.now)
                     .values(expires_at=asked.expires_at))
-                if taken.rowcount:  # type: ignore[attr-defined]
+                if taken.rowcount:
                     inserted.add(digest)
         return {id(first[d]) for d in inserted}
+
+    def _insert_for(self, dialect: str) -> Any:
+        """INSERT ... ON CONFLICT (digest) DO NOTHING RETURNING digest, built once (a
+        statement made anew per batch is keyed for SQLAlchemy's compiled cache anew)."""
+        statement = self._insert.get(dialect)
+        if statement is None:
+            table = cast(Table, SeenTokenRow.__table__)
+            made = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+            statement = self._insert[dialect] = (
+                made.on_conflict_do_nothing(index_elements=["digest"])
+                .returning(table.c.digest))
+        return statement
 
     async def aclose(self) -> None:
         """Wait for tokens being remembered; the sessions belong to the app."""

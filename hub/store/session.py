@@ -48,6 +48,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     `search_path` through `connect_args` to isolate each test in its own schema).
     """
     parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite" and "module" not in kwargs:
+        from hub.store.sqlite_driver import one_hop_dbapi
+
+        kwargs["module"] = one_hop_dbapi()  # one thread hop per statement, not four
     engine = _create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

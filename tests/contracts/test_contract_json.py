@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import struct
+from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.canonical_json import b64url, b64url_decode, canonical, loads_canonical, strict_loads
 from hub.errors import ContractError
@@ -107,3 +111,48 @@ def test_b64url_round_trip_and_refusals() -> None:
         b64url_decode("YQ==")
     with pytest.raises(ContractError):
         b64url_decode("a+b/")
+
+
+# what canonical() takes its fast way (the C encoder) for, and what it must not
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.text() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2**60), max_value=2**60),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES)
+def test_canonical_is_rfc8785_for_any_json(value: Any) -> None:
+    """The fast way gives rfc8785's bytes exactly, and refuses what rfc8785 refuses (lone
+    surrogates, integers beyond 2**53 - 1), whatever the strings and keys hold."""
+    try:
+        expected: bytes | None = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ContractError):
+            canonical(value)
+    else:
+        assert canonical(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    {"\ue000": 1, "\U0001f600": 2, "a": [True, None, "\x00\x1f\x7f\u2028\"\\"]},
+    {1: "a"}, {"k": 2**53}, {"k": -(2**53)}, {"k": [2**53 - 1, 1.0, 1e21]},
+    ("a", "b"), {"k": ("x", {"y": ()})}, "\ud800",
+])
+def test_canonical_edges_match_rfc8785(value: object) -> None:
+    """UTF-16 key order beyond the BMP, controls, non-string keys, the integer bounds,
+    floats, tuples and a lone surrogate: each as rfc8785 writes (or refuses) it."""
+    try:
+        expected: bytes | None = rfc8785.dumps(value)  # type: ignore[arg-type]
+    except rfc8785.CanonicalizationError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ContractError):
+            canonical(value)
+    else:
+        assert canonical(value) == expected

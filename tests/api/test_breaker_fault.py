@@ -84,7 +84,9 @@ async def test_slow_then_down_then_healthy_source(world: World) -> None:
             asked = platform.calls
             for _ in range(5):
                 took, body = await _timed(world)
-                assert "SOURCE_UNAVAILABLE" in _codes(body) and took < 0.2, took
+                # fails fast: far below the 2 s timeout a closed breaker waits out (not a
+                # tight bound, which a loaded CI machine breaks: 0.29 s was seen for 0.2)
+                assert "SOURCE_UNAVAILABLE" in _codes(body) and took < 1.0, took
             assert platform.calls == asked  # open: the platform is not asked at all
             sources = await world.gql(SOURCES)
             city = {s["name"]: s for s in sources["data"]["sources"]}["city"]

@@ -51,27 +51,44 @@ SIDES = {"rest": "destination", "xlsx": "origin"}
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One child process: wall seconds, CPU seconds (user + system), peak RSS in MB."""
+    """One child process: wall seconds, CPU seconds (user + system), peak RSS in MB, and its
+    I/O (/proc's write_bytes: to the disk; wchar/syscw: write calls, rchar: read calls)."""
 
     wall: float
     cpu: float
     rss_mb: float
     output: str
+    io: dict[str, int]
+    sys_cpu: float = 0.0
+
+
+def _io() -> dict[str, int]:
+    """This process's I/O counters, which include its reaped children's (the kernel adds a
+    child's to its parent's when wait4 reaps it): a child's own is the difference."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:  # not Linux
+        return {}
+    return {k: int(v) for k, v in (line.split(": ") for line in text.splitlines())}
 
 
 def _run(argv: list[str], env: dict[str, str], log: Path) -> Run:
     """Run `argv`, its output into `log`; measured with wait4 so the figures are its own."""
     with log.open("w+", encoding="utf-8") as out:
+        before = _io()
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        after = _io()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])} exited {proc.returncode}:\n{text[-3000:]}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
+    io = {k: after[k] - before.get(k, 0) for k in after}
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text, io,
+               usage.ru_stime)
 
 
 # ---- the province's data, cached ------------------------------------------------------------
@@ -274,6 +291,12 @@ def main() -> None:
                     print(f"sync {kind} -> {target}: {sync.wall:.1f} s (CPU {sync.cpu:.1f} s, "
                           f"{sync.rss_mb:.0f} MB); index: {links} links, {linked} linked, "
                           f"{members} members", flush=True)
+                    if sync.io:
+                        print(f"  I/O: {sync.io['write_bytes'] / 1e6:.0f} MB written to disk, "
+                              f"{sync.io['wchar'] / 1e6:.0f} MB in {sync.io['syscw']:,} write "
+                              f"calls, {sync.io['rchar'] / 1e6:.0f} MB in {sync.io['syscr']:,} "
+                              f"read calls; CPU {sync.cpu - sync.sys_cpu:.1f} s user, "
+                              f"{sync.sys_cpu:.1f} s system", flush=True)
                     if (links, linked, members) != (n, expected_linked, expected_linked):
                         lost.append(f"{kind} -> {target}: {links} links, {linked} linked, "
                                     f"{members} members; expected {n}, {expected_linked}, "

@@ -1,9 +1,10 @@
 """Index one source, or all of them: page through every entity and upsert it into the store.
 
-Each page (or run of pages, when the source caps its pages below `page_size`) is written in
-one transaction together with its cursor in `sync_state`, so a crash loses at most the pages in
-flight and the next run resumes after the last committed page. The next page is read while one
-is written.
+Pages are written in transactions of several pages (up to `_COMMIT_ROWS` records or
+`_COMMIT_SECONDS` open), each committed together with the cursor after its last page in
+`sync_state`, so a crash loses at most the pages of the open transaction and the next run
+resumes after the last committed page, re-reading exactly those. The next page is read while
+one is written.
 Re-running changes nothing but timestamps (every write is an upsert keyed by source and local
 id). A source failing (`SourceError`) is recorded in `sync_state` and reported in its summary;
 `sync_all` then carries on with the next source.
@@ -175,6 +176,13 @@ _TABLES = {
 }
 #: rows synced before the first refresh; then each time the rows synced double
 _ANALYZE_FIRST = 1000
+#: a transaction holds pages until it has this many records or has been open this long. One
+#: transaction per 500-row page made SQLite write, for each page, a WAL frame of every index
+#: page it dirtied (keys are random hashes: hundreds of pages per index) and checkpoint them
+#: again and again (50,000 members: 912 MB written for an 83 MB index). The time bound keeps
+#: other writers (the API's audit entries) from waiting on a sync's write lock for long.
+_COMMIT_ROWS = 5000
+_COMMIT_SECONDS = 1.0
 
 
 async def _refresh_statistics(factory: Factory, entity: str) -> None:
@@ -299,14 +307,48 @@ async def _sync_entity(
 
     reading = asyncio.ensure_future(reader())
     #: pages read but not yet written: a source capping its pages below `page_size` (20 of
-    #: 500) is written `page_size` records per transaction, not a transaction per 20 records
+    #: 500) is written `page_size` records per write, not a write per 20 records
     batch: list[ReadResult] = []
+    #: the open transaction: its session, when it began, its pages and records, and what it
+    #: adds to the summary once committed (nothing of it counts before)
+    session: AsyncSession | None = None
+    opened = 0.0
+    tx_pages = tx_records = tx_linked = tx_unlinked = tx_issues = 0
+
+    async def commit() -> None:
+        """Commit the open transaction (its pages' rows and the cursor of its last page), then
+        count it in the summary and report it."""
+        nonlocal session, pages, analyze_at, tx_pages, tx_records, tx_linked, tx_unlinked
+        nonlocal tx_issues
+        if session is None:
+            return
+        try:
+            await session.commit()
+        finally:
+            await session.close()
+            session = None
+        pages += tx_pages
+        written = summary.entities.get(entity, 0) + tx_records
+        summary.pages += tx_pages
+        summary.records += tx_records
+        summary.linked += tx_linked
+        summary.unlinked += tx_unlinked
+        summary.issues += tx_issues
+        summary.entities[entity] = written
+        tx_pages = tx_records = tx_linked = tx_unlinked = tx_issues = 0
+        if written >= analyze_at:
+            await _refresh_statistics(factory, entity)
+            analyze_at = 2 * written
+        if progress is not None:
+            progress(SyncProgress(source, entity, pages, written))
+
     try:
         while True:
             got = await pages_read.get()
             if isinstance(got, SourceError):
-                async with factory() as session, session.begin():
-                    await session.execute(
+                await commit()  # the pages written before the failure are kept
+                async with factory() as failed, failed.begin():
+                    await failed.execute(
                         update(SyncStateRow)
                         .where(SyncStateRow.source == source, SyncStateRow.entity == entity)
                         .values(status="failed", last_error=str(got)[:2000],
@@ -314,6 +356,7 @@ async def _sync_entity(
                     )
                 raise got
             if isinstance(got, Exception):
+                await commit()
                 raise got
             result = got
             ahead -= len(result.records)
@@ -329,52 +372,55 @@ async def _sync_entity(
                     expected = res.total
             received += len(records) + sum(1 for i in page_issues if i.code == "MISSING_KEY")
             now = _now()
-            async with factory() as session, session.begin():
-                outcome = await _write_page(session, entity, records, side=side, secret=secret,
-                                            now=now, auxiliary=auxiliary)
-                issues = [*page_issues, *outcome.issues]
-                current = await session.get(SyncStateRow, (source, entity))
-                assert current is not None
-                if result.next_cursor is None and expected is not None:
-                    if received != expected:
-                        issues.append(_total_mismatch(source, entity, expected, received))
-                        summary.shortfalls[entity] = (expected, received)
-                        log.warning("sync of %s %s: the system reported %d records, got %d",
-                                    source, entity, expected, received)
-                await write_issues(session, issues, now=now)
-                pending = as_utc(current.pending_watermark)
-                if outcome.newest is not None and (pending is None or outcome.newest > pending):
-                    current.pending_watermark = outcome.newest
-                current.cursor = result.next_cursor
-                current.records_seen += outcome.records
-                current.issues_seen += len(issues)
-                if result.next_cursor is None:
-                    if current.mode == "full":
-                        await _finish_full(session, source, entity, started)
-                    watermark = as_utc(current.watermark)
-                    newest = as_utc(current.pending_watermark)
-                    if newest is not None and (watermark is None or newest > watermark):
-                        current.watermark = newest
-                    current.pending_watermark = None
-                    current.status = "ok"
-                    current.finished_at = _now()
-            pages += len(results)
-            if summary.entities.get(entity, 0) + outcome.records >= analyze_at:
-                await _refresh_statistics(factory, entity)
-                analyze_at = 2 * (summary.entities.get(entity, 0) + outcome.records)
-            summary.pages += len(results)
-            summary.records += outcome.records
-            summary.linked += outcome.linked if entity == "member" else 0
-            summary.unlinked += outcome.unlinked if entity == "member" else 0
-            summary.issues += len(issues)
-            summary.entities[entity] = summary.entities.get(entity, 0) + outcome.records
-            if progress is not None:
-                progress(SyncProgress(source, entity, pages, summary.entities[entity]))
+            if session is None:
+                session = factory()
+                await session.begin()
+                opened = time.monotonic()
+            outcome = await _write_page(session, entity, records, side=side, secret=secret,
+                                        now=now, auxiliary=auxiliary)
+            issues = [*page_issues, *outcome.issues]
+            current = await session.get(SyncStateRow, (source, entity))
+            assert current is not None
+            if result.next_cursor is None and expected is not None:
+                if received != expected:
+                    issues.append(_total_mismatch(source, entity, expected, received))
+                    summary.shortfalls[entity] = (expected, received)
+                    log.warning("sync of %s %s: the system reported %d records, got %d",
+                                source, entity, expected, received)
+            await write_issues(session, issues, now=now)
+            pending = as_utc(current.pending_watermark)
+            if outcome.newest is not None and (pending is None or outcome.newest > pending):
+                current.pending_watermark = outcome.newest
+            # the cursor after the last page whose rows this transaction holds: committed with
+            # them, so a crash re-reads only the pages of the transaction it lost
+            current.cursor = result.next_cursor
+            current.records_seen += outcome.records
+            current.issues_seen += len(issues)
+            if result.next_cursor is None:
+                if current.mode == "full":
+                    await _finish_full(session, source, entity, started)
+                watermark = as_utc(current.watermark)
+                newest = as_utc(current.pending_watermark)
+                if newest is not None and (watermark is None or newest > watermark):
+                    current.watermark = newest
+                current.pending_watermark = None
+                current.status = "ok"
+                current.finished_at = _now()
+            tx_pages += len(results)
+            tx_records += outcome.records
+            tx_linked += outcome.linked if entity == "member" else 0
+            tx_unlinked += outcome.unlinked if entity == "member" else 0
+            tx_issues += len(issues)
+            if (result.next_cursor is None or tx_records >= _COMMIT_ROWS
+                    or time.monotonic() - opened >= _COMMIT_SECONDS):
+                await commit()
             if result.next_cursor is None:
                 return
     finally:
+        if session is not None:  # a write failed: its transaction is rolled back
+            await session.close()
         if not reading.done():
-            reading.cancel()  # a page's write failed: the pages read ahead are dropped
+            reading.cancel()  # the pages read ahead are dropped
 
 
 async def sync_source(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from connectors.base import DataIssue, Location, ReadRequest, ReadResult
 from connectors.errors import SourceError, SourceUnavailable
 from connectors.mock import MockConnector
+from hub.federation import sync as sync_module
 from hub.federation.identity import member_key
 from hub.federation.sync import SyncProgress, SyncTarget, sync_all, sync_source
 from hub.model import Side
@@ -227,6 +229,7 @@ async def test_resumes_from_the_stored_cursor_after_a_crash(
 ) -> None:
     source = MockConnector("luxian", {"member": [origin_member(i) for i in range(50)]},
                            fail=FailOnPage("20"))  # page 3 with 10 per page
+    # pages 1 and 2 share a transaction still open when page 3 fails: it is committed first
     failed = await sync_source(
         session_factory, source, side=Side.ORIGIN, secret=secret, page_size=10
     )
@@ -249,6 +252,75 @@ async def test_resumes_from_the_stored_cursor_after_a_crash(
         50,
     )
     assert await count(session_factory, MemberRow) == 50
+
+
+class StallOnPage(MockConnector):
+    """A source whose member page at `cursor` never comes: the sync waits there until it is
+    killed (its task cancelled), with pages written after its last commit."""
+
+    def __init__(self, *args: Any, cursor: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stall_at: str | None = cursor
+        self.stalled = asyncio.Event()
+
+    async def read(self, request: ReadRequest) -> ReadResult:
+        if request.entity == "member" and request.cursor == self.stall_at:
+            self.stalled.set()
+            await asyncio.Event().wait()  # forever
+        return await super().read(request)
+
+
+async def test_a_sync_killed_mid_transaction_resumes_with_every_row_once(
+    session_factory: Factory, secret: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several pages share a transaction: a kill loses the uncommitted ones and the stored
+    cursor is that of the last committed page, so the next run re-reads exactly those."""
+    monkeypatch.setattr(sync_module, "_COMMIT_ROWS", 30)  # three pages of 10
+    monkeypatch.setattr(sync_module, "_COMMIT_SECONDS", 3600.0)
+    source = StallOnPage("luxian", {"member": [origin_member(i) for i in range(100)]},
+                         cursor="50")
+    running = asyncio.ensure_future(sync_source(
+        session_factory, source, side=Side.ORIGIN, secret=secret, page_size=10))
+    await source.stalled.wait()  # pages "30" and "40" are read: written, not committed
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    async with session_factory() as session:
+        state = await session.get(SyncStateRow, ("luxian", "member"))
+    assert state is not None and (state.cursor, state.records_seen) == ("30", 30)
+    assert await count(session_factory, SourceLinkRow) == 30  # pages "30", "40" rolled back
+    assert await count(session_factory, MemberRow) == 30
+
+    source.stall_at = None
+    source.calls.clear()
+    done = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret,
+                             page_size=10)
+    assert done.ok and source.calls[0].cursor == "30" and done.pages == 7
+    async with session_factory() as session:
+        state = await session.get(SyncStateRow, ("luxian", "member"))
+        local_ids = (await session.execute(
+            select(SourceLinkRow.local_id).where(SourceLinkRow.source == "luxian"))).scalars()
+        kept = list(local_ids)
+    assert state is not None and (state.status, state.cursor, state.records_seen) == (
+        "ok", None, 100)
+    assert sorted(kept) == [f"o{i:05d}" for i in range(100)]  # every row, each once
+    assert await count(session_factory, MemberRow) == 100
+
+
+async def test_a_transaction_of_several_pages_commits_their_last_cursor(
+    session_factory: Factory, secret: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Progress (and the summary) count only committed pages: one report per transaction."""
+    monkeypatch.setattr(sync_module, "_COMMIT_ROWS", 25)
+    monkeypatch.setattr(sync_module, "_COMMIT_SECONDS", 3600.0)
+    source = MockConnector("luxian", {"member": [origin_member(i) for i in range(60)]})
+    seen: list[SyncProgress] = []
+    done = await sync_source(session_factory, source, side=Side.ORIGIN, secret=secret,
+                             page_size=10, progress=seen.append)
+    assert done.ok and (done.pages, done.records) == (6, 60)
+    assert seen == [SyncProgress("luxian", "member", 3, 30),
+                    SyncProgress("luxian", "member", 6, 60)]
+    assert await count(session_factory, SourceLinkRow) == 60
 
 
 async def test_changed_since_asks_only_for_newer_records(

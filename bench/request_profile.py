@@ -92,8 +92,10 @@ async def run(args: argparse.Namespace, info: dict[str, Any], tokens: list[str])
             event.remove(Engine, "before_cursor_execute", seen)
     print(f"{args.query}, c={args.concurrency}, {n} requests: CPU {cpu * 1000 / n:.2f} ms/req "
           f"(main thread {thread * 1000 / n:.2f}), wall {wall * 1000 / n:.2f} ms/req")
-    print(f"SQL statements while one request ran ({len(statements)}; the audit write and "
-          "any background poll included):")
+    print(f"SQL statements through SQLAlchemy while one request ran ({len(statements)}; the "
+          "audit write and any background poll included; on SQLite the versions read, the "
+          "index read and the audit INSERTs run through the driver directly, "
+          "hub.store.direct, unseen here):")
     for statement in statements:
         print(f"  {statement}")
     if args.profile != "none":

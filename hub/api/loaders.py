@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Row, bindparam, exists, func, select
+from sqlalchemy.engine import Dialect
 from strawberry.dataloader import DataLoader
 
 from connectors.base import Record
@@ -33,6 +34,7 @@ from hub.errors import LimitExceeded
 from hub.exchange.ledger import ExchangeEntryRow
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.federation.ingest import write_issues
+from hub.store.direct import DirectStatement, fetch_rows, sqlite_of
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,
@@ -99,6 +101,18 @@ _MEMBER_INDEX = (
     .where(_MEMBERS.c.key.in_(bindparam("keys", expanding=True)))
     .order_by(_LINKS.c.id)
 )
+
+
+_DIRECT_INDEX: dict[tuple[str, str], DirectStatement] = {}
+
+
+def _direct_index(dialect: Dialect) -> DirectStatement:
+    """`_MEMBER_INDEX` compiled for the SQLite driver (hub.store.direct), once per process."""
+    shape = (dialect.name, dialect.paramstyle)
+    made = _DIRECT_INDEX.get(shape)
+    if made is None:
+        made = _DIRECT_INDEX[shape] = DirectStatement(_MEMBER_INDEX, dialect)
+    return made
 
 
 def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, IndexEntry]:
@@ -227,8 +241,14 @@ class Loaders:
         return [groups.get(k, []) for k in keys]
 
     async def _member_index(self, keys: Sequence[str]) -> list[IndexEntry]:
-        async with self.ctx.runtime.engine.connect() as conn:
-            rows = (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
+        engine = self.ctx.runtime.engine
+        async with engine.connect() as conn:
+            driver = sqlite_of(conn)
+            if driver is None:
+                rows = (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
+            else:  # the same SELECT in one hop, without SQLAlchemy's execution machinery
+                rows = await fetch_rows(driver, _direct_index(engine.dialect),
+                                        {"keys": list(keys)})
         found = member_index_entries(rows)
         return [found.get(k) or IndexEntry(None, [], False) for k in keys]  # a fresh list each
 

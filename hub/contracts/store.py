@@ -56,6 +56,7 @@ from hub.contracts.trust_registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
 from hub.jws import parse_general
 from hub.store.base import Base
+from hub.store.direct import DirectStatement, fetch_rows, sqlite_of
 
 __all__ = [
     "ContractRow",
@@ -168,6 +169,8 @@ class StateWatch:
         #: the read that starts once the running one ends; calls arriving now join it
         self._next: asyncio.Future[tuple[int | None, int | None]] | None = None
         self._reader: asyncio.Task[None] | None = None
+        #: the read compiled for the SQLite driver itself (hub.store.direct), made on first use
+        self._direct: DirectStatement | None = None
 
     async def version(self) -> int | None:
         """The contract-state counter."""
@@ -188,20 +191,27 @@ class StateWatch:
         while self._next is not None:
             answer, self._next = self._next, None
             try:
-                row = await self._read(_VERSIONS)
+                row = await self._read()
             except Exception as exc:
                 answer.set_exception(exc)
                 answer.exception()  # retrieved here: callers that left must not warn
                 continue
             answer.set_result((row[0], row[1]) if row is not None else (None, None))
 
-    async def _read(self, statement: Any) -> Any:
+    async def _read(self) -> Any:
+        statement = _VERSIONS
         for attempt in (1, 2):
             if self._conn is None:
                 conn = await self._engine.connect()
                 self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                return (await self._conn.execute(statement)).first()
+                driver = sqlite_of(self._conn)
+                if driver is None:
+                    return (await self._conn.execute(statement)).first()
+                if self._direct is None:
+                    self._direct = DirectStatement(statement, self._engine.dialect)
+                rows = await fetch_rows(driver, self._direct)
+                return rows[0] if rows else None
             except DBAPIError:
                 await self._drop()
                 if attempt == 2:

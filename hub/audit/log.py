@@ -316,8 +316,9 @@ class AuditLog:
         self._pending.append(_Pending(body, event.party, sorted(set(event.member_keys)), done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write_pending())
-        # shield: a cancelled request must not cancel the write of other requests' entries
-        return await asyncio.shield(done)
+        # no shield needed: a cancelled request cancels only `done`, its own future; the
+        # writer task writes the batch (this entry too) to the end all the same
+        return await done
 
     async def append_within(
         self, write: Callable[[AsyncConnection], Awaitable[tuple[T, AuditEvent | None]]],

@@ -27,23 +27,32 @@ import aiosqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from hub.store.sqlite_driver import one_hop_connection
+from hub.store.sqlite_driver import is_one_hop_dbapi, one_hop_connection
 
-__all__ = ["DirectStatement", "sqlite_of", "run_in_sqlite", "fetch_rows"]
+__all__ = ["DirectStatement", "fetch_rows", "one_hop_engine", "run_in_sqlite", "sqlite_of"]
 
 T = TypeVar("T")
 
 
+def one_hop_engine(engine: AsyncEngine) -> bool:
+    """Whether `engine` runs on the one-hop SQLite driver (hub.store.sqlite_driver)."""
+    return is_one_hop_dbapi(engine.dialect.loaded_dbapi)
+
+
 def sqlite_of(conn: AsyncConnection) -> aiosqlite.Connection | None:
-    """The aiosqlite connection under `conn` when it is the one-hop SQLite driver's and
-    usable now (checked out, not invalidated); None otherwise: run through SQLAlchemy."""
+    """The aiosqlite connection under `conn` when it is the one-hop SQLite driver's, usable
+    now (checked out, not invalidated) and without connection event listeners; None
+    otherwise: run through SQLAlchemy."""
     sync = conn.sync_connection
     if sync is None or sync.closed or sync.invalidated:
         return None
+    if sync._has_events or sync.engine._has_events:
+        return None  # connection event listeners (instrumentation, tests) see every statement
+    # through SQLAlchemy
     return one_hop_connection(sync.connection.dbapi_connection)
 
 

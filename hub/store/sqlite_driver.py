@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util.concurrency import await_
 
-__all__ = ["one_hop_connection", "one_hop_dbapi"]
+__all__ = ["is_one_hop_dbapi", "one_hop_connection", "one_hop_dbapi"]
 
 #: what one statement leaves behind: rows (None: it returned none), description, rowcount,
 #: lastrowid
@@ -139,3 +139,8 @@ def one_hop_connection(dbapi_connection: Any) -> aiosqlite.Connection | None:
     if isinstance(dbapi_connection, _OneHopConnection):
         return dbapi_connection._connection  # type: ignore[return-value]
     return None
+
+
+def is_one_hop_dbapi(dbapi: Any) -> bool:
+    """Whether an engine's DBAPI module is this one (`one_hop_dbapi`)."""
+    return isinstance(dbapi, _OneHopDBAPI)

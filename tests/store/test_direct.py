@@ -7,7 +7,7 @@ import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -104,3 +104,15 @@ def test_statements_needing_bind_processing_are_refused() -> None:
     # SQLite stores dates as text: SQLAlchemy's bind processor writes them, not the driver
     with pytest.raises(ValueError, match="bind processing"):
         DirectStatement(insert(MemberRow), SQLiteDialect_aiosqlite(), ("key", "birth_date"))
+
+
+async def test_listeners_see_every_statement(engine: AsyncEngine) -> None:
+    """Connection event listeners (instrumentation, tests counting statements) make every
+    statement go through SQLAlchemy, where they see it."""
+    async with engine.connect() as conn:
+        if sqlite_of(conn) is None:
+            return  # not the SQLite driver: through SQLAlchemy anyway
+        seen: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute",
+                     lambda *args: seen.append(args[2]))
+        assert sqlite_of(conn) is None

@@ -159,10 +159,10 @@ class StateWatch:
     Freshness: a call sees every change committed before the call began. A call while no read
     runs reads at once, in its own task. Concurrent calls share reads without weakening that:
     a call joins the next read to *start* (never one already running, which may have begun
-    before the change), so under load one read answers
-    every request that arrived while the previous read ran, instead of each request queueing
-    for a read of its own (with one connection, reads are serialised: at 32 concurrent
-    requests that queue was where requests waited)."""
+    before the change), so under load one read answers every request that arrived while the
+    previous read ran, instead of each request queueing for a read of its own (with one
+    connection, reads are serialised: at 32 concurrent requests that queue was where requests
+    waited)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -81,7 +81,9 @@ async def run(args: argparse.Namespace, info: dict[str, Any], tokens: list[str])
             wall = time.perf_counter() - wall
 
             # after the measured requests: once an engine has had a listener, SQLAlchemy
-            # dispatches events on every statement for good (~40 calls a request)
+            # dispatches events on every statement for good (~40 calls a request), and the
+            # statements hub.store.direct runs through the SQLite driver go through SQLAlchemy
+            # (the same SQL), so the listener sees them
             statements: list[str] = []
 
             def seen(_c: Any, _cur: Any, statement: str, *_: Any) -> None:

@@ -15,6 +15,7 @@ confirmed-reports overlay (hub.api.reported) reads the ledger only for members t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Row, bindparam, exists, func, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from connectors.base import Record
@@ -33,6 +36,7 @@ from hub.errors import LimitExceeded
 from hub.exchange.ledger import ExchangeEntryRow
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.federation.ingest import write_issues
+from hub.store.direct import DirectStatement, fetch_rows, one_hop_engine, sqlite_of
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,
@@ -45,8 +49,8 @@ if TYPE_CHECKING:
     from hub.api.extension_fields import ExtensionLoader
     from hub.api.types.study import StudyLoaders
 
-__all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "member_index_entries", "MEMBER_INDEX_COLUMNS",
-           "reported_flag"]
+__all__ = ["Loaders", "IndexEntry", "NOT_INDEXED", "load_all", "member_index_entries",
+           "MEMBER_INDEX_COLUMNS", "reported_flag"]
 
 K = TypeVar("K")
 
@@ -101,6 +105,27 @@ _MEMBER_INDEX = (
 )
 
 
+_DIRECT_INDEX: dict[tuple[str, str], DirectStatement] = {}
+
+
+def _direct_index(dialect: Dialect) -> DirectStatement:
+    """`_MEMBER_INDEX` compiled for the SQLite driver (hub.store.direct), once per process."""
+    shape = (dialect.name, dialect.paramstyle)
+    made = _DIRECT_INDEX.get(shape)
+    if made is None:
+        made = _DIRECT_INDEX[shape] = DirectStatement(_MEMBER_INDEX, dialect)
+    return made
+
+
+async def _index_rows(conn: AsyncConnection, keys: Sequence[str]) -> Sequence[Any]:
+    """The member index rows of `keys`: on SQLite the same SELECT in one hop through the
+    driver (hub.store.direct), else through SQLAlchemy."""
+    driver = sqlite_of(conn)
+    if driver is None:
+        return (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
+    return await fetch_rows(driver, _direct_index(conn.dialect), {"keys": list(keys)})
+
+
 def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, IndexEntry]:
     """Group joined (member columns..., reported, source, local_id) rows by member key, in row
     order. The row itself stands for the member row (attribute access by column name)."""
@@ -115,6 +140,24 @@ def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, Ind
         if row[-2] is not None:
             entry.links.append(Link(row[-2], row[-1]))
     return found
+
+
+V = TypeVar("V")
+
+
+async def load_all(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V]:
+    """`loader.load_many(keys)` without asyncio.gather: values already loaded (a member's
+    index entry, read just before by its resolver) come back without an event-loop turn
+    (gather's bookkeeping costs two); otherwise each is awaited in turn, the batch being one
+    either way. Raises the first failure in key order, every other one retrieved."""
+    futures = [loader.load(key) for key in keys]
+    try:
+        return [await future for future in futures]
+    except BaseException:
+        for future in futures:
+            if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+                future.exception()  # retrieved: asyncio must not warn about it
+        raise
 
 
 class _PolicedFetcher(LiveFetcher):
@@ -227,13 +270,24 @@ class Loaders:
         return [groups.get(k, []) for k in keys]
 
     async def _member_index(self, keys: Sequence[str]) -> list[IndexEntry]:
-        async with self.ctx.runtime.engine.connect() as conn:
-            rows = (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
+        engine = self.ctx.runtime.engine
+        if not one_hop_engine(engine):
+            async with engine.connect() as conn:
+                rows = await _index_rows(conn, keys)
+        else:
+            # no `async with`, whose exit closes in a task of its own behind a shield (three
+            # event-loop turns): this driver's close returns the connection to the pool
+            # without a hop, so nothing can interrupt it
+            conn = await engine.connect()
+            try:
+                rows = await _index_rows(conn, keys)
+            finally:
+                await conn.close()
         found = member_index_entries(rows)
         return [found.get(k) or IndexEntry(None, [], False) for k in keys]  # a fresh list each
 
     async def _member_rows(self, keys: Sequence[str]) -> list[MemberRow | None]:
-        return [entry.row for entry in await self.member_index.load_many(keys)]
+        return [entry.row for entry in await load_all(self.member_index, keys)]
 
     async def _organizations(self, keys: Sequence[str]) -> list[OrganizationRow | None]:
         return await self._by_pk(OrganizationRow.org_id, keys)
@@ -248,7 +302,7 @@ class Loaders:
         return await self._grouped(AttendanceRow.activity_key, keys)
 
     async def _member_links(self, keys: Sequence[str]) -> list[list[Link]]:
-        return [entry.links for entry in await self.member_index.load_many(keys)]
+        return [entry.links for entry in await load_all(self.member_index, keys)]
 
     async def _member_details(self, keys: Sequence[str]) -> list[MergedMember | BaseException]:
         limit = self.ctx.runtime.limits.max_members_per_request
@@ -258,7 +312,7 @@ class Loaders:
         if len(self._members_fetched) > limit:
             error = LimitExceeded(f"at most {limit} members' details per request")
             return [error for _ in keys]
-        entries = await self.member_index.load_many(keys)
+        entries = await load_all(self.member_index, keys)
         links = [entry.links for entry in entries]
         plan = self.ctx.plan
         fields = canonical_member_fields(plan.requested) if plan is not None else None

@@ -56,6 +56,7 @@ from hub.contracts.trust_registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
 from hub.jws import parse_general
 from hub.store.base import Base
+from hub.store.direct import DirectStatement, fetch_rows, sqlite_of
 
 __all__ = [
     "ContractRow",
@@ -155,12 +156,13 @@ class StateWatch:
     (~0.2 ms on SQLite instead of ~0.7 ms through a session). A failed connection is dropped
     and reopened once. Close it with the app (`close`).
 
-    Freshness: a call sees every change committed before the call began. Concurrent calls
-    share reads without weakening that: a call joins the next read to *start* (never one
-    already running, which may have begun before the change), so under load one read answers
-    every request that arrived while the previous read ran, instead of each request queueing
-    for a read of its own (with one connection, reads are serialised: at 32 concurrent
-    requests that queue was where requests waited)."""
+    Freshness: a call sees every change committed before the call began. A call while no read
+    runs reads at once, in its own task. Concurrent calls share reads without weakening that:
+    a call joins the next read to *start* (never one already running, which may have begun
+    before the change), so under load one read answers every request that arrived while the
+    previous read ran, instead of each request queueing for a read of its own (with one
+    connection, reads are serialised: at 32 concurrent requests that queue was where requests
+    waited)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -168,6 +170,10 @@ class StateWatch:
         #: the read that starts once the running one ends; calls arriving now join it
         self._next: asyncio.Future[tuple[int | None, int | None]] | None = None
         self._reader: asyncio.Task[None] | None = None
+        #: a call is reading in its own task (`_read_inline`)
+        self._inline = False
+        #: the read compiled for the SQLite driver itself (hub.store.direct), made on first use
+        self._direct: DirectStatement | None = None
 
     async def version(self) -> int | None:
         """The contract-state counter."""
@@ -176,32 +182,55 @@ class StateWatch:
     async def versions(self) -> tuple[int | None, int | None]:
         """(contract-state counter, newest registry version) in one round trip: what a
         request needs checked before it is authenticated."""
+        if not self._inline and (self._reader is None or self._reader.done()):
+            return await self._read_inline()
+        # a read is running (the reader task's, which takes the next read too, or an inline
+        # one, which starts the reader task when it ends)
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         joined = self._next
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.ensure_future(self._read_while_asked())
         # shield: a cancelled request must not cancel the read other requests wait for
         return await asyncio.shield(joined)
+
+    async def _read_inline(self) -> tuple[int | None, int | None]:
+        """No read running: this call reads in its own task, without a reader task, a shared
+        future and a shield (three event-loop turns a request when requests come one at a
+        time). Calls arriving meanwhile join the next read, started when this one ends
+        (however it ends: a cancelled caller still hands over)."""
+        self._inline = True
+        try:
+            row = await self._read()
+        finally:
+            self._inline = False
+            if self._next is not None:
+                self._reader = asyncio.ensure_future(self._read_while_asked())
+        return (row[0], row[1]) if row is not None else (None, None)
 
     async def _read_while_asked(self) -> None:
         while self._next is not None:
             answer, self._next = self._next, None
             try:
-                row = await self._read(_VERSIONS)
+                row = await self._read()
             except Exception as exc:
                 answer.set_exception(exc)
                 answer.exception()  # retrieved here: callers that left must not warn
                 continue
             answer.set_result((row[0], row[1]) if row is not None else (None, None))
 
-    async def _read(self, statement: Any) -> Any:
+    async def _read(self) -> Any:
+        statement = _VERSIONS
         for attempt in (1, 2):
             if self._conn is None:
                 conn = await self._engine.connect()
                 self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                return (await self._conn.execute(statement)).first()
+                driver = sqlite_of(self._conn)
+                if driver is None:
+                    return (await self._conn.execute(statement)).first()
+                if self._direct is None:
+                    self._direct = DirectStatement(statement, self._engine.dialect)
+                rows = await fetch_rows(driver, self._direct)
+                return rows[0] if rows else None
             except DBAPIError:
                 await self._drop()
                 if attempt == 2:

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util.concurrency import await_
 
-__all__ = ["one_hop_dbapi"]
+__all__ = ["is_one_hop_dbapi", "one_hop_connection", "one_hop_dbapi"]
 
 #: what one statement leaves behind: rows (None: it returned none), description, rowcount,
 #: lastrowid
@@ -131,3 +131,16 @@ class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
 def one_hop_dbapi() -> Any:
     """The DBAPI module to hand `create_async_engine` for a `sqlite+aiosqlite` URL."""
     return _OneHopDBAPI(aiosqlite, sqlite3)
+
+
+def one_hop_connection(dbapi_connection: Any) -> aiosqlite.Connection | None:
+    """The aiosqlite connection of a DBAPI connection this module made (None: another
+    driver's), for statements run in its thread directly (hub.store.direct)."""
+    if isinstance(dbapi_connection, _OneHopConnection):
+        return dbapi_connection._connection  # type: ignore[return-value]
+    return None
+
+
+def is_one_hop_dbapi(dbapi: Any) -> bool:
+    """Whether an engine's DBAPI module is this one (`one_hop_dbapi`)."""
+    return isinstance(dbapi, _OneHopDBAPI)

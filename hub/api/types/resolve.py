@@ -20,6 +20,7 @@ from strawberry.types import Info
 
 from hub.api.context import Context
 from hub.api.extensions.fields import canonical_member_fields
+from hub.api.loaders import load_all
 from hub.api.scope import subject_of
 from hub.api.types.member import Member
 from hub.federation.fetch import Link
@@ -92,7 +93,7 @@ async def members_from_rows(ctx: Context, rows: Sequence[MemberRow],
     to tell whether there is a next page); only those are recorded as touched (audit) and
     have their details loaded (live reads). The rest only say that there is more."""
     index = ctx.loaders.member_index
-    links = [entry.links for entry in await index.load_many([r.key for r in rows])]
+    links = [entry.links for entry in await load_all(index, [r.key for r in rows])]
     made = (_make(ctx, row, ls) for row, ls in zip(rows, links))
     members = [m for m in made if m is not None]
     shown = members if limit is None else members[:limit]

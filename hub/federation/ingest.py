@@ -114,9 +114,14 @@ def _content_text(values: dict[str, Any]) -> str:
     return "".join(_CONTENT_ENCODE(values, 0))
 
 
-def _content_hash(secret: bytes, record: Record) -> str:
+def _content_hash(secret: bytes, record: Record, texts: dict[str, str] | None = None) -> str:
+    """`texts`: values of the record as the JSON `default` would write them, when the caller
+    made them already (the same text, one call of `default` fewer)."""
     # keyed, because the values include the ID number: a plain hash could be brute-forced
-    return hmac_sha256_hex(secret, _content_text(dict(record.values)).encode("utf-8"))
+    values = dict(record.values)
+    if texts:
+        values.update(texts)
+    return hmac_sha256_hex(secret, _content_text(values).encode("utf-8"))
 
 
 def _bad_row(record: Record, exc: Exception) -> DataIssue:
@@ -205,7 +210,7 @@ def _member_link(
             key = member_key(secret, raw_id)
         except ValueError:
             key = None  # the connector reports INVALID_ID_NUMBER; the record stays unlinked
-    birth = get("birth_date")
+    birth = raw_birth = get("birth_date")
     if birth is not None and type(birth) is not PartialDate:
         birth = _partial_date(birth)
     phone = get("phone")
@@ -214,8 +219,9 @@ def _member_link(
     routing: dict[str, Any] = {}
     if name is not None:
         routing["name"] = name
+    birth_text: str | None = None
     if birth is not None:
-        routing["birth_date"] = str(birth)
+        routing["birth_date"] = birth_text = str(birth)
     phone_key = phone_hash(secret, str(phone)) if phone else None
     if phone_key is not None:
         routing["phone_hash"] = phone_key
@@ -233,7 +239,11 @@ def _member_link(
         "member_key": key,
         "fields": sorted([k for k, v in values.items() if v is not None]),  # record.fields
         "routing": routing,
-        "content_hash": _content_hash(secret, record),
+        # a PartialDate's text is what the JSON default writes for it
+        "content_hash": _content_hash(
+            secret, record,
+            {"birth_date": birth_text} if birth_text is not None and birth is raw_birth
+            else None),
         "fetched_at": now,
         "source_updated_at": source_updated_at(record),
         "match_name": name or None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from typing import Any, Final
 
 from connectors._values import ValueProblem, convert, is_blank, mask_raw, raw_text
@@ -45,12 +46,19 @@ class RecordBuilder:
         self.source = source
         self.entity = entity
         self.tz = tz
+        #: `selected` per requested field set (a page asks the same of every row)
+        self._selected: dict[frozenset[str] | None, list[FieldMapping]] = {}
 
     def selected(self, fields: frozenset[str] | None) -> list[FieldMapping]:
         """The mapped fields a request asked for (all when `fields` is None), extension
         fields ("ext.<name>") included."""
-        mapped = [*self.entity.fields.values(), *self.entity.extensions.values()]
-        return [f for f in mapped if fields is None or f.field in fields]
+        found = self._selected.get(fields)
+        if found is None:
+            mapped = [*self.entity.fields.values(), *self.entity.extensions.values()]
+            found = [f for f in mapped if fields is None or f.field in fields]
+            if len(self._selected) < 64:
+                self._selected[fields] = found
+        return list(found)
 
     def local_id(self, raw: Any) -> str | None:
         """The local id as text (Excel's 12.0 -> "12"), or None when blank or not an id at
@@ -81,8 +89,11 @@ class RecordBuilder:
         fields: frozenset[str] | None = None,
         *,
         fetched_at: datetime | None = None,
+        item: dict[str, Any] | None = None,
     ) -> tuple[Record | None, list[DataIssue]]:
-        """Convert one row; None (with a MISSING_KEY issue) when the row has no local id."""
+        """Convert one row; None (with a MISSING_KEY issue) when the row has no local id.
+        `item`: the JSON object `get` digs in (`partial(dig, item)`), when it is a dict: its
+        plain keys are then read from it directly, as dig would read them."""
         issues: list[DataIssue] = []
         local_id = self.local_id(get(self.entity.local_id))
         if local_id is None:
@@ -96,7 +107,11 @@ class RecordBuilder:
             return None, issues
         values: dict[str, Any] = {}
         for spec in self.selected(fields):
-            raw = get(spec.column)
+            column = spec.column
+            if item is not None and column and "." not in column:
+                raw = item.get(column, MISSING)  # dig's own first step for a plain key
+            else:
+                raw = get(column)
             if raw is MISSING:
                 values[spec.field] = None
                 continue
@@ -150,6 +165,23 @@ class RecordBuilder:
         out: list[Record | None] = []
         for get, location in rows:
             record, found = self.build(get, location, fields, fetched_at=now)
+            issues.extend(found)
+            out.append(record)
+        return out
+
+    def build_objects(
+        self, items: Iterable[Any], where: str, fields: frozenset[str] | None,
+        issues: list[DataIssue],
+    ) -> list[Record | None]:
+        """`build_rows` of a page of JSON objects (row `n` at `Location(where, n)`), each read
+        with `dig`: a plain key of a dict straight from it, the rest through dig."""
+        now = datetime.now(UTC)
+        out: list[Record | None] = []
+        for index, item in enumerate(items, start=1):
+            record, found = self.build(
+                partial(dig, item), Location(where, index), fields, fetched_at=now,
+                item=item if type(item) is dict else None,
+            )
             issues.extend(found)
             out.append(record)
         return out

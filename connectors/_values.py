@@ -9,6 +9,7 @@ next to the record (the field becomes None), so one bad cell never stops a sync.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -159,7 +160,24 @@ def parse_partial_date(raw: object, formats: Sequence[str] = ()) -> PartialDate:
         if 10000 <= number <= 99999:  # an Excel serial day number in a cell without a date format
             return PartialDate.from_date(_EXCEL_EPOCH + timedelta(days=number))
         raw = str(number)
-    text = re.sub(r"\s+", " ", str(raw).strip())
+    formats = tuple(formats)
+    if formats in _PLAIN_ONLY or all(_plain_format(fmt) is not None for fmt in formats):
+        _PLAIN_ONLY.add(formats)
+        return _parse_date_text(str(raw), formats)  # a pure function of the two: remembered
+    return _parse_date_text.__wrapped__(str(raw), formats)
+
+
+#: mappings' date format lists that are all plain (`_plain_format`)
+_PLAIN_ONLY: set[tuple[str, ...]] = set()
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _parse_date_text(raw: str, formats: tuple[str, ...]) -> PartialDate:
+    """`parse_partial_date` of text, remembered when its formats are plain (%Y/%m/%d: no
+    locale, no strptime): a province's birthdays and arrival dates are a few tens of thousands
+    of texts, each parsed for every member who has it. A PartialDate is immutable, so records
+    may share one; a ValueProblem is raised again, never remembered."""
+    text = re.sub(r"\s+", " ", raw.strip())
     for fmt in formats:
         try:
             year, month, day = _strptime_date(text, fmt)

@@ -45,12 +45,23 @@ _PROVINCES = frozenset(
 )
 
 
+#: what the weighted sum of 17 digits' ASCII codes exceeds the sum of the digits' values by
+_ASCII_ZERO_SUM = ord("0") * sum(_WEIGHTS)
+
+
+def _check_character(first17: str) -> str:
+    """`check_digit` of 17 characters already known to be ASCII digits: the weighted sum of
+    their codes less the codes' zeros, one C loop over the bytes instead of 17 int() calls
+    (a province sync checks every number twice)."""
+    total = sum(map(operator.mul, first17.encode("ascii"), _WEIGHTS)) - _ASCII_ZERO_SUM
+    return CHECK_CHARACTERS[total % 11]
+
+
 def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for the first 17 digits."""
     if not _FIRST17.fullmatch(first17):
         raise ValueError("check_digit needs exactly 17 ASCII digits")
-    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
-    return CHECK_CHARACTERS[total % 11]
+    return _check_character(first17)
 
 
 def has_valid_check_digit(number: str) -> bool:
@@ -59,7 +70,7 @@ def has_valid_check_digit(number: str) -> bool:
     Shape and checksum only, without the region and birth-date plausibility of `id_problem`:
     enough to derive a stable key, and what a generator of synthetic numbers guarantees.
     """
-    return bool(_SHAPE.fullmatch(number)) and check_digit(number[:17]) == number[17]
+    return bool(_SHAPE.fullmatch(number)) and _check_character(number[:17]) == number[17]
 
 
 def normalise_id_number(raw: object) -> str:
@@ -68,6 +79,10 @@ def normalise_id_number(raw: object) -> str:
     Ledgers hold the number as text with stray spaces, a lower-case x or full-width digits
     typed with a Chinese input method; all of those are the same person.
     """
+    if type(raw) is str and raw.isascii() and raw.isalnum():
+        # nearly every number: nothing to strip, fold or remove (no whitespace, separator or
+        # full-width character is ASCII and alphanumeric), so only the upper-casing is left
+        return raw.upper()
     # full-width digits and Ｘ/ｘ (U+FF10.. / U+FF38 / U+FF58) to ASCII
     text = str(raw).strip().translate(_FULL_WIDTH)
     return _SEPARATORS.sub("", text).upper()
@@ -88,7 +103,7 @@ def id_problem(raw: object) -> str | None:
         return f"birth date {text[6:14]} is not a real date"
     if int(text[6:10]) < 1900:
         return f"birth year {text[6:10]} is implausible"
-    expected = check_digit(text[:17])
+    expected = _check_character(text[:17])  # the shape above: 17 ASCII digits
     if text[17] != expected:
         return f"check digit is {text[17]}, expected {expected}: a digit was probably mistyped"
     return None

@@ -315,9 +315,10 @@ class RestConnector(MappedConnector):
         self, entity: EntityMapping, items: list[Any], where: str, fields: frozenset[str] | None,
         issues: list[DataIssue],
     ) -> list[Record | None]:
-        cell = xml_value if self._format == "xml" else _dig
+        if self._format != "xml":
+            return self._builders[entity.name].build_objects(items, where, fields, issues)
         rows = (
-            (partial(cell, item), Location(where, index))
+            (partial(xml_value, item), Location(where, index))
             for index, item in enumerate(items, start=1)
         )
         return self._builders[entity.name].build_rows(rows, fields, issues)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
@@ -79,7 +79,18 @@ def source_updated_at(record: Record) -> datetime | None:
     return _utc(record.values.get("updated_at"))
 
 
+#: the text `_json_default` gives for a value of exactly these types, looked up by type: a
+#: record holds two or three such values (dates, `updated_at`), each a call of the encoder's
+#: `default`, and the isinstance chain cost as much as making the text
+_DEFAULT_TEXT: dict[type, Callable[[Any], str]] = {
+    PartialDate: PartialDate.__str__, datetime: datetime.isoformat, date: date.isoformat,
+}
+
+
 def _json_default(value: Any) -> str:
+    text = _DEFAULT_TEXT.get(type(value))
+    if text is not None:
+        return text(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return str(value)  # a PartialDate's str is its ISO text at its precision
@@ -103,9 +114,14 @@ def _content_text(values: dict[str, Any]) -> str:
     return "".join(_CONTENT_ENCODE(values, 0))
 
 
-def _content_hash(secret: bytes, record: Record) -> str:
+def _content_hash(secret: bytes, record: Record, texts: dict[str, str] | None = None) -> str:
+    """`texts`: values of the record as the JSON `default` would write them, when the caller
+    made them already (the same text, one call of `default` fewer)."""
     # keyed, because the values include the ID number: a plain hash could be brute-forced
-    return hmac_sha256_hex(secret, _content_text(dict(record.values)).encode("utf-8"))
+    values = dict(record.values)
+    if texts:
+        values.update(texts)
+    return hmac_sha256_hex(secret, _content_text(values).encode("utf-8"))
 
 
 def _bad_row(record: Record, exc: Exception) -> DataIssue:
@@ -131,10 +147,25 @@ def _partial_date(value: Any) -> PartialDate | None:
     raise TypeError(f"expected a date, got {type(value).__name__}")
 
 
+#: a record's field names -> its extension fields' names: every record of a page has the
+#: same names, so they are scanned once a page shape rather than once a record
+_EXTENSION_NAMES: dict[tuple[str, ...], list[str]] = {}
+
+
+def _extension_names(values: Mapping[str, Any]) -> list[str]:
+    keys = tuple(values)
+    names = _EXTENSION_NAMES.get(keys)
+    if names is None:
+        if len(_EXTENSION_NAMES) >= 64:  # many shapes (sparse records): bounded all the same
+            _EXTENSION_NAMES.clear()
+        names = _EXTENSION_NAMES[keys] = [n for n in keys if n.startswith(EXTENSION_PREFIX)]
+    return names
+
+
 def _extensions(record: Record) -> dict[str, Any] | None:
     """The extension values a member record supplied, JSON-ready (dates as ISO text)."""
     out: dict[str, Any] = {}
-    names = [n for n in record.values if n.startswith(EXTENSION_PREFIX)]
+    names = _extension_names(record.values)
     if not names:  # most records: no extension field at all
         return None
     for name in names:
@@ -155,44 +186,69 @@ def _auxiliary_column(auxiliary: frozenset[str]) -> list[str] | None:
     return sorted(auxiliary | ({"phone_hash"} if "phone" in auxiliary else set())) or None
 
 
+#: the routing values a link takes from the record as they are (after name, birth date and
+#: the phone's hash), in ROUTING_FIELDS order
+_ROUTED_AS_IS = ROUTING_FIELDS[3:]
+
+
 def _member_link(
     record: Record, side: Side, secret: bytes, now: datetime,
     auxiliary: frozenset[str] = frozenset(), auxiliary_column: list[str] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The source_links row for a member record, and whether the ID number gave a key.
-    `auxiliary_column`: `_auxiliary_column(auxiliary)`, when the caller made it once."""
+    `auxiliary_column`: `_auxiliary_column(auxiliary)`, when the caller made it once.
+
+    Run for every member of every sync, so written for speed; the steps (and so which error a
+    bad record raises first) are those of the plain version tests/federation/test_member_link.py
+    keeps, and it checks both give the same row."""
     values = record.values
+    get = values.get
     key: str | None = None
-    raw_id = values.get("id_number")
+    raw_id = get("id_number")
     if isinstance(raw_id, str) and raw_id.strip():
         try:
             key = member_key(secret, raw_id)
         except ValueError:
             key = None  # the connector reports INVALID_ID_NUMBER; the record stays unlinked
-    birth = _partial_date(values.get("birth_date"))
-    phone = values.get("phone")
-    routing: dict[str, Any] = {
-        "name": values.get("name"),
-        "birth_date": str(birth) if birth else None,
-        "phone_hash": phone_hash(secret, str(phone)) if phone else None,
-        **{f: values.get(f) for f in ROUTING_FIELDS[3:]},
-    }
-    for name, value in routing.items():
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be text")
+    birth = raw_birth = get("birth_date")
+    if birth is not None and type(birth) is not PartialDate:
+        birth = _partial_date(birth)
+    phone = get("phone")
+    name = get("name")
+    # ROUTING_FIELDS in order, the None values left out (the stored JSON keeps this order)
+    routing: dict[str, Any] = {}
+    if name is not None:
+        routing["name"] = name
+    birth_text: str | None = None
+    if birth is not None:
+        routing["birth_date"] = birth_text = str(birth)
+    phone_key = phone_hash(secret, str(phone)) if phone else None
+    if phone_key is not None:
+        routing["phone_hash"] = phone_key
+    for routed in _ROUTED_AS_IS:
+        value = get(routed)
+        if value is not None:
+            routing[routed] = value
+    for routed, value in routing.items():
+        if type(value) is not str and not isinstance(value, str):
+            raise TypeError(f"{routed} must be text")
     row = {
         "source": record.source,
         "entity": "member",
         "local_id": record.local_id,
         "member_key": key,
         "fields": sorted([k for k, v in values.items() if v is not None]),  # record.fields
-        "routing": {k: v for k, v in routing.items() if v is not None},
-        "content_hash": _content_hash(secret, record),
+        "routing": routing,
+        # a PartialDate's text is what the JSON default writes for it
+        "content_hash": _content_hash(
+            secret, record,
+            {"birth_date": birth_text} if birth_text is not None and birth is raw_birth
+            else None),
         "fetched_at": now,
         "source_updated_at": source_updated_at(record),
-        "match_name": (values.get("name") or None),
-        "match_birth_date": birth.to_date() if birth else None,
-        "match_phone_hash": routing["phone_hash"],
+        "match_name": name or None,
+        "match_birth_date": birth.to_date() if birth is not None else None,
+        "match_phone_hash": phone_key,
         "side": side.value,
         "auxiliary": _auxiliary_column(auxiliary) if auxiliary_column is None
         else auxiliary_column,

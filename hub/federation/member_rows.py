@@ -8,8 +8,9 @@ the same row, whatever order sources were synced or matches confirmed in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, delete, select
@@ -39,9 +40,17 @@ ROUTING_FIELDS = (
 _BATCH = 500
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _birth_column(text: str) -> date:
+    """The members.birth_date column of a routing birth date ("1990-03" -> 1990-03-01), made
+    once per text: a province has some tens of thousands of birth dates, each parsed for every
+    member born on it. (A date is immutable; a bad text raises every time, never cached.)"""
+    return PartialDate.parse_iso(text).to_date()
+
+
 def _column_value(field: str, value: Any) -> Any:
     if field == "birth_date" and isinstance(value, str):
-        return PartialDate.parse_iso(value).to_date()
+        return _birth_column(value)
     return value
 
 

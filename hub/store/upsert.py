@@ -66,6 +66,8 @@ _ENCODE = (
 def _json_text(value: Any) -> str:
     """sqlalchemy.JSON's bind processor with the default serializer, json.dumps (and
     none_as_null=False: None is stored as the JSON text null, as SQLAlchemy stores it)."""
+    if value is None:  # a link's optional JSON columns: most rows have none
+        return "null"
     if _ENCODE is None:  # pragma: no cover - CPython always has the C encoder
         return json.dumps(value)
     return "".join(_ENCODE(value, 0))
@@ -74,10 +76,34 @@ def _json_text(value: Any) -> str:
 _SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # sqlalchemy's sqlite DATETIME
 
 
+def _sqlite_datetime_column() -> Prepare:
+    """`_sqlite_datetime` for one column of one statement, remembering the last value it
+    converted: a page's rows share one `fetched_at`/`indexed_at` (the same object), converted
+    once. Only a plain UTC or naive datetime is remembered (immutable, and its text depends on
+    nothing else)."""
+    last: tuple[Any, Any] = (None, None)  # replaced whole: never a value with another's text
+
+    def prepare(value: Any) -> Any:
+        nonlocal last
+        remembered = last
+        if value is remembered[0] and value is not None:
+            return remembered[1]
+        text = _sqlite_datetime(value)
+        if type(value) is datetime and (value.tzinfo is None or value.tzinfo is UTC):
+            last = (value, text)
+        return text
+
+    return prepare
+
+
 def _sqlite_datetime(value: Any) -> Any:
     """UtcDateTime (aware -> UTC) then SQLite's DATETIME text, as SQLAlchemy writes it."""
     if value is None:
         return None
+    return _sqlite_datetime_text(value)
+
+
+def _sqlite_datetime_text(value: Any) -> Any:
     if type(value) is not datetime:
         if isinstance(value, datetime):
             pass
@@ -116,7 +142,7 @@ def _preparer(column_type: Any, dialect: str) -> Prepare | None:
             raise LookupError("JSON with none_as_null")
         return _json_text
     if isinstance(column_type, UtcDateTime):
-        return _sqlite_datetime if dialect == "sqlite" else _utc_datetime
+        return _sqlite_datetime_column() if dialect == "sqlite" else _utc_datetime
     if isinstance(column_type, Date):
         return _sqlite_date if dialect == "sqlite" else None
     if type(column_type) in (String, Text, Integer):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors._values import ValueProblem, convert, mask_raw, parse_datetime, parse_partial_date
 from connectors.base import PartialDate
@@ -261,3 +264,39 @@ def test_date_formats_parse_exactly_as_strptime(fmt: str) -> None:
         except ValueError:
             got = ValueError
         assert got == expected, (fmt, text)
+
+
+# ---- remembered date parsing, against parsing afresh ----------------------------------------
+
+_DATE_TEXT = st.text(alphabet=st.sampled_from("0123456789-/.年月日号 \t"), max_size=14)
+
+
+def _parsed(raw: str, formats: Sequence[str], *, fresh: bool) -> tuple[str, Any]:
+    from connectors._values import _parse_date_text
+
+    try:
+        value = (_parse_date_text.__wrapped__(raw, tuple(formats)) if fresh
+                 else parse_partial_date(raw, formats))
+    except ValueProblem as problem:
+        return "problem", (problem.code, problem.message)
+    return "date", (value, str(value), value.precision)
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.one_of(_DATE_TEXT, st.sampled_from(["2016-03-05", " 2016年3月 ", "201603"])),
+       formats=st.sampled_from([(), ("%Y-%m-%d",), ("%Y/%m",), ("%Y年%m月%d日", "%Y%m%d")]))
+def test_remembered_dates_are_parsed_afresh_alike(raw: str, formats: tuple[str, ...]) -> None:
+    """parse_partial_date remembers a text's date for plain formats: the first and the second
+    answer (remembered) are what parsing afresh gives, problems included."""
+    fresh = _parsed(raw, formats, fresh=True)
+    assert _parsed(raw, formats, fresh=False) == fresh
+    assert _parsed(raw, formats, fresh=False) == fresh
+    assert _parsed(raw, list(formats), fresh=False) == fresh
+
+
+def test_dates_of_locale_formats_are_not_remembered() -> None:
+    from connectors._values import _parse_date_text
+
+    before = _parse_date_text.cache_info().currsize
+    assert parse_partial_date("Mar 2016", ("%b %Y",)) == PartialDate(2016, 3)
+    assert _parse_date_text.cache_info().currsize == before

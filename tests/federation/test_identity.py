@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from connectors.idcard import has_valid_check_digit, normalise_id_number
+from connectors.idcard import check_digit, has_valid_check_digit, id_problem, normalise_id_number
 from hub.errors import RequestError
 from hub.federation.identity import from_global_id, member_key, phone_hash, to_global_id
 
@@ -89,3 +92,33 @@ def test_the_keyed_hash_is_hmac_sha256(key_length: int) -> None:
         expected = hmac.new(secret, data, hashlib.sha256).hexdigest()
         assert hmac_sha256_hex(secret, data) == expected
         assert hmac_sha256_hex(secret, data) == expected  # the cached pads are not consumed
+
+
+# ---- the fast paths of connectors.idcard, against the plain definitions ---------------------
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _plain_normalise(raw: object) -> str:
+    """normalise_id_number before its ASCII fast path."""
+    full_width = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: 0x58, 0xFF58: 0x58}
+    return re.sub(r"[\s\-]", "", str(raw).strip().translate(full_width)).upper()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    st.text(alphabet=st.sampled_from("0123456789xXaZ -\t\n\u3000０１ｘＸ٣²ß"), max_size=20),
+    st.text(max_size=20), st.integers(), st.floats(allow_nan=False),
+))
+def test_normalise_fast_path_is_the_plain_one(raw: object) -> None:
+    assert normalise_id_number(raw) == _plain_normalise(raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17), st.sampled_from("0123456789X"))
+def test_check_digit_is_the_mod_11_2_definition(first17: str, last: str) -> None:
+    expected = "10X98765432"[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+    assert check_digit(first17) == expected
+    assert has_valid_check_digit(first17 + last) == (last == expected)
+    assert (id_problem(first17 + last) or "").startswith("check digit") == (
+        last != expected and id_problem(first17 + expected) is None)

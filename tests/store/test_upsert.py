@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.federation.ingest import _keep_confirmed
 from hub.store.models import MemberRow, SourceLinkRow
-from hub.store.upsert import _PLANS, upsert
+from hub.store.upsert import _PLANS, _sqlite_datetime, _sqlite_datetime_column, upsert
 
 pytestmark = pytest.mark.store
 
@@ -119,3 +119,14 @@ async def test_driver_path_stores_what_sqlalchemy_stores(
     # the driver path was taken, not SQLAlchemy's fallback (which would compare with itself)
     assert {t for (_, t, *_), plan in _PLANS.items() if plan is not None} >= {
         "members", "source_links"}
+
+
+def test_a_column_remembers_only_what_gives_the_same_text() -> None:
+    """The SQLite datetime preparer converts a page's shared `fetched_at` once; the text is
+    `_sqlite_datetime`'s for every value, repeated, equal, aware in any zone, naive or None."""
+    prepare = _sqlite_datetime_column()
+    east = datetime(2024, 3, 1, 18, 0, 0, 5, tzinfo=EAST)
+    values = [NOW, NOW, east, east, NOW, datetime(2024, 5, 1, 8, 30, tzinfo=UTC), None, None,
+              datetime(2024, 3, 1, 10, 0), date(2024, 3, 1), NOW, east.astimezone(UTC), east]
+    assert [prepare(v) for v in values] == [_sqlite_datetime(v) for v in values]
+    assert _sqlite_datetime(east) == "2024-03-01 10:00:00.000005"

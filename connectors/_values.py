@@ -218,7 +218,15 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = UTC
         value = datetime.combine(raw, time())
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw > 10**9:
         seconds = raw / 1000 if raw > 10**11 else raw
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            # past year 9999 (or infinite): a bad value of this row, not a failed page
+            raise ValueProblem(
+                INVALID_DATE,
+                f"{raw!r} is not a Unix timestamp this side of year 9999; "
+                "use seconds or milliseconds since 1970, or ISO 8601",
+            ) from None
     else:
         text = str(raw).strip()
         parsed: datetime | None = None
@@ -246,7 +254,14 @@ def parse_datetime(raw: object, formats: Sequence[str] = (), *, tz: tzinfo = UTC
         value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+08:00 has no UTC datetime: the row's value is bad, the page is not
+        raise ValueProblem(
+            INVALID_DATE,
+            f"{value.isoformat()} is outside the years 1-9999 in UTC; check the date",
+        ) from None
 
 
 # ---- other types ---------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 
 __all__ = ["TRADITIONAL_PAIRS", "simplified", "sound_key", "surname", "name_similarity",
@@ -44,7 +43,12 @@ def simplified(name: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def sound_key(name: str) -> str:
-    """Toneless pinyin of the simplified name, syllables joined by spaces: 王玮 -> "wang wei"."""
+    """Toneless pinyin of the simplified name, syllables joined by spaces: 王玮 -> "wang wei".
+
+    pypinyin is imported here, on the first name: its phrase dictionary takes ~0.5 s to load,
+    and every `yanxing` command imports this module through the CLI's command list."""
+    from pypinyin import Style, lazy_pinyin
+
     return " ".join(lazy_pinyin(simplified(name), style=Style.NORMAL, errors="default"))
 
 

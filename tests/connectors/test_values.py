@@ -82,7 +82,7 @@ def test_datetimes() -> None:
         parse_datetime("soon")
     # out of datetime's range: a bad value (a data issue of its row), not an OverflowError
     for raw in (10**20, 1e300, float("inf"), "0001-01-01T00:00:00+08:00"):
-        with pytest.raises(ValueProblem, match="year|years"):
+        with pytest.raises(ValueProblem, match="year"):
             parse_datetime(raw)
 
 

@@ -91,30 +91,25 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: (parent type, grouped field set) ids -> (the set, kept alive; its plan or None)
-        self._plans: dict[tuple[int, int], tuple[GroupedFieldSet, _Plan | None]] = {}
+        #: grouped field set id -> (the set, kept alive; its parent type; its plan or None)
+        self._plans: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, _Plan | None]] = {}
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
                        path: Path | None, grouped_field_set: GroupedFieldSet,
                        position_context: Any) -> Any:
         if position_context is None:
-            plan = self._plan(parent_type, grouped_field_set)
-            if plan is not None:
-                return self._run(plan, source_value, path)
+            found = self._plans.get(id(grouped_field_set))
+            if found is None or found[0] is not grouped_field_set or \
+                    found[1] is not parent_type:
+                found = (grouped_field_set, parent_type,
+                         self._compile(parent_type, grouped_field_set))
+                self._plans[id(grouped_field_set)] = found
+            if found[2] is not None:
+                return self._run(found[2], source_value, path)
         return super().execute_fields(parent_type, source_value, path, grouped_field_set,
                                       position_context)
 
     # ------------------------------------------------------------ compiling
-
-    def _plan(self, parent_type: GraphQLObjectType,
-              grouped_field_set: GroupedFieldSet) -> _Plan | None:
-        key = (id(parent_type), id(grouped_field_set))
-        found = self._plans.get(key)
-        if found is not None and found[0] is grouped_field_set:
-            return found[1]
-        plan = self._compile(parent_type, grouped_field_set)
-        self._plans[key] = (grouped_field_set, plan)
-        return plan
 
     def _compile(self, parent_type: GraphQLObjectType,
                  grouped_field_set: GroupedFieldSet) -> _Plan | None:

@@ -12,7 +12,9 @@ response key, the field, its resolver's `at_once` form (hub.api.extensions.polic
 the source and the request's context are all it reads), and how its value completes (a leaf's
 `coerce_output_value`, or a nested object's own grouped field set, itself planned). Per object
 the plan then calls `at_once` and stores the coerced value, building a `Path` only for a
-nested object or an error and no resolve info at all.
+nested object or an error and no resolve info at all. An object item of a list (a page's
+members) whose selection is planned goes to its plan from `complete_list_item_value` at once
+(after the type's `is_type_of`, with the list field's info, as graphql-core asks it).
 
 Whatever is not the common case takes graphql-core's exact path, so answers, errors (their
 paths, messages and codes) and null propagation are graphql-core's own:
@@ -20,9 +22,10 @@ paths, messages and codes) and null propagation are graphql-core's own:
   a type with `is_type_of`, a resolver needing resolve info) is `execute_field` as usual;
 - `at_once` answering `LATER` (it needs the resolve info, e.g. a member whose source failures
   are reported at the field's path) is `execute_field` as usual, which calls the resolver;
-- a value that is awaitable, an exception, null for a non-null field, or a leaf of a type the
-  plan has not seen is completed by graphql-core from there (`_complete`: the rest of
-  `execute_field`, with the resolve info it would have had);
+- a value that is awaitable, an exception, null for a non-null field, or a leaf its type's
+  coercion refuses is completed by graphql-core from there (`_complete`: the rest of
+  `execute_field`, with the resolve info it would have had); so is a list item that is not
+  an object of a planned selection, or that `is_type_of` does not answer True for;
 - an exception from `at_once` is `handle_field_error` at the field's path, as it would be;
 - middleware (schema extensions with a `resolve` hook) or incremental delivery: no plan.
 """
@@ -93,23 +96,82 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         #: grouped field set id -> (the set, kept alive; its parent type; its plan or None)
         self._plans: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, _Plan | None]] = {}
+        #: field details list id -> (the list, kept alive; its item type; the object item
+        #: type and grouped field set of a planned selection, or Nones)
+        self._items: dict[int, tuple[FieldDetailsList, GraphQLOutputType,
+                                     GraphQLObjectType | None, GroupedFieldSet | None]] = {}
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
                        path: Path | None, grouped_field_set: GroupedFieldSet,
                        position_context: Any) -> Any:
         if position_context is None:
             found = self._plans.get(id(grouped_field_set))
-            if found is None or found[0] is not grouped_field_set or \
-                    found[1] is not parent_type:
-                found = (grouped_field_set, parent_type,
-                         self._compile(parent_type, grouped_field_set))
-                self._plans[id(grouped_field_set)] = found
-            if found[2] is not None:
-                return self._run(found[2], source_value, path)
+            plan = found[2] if found is not None and found[0] is grouped_field_set and \
+                found[1] is parent_type else self._plan(parent_type, grouped_field_set)
+            if plan is not None:
+                return self._run(plan, source_value, path)
         return super().execute_fields(parent_type, source_value, path, grouped_field_set,
                                       position_context)
 
+    def complete_list_item_value(self, item: Any, complete_results: list[Any],
+                                 item_type: GraphQLOutputType,
+                                 field_details_list: FieldDetailsList, info: Any,
+                                 item_path: Path, position_context: Any) -> bool:
+        """An object of a list whose items' selection is planned goes to the plan at once
+        (graphql-core's complete_value, complete_object_value and the sub-selection's
+        collection in between decide nothing per item); anything else is graphql-core's."""
+        kind = type(item)
+        if position_context is None and item is not None and item is not Undefined and \
+                (kind in _SETTLED or _is_settled(kind)):
+            found = self._items.get(id(field_details_list))
+            if found is None or found[0] is not field_details_list or found[1] is not item_type:
+                named, sub_fields = self._item_selection(item_type, field_details_list)
+                found = self._items[id(field_details_list)] = (
+                    field_details_list, item_type, named, sub_fields)
+            named, sub_fields = found[2], found[3]
+            if named is not None and sub_fields is not None and (
+                    named.is_type_of is None or named.is_type_of(item, info) is True):
+                try:
+                    completed = self.execute_fields(named, item, item_path, sub_fields, None)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list,
+                                            item_path)
+                    complete_results.append(None)
+                    return False
+                if type(completed) is dict:
+                    complete_results.append(completed)
+                    return False
+                complete_results.append(self._await_completed(
+                    completed, item_type, field_details_list, item_path))
+                return True
+        return super().complete_list_item_value(item, complete_results, item_type,
+                                                field_details_list, info, item_path,
+                                                position_context)
+
     # ------------------------------------------------------------ compiling
+
+    def _item_selection(self, item_type: GraphQLOutputType, field_details_list: FieldDetailsList
+                        ) -> tuple[GraphQLObjectType | None, GroupedFieldSet | None]:
+        """A list's object item type and its items' grouped field set when that is planned;
+        (None, None) otherwise."""
+        named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if not isinstance(named, GraphQLObjectType):
+            return None, None
+        sub_fields, deferred, _ = self.collect_subfields(named, field_details_list)
+        if deferred:
+            return None, None
+        return (named, sub_fields) if self._plan(named, sub_fields) is not None else (None, None)
+
+    def _plan(self, parent_type: GraphQLObjectType,
+              grouped_field_set: GroupedFieldSet) -> _Plan | None:
+        """The plan of a selection, compiled the first time (`execute_fields` looks it up
+        itself first: a call less per object)."""
+        found = self._plans.get(id(grouped_field_set))
+        if found is not None and found[0] is grouped_field_set and found[1] is parent_type:
+            return found[2]
+        plan = self._compile(parent_type, grouped_field_set)
+        self._plans[id(grouped_field_set)] = (grouped_field_set, parent_type, plan)
+        return plan
 
     def _compile(self, parent_type: GraphQLObjectType,
                  grouped_field_set: GroupedFieldSet) -> _Plan | None:
@@ -221,7 +283,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     return None
                 if type(completed) is dict:
                     return completed
-                return self._await_completed(completed, step, field_path)
+                return self._await_completed(completed, step.field.type, step.details,
+                                             field_path)
         return self._complete(step, parent, path, value)
 
     def _complete(self, step: _Step, parent: GraphQLObjectType, path: Path | None,
@@ -238,19 +301,21 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             completed = self.complete_value(return_type, step.details, info, field_path,
                                             result, None)
             if self.is_awaitable(completed):
-                return self._await_completed(completed, step, field_path)
+                return self._await_completed(completed, step.field.type, step.details,
+                                             field_path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, step.details, field_path)
             return None
         return completed
 
-    async def _await_completed(self, completed: Awaitable[Any], step: _Step,
-                               path: Path) -> Any:
-        """A completion that awaits (graphql-core's `await_completed` in `execute_field`)."""
+    async def _await_completed(self, completed: Awaitable[Any], return_type: GraphQLOutputType,
+                               details: FieldDetailsList, path: Path) -> Any:
+        """A completion that awaits (graphql-core's `await_completed` in `execute_field` and
+        `complete_list_item_value`)."""
         try:
             return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, step.field.type, step.details, path)
+            self.handle_field_error(raw_error, return_type, details, path)
             return None
 
 

@@ -129,10 +129,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 found = self._items[id(field_details_list)] = (
                     field_details_list, item_type, named, sub_fields)
             named, sub_fields = found[2], found[3]
-            if named is not None and sub_fields is not None and (
-                    named.is_type_of is None or named.is_type_of(item, info) is True):
-                try:
-                    completed = self.execute_fields(named, item, item_path, sub_fields, None)
+            if named is not None and sub_fields is not None:
+                is_type_of = named.is_type_of
+                try:  # is_type_of raising is an error at the item's path, as in graphql-core
+                    fits = is_type_of is None or is_type_of(item, info) is True
+                    completed = self.execute_fields(named, item, item_path, sub_fields,
+                                                    None) if fits else None
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, item_type, field_details_list,
                                             item_path)
@@ -141,9 +143,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 if type(completed) is dict:
                     complete_results.append(completed)
                     return False
-                complete_results.append(self._await_completed(
-                    completed, item_type, field_details_list, item_path))
-                return True
+                if completed is not None:  # awaitable (None: not this type, graphql-core's)
+                    complete_results.append(self._await_completed(
+                        completed, item_type, field_details_list, item_path))
+                    return True
         return super().complete_list_item_value(item, complete_results, item_type,
                                                 field_details_list, info, item_path,
                                                 position_context)

@@ -12,12 +12,14 @@ so there is one place where decisions are made and one place to look when one is
 A policy that keeps its own field decisions by something coarser than the member (the contract
 policy keeps them by the member's routing facts, across requests: `memoizes_transforms`) is
 asked `transform` directly: keyed here by the member, a page of fifty asked it fifty times
-anyway, and paid for hashing each member on top of the policy's own lookup.
+anyway, and paid for hashing each member on top of the policy's own lookup. `transform` is
+then the policy's own, bound to the caller (a page asks it ~300 times: no call in between).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
+from functools import partial
 from typing import TYPE_CHECKING
 
 from hub.policy.base import Agreement, Caller, FieldTable, Policy, RowScope, Subject, Transform
@@ -34,7 +36,10 @@ class Decisions:
     """One request's answers from `policy` for `caller` (see the module docstring)."""
 
     __slots__ = ("policy", "caller", "_table", "_transforms", "_visible", "_readable",
-                 "_aggregates", "_scope", "_issue_scope", "_max_members", "_direct")
+                 "_aggregates", "_scope", "_issue_scope", "_max_members", "transform")
+
+    #: how `type_name.field` of `subject` from `owner`'s source leaves for the caller
+    transform: Callable[[Subject | None, str, str, str | None], Transform]
 
     def __init__(self, policy: Policy, caller: Caller, table: FieldTable) -> None:
         """`table`: (GraphQL type, field) -> canonical source fields, for `readable`."""
@@ -48,8 +53,9 @@ class Decisions:
         self._scope: object = _UNSET
         self._issue_scope: object = _UNSET
         self._max_members: object = _UNSET
-        #: the policy memoizes `transform` itself (see the module docstring)
-        self._direct: bool = self.policy.memoizes_transforms
+        #: the policy memoizes `transform` itself: ask it directly (see the module docstring)
+        self.transform = partial(self.policy.transform, caller) \
+            if self.policy.memoizes_transforms else self._memoized_transform
 
     # ------------------------------------------------------------ before execution
 
@@ -86,10 +92,8 @@ class Decisions:
 
     # ------------------------------------------------------------ values
 
-    def transform(self, subject: Subject | None, type_name: str, field: str,
-                  owner: str | None) -> Transform:
-        if self._direct:
-            return self.policy.transform(self.caller, subject, type_name, field, owner)
+    def _memoized_transform(self, subject: Subject | None, type_name: str, field: str,
+                            owner: str | None) -> Transform:
         key = (subject, type_name, field, owner)
         found = self._transforms.get(key)
         if found is None:

@@ -15,12 +15,16 @@ decided at build time: the resolver called with the source as `self` and a straw
 as strawberry would pass them, its value (awaited when it is awaitable) leaving through
 `policed_value`, as `PolicyField` does. Fields with arguments or other extensions keep
 strawberry's resolver (and `PolicyField`): the schema, its SDL and every answer are unchanged.
+A resolver that needs no resolve info (an attribute, a method of `self` alone, a member's live
+value) keeps its `at_once(source, context)` form on it, which the completion plans of
+hub.api.extensions.field_plans call per object without building the info.
 
-`PolicedExecutor` (the schema's execution context) then completes a direct field of a nullable
-scalar or enum type itself: graphql-core's `complete_value` would test the type for non-null,
-list and leaf on every value of every member before coercing it; the direct field's type is
-known at build time. Everything else (objects, lists, non-null types, arguments, middleware,
-awaited values, errors) takes graphql-core's own path.
+`PolicedExecutor` (the schema's execution context) completes the selections of policed objects
+by plan, and outside a plan (a member whose live values are not loaded yet) a direct field of
+a nullable scalar or enum type itself: graphql-core's `complete_value` would test the type for
+non-null, list and leaf on every value before coercing it; the direct field's type is known at
+build time. Everything else (arguments, middleware, awaited values, errors) takes
+graphql-core's own path.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.execution.is_awaitable import optimized_is_awaitable
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from hub.api.extensions.field_plans import PlannedExecutor
 from hub.api.extensions.policy import PolicyField, policed_value
-from hub.api.types.policed import PolicedObject
+from hub.api.types.policed import LATER, PolicedObject
 
 __all__ = ["direct_policed_resolvers", "is_direct", "PolicedExecutor"]
 
@@ -79,11 +83,11 @@ def direct_policed_resolvers(schema: strawberry.Schema) -> int:
             resolve = _direct(field, policy[0].type_name, name, info_class)
             if resolve is not None and field.base_resolver is not None and not field.is_async:
                 # the type may know a shorter way to the same answer (a member's live values)
-                fast = definition.origin.direct_resolver(
+                at_once = definition.origin.direct_resolver(
                     policy[0].type_name, name,
-                    cast(Callable[..., Any], field.base_resolver.wrapped_func), resolve)
-                if fast is not None:
-                    resolve = _mark(fast, default=False)
+                    cast(Callable[..., Any], field.base_resolver.wrapped_func))
+                if at_once is not None:
+                    resolve = _through(at_once, general=resolve)
             if resolve is not None:
                 # a nullable scalar or enum: PolicedExecutor completes it directly
                 resolve._policed_leaf = is_leaf_type(gql_field.type)  # type: ignore[attr-defined]
@@ -99,16 +103,17 @@ def is_direct(resolve: Any) -> bool:
 
 def _direct(field: StrawberryField, type_name: str, field_name: str,
             info_class: type[Any]) -> Callable[..., Any] | None:
-    """The resolver of one field, or None when its resolver takes what this does not pass."""
+    """The resolver of one field, or None when its resolver takes what this does not pass.
+    A resolver that needs no resolve info (an attribute, a method of `self` alone) is built
+    around its `at_once` form, which completion plans call without one."""
     base = field.base_resolver
     if base is None:
         attribute = field.python_name
 
-        def resolve_attribute(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
-            return policed_value(info.context, source, type_name, field_name,
-                                 getattr(source, attribute))
+        def attribute_at_once(source: Any, ctx: Any) -> Any:
+            return policed_value(ctx, source, type_name, field_name, getattr(source, attribute))
 
-        return _mark(resolve_attribute, default=True)
+        return _through(attribute_at_once, default=True)
     params = list(base.signature.parameters.values())
     if base.self_parameter is None or params[0] is not base.self_parameter or \
             params[1:] not in ([], [base.info_parameter]) or \
@@ -125,38 +130,59 @@ def _direct(field: StrawberryField, type_name: str, field_name: str,
                 value = await func(source)
             return policed_value(info.context, source, type_name, field_name, value)
 
-        return _mark(resolve_async, default=False)
+        return _mark(resolve_async)
 
-    async def later(source: Any, info: GraphQLResolveInfo[Any], result: Any) -> Any:
-        return policed_value(info.context, source, type_name, field_name, await result)
+    async def later(source: Any, ctx: Any, result: Any) -> Any:
+        return policed_value(ctx, source, type_name, field_name, await result)
 
     if not with_info:
-        def resolve_plain(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        def plain_at_once(source: Any, ctx: Any) -> Any:
             result = func(source)
             if optimized_is_awaitable(result):
-                return later(source, info, result)
-            return policed_value(info.context, source, type_name, field_name, result)
+                return later(source, ctx, result)
+            return policed_value(ctx, source, type_name, field_name, result)
 
-        return _mark(resolve_plain, default=False)
+        return _through(plain_at_once)
 
     def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         result = func(source, info_class(_raw_info=info, _field=field))
         if optimized_is_awaitable(result):
-            return later(source, info, result)
+            return later(source, info.context, result)
         return policed_value(info.context, source, type_name, field_name, result)
 
-    return _mark(resolve, default=False)
+    return _mark(resolve)
 
 
-def _mark(resolve: Callable[..., Any], *, default: bool) -> Callable[..., Any]:
+def _through(at_once: Callable[[Any, Any], Any], *, general: Callable[..., Any] | None = None,
+             default: bool = False) -> Callable[..., Any]:
+    """The graphql-core resolver calling `at_once(source, context)`; when that answers
+    `LATER`, `general(source, info)` answers instead. `at_once` is kept on the resolver for
+    the completion plans (hub.api.extensions.field_plans), which call it directly."""
+    if general is None:
+        def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+            return at_once(source, info.context)
+    else:
+        fallback = general
+
+        def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+            value = at_once(source, info.context)
+            return fallback(source, info) if value is LATER else value
+
+    resolve._policed_at_once = at_once  # type: ignore[attr-defined]
+    return _mark(resolve, default=default)
+
+
+def _mark(resolve: Callable[..., Any], *, default: bool = False) -> Callable[..., Any]:
     resolve._policed_direct = True  # type: ignore[attr-defined]
     resolve._is_default = default  # type: ignore[attr-defined]  # as strawberry marks its own
     return resolve
 
 
-class PolicedExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, completing direct leaf fields without graphql-core's
-    type dispatch (see the module docstring); every other field is graphql-core's."""
+class PolicedExecutor(PlannedExecutor):
+    """Strawberry's execution context, completing the selections of policed objects by plan
+    (hub.api.extensions.field_plans) and a direct leaf field outside a plan without
+    graphql-core's type dispatch (see the module docstring); every other field is
+    graphql-core's."""
 
     def execute_field(self, parent_type: GraphQLObjectType, source: Any,
                       field_details_list: FieldDetailsList, path: Path,

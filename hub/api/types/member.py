@@ -16,7 +16,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
-from graphql import GraphQLResolveInfo
 from strawberry.types import Info
 
 from connectors.base import PartialDate
@@ -25,7 +24,7 @@ from hub.api.extensions.fields import MEMBER_FIELDS
 from hub.api.types.enums import AttendanceMode, Gender, MemberStatus, to_enum
 from hub.api.types.node import Node, to_global_id
 from hub.api.types.pagination import Connection, relay_window
-from hub.api.types.policed import PolicedObject
+from hub.api.types.policed import LATER, PolicedObject
 from hub.api.types.region import Region, region
 from hub.api.types.study import StudyRecord, study_hours, study_records_page
 from hub.federation.fetch import Link, MergedMember, ProvenanceRecord
@@ -118,13 +117,13 @@ class _MemberPart(PolicedObject):
         return self._member._subject
 
     @classmethod
-    def direct_resolver(cls, type_name: str, field: str, resolver: Callable[..., Any],
-                        general: Callable[..., Any]) -> Callable[..., Any] | None:
+    def direct_resolver(cls, type_name: str, field: str,
+                        resolver: Callable[..., Any]) -> Callable[[Any, Context], Any] | None:
         """For a `_live` field: the value and its owner read from the member's merged live
         values at once, the transform decided as `policed_value` decides it (owner as
         `policy_owner` finds it). A member whose details are not loaded yet, or whose
-        source failures are not reported yet, takes `general` (the resolver, then
-        `policed_value`)."""
+        source failures are not reported yet (that needs the field's path), answers `LATER`:
+        the general resolver (the resolver, then `policed_value`) answers it."""
         from hub.api.extensions.policy import leave  # it imports the types
 
         live = getattr(resolver, "live_value", None)
@@ -135,17 +134,16 @@ class _MemberPart(PolicedObject):
         # a Member is its own `_member` (a property, a call per value): skip it
         itself = isinstance(inspect.getattr_static(cls, "_member", None), property)
 
-        def resolve(source: _MemberPart, info: GraphQLResolveInfo[Any]) -> Any:
+        def at_once(source: _MemberPart, ctx: Context) -> Any:
             member = cast("Member", source) if itself else source._member
             merged = member._merged
             if merged is None or (merged.failed and not member._reported):
-                return general(source, info)
+                return LATER
             values = merged.values
             winner = values.get(canonical)
             value = None if winner is None else winner.value
             if convert is not None:
                 value = convert(value)
-            ctx: Context = info.context
             owner = None
             if by is not None:
                 won = winner if by == canonical else values.get(by)
@@ -156,7 +154,7 @@ class _MemberPart(PolicedObject):
                 return value
             return leave(ctx, transform, type_name, field, value, owner)
 
-        return resolve
+        return at_once
 
     def policy_owner(self, ctx: Context, field: str) -> str | None:
         merged = self._member._merged

@@ -24,7 +24,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Row, bindparam, exists, func, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
@@ -36,7 +35,7 @@ from hub.errors import LimitExceeded
 from hub.exchange.ledger import ExchangeEntryRow
 from hub.federation.fetch import Link, LiveFetcher, MergedMember
 from hub.federation.ingest import write_issues
-from hub.store.direct import DirectStatement, fetch_rows, one_hop_engine, sqlite_of
+from hub.store.direct import compiled, fetch_rows, one_hop_engine, sqlite_of
 from hub.store.models import (
     ActivityRow,
     AttendanceRow,
@@ -105,25 +104,13 @@ _MEMBER_INDEX = (
 )
 
 
-_DIRECT_INDEX: dict[tuple[str, str], DirectStatement] = {}
-
-
-def _direct_index(dialect: Dialect) -> DirectStatement:
-    """`_MEMBER_INDEX` compiled for the SQLite driver (hub.store.direct), once per process."""
-    shape = (dialect.name, dialect.paramstyle)
-    made = _DIRECT_INDEX.get(shape)
-    if made is None:
-        made = _DIRECT_INDEX[shape] = DirectStatement(_MEMBER_INDEX, dialect)
-    return made
-
-
 async def _index_rows(conn: AsyncConnection, keys: Sequence[str]) -> Sequence[Any]:
     """The member index rows of `keys`: on SQLite the same SELECT in one hop through the
     driver (hub.store.direct), else through SQLAlchemy."""
     driver = sqlite_of(conn)
     if driver is None:
         return (await conn.execute(_MEMBER_INDEX, {"keys": list(keys)})).all()
-    return await fetch_rows(driver, _direct_index(conn.dialect), {"keys": list(keys)})
+    return await fetch_rows(driver, compiled(_MEMBER_INDEX, conn.dialect), {"keys": list(keys)})
 
 
 def member_index_entries(rows: Iterable[Row[*tuple[Any, ...]]]) -> dict[str, IndexEntry]:

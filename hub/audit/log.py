@@ -54,7 +54,7 @@ from hub.clock import format_time, parse_time, utcnow
 from hub.errors import AccessDenied, ContractError
 from hub.jws import sign_compact
 from hub.store.base import Base
-from hub.store.direct import DirectStatement, run_in_sqlite, sqlite_of
+from hub.store.direct import DirectStatement, compiled, run_in_sqlite, sqlite_of
 
 __all__ = [
     "AuditEntryRow",
@@ -221,19 +221,10 @@ class _Pending:
     done: asyncio.Future[int]
 
 
-_DIRECT_INSERTS: dict[tuple[str, str], tuple[DirectStatement, DirectStatement]] = {}
-
-
 def _direct_inserts(dialect: Dialect) -> tuple[DirectStatement, DirectStatement]:
-    """The entry and member-row INSERTs compiled for the SQLite driver, once per process."""
-    shape = (dialect.name, dialect.paramstyle)
-    made = _DIRECT_INSERTS.get(shape)
-    if made is None:
-        made = _DIRECT_INSERTS[shape] = (
-            DirectStatement(_INSERT_ENTRIES, dialect,
-                            ("seq", "body", "prev_hash", "entry_hash", "party")),
-            DirectStatement(_INSERT_MEMBERS, dialect, ("seq", "member_key")))
-    return made
+    """The entry and member-row INSERTs compiled for the SQLite driver (once per process)."""
+    return (compiled(_INSERT_ENTRIES, dialect, ("seq", "body", "prev_hash", "entry_hash", "party")),
+            compiled(_INSERT_MEMBERS, dialect, ("seq", "member_key")))
 
 
 def _insert_rows(connection: sqlite3.Connection,

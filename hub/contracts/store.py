@@ -56,7 +56,7 @@ from hub.contracts.trust_registry import Registry, RegistryDowngrade
 from hub.errors import ContractError, NotFound
 from hub.jws import parse_general
 from hub.store.base import Base
-from hub.store.direct import DirectStatement, fetch_rows, sqlite_of
+from hub.store.direct import compiled, fetch_rows, sqlite_of
 
 __all__ = [
     "ContractRow",
@@ -172,8 +172,6 @@ class StateWatch:
         self._reader: asyncio.Task[None] | None = None
         #: a call is reading in its own task (`_read_inline`)
         self._inline = False
-        #: the read compiled for the SQLite driver itself (hub.store.direct), made on first use
-        self._direct: DirectStatement | None = None
 
     async def version(self) -> int | None:
         """The contract-state counter."""
@@ -227,9 +225,7 @@ class StateWatch:
                 driver = sqlite_of(self._conn)
                 if driver is None:
                     return (await self._conn.execute(statement)).first()
-                if self._direct is None:
-                    self._direct = DirectStatement(statement, self._engine.dialect)
-                rows = await fetch_rows(driver, self._direct)
+                rows = await fetch_rows(driver, compiled(statement, self._engine.dialect))
                 return rows[0] if rows else None
             except DBAPIError:
                 await self._drop()

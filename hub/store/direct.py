@@ -33,7 +33,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from hub.store.sqlite_driver import is_one_hop_dbapi, one_hop_connection
 
-__all__ = ["DirectStatement", "fetch_rows", "one_hop_engine", "run_in_sqlite", "sqlite_of"]
+__all__ = ["DirectStatement", "compiled", "fetch_rows", "one_hop_engine", "run_in_sqlite",
+           "sqlite_of"]
 
 T = TypeVar("T")
 
@@ -123,6 +124,20 @@ class DirectStatement:
         return DBAPIError.instance(str(self._compiled), args, error, sqlite3.Error,
                                    hide_parameters=True)
 
+
+#: (statement, dialect name, paramstyle, column keys) -> its DirectStatement
+_COMPILED: dict[tuple[ClauseElement, str, str, tuple[str, ...]], DirectStatement] = {}
+
+
+def compiled(statement: ClauseElement, dialect: Dialect,
+             column_keys: Sequence[str] = ()) -> DirectStatement:
+    """`statement` (a module-level constant) compiled for `dialect` once per process: the
+    hot statements are the same few objects for every request and every engine."""
+    shape = (statement, dialect.name, str(dialect.paramstyle), tuple(column_keys))
+    made = _COMPILED.get(shape)
+    if made is None:
+        made = _COMPILED[shape] = DirectStatement(statement, dialect, column_keys)
+    return made
 
 def _fetch(connection: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Any]:
     """In aiosqlite's thread: all rows of one statement."""

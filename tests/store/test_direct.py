@@ -12,10 +12,10 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.api.loaders import _MEMBER_INDEX, _direct_index
+from hub.api.loaders import _MEMBER_INDEX
 from hub.audit.log import AuditEntryRow
 from hub.contracts.store import _VERSIONS
-from hub.store.direct import DirectStatement, fetch_rows, run_in_sqlite, sqlite_of
+from hub.store.direct import DirectStatement, compiled, fetch_rows, run_in_sqlite, sqlite_of
 from hub.store.models import MemberRow, SourceLinkRow
 
 pytestmark = pytest.mark.store
@@ -52,7 +52,7 @@ async def test_member_index_rows_match_sqlalchemy(engine: AsyncEngine) -> None:
             assert driver is None  # PostgreSQL: through SQLAlchemy as before
             return
         assert driver is not None
-        statement = _direct_index(engine.dialect)
+        statement = compiled(_MEMBER_INDEX, engine.dialect)
         # one, two and four keys (one unknown): each count of keys its own expanded SQL
         for keys in ([key(1)], [key(2), key(3)], [key(3), key(9), key(1), key(2)]):
             expected = (await conn.execute(_MEMBER_INDEX, {"keys": keys})).all()

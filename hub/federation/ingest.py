@@ -230,7 +230,7 @@ def _member_link(
         if value is not None:
             routing[routed] = value
     for routed, value in routing.items():
-        if type(value) is not str and not isinstance(value, str):
+        if not isinstance(value, str):
             raise TypeError(f"{routed} must be text")
     row = {
         "source": record.source,

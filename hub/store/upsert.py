@@ -100,10 +100,6 @@ def _sqlite_datetime(value: Any) -> Any:
     """UtcDateTime (aware -> UTC) then SQLite's DATETIME text, as SQLAlchemy writes it."""
     if value is None:
         return None
-    return _sqlite_datetime_text(value)
-
-
-def _sqlite_datetime_text(value: Any) -> Any:
     if type(value) is not datetime:
         if isinstance(value, datetime):
             pass
